@@ -1,0 +1,38 @@
+import { Command, CommanderError } from 'commander';
+import { CliError } from './errors';
+
+/** Builds the `chime-lifecycle` program; each subcommand lives in its own module under `cli/commands/`. */
+export async function buildProgram(): Promise<Command> {
+  const program = new Command('chime-lifecycle')
+    .description('Keeps Amazon Chime SDK Identity AppInstanceUser expiration in line with per-tenant policies')
+    .option('--debug', 'print stack traces for errors')
+    .showHelpAfterError()
+    .exitOverride();
+  const modules = await Promise.all([import('./commands/emulator')]);
+  for (const module of modules) module.register(program);
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const debug = argv.includes('--debug') || process.env.CHIME_LIFECYCLE_DEBUG === '1';
+  try {
+    const program = await buildProgram();
+    await program.parseAsync([...argv]);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has already printed the problem (or the help/version text).
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof CliError) {
+      process.stderr.write(`chime-lifecycle: ${error.message}\n`);
+      if (debug && error.stack) process.stderr.write(`${error.stack}\n`);
+      return error.exitCode;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`chime-lifecycle: ${message}\n`);
+    if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    else process.stderr.write('(run with --debug for the stack trace)\n');
+    return 1;
+  }
+}

@@ -1,0 +1,20 @@
+import type { TestProject } from 'vitest/node';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb-local';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    dynamoDbUrl: string;
+  }
+}
+
+let dynamo: DynamoDbLocal | undefined;
+
+/** One DynamoDB Local for the whole integration run; each test file creates its own uniquely named tables. */
+export async function setup(project: TestProject): Promise<void> {
+  dynamo = await startDynamoDbLocal();
+  project.provide('dynamoDbUrl', dynamo.url);
+}
+
+export async function teardown(): Promise<void> {
+  await dynamo?.close();
+}
