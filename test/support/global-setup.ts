@@ -1,11 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb-local';
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    dynamoDbUrl: string;
-  }
-}
+import './context';
 
 let dynamo: DynamoDbLocal | undefined;
 

@@ -1,0 +1,95 @@
+import queues from '../infra/queues.json' with { type: 'json' };
+import tables from '../infra/tables.json' with { type: 'json' };
+
+/**
+ * Every setting chime-lifecycle reads from the environment, in one place. AWS endpoints are not here:
+ * the SDK reads the standard `AWS_ENDPOINT_URL_<SERVICE>` variables itself
+ * (`AWS_ENDPOINT_URL_CHIME_SDK_IDENTITY`, `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SQS`,
+ * `AWS_ENDPOINT_URL_EVENTBRIDGE`).
+ */
+export interface Config {
+  readonly region: string;
+  readonly policyTable: string;
+  readonly stateTable: string;
+  readonly idempotencyTable: string;
+  /** Queue names or full queue URLs. */
+  readonly onboardingQueue: string;
+  readonly onboardingDeadLetterQueue: string;
+  readonly reconcileQueue: string;
+  readonly reconcileDeadLetterQueue: string;
+  readonly eventBus: string;
+  /** Multiplies every Chime quota the client-side rate limiter enforces (tests, benchmarks, raised quotas). */
+  readonly quotaScale: number;
+  /**
+   * Share of the account-wide 50 rps Chime quota this process may use. Each process limits its own calls,
+   * so concurrent Lambdas split the account budget between them by this share.
+   */
+  readonly accountQuotaShare: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const ENV = {
+  region: 'AWS_REGION',
+  policyTable: tables.PolicyTable.nameVariable,
+  stateTable: tables.StateTable.nameVariable,
+  idempotencyTable: tables.IdempotencyTable.nameVariable,
+  onboardingQueue: queues.OnboardingQueue.nameVariable,
+  onboardingDeadLetterQueue: `${queues.OnboardingQueue.nameVariable}_DLQ`,
+  reconcileQueue: queues.ReconcileQueue.nameVariable,
+  reconcileDeadLetterQueue: `${queues.ReconcileQueue.nameVariable}_DLQ`,
+  eventBus: 'CHIME_LIFECYCLE_EVENT_BUS',
+  quotaScale: 'CHIME_LIFECYCLE_QUOTA_SCALE',
+  accountQuotaShare: 'CHIME_LIFECYCLE_ACCOUNT_QUOTA_SHARE',
+} as const satisfies Record<keyof Config, string>;
+
+export const DEFAULTS: Config = {
+  region: 'us-east-1',
+  policyTable: tables.PolicyTable.defaultName,
+  stateTable: tables.StateTable.defaultName,
+  idempotencyTable: tables.IdempotencyTable.defaultName,
+  onboardingQueue: queues.OnboardingQueue.defaultName,
+  onboardingDeadLetterQueue: queues.OnboardingQueue.deadLetterName,
+  reconcileQueue: queues.ReconcileQueue.defaultName,
+  reconcileDeadLetterQueue: queues.ReconcileQueue.deadLetterName,
+  eventBus: 'chime-lifecycle',
+  quotaScale: 1,
+  accountQuotaShare: 1,
+};
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function text(env: Env, key: keyof Config): string {
+  const value = env[ENV[key]]?.trim();
+  return value ? value : (DEFAULTS[key] as string);
+}
+
+function positiveNumber(env: Env, key: 'quotaScale' | 'accountQuotaShare', max: number): number {
+  const raw = env[ENV[key]]?.trim();
+  if (!raw) return DEFAULTS[key];
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0 || value > max) {
+    throw new ConfigError(`${ENV[key]}: must be a number greater than 0 and at most ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+/** Reads the configuration; `overrides` (CLI flags) win over the environment. */
+export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
+  return {
+    region: env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim() || DEFAULTS.region,
+    policyTable: text(env, 'policyTable'),
+    stateTable: text(env, 'stateTable'),
+    idempotencyTable: text(env, 'idempotencyTable'),
+    onboardingQueue: text(env, 'onboardingQueue'),
+    onboardingDeadLetterQueue: text(env, 'onboardingDeadLetterQueue'),
+    reconcileQueue: text(env, 'reconcileQueue'),
+    reconcileDeadLetterQueue: text(env, 'reconcileDeadLetterQueue'),
+    eventBus: text(env, 'eventBus'),
+    quotaScale: positiveNumber(env, 'quotaScale', 1_000_000),
+    accountQuotaShare: positiveNumber(env, 'accountQuotaShare', 1),
+    ...overrides,
+  };
+}
