@@ -1,0 +1,384 @@
+import { RE2JS } from 're2js';
+import { z } from 'zod';
+
+/** Chime limits ExpirationDays to 1..5475 (15 years). */
+export const MIN_EXPIRATION_DAYS = 1;
+export const MAX_EXPIRATION_DAYS = 5475;
+export const MAX_RULES = 100;
+export const MAX_PRIORITY = 1_000_000;
+export const MAX_PATTERN_LENGTH = 256;
+export const MAX_METADATA_KEYS = 20;
+export const MAX_METADATA_VALUES = 50;
+
+export const DEFAULT_SAFETY = {
+  minRemainingDays: 1,
+  maxShorteningChanges: 100,
+  maxShorteningPercent: 10,
+} as const;
+
+/** One thing wrong with a policy document; `path` is a JSON path such as `rules[2].expiration.days`. */
+export interface PolicyProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+export type ParsePolicyResult = { ok: true; policy: Policy } | { ok: false; problems: PolicyProblem[] };
+
+// ---------------------------------------------------------------------------------------------------------
+// ARNs
+
+/** The Chime API model's ChimeArn shape: length 5..1600 and this pattern, matched against the whole string. */
+const CHIME_ARN_PATTERN =
+  /^arn:[a-z0-9-.]{1,63}:[a-z0-9-.]{0,63}:[a-z0-9-.]{0,63}:[a-z0-9-.]{0,63}:[^/].{0,1023}$/;
+const CHIME_ARN_MIN_LENGTH = 5;
+const CHIME_ARN_MAX_LENGTH = 1600;
+
+/**
+ * An app-instance ARN and nothing more: a user ARN (`.../app-instance/<id>/user/<userId>`) is rejected because
+ * a policy governs a whole app instance. Regions look like `us-east-1`, `us-gov-west-1` or `eusc-de-east-1`.
+ */
+const APP_INSTANCE_ARN_PATTERN =
+  /^arn:(aws[a-z-]*):chime:([a-z]{2,}(?:-[a-z]+)*-[0-9]+):([0-9]{12}):app-instance\/([A-Za-z0-9._-]+)$/;
+
+export interface AppInstanceArnParts {
+  readonly partition: string;
+  readonly region: string;
+  readonly accountId: string;
+  readonly appInstanceId: string;
+}
+
+export function isChimeArn(value: string): boolean {
+  return (
+    value.length >= CHIME_ARN_MIN_LENGTH &&
+    value.length <= CHIME_ARN_MAX_LENGTH &&
+    CHIME_ARN_PATTERN.test(value)
+  );
+}
+
+/** Splits an app-instance ARN into its parts, or returns null when `arn` is not exactly an app-instance ARN. */
+export function parseAppInstanceArn(arn: string): AppInstanceArnParts | null {
+  if (!isChimeArn(arn)) return null;
+  const match = APP_INSTANCE_ARN_PATTERN.exec(arn);
+  if (!match) return null;
+  const [, partition, region, accountId, appInstanceId] = match;
+  if (
+    partition === undefined ||
+    region === undefined ||
+    accountId === undefined ||
+    appInstanceId === undefined
+  ) {
+    return null;
+  }
+  return { partition, region, accountId, appInstanceId };
+}
+
+function appInstanceArnProblem(arn: string): string | null {
+  if (!isChimeArn(arn)) {
+    return `must be a Chime ARN (${CHIME_ARN_MIN_LENGTH}..${CHIME_ARN_MAX_LENGTH} characters, arn:<partition>:<service>:<region>:<account>:<resource>)`;
+  }
+  if (parseAppInstanceArn(arn) !== null) return null;
+  if (/:app-instance\/[^/]+\/user\//.test(arn)) {
+    return 'must be an app-instance ARN, not an app-instance user ARN (drop the "/user/..." suffix)';
+  }
+  return 'must be an app-instance ARN: arn:aws:chime:<region>:<12-digit account>:app-instance/<id>';
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Regular expressions
+
+/**
+ * userIdPattern is compiled with re2js (RE2 syntax, linear time), so a hostile pattern or user id cannot make
+ * matching hang the way a backtracking engine can on `(a+)+$`.
+ */
+export function compileUserIdPattern(pattern: string): RE2JS {
+  return RE2JS.compile(pattern);
+}
+
+function userIdPatternProblem(pattern: string): string | null {
+  try {
+    compileUserIdPattern(pattern);
+    return null;
+  } catch (error) {
+    const detail =
+      error instanceof Error ? error.message.replace(/^error parsing regexp: /, '') : String(error);
+    return `invalid regular expression: ${detail}`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Schema building blocks. Each field carries one message that states the whole constraint, so a policy author
+// sees `must be an integer 1..5475` rather than zod's per-check wording.
+
+type IssueLike = { readonly input?: unknown };
+
+function fieldError(message: string) {
+  // Every check of these fields is given a defined input, so undefined can only mean a missing member.
+  return (issue: IssueLike) => (issue.input === undefined ? 'is required' : message);
+}
+
+function integerIn(min: number, max: number) {
+  const message = `must be an integer ${min}..${max}`;
+  return z
+    .int({ error: fieldError(message) })
+    .min(min, { error: message })
+    .max(max, { error: message });
+}
+
+function stringOfLength(min: number, max: number) {
+  const message = `must be a string of ${min}..${max} characters`;
+  return z
+    .string({ error: fieldError(message) })
+    .min(min, { error: message })
+    .max(max, { error: message });
+}
+
+const IDENTIFIER_MESSAGE = 'must be 1..64 characters of A-Z a-z 0-9 . _ -';
+const identifier = z
+  .string({ error: fieldError(IDENTIFIER_MESSAGE) })
+  .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: IDENTIFIER_MESSAGE });
+
+/** z.strictObject whose unknown keys are reported one by one, with the keys that are allowed in that place. */
+function strictObject<Shape extends z.core.$ZodLooseShape>(shape: Shape, what = 'an object') {
+  const allowed = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (issue) => {
+      if (issue.code === 'unrecognized_keys') return `unknown key (allowed: ${allowed})`;
+      if (issue.code === 'invalid_type') return issue.input === undefined ? 'is required' : `must be ${what}`;
+      return undefined;
+    },
+  });
+}
+
+const METADATA_KEY_MESSAGE = 'key must be 1..128 characters';
+const METADATA_VALUE_MESSAGE = `must be a string or a non-empty array of at most ${MAX_METADATA_VALUES} strings`;
+const metadataSelector = z
+  .record(
+    z.string().min(1).max(128),
+    z.union(
+      [
+        z.string(),
+        z
+          .array(z.string({ error: 'must be a string' }))
+          .min(1, { error: METADATA_VALUE_MESSAGE })
+          .max(MAX_METADATA_VALUES, { error: METADATA_VALUE_MESSAGE }),
+      ],
+      { error: METADATA_VALUE_MESSAGE },
+    ),
+    {
+      error: (issue) =>
+        issue.code === 'invalid_key'
+          ? METADATA_KEY_MESSAGE
+          : `must be an object of 1..${MAX_METADATA_KEYS} keys`,
+    },
+  )
+  .check(
+    // `when` lets the key count be reported even when some values are also wrong.
+    z.refine(
+      (metadata) => {
+        const count = Object.keys(metadata).length;
+        return count >= 1 && count <= MAX_METADATA_KEYS;
+      },
+      {
+        error: (issue) =>
+          `must have 1..${MAX_METADATA_KEYS} keys (got ${Object.keys(issue.input as object).length})`,
+        when: (payload) => typeof payload.value === 'object' && payload.value !== null,
+      },
+    ),
+  );
+
+const userIdPattern = z
+  .string({ error: fieldError(`must be a string of 1..${MAX_PATTERN_LENGTH} characters`) })
+  .check((ctx) => {
+    const pattern = ctx.value;
+    const problem =
+      pattern.length < 1 || pattern.length > MAX_PATTERN_LENGTH
+        ? `must be a string of 1..${MAX_PATTERN_LENGTH} characters`
+        : userIdPatternProblem(pattern);
+    if (problem !== null) ctx.issues.push({ code: 'custom', message: problem, input: pattern });
+  });
+
+const matchSchema = strictObject(
+  {
+    userIdPrefix: stringOfLength(1, 64).optional(),
+    userIdPattern: userIdPattern.optional(),
+    metadata: metadataSelector.optional(),
+  },
+  'an object (use {} to match every user)',
+);
+
+const daysExpirationSchema = strictObject(
+  {
+    days: integerIn(MIN_EXPIRATION_DAYS, MAX_EXPIRATION_DAYS),
+    criterion: z
+      .literal('CREATED_TIMESTAMP', { error: 'must be "CREATED_TIMESTAMP" (the only supported criterion)' })
+      .optional(),
+  },
+  `an object like {"days": ${MIN_EXPIRATION_DAYS}..${MAX_EXPIRATION_DAYS}}`,
+);
+
+const EXPIRATION_MESSAGE = `must be {"days": ${MIN_EXPIRATION_DAYS}..${MAX_EXPIRATION_DAYS}}, "never" or "unmanaged"`;
+const expirationSchema = z.union([z.literal('never'), z.literal('unmanaged'), daysExpirationSchema], {
+  error: fieldError(EXPIRATION_MESSAGE),
+});
+
+const ruleSchema = strictObject({
+  id: identifier,
+  priority: integerIn(0, MAX_PRIORITY),
+  description: z
+    .string({ error: 'must be a string of at most 256 characters' })
+    .max(256, { error: 'must be a string of at most 256 characters' })
+    .optional(),
+  match: matchSchema,
+  expiration: expirationSchema,
+});
+
+const safetySchema = strictObject({
+  minRemainingDays: integerIn(0, 365).default(DEFAULT_SAFETY.minRemainingDays),
+  maxShorteningChanges: z
+    .int({ error: 'must be an integer >= 0' })
+    .min(0, { error: 'must be an integer >= 0' })
+    .default(DEFAULT_SAFETY.maxShorteningChanges),
+  maxShorteningPercent: z
+    .number({ error: 'must be a number 0..100' })
+    .min(0, { error: 'must be a number 0..100' })
+    .max(100, { error: 'must be a number 0..100' })
+    .default(DEFAULT_SAFETY.maxShorteningPercent),
+});
+
+export const policySchema = strictObject(
+  {
+    tenantId: identifier,
+    appInstanceArn: z.string({ error: fieldError('must be an app-instance ARN string') }).check((ctx) => {
+      const problem = appInstanceArnProblem(ctx.value);
+      if (problem !== null) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
+    }),
+    enabled: z.boolean({ error: 'must be true or false' }).default(true),
+    rules: z.array(ruleSchema, { error: fieldError('must be an array of rules') }).max(MAX_RULES, {
+      error: (issue) => `must have at most ${MAX_RULES} rules (got ${(issue.input as unknown[]).length})`,
+    }),
+    default: strictObject({ expiration: expirationSchema }).optional(),
+    // prefault: an absent `safety` is parsed as {} so every member gets its own default.
+    safety: safetySchema.prefault({}),
+  },
+  'a JSON object',
+);
+
+/** A policy document as written by its author. */
+export type PolicyInput = z.input<typeof policySchema>;
+/** A validated policy with defaults applied. */
+export type Policy = z.output<typeof policySchema>;
+export type PolicyRule = Policy['rules'][number];
+export type RuleMatch = PolicyRule['match'];
+export type Expiration = PolicyRule['expiration'];
+export type DaysExpiration = Extract<Expiration, { days: number }>;
+export type SafetySettings = Policy['safety'];
+
+// ---------------------------------------------------------------------------------------------------------
+// Problems
+
+const IDENTIFIER_KEY = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else if (typeof segment === 'string' && IDENTIFIER_KEY.test(segment))
+      out += out === '' ? segment : `.${segment}`;
+    else out += `[${JSON.stringify(String(segment))}]`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+export function formatProblems(problems: readonly PolicyProblem[]): string[] {
+  return problems.map((problem) => `${problem.path}: ${problem.message}`);
+}
+
+type RawIssue = z.core.$ZodIssue;
+
+function collectProblems(
+  issues: readonly RawIssue[],
+  prefix: readonly PropertyKey[],
+  out: PolicyProblem[],
+): void {
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) out.push({ path: formatPath([...path, key]), message: issue.message });
+    } else if (issue.code === 'invalid_union') {
+      // A value of the right shape for exactly one alternative (e.g. an object for `expiration`) gets that
+      // alternative's own problems; anything else gets the union's single message.
+      const relevant = issue.errors.filter(
+        (branch) =>
+          !branch.some(
+            (inner) =>
+              inner.path.length === 0 && (inner.code === 'invalid_type' || inner.code === 'invalid_value'),
+          ),
+      );
+      const [only] = relevant;
+      if (relevant.length === 1 && only !== undefined) collectProblems(only, path, out);
+      else out.push({ path: formatPath(path), message: issue.message });
+    } else {
+      out.push({ path: formatPath(path), message: issue.message });
+    }
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Checks that span rules. They run on the raw input rather than as zod refinements, because zod skips
+ * refinements once any rule has a problem, and every problem must be reported in one pass.
+ */
+function crossRuleProblems(input: unknown): PolicyProblem[] {
+  if (!isRecord(input) || !Array.isArray(input.rules)) return [];
+  const problems: PolicyProblem[] = [];
+  const firstIndexById = new Map<string, number>();
+  const firstIndexByPriority = new Map<number, number>();
+  input.rules.forEach((rule: unknown, index) => {
+    if (!isRecord(rule)) return;
+    if (typeof rule.id === 'string') {
+      const first = firstIndexById.get(rule.id);
+      if (first === undefined) firstIndexById.set(rule.id, index);
+      else {
+        problems.push({
+          path: formatPath(['rules', index, 'id']),
+          message: `duplicate rule id ${JSON.stringify(rule.id)} (also used by rules[${first}])`,
+        });
+      }
+    }
+    if (typeof rule.priority === 'number' && Number.isFinite(rule.priority)) {
+      const first = firstIndexByPriority.get(rule.priority);
+      if (first === undefined) firstIndexByPriority.set(rule.priority, index);
+      else {
+        problems.push({
+          path: formatPath(['rules', index, 'priority']),
+          message: `duplicate priority ${rule.priority} (also used by rules[${first}]); priorities must be unique so the winning rule is unambiguous`,
+        });
+      }
+    }
+  });
+  return problems;
+}
+
+/** Validates a policy document and reports every problem at once, each with its JSON path. */
+export function parsePolicy(input: unknown): ParsePolicyResult {
+  const result = policySchema.safeParse(input);
+  const problems: PolicyProblem[] = [];
+  if (!result.success) collectProblems(result.error.issues, [], problems);
+  problems.push(...crossRuleProblems(input));
+  if (result.success && problems.length === 0) return { ok: true, policy: result.data };
+  return { ok: false, problems: dedupe(problems) };
+}
+
+/** zod may report one bad value twice (e.g. 1e300 fails both the safe-integer and the maximum check). */
+function dedupe(problems: readonly PolicyProblem[]): PolicyProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((problem) => {
+    const key = `${problem.path}\u0000${problem.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
