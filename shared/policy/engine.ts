@@ -1,0 +1,327 @@
+import { type CompiledPolicy, type CompiledRule, compilePolicy, isCompiledPolicy } from './compile';
+import { type Expiration, MAX_EXPIRATION_DAYS, MIN_EXPIRATION_DAYS, type Policy } from './schema';
+
+export const DAY_MS = 86_400_000;
+
+/** The instant a user created at `createdAt` expires with ExpirationDays = `days` (criterion CREATED_TIMESTAMP). */
+export function expiresAt(createdAt: number, days: number): number {
+  return createdAt + days * DAY_MS;
+}
+
+export interface PolicyUser {
+  readonly appInstanceUserId: string;
+  /** The raw Chime Metadata string; rules only match it when it is a JSON object. */
+  readonly metadata?: string | undefined;
+}
+
+export interface CurrentExpiration {
+  /** CreatedTimestamp, epoch ms. */
+  readonly createdAt: number;
+  /** Current ExpirationDays; undefined when the user has no ExpirationSettings. */
+  readonly expirationDays?: number | undefined;
+}
+
+export type DecisionSource = 'rule' | 'default' | 'none';
+export type DecisionIntent = 'days' | 'never' | 'unmanaged';
+
+/**
+ * The write to perform. `leave` means no write, whether because the user is unmanaged or already right;
+ * `desired.kind !== 'leave'` exactly when `changes` is true.
+ */
+export type DesiredExpiration =
+  | { readonly kind: 'set'; readonly days: number }
+  | { readonly kind: 'remove' }
+  | { readonly kind: 'leave' };
+
+export interface Decision {
+  /** The winning rule, or null when the default (or nothing) applied. */
+  readonly ruleId: string | null;
+  readonly source: DecisionSource;
+  readonly intent: DecisionIntent;
+  /** The days the policy asked for (intent `days`), before the floor and clamping. */
+  readonly intendedDays: number | null;
+  readonly desired: DesiredExpiration;
+  readonly changes: boolean;
+  /** The write moves the expiry earlier (adding an expiration to a user without one counts). */
+  readonly shortens: boolean;
+  /** The write lengthens an expiry that already passed: the user expired but Chime has not deleted it yet. */
+  readonly rescue: boolean;
+  /** The minimum-remaining floor changed the outcome: days were raised, or the current expiry was kept. */
+  readonly floored: boolean;
+  /** The days were capped at 5475. */
+  readonly clamped: boolean;
+  /** Current expiry instant (epoch ms), null when the user has no expiration. */
+  readonly currentExpiresAt: number | null;
+  /** Expiry instant once the decision is applied (equals currentExpiresAt when nothing changes); null = none. */
+  readonly desiredExpiresAt: number | null;
+  readonly reason: string;
+}
+
+export interface ResolvedExpiration {
+  readonly ruleId: string | null;
+  readonly source: DecisionSource;
+  /** What the policy says for this user; no matching rule and no default means `unmanaged`. */
+  readonly expiration: Expiration;
+}
+
+function toCompiled(policy: Policy | CompiledPolicy): CompiledPolicy {
+  return isCompiledPolicy(policy) ? policy : compilePolicy(policy);
+}
+
+/** Sentinel for "metadata not parsed yet", so a user's Metadata is parsed at most once and only when needed. */
+const NOT_PARSED = Symbol('not parsed');
+type ParsedMetadata = Record<string, unknown> | null;
+
+function parseMetadata(raw: string | undefined): ParsedMetadata {
+  if (raw === undefined) return null;
+  try {
+    const value: unknown = JSON.parse(raw);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+function metadataMatches(selector: CompiledRule['metadata'], metadata: ParsedMetadata): boolean {
+  if (metadata === null) return false;
+  for (const [key, accepted] of selector) {
+    // Own properties only: `{"constructor": "x"}` must not be confused with Object.prototype.constructor.
+    if (!Object.hasOwn(metadata, key)) return false;
+    const value = metadata[key];
+    if (typeof value !== 'string' || !accepted.includes(value)) return false;
+  }
+  return true;
+}
+
+/** The lowest-priority rule whose every selector matches; null when none does. */
+function findRule(compiled: CompiledPolicy, user: PolicyUser): CompiledRule | null {
+  const userId = user.appInstanceUserId;
+  let metadata: ParsedMetadata | typeof NOT_PARSED = NOT_PARSED;
+  for (const rule of compiled.rules) {
+    if (rule.userIdPrefix !== undefined && !userId.startsWith(rule.userIdPrefix)) continue;
+    if (rule.userIdPattern !== undefined && !rule.userIdPattern.test(userId)) continue;
+    if (rule.metadata.length > 0) {
+      if (metadata === NOT_PARSED) metadata = parseMetadata(user.metadata);
+      if (!metadataMatches(rule.metadata, metadata)) continue;
+    }
+    return rule;
+  }
+  return null;
+}
+
+/** Which rule (or the default) governs this user, without looking at its timestamps. */
+export function resolveExpiration(policy: Policy | CompiledPolicy, user: PolicyUser): ResolvedExpiration {
+  const compiled = toCompiled(policy);
+  const rule = findRule(compiled, user);
+  if (rule) return { ruleId: rule.id, source: 'rule', expiration: rule.expiration };
+  if (compiled.defaultExpiration !== undefined) {
+    return { ruleId: null, source: 'default', expiration: compiled.defaultExpiration };
+  }
+  return { ruleId: null, source: 'none', expiration: 'unmanaged' };
+}
+
+/**
+ * Whether deciding for this user needs its CreatedTimestamp: only `days` intents compute an instant. A bulk
+ * sync can skip DescribeAppInstanceUser for users that resolve to `never` or `unmanaged`.
+ */
+export function needsCreatedTimestamp(policy: Policy | CompiledPolicy, user: PolicyUser): boolean {
+  return typeof resolveExpiration(policy, user).expiration === 'object';
+}
+
+function label(resolved: ResolvedExpiration): string {
+  if (resolved.source === 'rule') return `rule ${resolved.ruleId}`;
+  if (resolved.source === 'default') return 'default';
+  return 'no matching rule and no default';
+}
+
+function plural(count: number, unit: string): string {
+  return `${count} ${unit}${count === 1 ? '' : 's'}`;
+}
+
+interface Outcome {
+  readonly intent: DecisionIntent;
+  readonly intendedDays: number | null;
+  readonly desired: DesiredExpiration;
+  readonly shortens: boolean;
+  readonly rescue: boolean;
+  readonly floored: boolean;
+  readonly clamped: boolean;
+  readonly desiredExpiresAt: number | null;
+  readonly reason: string;
+}
+
+// Shared because they carry no per-user data; decide() runs for every user of a tenant.
+const LEAVE: DesiredExpiration = Object.freeze({ kind: 'leave' });
+const REMOVE: DesiredExpiration = Object.freeze({ kind: 'remove' });
+
+// One object literal with a fixed key order keeps Decision monomorphic, which matters at 100k users per run.
+function toDecision(
+  resolved: ResolvedExpiration,
+  currentExpiresAt: number | null,
+  outcome: Outcome,
+): Decision {
+  return {
+    ruleId: resolved.ruleId,
+    source: resolved.source,
+    intent: outcome.intent,
+    intendedDays: outcome.intendedDays,
+    desired: outcome.desired,
+    changes: outcome.desired !== LEAVE,
+    shortens: outcome.shortens,
+    rescue: outcome.rescue,
+    floored: outcome.floored,
+    clamped: outcome.clamped,
+    currentExpiresAt,
+    desiredExpiresAt: outcome.desiredExpiresAt,
+    reason: outcome.reason,
+  };
+}
+
+function leave(
+  intent: DecisionIntent,
+  intendedDays: number | null,
+  floored: boolean,
+  currentExpiresAt: number | null,
+  reason: string,
+): Outcome {
+  return {
+    intent,
+    intendedDays,
+    desired: LEAVE,
+    shortens: false,
+    rescue: false,
+    floored,
+    clamped: false,
+    desiredExpiresAt: currentExpiresAt,
+    reason,
+  };
+}
+
+/**
+ * Decides the ExpirationSettings for one user. Pure: `now` is passed in. See docs/policy.md for the rules;
+ * in short: the first matching rule by ascending priority wins, and no write ever sets an expiry earlier than
+ * now + minRemainingDays or moves an expiry later because of that floor.
+ */
+export function decide(
+  policy: Policy | CompiledPolicy,
+  user: PolicyUser,
+  current: CurrentExpiration,
+  now: number,
+): Decision {
+  if (!Number.isFinite(now) || !Number.isFinite(current.createdAt)) {
+    throw new RangeError('decide: now and current.createdAt must be finite epoch milliseconds');
+  }
+  const compiled = toCompiled(policy);
+  const resolved = resolveExpiration(compiled, user);
+  const { createdAt, expirationDays: currentDays } = current;
+  const currentExpiresAt = currentDays === undefined ? null : expiresAt(createdAt, currentDays);
+  return toDecision(
+    resolved,
+    currentExpiresAt,
+    outcomeFor(resolved, createdAt, currentExpiresAt, compiled, now),
+  );
+}
+
+function outcomeFor(
+  resolved: ResolvedExpiration,
+  createdAt: number,
+  currentExpiresAt: number | null,
+  compiled: CompiledPolicy,
+  now: number,
+): Outcome {
+  const { expiration } = resolved;
+  const who = label(resolved);
+  // An absent expiration is "never expires": +Infinity makes every comparison below uniform.
+  const cur = currentExpiresAt ?? Number.POSITIVE_INFINITY;
+
+  if (expiration === 'unmanaged')
+    return leave('unmanaged', null, false, currentExpiresAt, `${who}: unmanaged`);
+
+  if (expiration === 'never') {
+    if (currentExpiresAt === null) {
+      return leave('never', null, false, currentExpiresAt, `${who}: never expires (already none)`);
+    }
+    const rescue = cur < now;
+    return {
+      intent: 'never',
+      intendedDays: null,
+      desired: REMOVE,
+      shortens: false,
+      rescue,
+      floored: false,
+      clamped: false,
+      desiredExpiresAt: null,
+      reason: `${who}: never expires, remove expiration${rescue ? '; rescue: expired but not yet deleted' : ''}`,
+    };
+  }
+
+  const intended = expiration.days;
+  const target = expiresAt(createdAt, intended);
+  const policyText = `${who}: ${plural(intended, 'day')}`;
+  if (target === cur) return leave('days', intended, false, currentExpiresAt, `${policyText} (already set)`);
+
+  const { minRemainingDays } = compiled;
+  const floorInstant = now + minRemainingDays * DAY_MS;
+  // The smallest whole number of days from creation that still reaches the floor instant.
+  const floorDays = Math.max(MIN_EXPIRATION_DAYS, Math.ceil((floorInstant - createdAt) / DAY_MS));
+
+  const set = (days: number, floored: boolean, clamped: boolean, reason: string): Outcome => {
+    const desiredExpiresAt = expiresAt(createdAt, days);
+    const rescue = desiredExpiresAt > cur && cur < now;
+    return {
+      intent: 'days',
+      intendedDays: intended,
+      desired: { kind: 'set', days },
+      shortens: desiredExpiresAt < cur,
+      rescue,
+      floored,
+      clamped,
+      desiredExpiresAt,
+      reason: rescue ? `${reason}; rescue: expired but not yet deleted` : reason,
+    };
+  };
+  const keepText = () => `keep ${plural(minRemainingDays, 'day')} remaining`;
+
+  if (target > cur) {
+    // Lengthening never hurts, so it always happens; the floor may lengthen it further. When even 5475 days
+    // cannot reach the floor (a user older than ~15 years), 5475 is still later than the current expiry.
+    const wanted = Math.max(intended, floorDays);
+    const days = Math.min(wanted, MAX_EXPIRATION_DAYS);
+    const floored = wanted > intended;
+    const clamped = wanted > MAX_EXPIRATION_DAYS;
+    let reason = policyText;
+    if (floored) reason += `; floor: raised to ${plural(wanted, 'day')} to ${keepText()}`;
+    if (clamped) reason += `; clamped to the maximum ${MAX_EXPIRATION_DAYS} days`;
+    return set(days, floored, clamped, reason);
+  }
+
+  // target < cur: the policy shortens (or adds an expiration to a user that had none).
+  if (target >= floorInstant) return set(intended, false, false, policyText);
+  if (expiresAt(createdAt, floorDays) >= cur) {
+    return leave(
+      'days',
+      intended,
+      true,
+      currentExpiresAt,
+      `${policyText}; floor: already inside the floor window, kept`,
+    );
+  }
+  if (floorDays > MAX_EXPIRATION_DAYS) {
+    // Only reachable for a user without an expiration: capping at 5475 would expire it inside the floor window.
+    return leave(
+      'days',
+      intended,
+      true,
+      currentExpiresAt,
+      `${policyText}; floor: cannot ${keepText()} within ${MAX_EXPIRATION_DAYS} days, left unchanged`,
+    );
+  }
+  return set(
+    floorDays,
+    true,
+    false,
+    `${policyText}; floor: raised to ${plural(floorDays, 'day')} to ${keepText()}`,
+  );
+}

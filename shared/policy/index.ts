@@ -1,0 +1,37 @@
+export { type CompiledPolicy, type CompiledRule, compilePolicy } from './compile';
+export {
+  type CurrentExpiration,
+  DAY_MS,
+  type Decision,
+  type DecisionIntent,
+  type DecisionSource,
+  type DesiredExpiration,
+  decide,
+  expiresAt,
+  needsCreatedTimestamp,
+  type PolicyUser,
+  type ResolvedExpiration,
+  resolveExpiration,
+} from './engine';
+export { evaluateSafety, type SafetyCounts, type SafetyVerdict } from './safety';
+export {
+  type AppInstanceArnParts,
+  type DaysExpiration,
+  DEFAULT_SAFETY,
+  type Expiration,
+  formatProblems,
+  isChimeArn,
+  MAX_EXPIRATION_DAYS,
+  MAX_RULES,
+  MIN_EXPIRATION_DAYS,
+  type ParsePolicyResult,
+  type Policy,
+  type PolicyInput,
+  type PolicyProblem,
+  type PolicyRule,
+  parseAppInstanceArn,
+  parsePolicy,
+  policySchema,
+  type RuleMatch,
+  type SafetySettings,
+} from './schema';
