@@ -1,0 +1,27 @@
+/**
+ * The emulator's wall clock: real time plus an adjustable offset, so tests can jump ahead (expiry) while time
+ * keeps flowing. Quotas deliberately do not use it (they run on performance.now).
+ */
+export class EmulatorClock {
+  private offsetMs = 0;
+
+  /** Current emulator time in epoch milliseconds. */
+  now(): number {
+    return Date.now() + this.offsetMs;
+  }
+
+  advance(seconds: number): number {
+    this.offsetMs += seconds * 1000;
+    return this.now();
+  }
+
+  /** Moves the clock to an absolute instant (it keeps running from there). */
+  set(epochMs: number): number {
+    this.offsetMs = epochMs - Date.now();
+    return this.now();
+  }
+
+  reset(): void {
+    this.offsetMs = 0;
+  }
+}

@@ -1,0 +1,9 @@
+/**
+ * A local twin of the Amazon Chime SDK Identity 2021-04-20 REST-JSON API for offline tests.
+ * Self-contained: imports nothing from the rest of the project. See docs/emulator.md.
+ */
+export type { EmulatorStats, FaultSettings, SeedRequest, SeedResult } from './admin';
+export { ApiError, EXCEPTIONS, type ExceptionName } from './errors';
+export { DEFAULT_RATES } from './quotas';
+export { type ChimeEmulator, type ChimeEmulatorOptions, startChimeEmulator } from './server';
+export { DEFAULT_LIMITS, type ResourceLimits } from './service';

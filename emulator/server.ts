@@ -1,0 +1,406 @@
+/**
+ * The HTTP front: routes rest-json requests to operations, binds path/query/body members, validates them
+ * against the model, applies auth, quotas and injected faults, and writes responses and errors in the shape
+ * the AWS SDK parses.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  type AdminContext,
+  type EmulatorStats,
+  type FaultSettings,
+  handleAdmin,
+  moveClock,
+  NO_FAULTS,
+  parseFaults,
+  type SeedRequest,
+  type SeedResult,
+  seed,
+} from './admin';
+import { EmulatorClock } from './clock';
+import { ApiError, badRequest } from './errors';
+import { serviceModel } from './model';
+import type { ModelOperation } from './model/types';
+import { QuotaManager } from './quotas';
+import { Router } from './router';
+import { ChimeIdentityService, DEFAULT_LIMITS, type OperationInput, type ResourceLimits } from './service';
+import { type Validator, ValidatorSet } from './validation';
+
+export interface ChimeEmulatorOptions {
+  /** TCP port; 0 (default) picks a free one. */
+  readonly port?: number;
+  /** Interface to bind (default 127.0.0.1). */
+  readonly host?: string;
+  /** Multiplies every API rate quota (default 1 = the AWS defaults). Must be > 0. */
+  readonly quotaScale?: number;
+  /** false disables all rate quotas (throttling). Default true. */
+  readonly quotas?: boolean;
+  /** How long after expiry the sweeper deletes a user (default 21600 s = 6 h, like AWS's "within 6 hours"). */
+  readonly expiryDelaySeconds?: number;
+  readonly region?: string;
+  readonly accountId?: string;
+  /** Resource limits (AppInstances per account, users per AppInstance, ...); defaults are AWS's. */
+  readonly limits?: Partial<ResourceLimits>;
+  /** Real-time period of the background expiry sweep (default 1000 ms). */
+  readonly sweepIntervalMs?: number;
+  /** false accepts requests without a SigV4 Authorization header (default true: such requests get 401). */
+  readonly requireAuth?: boolean;
+  /** Body cap for API requests (default 1 MiB). */
+  readonly maxBodyBytes?: number;
+  /** Body cap for `POST /_emulator/seed` (default 128 MiB). */
+  readonly maxSeedBodyBytes?: number;
+}
+
+export interface ChimeEmulator {
+  /** Base URL, e.g. `http://127.0.0.1:45678`; use it as the SDK `endpoint`. */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly region: string;
+  readonly accountId: string;
+  /** Stops the sweeper and the server, dropping keep-alive connections. */
+  close(): Promise<void>;
+  /** Same as `POST /_emulator/reset`. */
+  reset(): void;
+  /** Emulator time (the controllable clock). */
+  now(): Date;
+  /** Moves the clock forward and runs the expiry sweep synchronously; returns the new time. */
+  advanceClock(seconds: number): Date;
+  /** Sets the clock to an absolute instant and runs the sweep; returns the new time. */
+  setClock(instant: Date): Date;
+  /** Runs the expiry sweep now; returns how many users were deleted. */
+  sweep(): number;
+  stats(): EmulatorStats;
+  /** Replaces the fault settings (members not given are 0), validated like `POST /_emulator/faults`. */
+  setFaults(faults: Partial<FaultSettings>): FaultSettings;
+  seed(request: SeedRequest): SeedResult;
+}
+
+interface MemberBinding {
+  readonly name: string;
+  readonly location: 'uri' | 'querystring' | 'body';
+  readonly locationName: string;
+  readonly integer: boolean;
+}
+
+interface PreparedOperation {
+  readonly name: string;
+  readonly definition: ModelOperation;
+  readonly bindings: readonly MemberBinding[];
+  readonly validate: Validator | undefined;
+  readonly hasBody: boolean;
+}
+
+const MiB = 1024 * 1024;
+const EMPTY_QUERY = new URLSearchParams();
+const DEFAULT_ACCOUNT = '111122223333';
+
+function positiveOrThrow(name: string, value: number, allowZero: boolean): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new RangeError(
+      `${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+class BodyTooLarge extends Error {}
+
+/** Reads the request body up to `limit` bytes; beyond it keeps draining (so the client is not reset) and throws. */
+function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (tooLarge) return;
+      if (size > limit) {
+        tooLarge = true;
+        chunks.length = 0;
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => {
+      if (tooLarge) reject(new BodyTooLarge(`request body is larger than ${limit} bytes`));
+      else resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    });
+    request.on('error', reject);
+  });
+}
+
+function requestHasBody(request: IncomingMessage): boolean {
+  const length = request.headers['content-length'];
+  if (length !== undefined) return length !== '0';
+  return request.headers['transfer-encoding'] !== undefined;
+}
+
+function parseJsonBody(raw: Buffer): unknown {
+  if (raw.length === 0) return {};
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch (error) {
+    throw badRequest(`body: malformed JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+}
+
+function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers?: Record<string, string>,
+): void {
+  const text = body === undefined ? '' : JSON.stringify(body);
+  response.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'x-amzn-requestid': randomUUID(),
+    ...headers,
+  });
+  response.end(text);
+}
+
+function sendError(response: ServerResponse, error: ApiError): void {
+  sendJson(
+    response,
+    error.status,
+    { Code: error.code, Message: error.message },
+    { 'x-amzn-errortype': error.exception },
+  );
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export async function startChimeEmulator(options: ChimeEmulatorOptions = {}): Promise<ChimeEmulator> {
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new RangeError(`port must be an integer between 0 and 65535, got ${String(port)}`);
+  }
+  const quotaScale = positiveOrThrow('quotaScale', options.quotaScale ?? 1, false);
+  const quotasEnabled = options.quotas ?? true;
+  const expiryDelaySeconds = positiveOrThrow(
+    'expiryDelaySeconds',
+    options.expiryDelaySeconds ?? 21_600,
+    true,
+  );
+  const sweepIntervalMs = positiveOrThrow('sweepIntervalMs', options.sweepIntervalMs ?? 1000, false);
+  const region = options.region ?? 'us-east-1';
+  const accountId = options.accountId ?? DEFAULT_ACCOUNT;
+  const requireAuth = options.requireAuth ?? true;
+  const maxBodyBytes = options.maxBodyBytes ?? MiB;
+  const maxSeedBodyBytes = options.maxSeedBodyBytes ?? 128 * MiB;
+  const limits: ResourceLimits = { ...DEFAULT_LIMITS, ...options.limits };
+
+  const model = serviceModel();
+  const router = new Router(model);
+  const validators = new ValidatorSet(model);
+  const clock = new EmulatorClock();
+  const service = new ChimeIdentityService({ region, accountId, expiryDelaySeconds, limits, clock });
+  const quotas = new QuotaManager(quotaScale);
+  const stats: EmulatorStats = { calls: {}, throttled: {}, faults: 0 };
+
+  const admin: AdminContext = {
+    service,
+    validators,
+    clock,
+    stats,
+    faults: { ...NO_FAULTS },
+    resetAll() {
+      service.reset();
+      quotas.reset();
+      clock.reset();
+      stats.calls = {};
+      stats.throttled = {};
+      stats.faults = 0;
+      admin.faults = { ...NO_FAULTS };
+    },
+  };
+
+  const prepared = new Map<string, PreparedOperation>();
+  for (const [name, definition] of Object.entries(model.operations)) {
+    const inputShape = definition.input ? model.shapes[definition.input] : undefined;
+    const bindings: MemberBinding[] = Object.entries(inputShape?.members ?? {}).map(
+      ([memberName, member]) => ({
+        name: memberName,
+        location: member.location === 'uri' || member.location === 'querystring' ? member.location : 'body',
+        locationName: member.locationName ?? memberName,
+        integer: model.shapes[member.shape]?.type === 'integer',
+      }),
+    );
+    prepared.set(name, {
+      name,
+      definition,
+      bindings,
+      validate: definition.input ? validators.forShape(definition.input) : undefined,
+      hasBody: bindings.some((binding) => binding.location === 'body'),
+    });
+  }
+
+  function bindInput(
+    operation: PreparedOperation,
+    labels: Record<string, string>,
+    query: URLSearchParams,
+    body: unknown,
+  ): OperationInput {
+    if (operation.hasBody && (typeof body !== 'object' || body === null || Array.isArray(body))) {
+      throw badRequest('body: must be a JSON object');
+    }
+    const input: OperationInput = {};
+    for (const binding of operation.bindings) {
+      let value: unknown;
+      if (binding.location === 'uri') value = labels[binding.locationName];
+      else if (binding.location === 'querystring') {
+        const raw = query.get(binding.locationName);
+        value = raw === null ? undefined : binding.integer && /^-?\d+$/.test(raw) ? Number(raw) : raw;
+      } else value = (body as Record<string, unknown>)[binding.name];
+      if (value !== undefined && value !== null) input[binding.name] = value;
+    }
+    return input;
+  }
+
+  function count(bucket: Record<string, number>, operation: string): void {
+    bucket[operation] = (bucket[operation] ?? 0) + 1;
+  }
+
+  async function handleApi(
+    request: IncomingMessage,
+    response: ServerResponse,
+    method: string,
+    path: string,
+    queryString: string,
+  ): Promise<void> {
+    const segments = path.split('/').slice(1);
+    if (segments.length > 1 && segments[segments.length - 1] === '') segments.pop();
+    const query = queryString ? new URLSearchParams(queryString) : EMPTY_QUERY;
+    let match: ReturnType<Router['match']>;
+    try {
+      match = router.match(method, segments, query);
+    } catch {
+      throw badRequest(`path: ${path} is not valid percent-encoding`);
+    }
+    if (!match)
+      throw new ApiError('NotFoundException', `no Chime SDK Identity operation matches ${method} ${path}`);
+    const operation = prepared.get(match.operation) as PreparedOperation;
+    count(stats.calls, operation.name);
+
+    const body = requestHasBody(request) ? parseJsonBody(await readBody(request, maxBodyBytes)) : {};
+    if (requireAuth && !request.headers.authorization?.startsWith('AWS4-HMAC-SHA256 ')) {
+      throw new ApiError('UnauthorizedClientException', 'the request has no AWS SigV4 Authorization header');
+    }
+    const input = bindInput(operation, match.labels, query, body);
+    const problem = operation.validate?.(input, '');
+    if (problem) throw badRequest(problem);
+
+    if (quotasEnabled) {
+      const exhausted = quotas.admit(operation.name, service.appInstanceOf(input));
+      if (exhausted) {
+        count(stats.throttled, operation.name);
+        throw new ApiError('ThrottledClientException', `rate exceeded for ${operation.name}: ${exhausted}`);
+      }
+    }
+    const faults = admin.faults;
+    if (faults.latencyMs > 0) await sleep(faults.latencyMs);
+    if (faults.throttleRate > 0 && Math.random() < faults.throttleRate) {
+      stats.faults++;
+      count(stats.throttled, operation.name);
+      throw new ApiError('ThrottledClientException', `injected throttle for ${operation.name}`);
+    }
+    if (faults.serviceUnavailableRate > 0 && Math.random() < faults.serviceUnavailableRate) {
+      stats.faults++;
+      throw new ApiError('ServiceUnavailableException', `injected outage for ${operation.name}`);
+    }
+    if (faults.serviceFailureRate > 0 && Math.random() < faults.serviceFailureRate) {
+      stats.faults++;
+      throw new ApiError('ServiceFailureException', `injected failure for ${operation.name}`);
+    }
+
+    const handler = service.handlers[operation.name];
+    if (!handler) throw new ApiError('ServiceFailureException', `${operation.name} is not implemented`);
+    const output = handler(input);
+    const status = operation.definition.successCode;
+    if (status === 204 || output === undefined) {
+      response.writeHead(status, { 'x-amzn-requestid': randomUUID(), 'content-length': 0 });
+      response.end();
+    } else sendJson(response, status, output);
+  }
+
+  async function handleAdminRequest(
+    request: IncomingMessage,
+    response: ServerResponse,
+    method: string,
+    path: string,
+  ): Promise<void> {
+    const limit = path === '/_emulator/seed' ? maxSeedBodyBytes : maxBodyBytes;
+    const body = requestHasBody(request) ? parseJsonBody(await readBody(request, limit)) : {};
+    const result = handleAdmin(admin, method, path, body);
+    sendJson(response, result.status, result.body);
+  }
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = request.url ?? '/';
+    const method = request.method ?? 'GET';
+    const queryStart = url.indexOf('?');
+    const path = queryStart < 0 ? url : url.slice(0, queryStart);
+    try {
+      if (path.startsWith('/_emulator/')) await handleAdminRequest(request, response, method, path);
+      else await handleApi(request, response, method, path, queryStart < 0 ? '' : url.slice(queryStart + 1));
+    } catch (error) {
+      if (response.headersSent) {
+        response.destroy();
+        return;
+      }
+      if (error instanceof ApiError) sendError(response, error);
+      else if (error instanceof BodyTooLarge) sendError(response, badRequest(`body: ${error.message}`));
+      else {
+        const message = error instanceof Error ? error.message : String(error);
+        sendError(response, new ApiError('ServiceFailureException', `internal emulator error: ${message}`));
+      }
+    }
+  }
+
+  const server: Server = createServer({ keepAliveTimeout: 65_000 }, (request, response) => {
+    void handle(request, response);
+  });
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const sweeper = setInterval(() => service.sweepExpired(), sweepIntervalMs);
+  sweeper.unref();
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  return {
+    url: `http://${urlHost}:${address.port}`,
+    host: address.address,
+    port: address.port,
+    region,
+    accountId,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        clearInterval(sweeper);
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+    reset: () => admin.resetAll(),
+    now: () => new Date(clock.now()),
+    advanceClock: (seconds) => new Date(moveClock(admin, { advanceSeconds: seconds }).epochSeconds * 1000),
+    setClock: (instant) => new Date(moveClock(admin, { now: instant.toISOString() }).epochSeconds * 1000),
+    sweep: () => service.sweepExpired(),
+    stats: () => structuredClone(stats),
+    setFaults: (faults) => {
+      admin.faults = parseFaults(faults);
+      return { ...admin.faults };
+    },
+    seed: (request) => seed(admin, request),
+  };
+}
