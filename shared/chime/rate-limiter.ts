@@ -1,0 +1,336 @@
+/**
+ * An in-process, multi-key, adaptive (AIMD) token-bucket rate limiter for Chime SDK Identity calls.
+ *
+ * Why hand-written: one Chime call consumes tokens from several quotas at once (the account-wide total and
+ * a per-AppInstance operation quota), must take them atomically, must queue fairly when they run out, and
+ * must adapt to the 429s the service answers with. The maintained JS limiters we looked at (bottleneck,
+ * p-limit/p-throttle, limiter, rate-limiter-flexible) are single-key, or counter/window based, or
+ * Redis-oriented; none combines multi-key atomic acquisition with AIMD, and the SDK's own adaptive retry
+ * mode has a single client-wide bucket that knows nothing of per-AppInstance quotas.
+ *
+ * Scheduling: waiters are served in arrival order per bucket. A waiter that is blocked on a bucket (no
+ * token, or an earlier waiter queued on it) "claims" that bucket, so later arrivals cannot take that
+ * bucket's tokens from under it; buckets it is NOT blocked on stay usable by later waiters (no
+ * head-of-line blocking: a put waiting for a user-writes token does not stop describes from using the
+ * account bucket). Claims are kept until the waiter is served, which makes the scheme starvation-free.
+ * Tokens are taken only when every needed bucket can give one (atomic). There is no timer while nobody
+ * waits, and one timer (set for the earliest refill) while someone does; that timer is deliberately not
+ * unref'd, because a pending call is work in progress that must keep the process alive.
+ */
+
+export type TimerHandle = unknown;
+
+export interface LimiterClock {
+  /** Monotonic milliseconds. */
+  now(): number;
+  setTimer(callback: () => void, delayMs: number): TimerHandle;
+  clearTimer(handle: TimerHandle): void;
+}
+
+export interface RateLimiterOptions {
+  /** The configured (quota) rate of a bucket, in tokens per second. Called once per key, lazily. */
+  readonly rateFor: (key: string) => number;
+  /**
+   * Bucket capacity in seconds of the current rate (at least one token). Kept below one second so that a
+   * burst plus network jitter stays inside a server-side bucket of one second of the same rate.
+   */
+  readonly burstSeconds?: number;
+  /** Multiplicative decrease applied to a bucket's rate on a throttle. */
+  readonly decreaseFactor?: number;
+  /** The rate never drops below this fraction of the configured rate. */
+  readonly minimumRateFraction?: number;
+  /**
+   * At most one decrease per bucket in this window: the calls in flight when the first 429 arrives were
+   * sent at the old rate, and their 429s say nothing about the new one (like TCP's once-per-RTT cut).
+   */
+  readonly decreaseCooldownMs?: number;
+  /** Time, under continuous success, for the rate to climb by the whole configured rate (additive increase). */
+  readonly recoveryMs?: number;
+  readonly clock?: Partial<LimiterClock>;
+}
+
+export interface BucketStats {
+  readonly key: string;
+  readonly configuredRate: number;
+  readonly effectiveRate: number;
+  readonly acquired: number;
+  /** Sum over acquisitions of the time spent waiting, in ms. */
+  readonly waitedMs: number;
+  readonly throttles: number;
+  readonly waiting: number;
+}
+
+export interface RateLimiterStats {
+  /** Completed `acquire` calls. */
+  readonly acquired: number;
+  /** Completed `acquire` calls that had to wait. */
+  readonly waited: number;
+  readonly waitedMs: number;
+  /** Throttles reported through `onThrottled` (calls, not buckets). */
+  readonly throttles: number;
+  readonly waiting: number;
+  readonly buckets: readonly BucketStats[];
+}
+
+/** What the Chime client needs from a limiter; `RateLimiter` implements it. */
+export interface CallRateLimiter {
+  acquire(keys: readonly string[]): Promise<void>;
+  onThrottled(keys: readonly string[]): void;
+  onSuccess(keys: readonly string[]): void;
+}
+
+const TOKEN_EPSILON = 1e-9;
+
+interface Waiter {
+  readonly buckets: readonly Bucket[];
+  readonly enqueuedAt: number;
+  readonly resolve: () => void;
+}
+
+class Bucket {
+  effectiveRate: number;
+  tokens: number;
+  updatedAt: number;
+  lastDecreaseAt = Number.NEGATIVE_INFINITY;
+  lastIncreaseAt: number;
+  /** Waiters queued on this bucket (blocked on it at some point and not served yet). */
+  readonly claimants = new Set<Waiter>();
+  claimedInPass = 0;
+  acquired = 0;
+  waitedMs = 0;
+  throttles = 0;
+
+  constructor(
+    readonly key: string,
+    readonly configuredRate: number,
+    private readonly burstSeconds: number,
+    now: number,
+  ) {
+    this.effectiveRate = configuredRate;
+    this.tokens = this.capacity();
+    this.updatedAt = now;
+    this.lastIncreaseAt = now;
+  }
+
+  capacity(): number {
+    return Math.max(1, this.effectiveRate * this.burstSeconds);
+  }
+
+  refill(now: number): void {
+    const elapsedMs = now - this.updatedAt;
+    if (elapsedMs > 0) {
+      this.tokens = Math.min(this.capacity(), this.tokens + (this.effectiveRate * elapsedMs) / 1000);
+      this.updatedAt = now;
+    }
+  }
+
+  hasToken(): boolean {
+    return this.tokens >= 1 - TOKEN_EPSILON;
+  }
+
+  /** Milliseconds until the next whole token, at the current rate. */
+  msUntilToken(): number {
+    return this.hasToken() ? 0 : ((1 - this.tokens) / this.effectiveRate) * 1000;
+  }
+
+  setRate(rate: number): void {
+    this.effectiveRate = rate;
+    this.tokens = Math.min(this.tokens, this.capacity());
+  }
+}
+
+export class RateLimiter implements CallRateLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly waiters: Waiter[] = [];
+  private readonly clock: LimiterClock;
+  private readonly burstSeconds: number;
+  private readonly decreaseFactor: number;
+  private readonly minimumRateFraction: number;
+  private readonly decreaseCooldownMs: number;
+  private readonly recoveryMs: number;
+  private passes = 0;
+  private timer: { handle: TimerHandle; dueAt: number } | undefined;
+  private totals = { acquired: 0, waited: 0, waitedMs: 0, throttles: 0 };
+
+  constructor(private readonly options: RateLimiterOptions) {
+    this.burstSeconds = options.burstSeconds ?? 0.5;
+    this.decreaseFactor = options.decreaseFactor ?? 0.7;
+    this.minimumRateFraction = options.minimumRateFraction ?? 0.1;
+    this.decreaseCooldownMs = options.decreaseCooldownMs ?? 1000;
+    this.recoveryMs = options.recoveryMs ?? 20_000;
+    // Defaults look the globals up at call time so test fake timers apply.
+    this.clock = {
+      now: options.clock?.now ?? (() => performance.now()),
+      setTimer: options.clock?.setTimer ?? ((callback, delayMs) => setTimeout(callback, delayMs)),
+      clearTimer: options.clock?.clearTimer ?? ((handle) => clearTimeout(handle as NodeJS.Timeout)),
+    };
+    if (!(this.burstSeconds > 0)) throw new RangeError('burstSeconds must be > 0');
+    if (!(this.decreaseFactor > 0 && this.decreaseFactor < 1))
+      throw new RangeError('decreaseFactor in (0,1)');
+    if (!(this.minimumRateFraction > 0 && this.minimumRateFraction <= 1)) {
+      throw new RangeError('minimumRateFraction in (0,1]');
+    }
+  }
+
+  /** Resolves once one token from every bucket in `keys` has been taken (all at once). */
+  acquire(keys: readonly string[]): Promise<void> {
+    const now = this.clock.now();
+    const buckets = [...new Set(keys)].map((key) => this.bucket(key, now));
+    if (buckets.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const waiter: Waiter = { buckets, enqueuedAt: now, resolve };
+      // The newest arrival is behind everyone already queued on its buckets, so only it needs checking;
+      // earlier waiters are served by the timer. No waiting at all when the tokens are there.
+      let ready = true;
+      for (const bucket of buckets) {
+        bucket.refill(now);
+        if (!bucket.hasToken() || bucket.claimants.size > 0) {
+          ready = false;
+          bucket.claimants.add(waiter);
+        }
+      }
+      if (ready) {
+        this.grant(waiter, now);
+        return;
+      }
+      this.waiters.push(waiter);
+      this.schedule();
+    });
+  }
+
+  /** A call using these buckets was throttled: cut their rates (at most once per cooldown). */
+  onThrottled(keys: readonly string[]): void {
+    const now = this.clock.now();
+    this.totals.throttles += 1;
+    for (const key of new Set(keys)) {
+      const bucket = this.bucket(key, now);
+      bucket.throttles += 1;
+      if (now - bucket.lastDecreaseAt < this.decreaseCooldownMs) continue;
+      bucket.refill(now);
+      const floor = bucket.configuredRate * this.minimumRateFraction;
+      bucket.setRate(Math.max(floor, bucket.effectiveRate * this.decreaseFactor));
+      bucket.lastDecreaseAt = now;
+      bucket.lastIncreaseAt = now;
+    }
+    // A lower rate only delays the next token; the pending timer re-checks when it fires.
+  }
+
+  /** A call using these buckets got through: raise their rates linearly in time back toward the quota. */
+  onSuccess(keys: readonly string[]): void {
+    const now = this.clock.now();
+    let raised = false;
+    for (const key of new Set(keys)) {
+      const bucket = this.bucket(key, now);
+      if (bucket.effectiveRate < bucket.configuredRate) {
+        bucket.refill(now);
+        const step = (bucket.configuredRate * Math.max(0, now - bucket.lastIncreaseAt)) / this.recoveryMs;
+        bucket.setRate(Math.min(bucket.configuredRate, bucket.effectiveRate + step));
+        raised = true;
+      }
+      bucket.lastIncreaseAt = now;
+    }
+    if (raised && this.waiters.length > 0) this.schedule();
+  }
+
+  stats(): RateLimiterStats {
+    return {
+      ...this.totals,
+      waiting: this.waiters.length,
+      buckets: [...this.buckets.values()].map((bucket) => ({
+        key: bucket.key,
+        configuredRate: bucket.configuredRate,
+        effectiveRate: bucket.effectiveRate,
+        acquired: bucket.acquired,
+        waitedMs: bucket.waitedMs,
+        throttles: bucket.throttles,
+        waiting: bucket.claimants.size,
+      })),
+    };
+  }
+
+  private bucket(key: string, now: number): Bucket {
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      const rate = this.options.rateFor(key);
+      if (!(rate > 0) || !Number.isFinite(rate)) throw new RangeError(`rate for bucket ${key} must be > 0`);
+      bucket = new Bucket(key, rate, this.burstSeconds, now);
+      this.buckets.set(key, bucket);
+    }
+    return bucket;
+  }
+
+  /** Serves every waiter that can be served now, in arrival order, then sets the timer for the rest. */
+  private serve(): void {
+    const now = this.clock.now();
+    const pass = ++this.passes;
+    let remaining = 0;
+    for (const waiter of this.waiters) {
+      let ready = true;
+      for (const bucket of waiter.buckets) {
+        bucket.refill(now);
+        // `claimedInPass === pass`: an earlier waiter, still waiting after this pass looked at it, claims it.
+        if (!bucket.hasToken() || bucket.claimedInPass === pass) {
+          ready = false;
+          bucket.claimants.add(waiter);
+        }
+      }
+      if (ready) {
+        this.grant(waiter, now);
+      } else {
+        for (const bucket of waiter.buckets) if (bucket.claimants.has(waiter)) bucket.claimedInPass = pass;
+        this.waiters[remaining++] = waiter;
+      }
+    }
+    this.waiters.length = remaining;
+    this.schedule();
+  }
+
+  private grant(waiter: Waiter, now: number): void {
+    const waitedMs = now - waiter.enqueuedAt;
+    for (const bucket of waiter.buckets) {
+      bucket.tokens -= 1;
+      bucket.claimants.delete(waiter);
+      bucket.acquired += 1;
+      bucket.waitedMs += waitedMs;
+    }
+    this.totals.acquired += 1;
+    if (waitedMs > 0) {
+      this.totals.waited += 1;
+      this.totals.waitedMs += waitedMs;
+    }
+    waiter.resolve();
+  }
+
+  /** One timer, due when the first claimed-but-empty bucket gets a token; none when nobody waits. */
+  private schedule(): void {
+    if (this.waiters.length === 0) {
+      this.cancelTimer();
+      return;
+    }
+    const now = this.clock.now();
+    let delayMs = Number.POSITIVE_INFINITY;
+    for (const bucket of this.buckets.values()) {
+      if (bucket.claimants.size === 0) continue;
+      bucket.refill(now);
+      if (!bucket.hasToken()) delayMs = Math.min(delayMs, bucket.msUntilToken());
+    }
+    // Unreachable in theory (the earliest waiter is always blocked on an empty bucket); a short retry
+    // beats a stuck queue if that reasoning ever breaks.
+    if (!Number.isFinite(delayMs)) delayMs = 10;
+    const dueAt = now + Math.max(1, Math.ceil(delayMs));
+    if (this.timer && this.timer.dueAt <= dueAt) return;
+    this.cancelTimer();
+    const handle = this.clock.setTimer(() => {
+      this.timer = undefined;
+      this.serve();
+    }, dueAt - now);
+    this.timer = { handle, dueAt };
+  }
+
+  private cancelTimer(): void {
+    if (this.timer) {
+      this.clock.clearTimer(this.timer.handle);
+      this.timer = undefined;
+    }
+  }
+}
