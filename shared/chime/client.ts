@@ -1,0 +1,196 @@
+import {
+  ChimeSDKIdentityClient,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
+} from '@aws-sdk/client-chime-sdk-identity';
+import { ConfiguredRetryStrategy } from '@smithy/core/retry';
+import type { FinalizeRequestMiddleware } from '@smithy/types';
+import { type ChimeErrorKind, classifyChimeError } from './errors';
+import { bucketKeysFor, type QuotaOptions, quotaLimits, rateForBucket } from './quotas';
+import { type CallRateLimiter, RateLimiter, type RateLimiterOptions } from './rate-limiter';
+
+export type ChimeCallOutcome = 'success' | 'throttled' | 'error';
+
+/** One HTTP attempt (SDK retries are separate attempts). Carries no input or output: names are sensitive. */
+export interface ChimeAttempt {
+  /** API name without the `Command` suffix, e.g. `DescribeAppInstanceUser`. */
+  readonly operation: string;
+  readonly outcome: ChimeCallOutcome;
+  /** Set when `outcome` is not `success`. */
+  readonly errorKind?: ChimeErrorKind;
+  /** Time spent waiting for rate tokens before the attempt was sent. */
+  readonly waitedMs: number;
+  /** Time from sending to the answer (or failure). */
+  readonly durationMs: number;
+}
+
+export type ChimeAttemptObserver = (attempt: ChimeAttempt) => void;
+
+export interface CreateChimeClientOptions {
+  /** Every attempt of every call takes its tokens here; there is no way to build the client without one. */
+  readonly limiter: CallRateLimiter;
+  /** Total attempts per call, first one included. */
+  readonly maxAttempts?: number;
+  readonly region?: string;
+  readonly observer?: ChimeAttemptObserver;
+}
+
+export const DEFAULT_MAX_ATTEMPTS = 5;
+export const BACKOFF_BASE_MS = 100;
+export const BACKOFF_CAP_MS = 5_000;
+
+/**
+ * Full-jitter exponential backoff (AWS Architecture Blog, "Exponential Backoff And Jitter"): a uniform
+ * delay in [0, min(cap, base * 2^(retry-1))). `retry` is 1 for the first retry.
+ */
+export function backoffDelayMs(retry: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, retry - 1));
+  return Math.floor(random() * ceiling);
+}
+
+/**
+ * Keep-alive is on by default in SDK v3's Node handler. The account quota (50 rps) times a ~100 ms
+ * round trip means a handful of requests in flight, so 50 sockets never limit throughput while still
+ * bounding the pool if latency explodes; the timeouts turn a hung connection into a retryable TimeoutError.
+ */
+const MAX_SOCKETS = 50;
+const CONNECTION_TIMEOUT_MS = 3_000;
+const REQUEST_TIMEOUT_MS = 10_000;
+
+type FinalizeMiddleware = FinalizeRequestMiddleware<ServiceInputTypes, ServiceOutputTypes>;
+
+function operationName(commandName: unknown): string {
+  const name = typeof commandName === 'string' ? commandName : 'Unknown';
+  return name.endsWith('Command') ? name.slice(0, -'Command'.length) : name;
+}
+
+function httpStatusOf(error: unknown): number | undefined {
+  const status = (error as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata?.httpStatusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/**
+ * Runs once per attempt: it sits in the finalizeRequest step right after `retryMiddleware` (so inside the
+ * retry loop) and before signing (so a long wait never ages a signature).
+ */
+function rateLimitMiddleware(limiter: CallRateLimiter, observer: ChimeAttemptObserver | undefined) {
+  const middleware: FinalizeMiddleware = (next, context) => async (args) => {
+    const operation = operationName(context.commandName);
+    const keys = bucketKeysFor(operation, args.input);
+    const queuedAt = performance.now();
+    await limiter.acquire(keys);
+    const sentAt = performance.now();
+    try {
+      const result = await next(args);
+      limiter.onSuccess(keys);
+      observer?.({
+        operation,
+        outcome: 'success',
+        waitedMs: sentAt - queuedAt,
+        durationMs: performance.now() - sentAt,
+      });
+      return result;
+    } catch (error) {
+      const errorKind = classifyChimeError(error);
+      if (errorKind === 'throttled') {
+        limiter.onThrottled(keys);
+      } else {
+        // A 4xx answer other than 429 still means the service accepted our rate.
+        const status = httpStatusOf(error);
+        if (status !== undefined && status < 500) limiter.onSuccess(keys);
+      }
+      observer?.({
+        operation,
+        outcome: errorKind === 'throttled' ? 'throttled' : 'error',
+        errorKind,
+        waitedMs: sentAt - queuedAt,
+        durationMs: performance.now() - sentAt,
+      });
+      throw error;
+    }
+  };
+  return middleware;
+}
+
+export const RATE_LIMIT_MIDDLEWARE_NAME = 'chimeRateLimitMiddleware';
+
+/**
+ * The only way the product builds a Chime SDK Identity client: rate limited on every attempt.
+ * The endpoint comes from `AWS_ENDPOINT_URL_CHIME_SDK_IDENTITY`, which the SDK reads itself.
+ *
+ * Retries: 5 attempts with full-jitter exponential backoff (base 100 ms, cap 5 s) instead of the SDK's
+ * standard strategy (3 attempts; throttles back off from a 1 s base, anything else from 50 ms, up to a
+ * 20 s cap, depending on the @smithy/core release). Here the adaptive limiter does the pacing: every retry
+ * waits for tokens from buckets that the 429 just slowed down, so the backoff only needs to de-synchronise
+ * concurrent retries, not to guess the service's recovery time. The extra attempts keep a short 429
+ * burst (from other processes sharing the account quota) from surfacing as a failed message, and the 5 s
+ * cap bounds one call's worst case well inside a Lambda timeout and an SQS visibility timeout.
+ */
+export function createChimeClient(options: CreateChimeClientOptions): ChimeSDKIdentityClient {
+  const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1)
+    throw new RangeError('maxAttempts must be an integer >= 1');
+  const client = new ChimeSDKIdentityClient({
+    ...(options.region === undefined ? {} : { region: options.region }),
+    maxAttempts,
+    // ConfiguredRetryStrategy calls this with the number of the coming retry (1 for the first).
+    retryStrategy: new ConfiguredRetryStrategy(maxAttempts, (retry) => backoffDelayMs(retry)),
+    requestHandler: {
+      httpAgent: { keepAlive: true, maxSockets: MAX_SOCKETS },
+      httpsAgent: { keepAlive: true, maxSockets: MAX_SOCKETS },
+      connectionTimeout: CONNECTION_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+    },
+  });
+  client.middlewareStack.addRelativeTo(rateLimitMiddleware(options.limiter, options.observer), {
+    name: RATE_LIMIT_MIDDLEWARE_NAME,
+    relation: 'after',
+    toMiddleware: 'retryMiddleware',
+  });
+  return client;
+}
+
+/** A limiter enforcing the Chime quotas, scaled as configured. */
+export function createChimeRateLimiter(
+  quotas: QuotaOptions,
+  tuning: Omit<RateLimiterOptions, 'rateFor'> = {},
+): RateLimiter {
+  const limits = quotaLimits(quotas);
+  return new RateLimiter({ ...tuning, rateFor: (key) => rateForBucket(limits, key) });
+}
+
+export interface OperationCounts {
+  attempts: number;
+  throttled: number;
+  errors: number;
+}
+
+/** Counts attempts per operation, for metrics (Powertools) and benchmarks. */
+export class ChimeAttemptCounter {
+  private readonly counts = new Map<string, OperationCounts>();
+
+  readonly observe: ChimeAttemptObserver = (attempt) => {
+    let counts = this.counts.get(attempt.operation);
+    if (!counts) {
+      counts = { attempts: 0, throttled: 0, errors: 0 };
+      this.counts.set(attempt.operation, counts);
+    }
+    counts.attempts += 1;
+    if (attempt.outcome === 'throttled') counts.throttled += 1;
+    if (attempt.outcome === 'error') counts.errors += 1;
+  };
+
+  snapshot(): Record<string, OperationCounts> {
+    return Object.fromEntries([...this.counts].map(([operation, counts]) => [operation, { ...counts }]));
+  }
+
+  total(): OperationCounts {
+    const total = { attempts: 0, throttled: 0, errors: 0 };
+    for (const counts of this.counts.values()) {
+      total.attempts += counts.attempts;
+      total.throttled += counts.throttled;
+      total.errors += counts.errors;
+    }
+    return total;
+  }
+}
