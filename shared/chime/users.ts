@@ -1,0 +1,165 @@
+import {
+  type ChimeSDKIdentityClient,
+  CreateAppInstanceUserCommand,
+  DeleteAppInstanceUserCommand,
+  DescribeAppInstanceUserCommand,
+  ExpirationCriterion,
+  PutAppInstanceUserExpirationSettingsCommand,
+  paginateListAppInstanceUsers,
+  UpdateAppInstanceUserCommand,
+} from '@aws-sdk/client-chime-sdk-identity';
+import { appInstanceUserArn, appInstanceUserIdOf } from './arn';
+import { classifyChimeError } from './errors';
+
+/** ListAppInstanceUsers' maximum page size. */
+export const USERS_PAGE_SIZE = 50;
+
+/** Name and metadata are sensitive (customer PII): never log them. */
+export interface ChimeUserSummary {
+  readonly arn: string;
+  readonly appInstanceUserId: string;
+  readonly name: string;
+  readonly metadata: string;
+}
+
+export interface ChimeUser extends ChimeUserSummary {
+  /** Epoch milliseconds; expiration is counted from here. */
+  readonly createdAt: number;
+  /** Undefined when the user has no expiration. */
+  readonly expirationDays: number | undefined;
+}
+
+export interface ChimeUsersPage {
+  readonly users: readonly ChimeUserSummary[];
+  /** Resume the listing from here with `listPages(arn, { startToken })`; undefined on the last page. */
+  readonly nextToken: string | undefined;
+}
+
+export interface CreateChimeUser {
+  readonly appInstanceArn: string;
+  readonly appInstanceUserId: string;
+  readonly name: string;
+  readonly metadata?: string;
+  readonly tags?: Readonly<Record<string, string>>;
+  readonly expirationDays?: number;
+  /** Deterministic per logical request, so a redelivered message repeats the same create. */
+  readonly clientRequestToken: string;
+}
+
+/**
+ * Chime SDK Identity AppInstanceUsers, as the use cases see them. Transport only: it decides nothing
+ * (what to create, which expiration to set: that is the policy engine's job) and logs nothing.
+ * The client must come from `createChimeClient`, which rate limits every attempt.
+ */
+export class ChimeUsers {
+  constructor(private readonly client: ChimeSDKIdentityClient) {}
+
+  /** The ARN Chime gives (or gave) this user; no API call. */
+  userArn(appInstanceArn: string, appInstanceUserId: string): string {
+    return appInstanceUserArn(appInstanceArn, appInstanceUserId);
+  }
+
+  /** Pages of 50 users; pass a saved `nextToken` as `startToken` to resume a listing. */
+  async *listPages(
+    appInstanceArn: string,
+    { startToken }: { startToken?: string } = {},
+  ): AsyncGenerator<ChimeUsersPage> {
+    const paginator = paginateListAppInstanceUsers(
+      {
+        client: this.client,
+        pageSize: USERS_PAGE_SIZE,
+        ...(startToken === undefined ? {} : { startingToken: startToken }),
+      },
+      { AppInstanceArn: appInstanceArn },
+    );
+    for await (const page of paginator) {
+      const users = (page.AppInstanceUsers ?? []).flatMap((summary) =>
+        summary.AppInstanceUserArn
+          ? [
+              {
+                arn: summary.AppInstanceUserArn,
+                appInstanceUserId: appInstanceUserIdOf(summary.AppInstanceUserArn),
+                name: summary.Name ?? '',
+                metadata: summary.Metadata ?? '',
+              },
+            ]
+          : [],
+      );
+      yield { users, nextToken: page.NextToken || undefined };
+    }
+  }
+
+  /**
+   * The user, or null when it no longer exists (NotFoundException / 404). A ForbiddenException is thrown,
+   * never read as "gone": it may be an IAM problem, and a reconciler that forgot users on a 403 would
+   * lose track of live ones.
+   */
+  async describe(userArn: string): Promise<ChimeUser | null> {
+    try {
+      const { AppInstanceUser: user } = await this.client.send(
+        new DescribeAppInstanceUserCommand({ AppInstanceUserArn: userArn }),
+      );
+      if (!user) throw new Error('DescribeAppInstanceUser answered without AppInstanceUser');
+      if (!user.CreatedTimestamp)
+        throw new Error('DescribeAppInstanceUser answered without CreatedTimestamp');
+      const arn = user.AppInstanceUserArn ?? userArn;
+      return {
+        arn,
+        appInstanceUserId: appInstanceUserIdOf(arn),
+        name: user.Name ?? '',
+        metadata: user.Metadata ?? '',
+        createdAt: user.CreatedTimestamp.getTime(),
+        expirationDays: user.ExpirationSettings?.ExpirationDays,
+      };
+    } catch (error) {
+      if (classifyChimeError(error) === 'not-found') return null;
+      throw error;
+    }
+  }
+
+  /** Sets the expiration (days from creation), or removes it with `null`. */
+  async putExpiration(userArn: string, days: number | null): Promise<void> {
+    await this.client.send(
+      new PutAppInstanceUserExpirationSettingsCommand({
+        AppInstanceUserArn: userArn,
+        // Omitting ExpirationSettings is how the API removes an expiration.
+        ...(days === null ? {} : { ExpirationSettings: expirationSettings(days) }),
+      }),
+    );
+  }
+
+  /** Creates the user and returns its ARN. Errors (409 for an existing user, ...) are the caller's to judge. */
+  async create(user: CreateChimeUser): Promise<string> {
+    const tags =
+      user.tags === undefined ? [] : Object.entries(user.tags).map(([Key, Value]) => ({ Key, Value }));
+    const { AppInstanceUserArn } = await this.client.send(
+      new CreateAppInstanceUserCommand({
+        AppInstanceArn: user.appInstanceArn,
+        AppInstanceUserId: user.appInstanceUserId,
+        Name: user.name,
+        ClientRequestToken: user.clientRequestToken,
+        ...(user.metadata === undefined ? {} : { Metadata: user.metadata }),
+        ...(tags.length === 0 ? {} : { Tags: tags }),
+        ...(user.expirationDays === undefined
+          ? {}
+          : { ExpirationSettings: expirationSettings(user.expirationDays) }),
+      }),
+    );
+    return AppInstanceUserArn ?? appInstanceUserArn(user.appInstanceArn, user.appInstanceUserId);
+  }
+
+  /** Replaces name and metadata (the API requires both; pass '' to clear metadata). */
+  async update(userArn: string, { name, metadata }: { name: string; metadata: string }): Promise<void> {
+    await this.client.send(
+      new UpdateAppInstanceUserCommand({ AppInstanceUserArn: userArn, Name: name, Metadata: metadata }),
+    );
+  }
+
+  async delete(userArn: string): Promise<void> {
+    await this.client.send(new DeleteAppInstanceUserCommand({ AppInstanceUserArn: userArn }));
+  }
+}
+
+function expirationSettings(days: number) {
+  return { ExpirationDays: days, ExpirationCriterion: ExpirationCriterion.CREATED_TIMESTAMP };
+}
