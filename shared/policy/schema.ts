@@ -149,42 +149,46 @@ function strictObject<Shape extends z.core.$ZodLooseShape>(shape: Shape, what = 
   });
 }
 
-const METADATA_KEY_MESSAGE = 'key must be 1..128 characters';
 const METADATA_VALUE_MESSAGE = `must be a string or a non-empty array of at most ${MAX_METADATA_VALUES} strings`;
+
+export type MetadataSelector = Record<string, string | string[]>;
+
+/**
+ * Validated by hand rather than with z.record: zod's record drops a `__proto__` key (silently widening the
+ * match) and rejects an object whose `constructor` key is a string. Metadata keys are arbitrary user data, so
+ * every key must be kept and checked as written.
+ */
 const metadataSelector = z
-  .record(
-    z.string().min(1).max(128),
-    z.union(
-      [
-        z.string(),
-        z
-          .array(z.string({ error: 'must be a string' }))
-          .min(1, { error: METADATA_VALUE_MESSAGE })
-          .max(MAX_METADATA_VALUES, { error: METADATA_VALUE_MESSAGE }),
-      ],
-      { error: METADATA_VALUE_MESSAGE },
-    ),
-    {
-      error: (issue) =>
-        issue.code === 'invalid_key'
-          ? METADATA_KEY_MESSAGE
-          : `must be an object of 1..${MAX_METADATA_KEYS} keys`,
-    },
-  )
-  .check(
-    // `when` lets the key count be reported even when some values are also wrong.
-    z.refine(
-      (metadata) => {
-        const count = Object.keys(metadata).length;
-        return count >= 1 && count <= MAX_METADATA_KEYS;
-      },
-      {
-        error: (issue) =>
-          `must have 1..${MAX_METADATA_KEYS} keys (got ${Object.keys(issue.input as object).length})`,
-        when: (payload) => typeof payload.value === 'object' && payload.value !== null,
-      },
-    ),
-  );
+  .custom<MetadataSelector>(() => true)
+  .transform((value: unknown, ctx): MetadataSelector => {
+    const fail = (message: string, path: PropertyKey[] = []) => {
+      ctx.issues.push({ code: 'custom', message, input: value, path });
+    };
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      fail(`must be an object of 1..${MAX_METADATA_KEYS} keys`);
+      return z.NEVER;
+    }
+    const entries = Object.entries(value);
+    if (entries.length < 1 || entries.length > MAX_METADATA_KEYS) {
+      fail(`must have 1..${MAX_METADATA_KEYS} keys (got ${entries.length})`);
+    }
+    const kept: [string, string | string[]][] = [];
+    for (const [key, accepted] of entries) {
+      if (key.length < 1 || key.length > 128) fail('key must be 1..128 characters', [key]);
+      if (typeof accepted === 'string') {
+        kept.push([key, accepted]);
+      } else if (Array.isArray(accepted) && accepted.length >= 1 && accepted.length <= MAX_METADATA_VALUES) {
+        accepted.forEach((item: unknown, index) => {
+          if (typeof item !== 'string') fail('must be a string', [key, index]);
+        });
+        kept.push([key, [...(accepted as string[])]]);
+      } else {
+        fail(METADATA_VALUE_MESSAGE, [key]);
+      }
+    }
+    // fromEntries defines properties, so a `__proto__` key stays an ordinary own property.
+    return Object.fromEntries(kept);
+  });
 
 const userIdPattern = z
   .string({ error: fieldError(`must be a string of 1..${MAX_PATTERN_LENGTH} characters`) })
