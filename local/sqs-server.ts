@@ -1,0 +1,55 @@
+import { buildApp } from 'fauxqs';
+
+export interface SqsServer {
+  /** The endpoint to give SQS clients, e.g. `http://127.0.0.1:4566` (set it as `AWS_ENDPOINT_URL_SQS`). */
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export interface SqsServerOptions {
+  /** 0 (the default) picks a free port. */
+  readonly port?: number;
+  /** The interface to listen on; loopback by default so the emulator is not reachable from the network. */
+  readonly host?: string;
+}
+
+/**
+ * Runs fauxqs (an in-memory SQS emulator speaking the JSON protocol of SDK v3) inside this process.
+ *
+ * We build fauxqs's Fastify app ourselves instead of calling `startFauxqs`, because `startFauxqs` always
+ * listens on 0.0.0.0 (every interface); here the caller chooses, and loopback is the default.
+ *
+ * fauxqs hands out queue URLs of the form `http://sqs.<region>.localhost:<port>/000000000000/<name>`, and
+ * `sqs.<region>.localhost` does not resolve on this machine. That is harmless as long as requests go to
+ * the configured endpoint rather than to the QueueUrl's host: fauxqs finds a queue by the region and name
+ * in the URL, whatever host it names. SDK v3 clients made by `createSqsClient()` (shared/aws/queues.ts)
+ * turn off `useQueueUrlAsEndpoint` whenever an endpoint is configured, which is what makes that true.
+ */
+export async function startSqsServer(options: SqsServerOptions = {}): Promise<SqsServer> {
+  const host = options.host ?? '127.0.0.1';
+  const app = buildApp({ logger: false });
+  await app.listen({ port: options.port ?? 0, host });
+  const address = app.server.address();
+  if (!address || typeof address === 'string') {
+    await app.close();
+    throw new Error('fauxqs did not report a TCP address after listening');
+  }
+  const urlHost = clientHost(address.address, address.family);
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${urlHost}:${address.port}`,
+    port: address.port,
+    close: () => {
+      closing ??= app.close().then(() => undefined);
+      return closing;
+    },
+  };
+}
+
+/** The host a local client should connect to; a wildcard listen address is reached through loopback. */
+function clientHost(listenAddress: string, family: string): string {
+  if (listenAddress === '0.0.0.0') return '127.0.0.1';
+  if (listenAddress === '::') return '[::1]';
+  return family === 'IPv6' ? `[${listenAddress}]` : listenAddress;
+}
