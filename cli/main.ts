@@ -4,11 +4,17 @@ import { CliError } from './errors';
 /** Builds the `chime-lifecycle` program; each subcommand lives in its own module under `cli/commands/`. */
 export async function buildProgram(): Promise<Command> {
   const program = new Command('chime-lifecycle')
-    .description('Keeps Amazon Chime SDK Identity AppInstanceUser expiration in line with per-tenant policies')
+    .description(
+      'Keeps Amazon Chime SDK Identity AppInstanceUser expiration in line with per-tenant policies',
+    )
     .option('--debug', 'print stack traces for errors')
     .showHelpAfterError()
     .exitOverride();
-  const modules = await Promise.all([import('./commands/emulator')]);
+  const modules = await Promise.all([
+    import('./commands/emulator'),
+    import('./commands/local'),
+    import('./commands/policy'),
+  ]);
   for (const module of modules) module.register(program);
   return program;
 }

@@ -29,7 +29,10 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   // port that is free right now rather than trusting the process to report a bind error.
   const port = options.port && options.port > 0 ? options.port : await freePort(host);
   const require = createRequire(import.meta.url);
-  const jarDir = path.join(path.dirname(require.resolve('amplify-dynamodb-simulator/package.json')), 'emulator');
+  const jarDir = path.join(
+    path.dirname(require.resolve('amplify-dynamodb-simulator/package.json')),
+    'emulator',
+  );
   const storage = options.dbPath ? ['-dbPath', options.dbPath] : ['-inMemory'];
   const args = [
     '-Djava.library.path=./DynamoDBLocal_lib',

@@ -16,7 +16,11 @@ import type { Config } from '../config';
 export type LogicalTable = keyof typeof tables;
 
 export function tableNames(config: Config): Record<LogicalTable, string> {
-  return { PolicyTable: config.policyTable, StateTable: config.stateTable, IdempotencyTable: config.idempotencyTable };
+  return {
+    PolicyTable: config.policyTable,
+    StateTable: config.stateTable,
+    IdempotencyTable: config.idempotencyTable,
+  };
 }
 
 export interface EnsuredTable {

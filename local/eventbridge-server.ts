@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** An event as PutEvents received it. */
+export interface ReceivedEvent {
+  readonly id: string;
+  readonly time: string;
+  readonly eventBusName: string;
+  readonly source: string;
+  readonly detailType: string;
+  readonly detail: unknown;
+}
+
+export interface LocalEventBridge {
+  readonly url: string;
+  readonly events: readonly ReceivedEvent[];
+  /** Fraction (0..1) of entries to reject with ThrottlingException, to exercise the publisher's retries. */
+  setFailureRate(rate: number): void;
+  clear(): void;
+  close(): Promise<void>;
+}
+
+export interface LocalEventBridgeOptions {
+  readonly port?: number;
+  readonly host?: string;
+  readonly onEvent?: (event: ReceivedEvent) => void;
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * A small local EventBridge for the offline stack and the tests: PutEvents (AWS JSON 1.1, what SDK v3 speaks),
+ * CreateEventBus and DescribeEventBus, keeping every event so tests can read what the system published
+ * (`GET /_events`). No rule routing: chime-lifecycle only publishes, and consumers are the users' own.
+ */
+export async function startLocalEventBridge(
+  options: LocalEventBridgeOptions = {},
+): Promise<LocalEventBridge> {
+  const events: ReceivedEvent[] = [];
+  const buses = new Set<string>(['default']);
+  let failureRate = 0;
+
+  const handle = async (request: IncomingMessage, response: ServerResponse) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (request.method === 'GET' && url.pathname === '/_events') {
+      return send(response, 200, { events });
+    }
+    if (request.method === 'POST' && url.pathname === '/_events/reset') {
+      events.length = 0;
+      return send(response, 200, {});
+    }
+    const target = String(request.headers['x-amz-target'] ?? '');
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(await readBody(request)) as Record<string, unknown>;
+    } catch (error) {
+      return awsError(
+        response,
+        400,
+        'ValidationException',
+        `request body is not valid JSON: ${(error as Error).message}`,
+      );
+    }
+    switch (target) {
+      case 'AWSEvents.PutEvents':
+        return putEvents(body, response);
+      case 'AWSEvents.CreateEventBus': {
+        const name = String(body.Name ?? '');
+        if (!/^[/.\-_A-Za-z0-9]{1,256}$/.test(name))
+          return awsError(response, 400, 'ValidationException', 'Name is invalid');
+        if (buses.has(name))
+          return awsError(
+            response,
+            400,
+            'ResourceAlreadyExistsException',
+            `Event bus ${name} already exists.`,
+          );
+        buses.add(name);
+        return send(response, 200, {
+          EventBusArn: `arn:aws:events:us-east-1:000000000000:event-bus/${name}`,
+        });
+      }
+      case 'AWSEvents.DescribeEventBus': {
+        const name = String(body.Name ?? 'default');
+        if (!buses.has(name))
+          return awsError(response, 400, 'ResourceNotFoundException', `Event bus ${name} does not exist.`);
+        return send(response, 200, {
+          Name: name,
+          Arn: `arn:aws:events:us-east-1:000000000000:event-bus/${name}`,
+        });
+      }
+      default:
+        return awsError(
+          response,
+          400,
+          'UnknownOperationException',
+          `operation ${target || '(none)'} is not supported here`,
+        );
+    }
+  };
+
+  const putEvents = (body: Record<string, unknown>, response: ServerResponse) => {
+    const entries = body.Entries;
+    if (!Array.isArray(entries) || entries.length < 1 || entries.length > 10) {
+      return awsError(response, 400, 'ValidationException', 'Entries must hold 1 to 10 entries');
+    }
+    let failed = 0;
+    const results = entries.map((raw: Record<string, unknown>) => {
+      const busName =
+        String(raw.EventBusName ?? 'default')
+          .split('/')
+          .pop() ?? 'default';
+      if (!buses.has(busName)) {
+        failed++;
+        return {
+          ErrorCode: 'ResourceNotFoundException',
+          ErrorMessage: `Event bus ${busName} does not exist.`,
+        };
+      }
+      if (
+        typeof raw.Source !== 'string' ||
+        typeof raw.DetailType !== 'string' ||
+        typeof raw.Detail !== 'string'
+      ) {
+        failed++;
+        return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Source, DetailType and Detail are required' };
+      }
+      let detail: unknown;
+      try {
+        detail = JSON.parse(raw.Detail);
+      } catch {
+        failed++;
+        return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is not valid JSON' };
+      }
+      if (Math.random() < failureRate) {
+        failed++;
+        return { ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded (injected)' };
+      }
+      const event: ReceivedEvent = {
+        id: randomUUID(),
+        time: new Date().toISOString(),
+        eventBusName: busName,
+        source: raw.Source,
+        detailType: raw.DetailType,
+        detail,
+      };
+      events.push(event);
+      options.onEvent?.(event);
+      return { EventId: event.id };
+    });
+    return send(response, 200, { FailedEntryCount: failed, Entries: results });
+  };
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) =>
+      awsError(response, 500, 'InternalException', error instanceof Error ? error.message : String(error)),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${address.port}`,
+    events,
+    setFailureRate: (rate) => {
+      failureRate = rate;
+    },
+    clear: () => {
+      events.length = 0;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new Error('request body too large'));
+        request.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8') || '{}'));
+    request.on('error', reject);
+  });
+}
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.1',
+    'content-length': Buffer.byteLength(text),
+  });
+  response.end(text);
+}
+
+function awsError(response: ServerResponse, status: number, type: string, message: string): void {
+  if (response.headersSent) return;
+  send(response, status, { __type: type, message });
+}

@@ -1,0 +1,73 @@
+import {
+  type EventBridgeClient,
+  PutEventsCommand,
+  type PutEventsRequestEntry,
+} from '@aws-sdk/client-eventbridge';
+
+/** The lifecycle events chime-lifecycle publishes; `detail` never carries a user's name or metadata. */
+export type LifecycleEvent =
+  | { readonly type: 'Tenant Run Completed'; readonly detail: Record<string, unknown> }
+  | { readonly type: 'Tenant Run Held'; readonly detail: Record<string, unknown> }
+  | { readonly type: 'Tenant Run Failed'; readonly detail: Record<string, unknown> }
+  | { readonly type: 'User Rescued'; readonly detail: Record<string, unknown> }
+  | { readonly type: 'User Onboarded'; readonly detail: Record<string, unknown> }
+  | { readonly type: 'Onboarding Request Rejected'; readonly detail: Record<string, unknown> };
+
+export const EVENT_SOURCE = 'chime-lifecycle';
+
+/** PutEvents takes at most 10 entries a call. */
+const MAX_ENTRIES = 10;
+const MAX_ATTEMPTS = 5;
+
+export interface EventPublisherOptions {
+  readonly busName: string;
+  /** Injected so tests do not wait; defaults to a real timer. */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Publishes lifecycle events to an EventBridge bus in batches of 10 and retries the entries PutEvents
+ * reports as failed (it answers 200 with FailedEntryCount > 0, which the SDK's own retries never see).
+ */
+export class EventPublisher {
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(
+    private readonly eventBridge: EventBridgeClient,
+    private readonly options: EventPublisherOptions,
+  ) {
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  async publish(events: readonly LifecycleEvent[]): Promise<void> {
+    const entries: PutEventsRequestEntry[] = events.map((event) => ({
+      EventBusName: this.options.busName,
+      Source: EVENT_SOURCE,
+      DetailType: event.type,
+      Detail: JSON.stringify(event.detail),
+    }));
+    for (let start = 0; start < entries.length; start += MAX_ENTRIES) {
+      await this.putWithRetry(entries.slice(start, start + MAX_ENTRIES));
+    }
+  }
+
+  private async putWithRetry(batch: PutEventsRequestEntry[]): Promise<void> {
+    let pending = batch;
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.eventBridge.send(new PutEventsCommand({ Entries: pending }));
+      if (!result.FailedEntryCount) return;
+      // Results are positional: entry i of the answer belongs to entry i of the request.
+      const failed = pending.filter((_, index) => result.Entries?.[index]?.ErrorCode);
+      if (attempt >= MAX_ATTEMPTS) {
+        const codes = [...new Set(result.Entries?.map((entry) => entry.ErrorCode).filter(Boolean))].join(
+          ', ',
+        );
+        throw new Error(
+          `EventBridge rejected ${failed.length} event(s) after ${attempt} attempts (${codes})`,
+        );
+      }
+      pending = failed;
+      await this.sleep(Math.random() * Math.min(2_000, 100 * 2 ** attempt));
+    }
+  }
+}

@@ -1,0 +1,149 @@
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  BatchWriteCommand,
+  type BatchWriteCommandOutput,
+  type DynamoDBDocumentClient,
+  paginateQuery,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+
+/**
+ * What chime-lifecycle knows about one user without asking Chime: the facts ListAppInstanceUsers does not
+ * return (creation time, current expiration) and what it last applied. Lets a steady-state sync cost the
+ * list pages and nothing more.
+ */
+export interface LedgerEntry {
+  readonly appInstanceUserId: string;
+  /** Epoch ms; from DescribeAppInstanceUser, never changes for a user. */
+  readonly createdAt: number;
+  /** The user's ExpirationDays as last read or written; null when it has none. */
+  readonly expirationDays: number | null;
+  /** Epoch ms of the last DescribeAppInstanceUser that confirmed this entry. */
+  readonly verifiedAt: number;
+  readonly appliedPolicyVersion?: number | undefined;
+  readonly appliedRuleId?: string | undefined;
+  readonly lastSeenRunId?: string | undefined;
+  /** Epoch ms when a run found the user missing from Chime. */
+  readonly goneAt?: number | undefined;
+}
+
+const partition = (tenantId: string) => `LEDGER#${tenantId}`;
+/** BatchGetItem takes 100 keys, BatchWriteItem 25 requests. */
+const GET_CHUNK = 100;
+const WRITE_CHUNK = 25;
+const MAX_UNPROCESSED_ROUNDS = 8;
+
+export class Ledger {
+  constructor(
+    private readonly dynamo: DynamoDBDocumentClient,
+    private readonly stateTable: string,
+  ) {}
+
+  async getMany(tenantId: string, userIds: readonly string[]): Promise<Map<string, LedgerEntry>> {
+    const found = new Map<string, LedgerEntry>();
+    const unique = [...new Set(userIds)];
+    for (let start = 0; start < unique.length; start += GET_CHUNK) {
+      let keys: Record<string, unknown>[] | undefined = unique
+        .slice(start, start + GET_CHUNK)
+        .map((userId) => ({ pk: partition(tenantId), sk: userId }));
+      for (let round = 0; keys && keys.length > 0; round++) {
+        if (round >= MAX_UNPROCESSED_ROUNDS)
+          throw new Error('DynamoDB kept returning unprocessed ledger reads');
+        if (round > 0) await backoff(round);
+        const result: BatchGetCommandOutput = await this.dynamo.send(
+          new BatchGetCommand({ RequestItems: { [this.stateTable]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        for (const item of result.Responses?.[this.stateTable] ?? []) {
+          const entry = fromItem(item);
+          found.set(entry.appInstanceUserId, entry);
+        }
+        keys = result.UnprocessedKeys?.[this.stateTable]?.Keys;
+      }
+    }
+    return found;
+  }
+
+  async putMany(tenantId: string, entries: readonly LedgerEntry[]): Promise<void> {
+    for (let start = 0; start < entries.length; start += WRITE_CHUNK) {
+      let requests:
+        | NonNullable<ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']>[string]
+        | undefined = entries
+        .slice(start, start + WRITE_CHUNK)
+        .map((entry) => ({ PutRequest: { Item: toItem(tenantId, entry) } }));
+      for (let round = 0; requests && requests.length > 0; round++) {
+        if (round >= MAX_UNPROCESSED_ROUNDS)
+          throw new Error('DynamoDB kept returning unprocessed ledger writes');
+        if (round > 0) await backoff(round);
+        const result: BatchWriteCommandOutput = await this.dynamo.send(
+          new BatchWriteCommand({ RequestItems: { [this.stateTable]: requests } }),
+        );
+        requests = result.UnprocessedItems?.[this.stateTable];
+      }
+    }
+  }
+
+  /** Entries not seen by `runId` and not yet marked gone: users Chime no longer has. */
+  async *unseenSince(tenantId: string, runId: string): AsyncGenerator<LedgerEntry> {
+    for await (const page of paginateQuery(
+      { client: this.dynamo },
+      {
+        TableName: this.stateTable,
+        KeyConditionExpression: 'pk = :pk',
+        FilterExpression:
+          '(attribute_not_exists(lastSeenRunId) OR lastSeenRunId <> :run) AND attribute_not_exists(goneAt)',
+        ExpressionAttributeValues: { ':pk': partition(tenantId), ':run': runId },
+      },
+    )) {
+      for (const item of page.Items ?? []) yield fromItem(item);
+    }
+  }
+
+  async markGone(tenantId: string, appInstanceUserId: string, at: number): Promise<void> {
+    await this.dynamo.send(
+      new UpdateCommand({
+        TableName: this.stateTable,
+        Key: { pk: partition(tenantId), sk: appInstanceUserId },
+        UpdateExpression: 'SET goneAt = :at',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':at': at },
+      }),
+    );
+  }
+
+  async *all(tenantId: string): AsyncGenerator<LedgerEntry> {
+    for await (const page of paginateQuery(
+      { client: this.dynamo },
+      {
+        TableName: this.stateTable,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': partition(tenantId) },
+      },
+    )) {
+      for (const item of page.Items ?? []) yield fromItem(item);
+    }
+  }
+}
+
+function toItem(tenantId: string, entry: LedgerEntry): Record<string, unknown> {
+  return { pk: partition(tenantId), sk: entry.appInstanceUserId, ...entry };
+}
+
+function fromItem(item: Record<string, unknown>): LedgerEntry {
+  return {
+    appInstanceUserId: String(item.sk),
+    createdAt: Number(item.createdAt),
+    expirationDays:
+      item.expirationDays === null || item.expirationDays === undefined ? null : Number(item.expirationDays),
+    verifiedAt: Number(item.verifiedAt),
+    appliedPolicyVersion:
+      item.appliedPolicyVersion === undefined ? undefined : Number(item.appliedPolicyVersion),
+    appliedRuleId: item.appliedRuleId === undefined ? undefined : String(item.appliedRuleId),
+    lastSeenRunId: item.lastSeenRunId === undefined ? undefined : String(item.lastSeenRunId),
+    goneAt: item.goneAt === undefined ? undefined : Number(item.goneAt),
+  };
+}
+
+function backoff(round: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(1_000, 50 * 2 ** round)));
+}

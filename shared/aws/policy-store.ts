@@ -1,0 +1,199 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  paginateQuery,
+  paginateScan,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { type Policy, parsePolicy } from '../policy';
+
+/** One stored version of a tenant's policy. */
+export interface StoredPolicy {
+  readonly tenantId: string;
+  readonly version: number;
+  readonly updatedAt: string;
+  /** The document as written by the operator (defaults not filled in), for `policy get` and history. */
+  readonly document: Record<string, unknown>;
+  /** The validated policy with defaults applied. */
+  readonly policy: Policy;
+}
+
+/** The version a writer read; `null` when it expects the tenant to have no policy yet. */
+export type ExpectedVersion = { readonly version: number; readonly appInstanceArn: string } | null;
+
+export class PolicyChangedError extends Error {
+  override name = 'PolicyChangedError';
+  constructor(readonly tenantId: string) {
+    super(
+      `the policy of tenant "${tenantId}" changed since you read it; read it again and reapply your change`,
+    );
+  }
+}
+
+export class AppInstanceClaimedError extends Error {
+  override name = 'AppInstanceClaimedError';
+  constructor(
+    readonly tenantId: string,
+    readonly appInstanceArn: string,
+  ) {
+    super(
+      `AppInstance ${appInstanceArn} already belongs to another tenant; a tenant can only manage its own`,
+    );
+  }
+}
+
+export class StoredPolicyInvalidError extends Error {
+  override name = 'StoredPolicyInvalidError';
+}
+
+export interface PolicyTables {
+  readonly policyTable: string;
+  readonly stateTable: string;
+}
+
+const historyKey = (tenantId: string) => `POLICY#${tenantId}`;
+const versionKey = (version: number) => `V#${String(version).padStart(10, '0')}`;
+const claimKey = (appInstanceArn: string) => `APPINSTANCE#${appInstanceArn}`;
+
+/**
+ * The policy table: one current item per tenant (the table the stream watches), every version kept in the
+ * state table for `policy history`, and a claim item per AppInstance so that two tenants can never manage
+ * the same AppInstance. All three are written in one transaction, conditional on the version the writer
+ * read, so concurrent writers never lose an update.
+ */
+export class PolicyStore {
+  constructor(
+    private readonly dynamo: DynamoDBDocumentClient,
+    private readonly tables: PolicyTables,
+  ) {}
+
+  async get(tenantId: string): Promise<StoredPolicy | null> {
+    const { Item } = await this.dynamo.send(
+      new GetCommand({ TableName: this.tables.policyTable, Key: { tenantId }, ConsistentRead: true }),
+    );
+    return Item ? toStoredPolicy(Item) : null;
+  }
+
+  /** Every tenant's current policy, in tenant id order. */
+  async list(): Promise<StoredPolicy[]> {
+    const policies: StoredPolicy[] = [];
+    for await (const page of paginateScan(
+      { client: this.dynamo },
+      { TableName: this.tables.policyTable, ConsistentRead: true },
+    )) {
+      for (const item of page.Items ?? []) policies.push(toStoredPolicy(item));
+    }
+    return policies.sort((a, b) => a.tenantId.localeCompare(b.tenantId));
+  }
+
+  /** Every stored version of a tenant's policy, newest first. */
+  async history(tenantId: string): Promise<StoredPolicy[]> {
+    const versions: StoredPolicy[] = [];
+    for await (const page of paginateQuery(
+      { client: this.dynamo },
+      {
+        TableName: this.tables.stateTable,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
+        ExpressionAttributeValues: { ':pk': historyKey(tenantId), ':v': 'V#' },
+        ScanIndexForward: false,
+        ConsistentRead: true,
+      },
+    )) {
+      for (const item of page.Items ?? []) versions.push(toStoredPolicy(item));
+    }
+    return versions;
+  }
+
+  /**
+   * Writes a new version of a validated policy document, conditional on `expected`.
+   * @throws PolicyChangedError when another writer got there first
+   * @throws AppInstanceClaimedError when another tenant already manages the AppInstance
+   */
+  async put(
+    policy: Policy,
+    document: Record<string, unknown>,
+    expected: ExpectedVersion,
+  ): Promise<StoredPolicy> {
+    const { tenantId, appInstanceArn } = policy;
+    const version = (expected?.version ?? 0) + 1;
+    const updatedAt = new Date().toISOString();
+    const item = { tenantId, version, updatedAt, enabled: policy.enabled, appInstanceArn, document };
+    const items: NonNullable<TransactWriteCommandInput['TransactItems']> = [
+      {
+        Put: {
+          TableName: this.tables.policyTable,
+          Item: item,
+          ConditionExpression: expected ? '#version = :expected' : 'attribute_not_exists(tenantId)',
+          ...(expected
+            ? {
+                ExpressionAttributeNames: { '#version': 'version' },
+                ExpressionAttributeValues: { ':expected': expected.version },
+              }
+            : {}),
+        },
+      },
+      {
+        Put: {
+          TableName: this.tables.stateTable,
+          Item: { pk: historyKey(tenantId), sk: versionKey(version), ...item },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+      {
+        Put: {
+          TableName: this.tables.stateTable,
+          Item: { pk: claimKey(appInstanceArn), sk: 'CLAIM', tenantId },
+          ConditionExpression: 'attribute_not_exists(pk) OR tenantId = :tenantId',
+          ExpressionAttributeValues: { ':tenantId': tenantId },
+        },
+      },
+    ];
+    if (expected && expected.appInstanceArn !== appInstanceArn) {
+      items.push({
+        Delete: {
+          TableName: this.tables.stateTable,
+          Key: { pk: claimKey(expected.appInstanceArn), sk: 'CLAIM' },
+          ConditionExpression: 'attribute_not_exists(pk) OR tenantId = :tenantId',
+          ExpressionAttributeValues: { ':tenantId': tenantId },
+        },
+      });
+    }
+    try {
+      await this.dynamo.send(new TransactWriteCommand({ TransactItems: items }));
+    } catch (error) {
+      if (error instanceof TransactionCanceledException) {
+        const reasons = error.CancellationReasons ?? [];
+        if (reasons[0]?.Code === 'ConditionalCheckFailed' || reasons[1]?.Code === 'ConditionalCheckFailed') {
+          throw new PolicyChangedError(tenantId);
+        }
+        if (reasons[2]?.Code === 'ConditionalCheckFailed')
+          throw new AppInstanceClaimedError(tenantId, appInstanceArn);
+        // TransactionConflict: another transaction touched the same items at the same moment; the caller
+        // must re-read either way, and "changed since you read it" is what happened.
+        if (reasons.some((reason) => reason.Code === 'TransactionConflict'))
+          throw new PolicyChangedError(tenantId);
+      }
+      throw error;
+    }
+    return { tenantId, version, updatedAt, document, policy };
+  }
+}
+
+function toStoredPolicy(item: Record<string, unknown>): StoredPolicy {
+  const tenantId = String(item.tenantId);
+  const document = (item.document ?? {}) as Record<string, unknown>;
+  const parsed = parsePolicy(document);
+  if (!parsed.ok) {
+    const detail = parsed.problems.map((problem) => `${problem.path}: ${problem.message}`).join('; ');
+    throw new StoredPolicyInvalidError(`the stored policy of tenant "${tenantId}" is not valid: ${detail}`);
+  }
+  return {
+    tenantId,
+    version: Number(item.version),
+    updatedAt: String(item.updatedAt),
+    document,
+    policy: parsed.policy,
+  };
+}

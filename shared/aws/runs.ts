@@ -1,0 +1,250 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  paginateQuery,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
+
+export type RunState = 'running' | 'completed' | 'held' | 'failed';
+
+export interface RunCounters {
+  scanned: number;
+  pages: number;
+  described: number;
+  unchanged: number;
+  set: number;
+  removed: number;
+  shortening: number;
+  shorteningApplied: number;
+  held: number;
+  rescued: number;
+  unmanaged: number;
+  floored: number;
+  gone: number;
+  chimeCalls: number;
+}
+
+export const emptyCounters = (): RunCounters => ({
+  scanned: 0,
+  pages: 0,
+  described: 0,
+  unchanged: 0,
+  set: 0,
+  removed: 0,
+  shortening: 0,
+  shorteningApplied: 0,
+  held: 0,
+  rescued: 0,
+  unmanaged: 0,
+  floored: 0,
+  gone: 0,
+  chimeCalls: 0,
+});
+
+export interface RunRecord {
+  readonly tenantId: string;
+  readonly runId: string;
+  readonly state: RunState;
+  readonly trigger: string;
+  readonly policyVersion: number;
+  /** Incremented by every invocation that makes progress; a redelivered continuation finds it moved on. */
+  readonly step: number;
+  /** `scan` pages through the users; `apply` writes the shortening changes the safety caps allowed. */
+  readonly phase: 'scan' | 'apply';
+  readonly approveShortening: boolean;
+  /** The ListAppInstanceUsers NextToken to resume from; absent before the first page and after the last. */
+  readonly cursor?: string | undefined;
+  readonly startedAt: string;
+  readonly updatedAt: string;
+  readonly finishedAt?: string | undefined;
+  readonly counters: RunCounters;
+  readonly reason?: string | undefined;
+}
+
+/** A shortening change found by a run and applied only when the run's safety caps allow it. */
+export interface PendingShortening {
+  readonly appInstanceUserId: string;
+  readonly userArn: string;
+  readonly runId: string;
+  /** null removes the expiration (never shortening in practice, kept for completeness). */
+  readonly desiredDays: number | null;
+  readonly ruleId: string | null;
+}
+
+const runPartition = (tenantId: string) => `RUN#${tenantId}`;
+const runKey = (runId: string) => `R#${runId}`;
+const pendingPartition = (tenantId: string) => `PENDING#${tenantId}`;
+
+export class RunStore {
+  constructor(
+    private readonly dynamo: DynamoDBDocumentClient,
+    private readonly stateTable: string,
+  ) {}
+
+  /**
+   * Takes the tenant's run lease unless another run holds an unexpired one, so runs never overlap.
+   * Returns the run id holding the lease when it is not ours.
+   */
+  async acquireLease(
+    tenantId: string,
+    runId: string,
+    now: number,
+    leaseMs: number,
+  ): Promise<{ acquired: boolean; holder?: string }> {
+    try {
+      await this.dynamo.send(
+        new PutCommand({
+          TableName: this.stateTable,
+          Item: {
+            pk: runPartition(tenantId),
+            sk: 'LEASE',
+            runId,
+            leaseUntil: now + leaseMs,
+            expiresAt: Math.ceil((now + leaseMs) / 1000) + 86_400,
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now OR runId = :runId',
+          ExpressionAttributeValues: { ':now': now, ':runId': runId },
+        }),
+      );
+      return { acquired: true };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const { Item } = await this.dynamo.send(
+        new GetCommand({
+          TableName: this.stateTable,
+          Key: { pk: runPartition(tenantId), sk: 'LEASE' },
+          ConsistentRead: true,
+        }),
+      );
+      return Item ? { acquired: false, holder: String(Item.runId) } : { acquired: false };
+    }
+  }
+
+  async releaseLease(tenantId: string, runId: string): Promise<void> {
+    try {
+      await this.dynamo.send(
+        new DeleteCommand({
+          TableName: this.stateTable,
+          Key: { pk: runPartition(tenantId), sk: 'LEASE' },
+          ConditionExpression: 'runId = :runId',
+          ExpressionAttributeValues: { ':runId': runId },
+        }),
+      );
+    } catch (error) {
+      // Someone else holds it now (ours had expired): theirs is not ours to release.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async create(record: RunRecord): Promise<void> {
+    await this.dynamo.send(
+      new PutCommand({
+        TableName: this.stateTable,
+        Item: { pk: runPartition(record.tenantId), sk: runKey(record.runId), ...record },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  async get(tenantId: string, runId: string): Promise<RunRecord | null> {
+    const { Item } = await this.dynamo.send(
+      new GetCommand({
+        TableName: this.stateTable,
+        Key: { pk: runPartition(tenantId), sk: runKey(runId) },
+        ConsistentRead: true,
+      }),
+    );
+    return Item ? fromItem(Item) : null;
+  }
+
+  /**
+   * Saves a run's progress if it is still at `expectedStep`; false when another invocation already moved it
+   * on (a duplicate delivery), in which case the caller must stop without side effects.
+   */
+  async save(record: RunRecord, expectedStep: number): Promise<boolean> {
+    try {
+      await this.dynamo.send(
+        new PutCommand({
+          TableName: this.stateTable,
+          Item: { pk: runPartition(record.tenantId), sk: runKey(record.runId), ...record },
+          ConditionExpression: 'step = :expected',
+          ExpressionAttributeValues: { ':expected': expectedStep },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** The tenant's runs, newest first. */
+  async recent(tenantId: string, limit = 10): Promise<RunRecord[]> {
+    const { Items } = await this.dynamo.send(
+      new QueryCommand({
+        TableName: this.stateTable,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :r)',
+        ExpressionAttributeValues: { ':pk': runPartition(tenantId), ':r': 'R#' },
+        ScanIndexForward: false,
+        Limit: limit,
+        ConsistentRead: true,
+      }),
+    );
+    return (Items ?? []).map(fromItem);
+  }
+
+  async addPending(tenantId: string, pending: readonly PendingShortening[]): Promise<void> {
+    for (let start = 0; start < pending.length; start += 25) {
+      let requests: Record<string, unknown>[] | undefined = pending.slice(start, start + 25).map((item) => ({
+        PutRequest: { Item: { pk: pendingPartition(tenantId), sk: item.appInstanceUserId, ...item } },
+      }));
+      while (requests && requests.length > 0) {
+        const result = await this.dynamo.send(
+          new BatchWriteCommand({ RequestItems: { [this.stateTable]: requests as never } }),
+        );
+        requests = result.UnprocessedItems?.[this.stateTable] as Record<string, unknown>[] | undefined;
+      }
+    }
+  }
+
+  async *pending(tenantId: string): AsyncGenerator<PendingShortening> {
+    for await (const page of paginateQuery(
+      { client: this.dynamo },
+      {
+        TableName: this.stateTable,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pendingPartition(tenantId) },
+        ConsistentRead: true,
+      },
+    )) {
+      for (const item of page.Items ?? []) {
+        yield {
+          appInstanceUserId: String(item.sk),
+          userArn: String(item.userArn),
+          runId: String(item.runId),
+          desiredDays:
+            item.desiredDays === null || item.desiredDays === undefined ? null : Number(item.desiredDays),
+          ruleId: item.ruleId === null || item.ruleId === undefined ? null : String(item.ruleId),
+        };
+      }
+    }
+  }
+
+  async removePending(tenantId: string, appInstanceUserId: string): Promise<void> {
+    await this.dynamo.send(
+      new DeleteCommand({
+        TableName: this.stateTable,
+        Key: { pk: pendingPartition(tenantId), sk: appInstanceUserId },
+      }),
+    );
+  }
+}
+
+function fromItem(item: Record<string, unknown>): RunRecord {
+  const { pk: _pk, sk: _sk, ...record } = item;
+  return record as unknown as RunRecord;
+}

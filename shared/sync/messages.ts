@@ -1,0 +1,32 @@
+import { z } from 'zod';
+
+const tenantId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ -');
+
+/** Starts a run for one tenant. */
+export const startMessageSchema = z.strictObject({
+  kind: z.literal('start'),
+  tenantId,
+  trigger: z.enum(['schedule', 'policy-changed', 'cli', 'follow-up']),
+  /** Apply shortening changes even above the policy's safety caps (an operator approved them). */
+  approveShortening: z.boolean().optional(),
+});
+
+/** Resumes a run where the previous invocation stopped; `step` guards against duplicate deliveries. */
+export const continueMessageSchema = z.strictObject({
+  kind: z.literal('continue'),
+  tenantId,
+  runId: z.string().min(1).max(128),
+  step: z.number().int().min(1),
+  cursor: z.string().max(4096).optional(),
+  /** A copy of the counters so far, for operators reading the queue; the run record is authoritative. */
+  counters: z.record(z.string(), z.number()).optional(),
+});
+
+export const reconcileMessageSchema = z.discriminatedUnion('kind', [
+  startMessageSchema,
+  continueMessageSchema,
+]);
+
+export type StartMessage = z.infer<typeof startMessageSchema>;
+export type ContinueMessage = z.infer<typeof continueMessageSchema>;
+export type ReconcileMessage = z.infer<typeof reconcileMessageSchema>;

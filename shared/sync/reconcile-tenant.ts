@@ -1,0 +1,536 @@
+import { randomBytes } from 'node:crypto';
+import pLimit from 'p-limit';
+import type { LifecycleEvent } from '../aws/events';
+import type { LedgerEntry } from '../aws/ledger';
+import type { StoredPolicy } from '../aws/policy-store';
+import {
+  emptyCounters,
+  type PendingShortening,
+  type RunCounters,
+  type RunRecord,
+  type RunState,
+} from '../aws/runs';
+import { isRetryableChimeError } from '../chime/errors';
+import {
+  type CompiledPolicy,
+  compilePolicy,
+  DAY_MS,
+  decide,
+  evaluateSafety,
+  resolveExpiration,
+} from '../policy';
+import type { ContinueMessage, ReconcileMessage, StartMessage } from './messages';
+import type {
+  EventSink,
+  LedgerPort,
+  ListedUser,
+  Log,
+  PolicySource,
+  ReconcileQueuePort,
+  RunPort,
+  UserDirectory,
+  UserPage,
+} from './ports';
+
+export interface ReconcileSettings {
+  /** How long a ledger entry is trusted before the user is described again; spread per user over [½, 1]×. */
+  readonly verifyIntervalMs: number;
+  /** A run's lease; renewed by every invocation, so it only has to outlive one invocation. */
+  readonly leaseMs: number;
+  readonly describeConcurrency: number;
+  readonly writeConcurrency: number;
+  /** Checkpoint and continue when less than this much invocation time is left. */
+  readonly safetyMarginMs: number;
+  /** Checkpoint after this many pages even with time left (tests, and to bound one invocation's work). */
+  readonly maxPagesPerInvocation: number;
+}
+
+export const DEFAULT_RECONCILE_SETTINGS: ReconcileSettings = {
+  verifyIntervalMs: 30 * DAY_MS,
+  leaseMs: 20 * 60_000,
+  describeConcurrency: 16,
+  writeConcurrency: 8,
+  safetyMarginMs: 60_000,
+  maxPagesPerInvocation: Number.POSITIVE_INFINITY,
+};
+
+export interface ReconcileDeps {
+  readonly policies: PolicySource;
+  readonly users: UserDirectory;
+  readonly ledger: LedgerPort;
+  readonly runs: RunPort;
+  readonly events: EventSink;
+  readonly queue: ReconcileQueuePort;
+  readonly log: Log;
+  readonly now: () => number;
+  /** Time left in this invocation (Lambda's getRemainingTimeInMillis; Infinity in pull mode). */
+  readonly remainingTimeMs: () => number;
+  /** True when a retryable failure will not be retried again (the message's last receive, or pull mode). */
+  readonly finalAttempt: boolean;
+  readonly settings: ReconcileSettings;
+}
+
+export type ReconcileOutcome =
+  | { readonly status: 'skipped'; readonly tenantId: string; readonly reason: string }
+  | { readonly status: 'continued'; readonly run: RunRecord }
+  | { readonly status: 'finished'; readonly run: RunRecord };
+
+/** Run ids sort by start time, so the run records of a tenant list in order. */
+export function newRunId(now: number): string {
+  const stamp = new Date(now)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Reconciles one tenant: one invocation's share of a run. A run pages through ListAppInstanceUsers, decides
+ * every user with the policy engine, writes only drift, and checkpoints (run record + continuation message)
+ * before the invocation runs out of time. Shortening changes are collected during the scan and applied at
+ * the end only when the policy's safety caps allow (or an operator approved them).
+ */
+export async function reconcileTenant(
+  message: ReconcileMessage,
+  deps: ReconcileDeps,
+): Promise<ReconcileOutcome> {
+  return message.kind === 'start' ? startRun(message, deps) : continueRun(message, deps);
+}
+
+async function startRun(message: StartMessage, deps: ReconcileDeps): Promise<ReconcileOutcome> {
+  const { tenantId } = message;
+  const stored = await deps.policies.get(tenantId);
+  if (!stored) return { status: 'skipped', tenantId, reason: 'no policy stored for this tenant' };
+  if (!stored.policy.enabled) return { status: 'skipped', tenantId, reason: 'policy disabled' };
+  const now = deps.now();
+  const runId = newRunId(now);
+  const lease = await deps.runs.acquireLease(tenantId, runId, now, deps.settings.leaseMs);
+  if (!lease.acquired) {
+    deps.log.info('run skipped: another run of this tenant is still going', {
+      tenantId,
+      holder: lease.holder,
+    });
+    return { status: 'skipped', tenantId, reason: `run ${lease.holder ?? '(unknown)'} is still going` };
+  }
+  const iso = new Date(now).toISOString();
+  const record: RunRecord = {
+    tenantId,
+    runId,
+    state: 'running',
+    trigger: message.trigger,
+    policyVersion: stored.version,
+    step: 0,
+    phase: 'scan',
+    approveShortening: message.approveShortening ?? false,
+    startedAt: iso,
+    updatedAt: iso,
+    counters: emptyCounters(),
+  };
+  await deps.runs.create(record);
+  deps.log.info('run started', { tenantId, runId, trigger: message.trigger, policyVersion: stored.version });
+  return work(record, stored, deps);
+}
+
+async function continueRun(message: ContinueMessage, deps: ReconcileDeps): Promise<ReconcileOutcome> {
+  const { tenantId, runId } = message;
+  const record = await deps.runs.get(tenantId, runId);
+  if (!record) return { status: 'skipped', tenantId, reason: `run ${runId} does not exist` };
+  if (record.state !== 'running')
+    return { status: 'skipped', tenantId, reason: `run ${runId} is ${record.state}` };
+  if (record.step !== message.step) {
+    if (record.step === message.step + 1) {
+      // The previous invocation saved step+1 but its continuation message may not have been sent (it failed
+      // after saving, so SQS redelivered its message). Sending it again is safe: the conditional save lets
+      // only one invocation of a step make progress.
+      await deps.queue.send([continuation(record)]);
+      return {
+        status: 'skipped',
+        tenantId,
+        reason: `step ${message.step} already done; continuation re-sent`,
+      };
+    }
+    return {
+      status: 'skipped',
+      tenantId,
+      reason: `duplicate delivery of step ${message.step} (run is at ${record.step})`,
+    };
+  }
+  const lease = await deps.runs.acquireLease(tenantId, runId, deps.now(), deps.settings.leaseMs);
+  if (!lease.acquired) {
+    const failed = await finish(
+      record,
+      'failed',
+      `lease lost to run ${lease.holder ?? '(unknown)'}`,
+      deps,
+      false,
+    );
+    return { status: 'finished', run: failed };
+  }
+  const stored = await deps.policies.get(tenantId);
+  if (!stored?.policy.enabled) {
+    const failed = await finish(record, 'failed', 'policy removed or disabled during the run', deps);
+    return { status: 'finished', run: failed };
+  }
+  return work(record, stored, deps);
+}
+
+async function work(record: RunRecord, stored: StoredPolicy, deps: ReconcileDeps): Promise<ReconcileOutcome> {
+  const compiled = compilePolicy(stored.policy);
+  const counters: RunCounters = { ...record.counters };
+  try {
+    if (record.phase === 'scan') {
+      const scan = await scanPages(record, stored, compiled, counters, deps);
+      if (scan.checkpoint) return checkpoint(record, { cursor: scan.cursor, phase: 'scan' }, counters, deps);
+      return await endOfScan(record, stored, counters, deps);
+    }
+    return await applyPhase(record, stored, counters, deps);
+  } catch (error) {
+    const retryable = isRetryableChimeError(error);
+    if (retryable && !deps.finalAttempt) {
+      // Nothing of this invocation is saved; the same step is retried from its checkpoint (the writes it did
+      // make are idempotent PUTs).
+      deps.log.warn('run step failed, will be retried', {
+        tenantId: record.tenantId,
+        runId: record.runId,
+        error: describeError(error),
+      });
+      throw error;
+    }
+    deps.log.error('run failed', {
+      tenantId: record.tenantId,
+      runId: record.runId,
+      error: describeError(error),
+    });
+    const failed = await finish({ ...record, counters }, 'failed', describeError(error), deps);
+    return { status: 'finished', run: failed };
+  }
+}
+
+interface ScanResult {
+  readonly checkpoint: boolean;
+  readonly cursor: string | undefined;
+}
+
+async function scanPages(
+  record: RunRecord,
+  stored: StoredPolicy,
+  compiled: CompiledPolicy,
+  counters: RunCounters,
+  deps: ReconcileDeps,
+): Promise<ScanResult> {
+  let pagesThisInvocation = 0;
+  const pages = deps.users.listPages(
+    stored.policy.appInstanceArn,
+    record.cursor ? { startToken: record.cursor } : {},
+  );
+  for await (const page of pages) {
+    counters.pages++;
+    counters.chimeCalls++;
+    await processPage(page, record, stored, compiled, counters, deps);
+    pagesThisInvocation++;
+    if (page.nextToken === undefined) return { checkpoint: false, cursor: undefined };
+    if (outOfTime(deps, pagesThisInvocation)) return { checkpoint: true, cursor: page.nextToken };
+  }
+  return { checkpoint: false, cursor: undefined };
+}
+
+function outOfTime(deps: ReconcileDeps, pagesThisInvocation: number): boolean {
+  return (
+    pagesThisInvocation >= deps.settings.maxPagesPerInvocation ||
+    deps.remainingTimeMs() < deps.settings.safetyMarginMs
+  );
+}
+
+/** Deterministic per-user spread in [0.5, 1) so re-verification of a large tenant does not all fall due at once. */
+function verificationSpread(userId: string): number {
+  let hash = 2166136261;
+  for (let index = 0; index < userId.length; index++) {
+    hash = Math.imul(hash ^ userId.charCodeAt(index), 16777619);
+  }
+  return 0.5 + ((hash >>> 0) % 10_000) / 20_000;
+}
+
+function dueForVerification(entry: LedgerEntry, now: number, intervalMs: number): boolean {
+  return now - entry.verifiedAt >= intervalMs * verificationSpread(entry.appInstanceUserId);
+}
+
+async function processPage(
+  page: UserPage,
+  record: RunRecord,
+  stored: StoredPolicy,
+  compiled: CompiledPolicy,
+  counters: RunCounters,
+  deps: ReconcileDeps,
+): Promise<void> {
+  const { tenantId, runId } = record;
+  const now = deps.now();
+  const known = await deps.ledger.getMany(
+    tenantId,
+    page.users.map((user) => user.appInstanceUserId),
+  );
+  const describeLimit = pLimit(deps.settings.describeConcurrency);
+  const writeLimit = pLimit(deps.settings.writeConcurrency);
+  const entries: LedgerEntry[] = [];
+  const pending: PendingShortening[] = [];
+  const rescues: LifecycleEvent[] = [];
+
+  const reconcileUser = async (user: ListedUser): Promise<void> => {
+    counters.scanned++;
+    const resolved = resolveExpiration(compiled, user);
+    const entry = known.get(user.appInstanceUserId);
+    if (resolved.expiration === 'unmanaged') {
+      counters.unmanaged++;
+      if (entry) entries.push({ ...entry, lastSeenRunId: runId });
+      return;
+    }
+    let current: { createdAt: number; expirationDays: number | undefined };
+    let verifiedAt: number;
+    if (
+      !entry ||
+      entry.goneAt !== undefined ||
+      dueForVerification(entry, now, deps.settings.verifyIntervalMs)
+    ) {
+      const described = await describeLimit(() => deps.users.describe(user.arn));
+      counters.described++;
+      counters.chimeCalls++;
+      if (!described) {
+        // Listed a moment ago, gone now: Chime's expiry sweeper or someone else deleted it.
+        counters.gone++;
+        if (entry) entries.push({ ...entry, lastSeenRunId: runId, goneAt: now });
+        return;
+      }
+      current = described;
+      verifiedAt = now;
+    } else {
+      current = { createdAt: entry.createdAt, expirationDays: entry.expirationDays ?? undefined };
+      verifiedAt = entry.verifiedAt;
+    }
+    const decision = decide(compiled, user, current, now);
+    let expirationDays = current.expirationDays ?? null;
+    if (decision.floored) counters.floored++;
+    if (!decision.changes) {
+      counters.unchanged++;
+    } else if (decision.shortens) {
+      counters.shortening++;
+      pending.push({
+        appInstanceUserId: user.appInstanceUserId,
+        userArn: user.arn,
+        runId,
+        desiredDays: decision.desired.kind === 'set' ? decision.desired.days : null,
+        ruleId: decision.ruleId,
+      });
+    } else {
+      const days = decision.desired.kind === 'set' ? decision.desired.days : null;
+      await writeLimit(() => deps.users.putExpiration(user.arn, days));
+      counters.chimeCalls++;
+      if (days === null) counters.removed++;
+      else counters.set++;
+      expirationDays = days;
+      if (decision.rescue) {
+        counters.rescued++;
+        rescues.push({
+          type: 'User Rescued',
+          detail: {
+            tenantId,
+            runId,
+            appInstanceUserArn: user.arn,
+            ruleId: decision.ruleId,
+            expirationDays: days,
+          },
+        });
+      }
+    }
+    entries.push({
+      appInstanceUserId: user.appInstanceUserId,
+      createdAt: current.createdAt,
+      expirationDays,
+      verifiedAt,
+      appliedPolicyVersion:
+        decision.changes && !decision.shortens ? stored.version : entry?.appliedPolicyVersion,
+      appliedRuleId: decision.ruleId ?? undefined,
+      lastSeenRunId: runId,
+    });
+  };
+
+  await Promise.all(page.users.map(reconcileUser));
+  await deps.ledger.putMany(tenantId, entries);
+  if (pending.length > 0) await deps.runs.addPending(tenantId, pending);
+  if (rescues.length > 0) await deps.events.publish(rescues);
+}
+
+async function endOfScan(
+  record: RunRecord,
+  stored: StoredPolicy,
+  counters: RunCounters,
+  deps: ReconcileDeps,
+): Promise<ReconcileOutcome> {
+  const startedAt = Date.parse(record.startedAt);
+  const now = deps.now();
+  for await (const entry of deps.ledger.unseenSince(record.tenantId, record.runId)) {
+    // Entries written after the run started (onboarding) may sit behind the list cursor: not evidence of absence.
+    if (entry.verifiedAt >= startedAt) continue;
+    await deps.ledger.markGone(record.tenantId, entry.appInstanceUserId, now);
+    counters.gone++;
+  }
+  const verdict = evaluateSafety(stored.policy.safety, {
+    usersScanned: counters.scanned,
+    shorteningChanges: counters.shortening,
+  });
+  if (verdict.hold && !record.approveShortening) {
+    counters.held = counters.shortening;
+    const held = await finish({ ...record, counters }, 'held', verdict.reasons.join('; '), deps);
+    return { status: 'finished', run: held };
+  }
+  if (counters.shortening === 0) {
+    const done = await finish({ ...record, counters }, 'completed', undefined, deps);
+    return { status: 'finished', run: done };
+  }
+  return applyPhase({ ...record, phase: 'apply', cursor: undefined }, stored, counters, deps);
+}
+
+/** Applies the run's pending shortening changes (the caps allowed them, or an operator approved them). */
+async function applyPhase(
+  record: RunRecord,
+  stored: StoredPolicy,
+  counters: RunCounters,
+  deps: ReconcileDeps,
+): Promise<ReconcileOutcome> {
+  const writeLimit = pLimit(deps.settings.writeConcurrency);
+  const batch: PendingShortening[] = [];
+  let applied = 0;
+  const flush = async () => {
+    const known = await deps.ledger.getMany(
+      record.tenantId,
+      batch.map((item) => item.appInstanceUserId),
+    );
+    await Promise.all(
+      batch.map((item) =>
+        writeLimit(async () => {
+          await deps.users.putExpiration(item.userArn, item.desiredDays);
+          counters.chimeCalls++;
+          counters.shorteningApplied++;
+          if (item.desiredDays === null) counters.removed++;
+          else counters.set++;
+        }),
+      ),
+    );
+    const entries = batch.flatMap((item) => {
+      const entry = known.get(item.appInstanceUserId);
+      return entry
+        ? [
+            {
+              ...entry,
+              expirationDays: item.desiredDays,
+              appliedPolicyVersion: stored.version,
+              appliedRuleId: item.ruleId ?? undefined,
+            },
+          ]
+        : [];
+    });
+    await deps.ledger.putMany(record.tenantId, entries);
+    for (const item of batch) await deps.runs.removePending(record.tenantId, item.appInstanceUserId);
+    applied += batch.length;
+    batch.length = 0;
+  };
+  for await (const item of deps.runs.pending(record.tenantId)) {
+    if (item.runId !== record.runId) continue;
+    batch.push(item);
+    if (batch.length >= 50) {
+      await flush();
+      if (outOfTime(deps, applied / 50))
+        return checkpoint(record, { cursor: undefined, phase: 'apply' }, counters, deps);
+    }
+  }
+  if (batch.length > 0) await flush();
+  const done = await finish({ ...record, counters }, 'completed', undefined, deps);
+  return { status: 'finished', run: done };
+}
+
+async function checkpoint(
+  record: RunRecord,
+  position: { cursor: string | undefined; phase: 'scan' | 'apply' },
+  counters: RunCounters,
+  deps: ReconcileDeps,
+): Promise<ReconcileOutcome> {
+  const next: RunRecord = {
+    ...record,
+    step: record.step + 1,
+    phase: position.phase,
+    cursor: position.cursor,
+    counters,
+    updatedAt: new Date(deps.now()).toISOString(),
+  };
+  if (!(await deps.runs.save(next, record.step))) {
+    return {
+      status: 'skipped',
+      tenantId: record.tenantId,
+      reason: `step ${record.step} was completed by another delivery`,
+    };
+  }
+  await deps.queue.send([continuation(next)]);
+  deps.log.info('run continues in a new invocation', {
+    tenantId: record.tenantId,
+    runId: record.runId,
+    step: next.step,
+    counters,
+  });
+  return { status: 'continued', run: next };
+}
+
+function continuation(record: RunRecord): ContinueMessage {
+  return {
+    kind: 'continue',
+    tenantId: record.tenantId,
+    runId: record.runId,
+    step: record.step,
+    ...(record.cursor === undefined ? {} : { cursor: record.cursor }),
+    counters: { ...record.counters },
+  };
+}
+
+async function finish(
+  record: RunRecord,
+  state: Exclude<RunState, 'running'>,
+  reason: string | undefined,
+  deps: ReconcileDeps,
+  releaseLease = true,
+): Promise<RunRecord> {
+  const now = new Date(deps.now()).toISOString();
+  const final: RunRecord = {
+    ...record,
+    state,
+    step: record.step + 1,
+    cursor: undefined,
+    updatedAt: now,
+    finishedAt: now,
+    ...(reason === undefined ? {} : { reason }),
+  };
+  const saved = await deps.runs.save(final, record.step);
+  if (!saved) return final;
+  if (releaseLease) await deps.runs.releaseLease(record.tenantId, record.runId);
+  const detail = {
+    tenantId: record.tenantId,
+    runId: record.runId,
+    state,
+    policyVersion: record.policyVersion,
+    counters: record.counters,
+    ...(reason === undefined ? {} : { reason }),
+  };
+  const type =
+    state === 'held' ? 'Tenant Run Held' : state === 'failed' ? 'Tenant Run Failed' : 'Tenant Run Completed';
+  await deps.events.publish([{ type, detail }]);
+  deps.log.info(`run ${state}`, detail);
+  if (state !== 'failed') {
+    // A policy put while this run was going could not start its own run (the lease refused it): run again.
+    const latest = await deps.policies.get(record.tenantId);
+    if (latest && latest.version > record.policyVersion && latest.policy.enabled) {
+      await deps.queue.send([{ kind: 'start', tenantId: record.tenantId, trigger: 'follow-up' }]);
+    }
+  }
+  return final;
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
