@@ -3,7 +3,12 @@ import { QuotaManager, TokenBucket } from '../../../emulator/quotas';
 
 function fakeClock(): { now: () => number; advance: (ms: number) => void } {
   let time = 0;
-  return { now: () => time, advance: (ms) => (time += ms) };
+  return {
+    now: () => time,
+    advance: (ms) => {
+      time += ms;
+    },
+  };
 }
 
 describe('TokenBucket', () => {
