@@ -1,0 +1,203 @@
+import type { Command } from 'commander';
+import {
+  createSqsClient,
+  type DeadLetter,
+  isQueueKind,
+  isSqsError,
+  QUEUE_KINDS,
+  QUEUE_MISSING_CODES,
+  type QueueKind,
+  queueNamesOf,
+  SqsQueues,
+} from '../../shared/aws/queues';
+import { type Config, loadConfig } from '../../shared/config';
+import { CliError, EXIT_INVALID } from '../errors';
+import { printJson } from '../output';
+
+interface DlqOptions {
+  readonly queue: string;
+  readonly max?: string;
+  readonly json?: boolean;
+}
+
+const DEFAULT_LIST_MAX = 20;
+const DEFAULT_REDRIVE_MAX = 100;
+/** SQS receives at most 10 per call; beyond this a peek would hold messages invisible for too long. */
+const LIMIT = 1_000;
+
+export function register(program: Command): void {
+  const dlq = program.command('dlq').description('inspect dead-lettered messages and move them back');
+
+  dlq
+    .command('list')
+    .description('show why messages were dead-lettered (never their user data)')
+    .option('--queue <queue>', `which queue: ${QUEUE_KINDS.join(' or ')}`, 'onboarding')
+    .option('--max <n>', `at most this many messages (default ${DEFAULT_LIST_MAX})`)
+    .option('--json', 'print machine-readable output')
+    .action(async (options: DlqOptions) => {
+      const kind = queueOption(options.queue);
+      const max = maxOption(options.max, DEFAULT_LIST_MAX);
+      await withQueues(kind, async (queues, config) => {
+        const names = queueNamesOf(config, kind);
+        const deadLetterUrl = await queues.resolveQueueUrl(names.deadLetterQueue);
+        const letters = await queues.peekDeadLetters(deadLetterUrl, max);
+        const rows = letters.map(describe);
+        if (options.json) {
+          printJson({
+            queue: kind,
+            deadLetterQueue: names.deadLetterQueue,
+            count: rows.length,
+            messages: rows,
+          });
+          return;
+        }
+        if (rows.length === 0) {
+          write(`${names.deadLetterQueue}: no dead-lettered messages`);
+          return;
+        }
+        write(
+          `${names.deadLetterQueue}: ${rows.length} message(s)${rows.length === max ? ` (first ${max})` : ''}`,
+        );
+        for (const row of rows) {
+          const detail = row.detail ? ` — ${row.detail}` : '';
+          write(
+            `${row.messageId}  ${row.reason}  receives=${row.receiveCount}  age=${formatAge(row.ageSeconds)}  ${summaryText(row)}${detail}`,
+          );
+        }
+      });
+    });
+
+  dlq
+    .command('redrive')
+    .description('move dead-lettered messages back to their source queue (at-least-once)')
+    .option('--queue <queue>', `which queue: ${QUEUE_KINDS.join(' or ')}`, 'onboarding')
+    .option('--max <n>', `at most this many messages (default ${DEFAULT_REDRIVE_MAX})`)
+    .option('--json', 'print machine-readable output')
+    .action(async (options: DlqOptions) => {
+      const kind = queueOption(options.queue);
+      const max = maxOption(options.max, DEFAULT_REDRIVE_MAX);
+      await withQueues(kind, async (queues, config) => {
+        const names = queueNamesOf(config, kind);
+        const deadLetterUrl = await queues.resolveQueueUrl(names.deadLetterQueue);
+        const sourceUrl = await queues.resolveQueueUrl(names.queue);
+        const moved = await queues.redrive(deadLetterUrl, sourceUrl, max);
+        if (options.json) {
+          printJson({
+            queue: kind,
+            from: names.deadLetterQueue,
+            to: names.queue,
+            moved,
+            limitReached: moved === max,
+          });
+          return;
+        }
+        write(`moved ${moved} message(s) from ${names.deadLetterQueue} to ${names.queue}`);
+        if (moved === max) write(`stopped at --max ${max}; there may be more (run again)`);
+      });
+    });
+}
+
+/** One line of `dlq list`: identifiers only, never the user's name or metadata from the body. */
+export interface DeadLetterRow {
+  readonly messageId: string;
+  readonly reason: string;
+  readonly detail?: string;
+  readonly receiveCount: number;
+  readonly receiveCountRecorded: boolean;
+  readonly ageSeconds: number;
+  readonly sentAt: string;
+  readonly sourceQueue?: string;
+  readonly tenantId?: string;
+  readonly appInstanceUserId?: string;
+  readonly requestId?: string;
+  readonly bodyBytes: number;
+}
+
+export function describe(letter: DeadLetter): DeadLetterRow {
+  return {
+    messageId: letter.messageId,
+    reason: letter.reason,
+    ...(letter.detail !== undefined ? { detail: letter.detail } : {}),
+    receiveCount: letter.receiveCount,
+    receiveCountRecorded: letter.receiveCountRecorded,
+    ageSeconds: Math.floor(letter.ageMs / 1_000),
+    sentAt: letter.sentAt.toISOString(),
+    ...(letter.sourceQueue !== undefined ? { sourceQueue: letter.sourceQueue } : {}),
+    ...identifiersOf(letter.body),
+    bodyBytes: Buffer.byteLength(letter.body),
+  };
+}
+
+/** Picks the identifying fields out of a JSON body; anything else in it (names, metadata) stays unseen. */
+function identifiersOf(body: string): Pick<DeadLetterRow, 'tenantId' | 'appInstanceUserId' | 'requestId'> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return {};
+  }
+  if (typeof parsed !== 'object' || parsed === null) return {};
+  const record = parsed as Record<string, unknown>;
+  const picked: { tenantId?: string; appInstanceUserId?: string; requestId?: string } = {};
+  for (const key of ['tenantId', 'appInstanceUserId', 'requestId'] as const) {
+    const value = record[key];
+    if (typeof value === 'string') picked[key] = value;
+  }
+  return picked;
+}
+
+function summaryText(row: DeadLetterRow): string {
+  const parts = [
+    row.tenantId !== undefined ? `tenant=${row.tenantId}` : undefined,
+    row.appInstanceUserId !== undefined ? `user=${row.appInstanceUserId}` : undefined,
+    row.requestId !== undefined ? `request=${row.requestId}` : undefined,
+  ].filter((part) => part !== undefined);
+  return parts.length > 0 ? parts.join(' ') : `body=${row.bodyBytes} bytes`;
+}
+
+export function formatAge(seconds: number): string {
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3_600) return `${Math.floor(seconds / 60)}m${seconds % 60 ? `${seconds % 60}s` : ''}`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3_600)}h${Math.floor((seconds % 3_600) / 60)}m`;
+  return `${Math.floor(seconds / 86_400)}d${Math.floor((seconds % 86_400) / 3_600)}h`;
+}
+
+function queueOption(value: string): QueueKind {
+  if (!isQueueKind(value)) {
+    throw new CliError(`--queue must be one of ${QUEUE_KINDS.join(', ')}; got "${value}"`, EXIT_INVALID);
+  }
+  return value;
+}
+
+function maxOption(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = /^\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(parsed) || parsed < 1 || parsed > LIMIT) {
+    throw new CliError(`--max must be a whole number from 1 to ${LIMIT}; got "${value}"`, EXIT_INVALID);
+  }
+  return parsed;
+}
+
+async function withQueues(
+  kind: QueueKind,
+  work: (queues: SqsQueues, config: Config) => Promise<void>,
+): Promise<void> {
+  const config = loadConfig();
+  const sqs = createSqsClient({ region: config.region });
+  try {
+    await work(new SqsQueues(sqs), config);
+  } catch (error) {
+    if (isSqsError(error, QUEUE_MISSING_CODES)) {
+      throw new CliError(
+        `${kind} queue or its dead-letter queue does not exist (${Object.values(queueNamesOf(config, kind)).join(', ')}); check CHIME_LIFECYCLE_*_QUEUE[_DLQ] and AWS_ENDPOINT_URL_SQS`,
+      );
+    }
+    throw error;
+  } finally {
+    sqs.destroy();
+  }
+}
+
+function write(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
