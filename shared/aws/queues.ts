@@ -7,7 +7,6 @@ import {
   GetQueueUrlCommand,
   type Message,
   type MessageAttributeValue,
-  QueueNameExists,
   ReceiveMessageCommand,
   type ReceiveMessageCommandInput,
   SendMessageBatchCommand,
@@ -302,7 +301,7 @@ export class SqsQueues {
         .QueueUrl as string;
     } catch (error) {
       // SQS refuses CreateQueue when the queue exists with different attributes; converge instead.
-      if (!(error instanceof QueueNameExists)) throw error;
+      if (!isSqsError(error, QUEUE_EXISTS_CODES)) throw error;
       url = (await this.#sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl as string;
       await this.#sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: attributes }));
     }
@@ -577,6 +576,29 @@ export class SqsQueues {
 // ---------------------------------------------------------------------------------------------------------
 // Helpers (exported where tests or other modules use them)
 // ---------------------------------------------------------------------------------------------------------
+
+/**
+ * SQS speaks JSON but stays compatible with its old Query protocol: the SDK names an error after the
+ * `x-amzn-query-error` header when present, so one condition has several names (AWS says
+ * `QueueAlreadyExists` where fauxqs says `AWS.SimpleQueueService.QueueNameExists`). Match them all, and
+ * never with `instanceof`, which only sees the JSON name.
+ */
+export function isSqsError(error: unknown, codes: readonly string[]): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { Code?: unknown }).Code;
+  return codes.some((candidate) => error.name === candidate || code === candidate);
+}
+
+export const QUEUE_EXISTS_CODES = [
+  'QueueNameExists',
+  'QueueAlreadyExists',
+  'AWS.SimpleQueueService.QueueNameExists',
+] as const;
+export const QUEUE_MISSING_CODES = [
+  'QueueDoesNotExist',
+  'NonExistentQueue',
+  'AWS.SimpleQueueService.NonExistentQueue',
+] as const;
 
 export function isQueueUrl(nameOrUrl: string): boolean {
   return /^https?:\/\//i.test(nameOrUrl);
