@@ -1,0 +1,264 @@
+import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createSqsClient,
+  DEAD_LETTER_ATTRIBUTES,
+  REDRIVE_POLICY_REASON,
+  REDRIVEN_FROM_ATTRIBUTE,
+  SqsQueues,
+} from '../../../shared/aws/queues';
+import {
+  type QueueStack,
+  queueDepth,
+  REGION,
+  receiveAll,
+  startQueueStack,
+  uniqueQueueConfig,
+} from './helpers';
+
+let stack: QueueStack;
+
+beforeAll(async () => {
+  stack = await startQueueStack();
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+async function attributesOf(url: string): Promise<Record<string, string>> {
+  const { Attributes = {} } = await stack.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }),
+  );
+  return Attributes;
+}
+
+describe('ensureQueues', () => {
+  it('creates both queues with their DLQs and redrive policies from infra/queues.json, idempotently', async () => {
+    const config = uniqueQueueConfig();
+    const first = await stack.queues.ensureQueues(config);
+    const second = await stack.queues.ensureQueues(config);
+    expect(second).toEqual(first);
+
+    const onboarding = await attributesOf(first.onboarding.url);
+    expect(JSON.parse(onboarding.RedrivePolicy ?? '{}')).toEqual({
+      deadLetterTargetArn: first.onboarding.deadLetterArn,
+      maxReceiveCount: 8,
+    });
+    expect(onboarding.VisibilityTimeout).toBe('60');
+    expect(onboarding.MessageRetentionPeriod).toBe('1209600');
+    expect(first.onboarding.deadLetterArn).toMatch(new RegExp(`:${config.onboardingDeadLetterQueue}$`));
+
+    const reconcile = await attributesOf(first.reconcile.url);
+    expect(JSON.parse(reconcile.RedrivePolicy ?? '{}')).toEqual({
+      deadLetterTargetArn: first.reconcile.deadLetterArn,
+      maxReceiveCount: 5,
+    });
+    expect(reconcile.VisibilityTimeout).toBe('960');
+    expect((await attributesOf(first.reconcile.deadLetterUrl)).MessageRetentionPeriod).toBe('1209600');
+  });
+
+  it('brings an existing queue with other attributes in line instead of failing', async () => {
+    const config = uniqueQueueConfig();
+    await stack.queues.ensureQueues(config);
+    const changed = await stack.queues.ensureQueues(config, {
+      onboarding: { visibilityTimeoutSeconds: 1, maxReceiveCount: 2 },
+    });
+    const attributes = await attributesOf(changed.onboarding.url);
+    expect(attributes.VisibilityTimeout).toBe('1');
+    expect(JSON.parse(attributes.RedrivePolicy ?? '{}').maxReceiveCount).toBe(2);
+  });
+
+  it('accepts full queue URLs in the config', async () => {
+    const names = uniqueQueueConfig();
+    const created = await stack.queues.ensureQueues(names);
+    const byUrl = await stack.queues.ensureQueues({
+      ...names,
+      onboardingQueue: created.onboarding.url,
+      onboardingDeadLetterQueue: created.onboarding.deadLetterUrl,
+    });
+    expect(byUrl.onboarding).toEqual(created.onboarding);
+  });
+});
+
+describe('resolveQueueUrl', () => {
+  it('looks names up, passes URLs through, and does not cache a failed lookup', async () => {
+    const config = uniqueQueueConfig();
+    const queues = new SqsQueues(stack.sqs);
+    await expect(queues.resolveQueueUrl(config.reconcileQueue)).rejects.toThrow();
+    const ensured = await stack.queues.ensureQueues(config);
+    await expect(queues.resolveQueueUrl(config.reconcileQueue)).resolves.toBe(ensured.reconcile.url);
+    await expect(queues.resolveQueueUrl(ensured.reconcile.url)).resolves.toBe(ensured.reconcile.url);
+  });
+});
+
+describe('sendBatch', () => {
+  it('sends 25 messages in batches of 10 and reports each id with its SQS message id', async () => {
+    const { onboarding } = await stack.queues.ensureQueues(uniqueQueueConfig());
+    const messages = Array.from({ length: 25 }, (_, index) => ({
+      id: `req-${index}`,
+      body: JSON.stringify({ requestId: `req-${index}` }),
+      attributes: { tenant: 't1' },
+    }));
+    const sent = await stack.queues.sendBatch(onboarding.url, messages);
+    expect(sent.map((entry) => entry.id).sort()).toEqual(messages.map((message) => message.id).sort());
+    expect(new Set(sent.map((entry) => entry.messageId)).size).toBe(25);
+
+    const received = await receiveAll(stack.sqs, onboarding.url);
+    expect(received.map((message) => message.Body).sort()).toEqual(
+      messages.map((message) => message.body).sort(),
+    );
+    expect(received[0]?.MessageAttributes?.tenant).toEqual({ DataType: 'String', StringValue: 't1' });
+  });
+
+  it('rejects duplicate or malformed entry ids before sending anything', async () => {
+    const { onboarding } = await stack.queues.ensureQueues(uniqueQueueConfig());
+    await expect(
+      stack.queues.sendBatch(onboarding.url, [
+        { id: 'a', body: '1' },
+        { id: 'a', body: '2' },
+      ]),
+    ).rejects.toThrow(/duplicate/);
+    await expect(stack.queues.sendBatch(onboarding.url, [{ id: 'a b', body: '1' }])).rejects.toThrow(
+      /invalid batch entry id/,
+    );
+    expect(await queueDepth(stack.sqs, onboarding.url)).toEqual({ visible: 0, inFlight: 0 });
+  });
+});
+
+describe('dead letters', () => {
+  it('sendToDeadLetter records why; peekDeadLetters shows it and leaves the messages in place', async () => {
+    const config = uniqueQueueConfig();
+    const { onboarding } = await stack.queues.ensureQueues(config);
+    const firstReceivedAt = Date.now() - 5_000;
+    await stack.queues.sendToDeadLetter(onboarding.deadLetterUrl, {
+      body: JSON.stringify({ tenantId: 't1', requestId: 'r1' }),
+      reason: 'invalid-message',
+      detail: 'missing appInstanceArn',
+      sourceQueue: config.onboardingQueue,
+      receiveCount: 1,
+      firstReceivedAt,
+      messageAttributes: { tenant: { DataType: 'String', StringValue: 't1' } },
+    });
+
+    const [letter, ...others] = await stack.queues.peekDeadLetters(onboarding.deadLetterUrl, 10);
+    expect(others).toEqual([]);
+    expect(letter).toMatchObject({
+      reason: 'invalid-message',
+      detail: 'missing appInstanceArn',
+      sourceQueue: config.onboardingQueue,
+      receiveCount: 1,
+      receiveCountRecorded: true,
+      body: JSON.stringify({ tenantId: 't1', requestId: 'r1' }),
+    });
+    expect(letter?.attributes[DEAD_LETTER_ATTRIBUTES.firstReceivedAt]).toBe(String(firstReceivedAt));
+    expect(letter?.attributes.tenant).toBe('t1');
+    expect(letter?.ageMs).toBeGreaterThanOrEqual(0);
+    expect(letter?.ageMs).toBeLessThan(60_000);
+
+    // Still there and visible: a second peek sees the same message, and the recorded count is unchanged
+    // although SQS counted the peeks as receives.
+    const again = await stack.queues.peekDeadLetters(onboarding.deadLetterUrl, 10);
+    expect(again.map((entry) => entry.messageId)).toEqual([letter?.messageId]);
+    expect(again[0]?.receiveCount).toBe(1);
+    expect(await queueDepth(stack.sqs, onboarding.deadLetterUrl)).toEqual({ visible: 1, inFlight: 0 });
+  });
+
+  it('reports messages moved by the redrive policy with the queue receive count', async () => {
+    const { onboarding } = await stack.queues.ensureQueues(uniqueQueueConfig());
+    await stack.sqs.send(new SendMessageCommand({ QueueUrl: onboarding.deadLetterUrl, MessageBody: 'x' }));
+    const [letter] = await stack.queues.peekDeadLetters(onboarding.deadLetterUrl, 5);
+    expect(letter).toMatchObject({
+      reason: REDRIVE_POLICY_REASON,
+      receiveCount: 1,
+      receiveCountRecorded: false,
+    });
+  });
+
+  it('peeks at most max messages', async () => {
+    const { reconcile } = await stack.queues.ensureQueues(uniqueQueueConfig());
+    await stack.queues.sendBatch(
+      reconcile.deadLetterUrl,
+      Array.from({ length: 15 }, (_, index) => ({ body: `m${index}` })),
+    );
+    expect(await stack.queues.peekDeadLetters(reconcile.deadLetterUrl, 12)).toHaveLength(12);
+    expect(await queueDepth(stack.sqs, reconcile.deadLetterUrl)).toEqual({ visible: 15, inFlight: 0 });
+  });
+
+  it('redrive moves messages back with their body and own attributes, and they are gone from the DLQ', async () => {
+    const config = uniqueQueueConfig();
+    const { onboarding } = await stack.queues.ensureQueues(config);
+    for (const requestId of ['r1', 'r2', 'r3']) {
+      await stack.queues.sendToDeadLetter(onboarding.deadLetterUrl, {
+        body: JSON.stringify({ requestId }),
+        reason: 'chime-throttled',
+        sourceQueue: config.onboardingQueue,
+        receiveCount: 8,
+        messageAttributes: { tenant: { DataType: 'String', StringValue: 't1' } },
+      });
+    }
+
+    expect(await stack.queues.redrive(onboarding.deadLetterUrl, onboarding.url, 2)).toBe(2);
+    expect(await queueDepth(stack.sqs, onboarding.deadLetterUrl)).toEqual({ visible: 1, inFlight: 0 });
+    expect(await stack.queues.redrive(onboarding.deadLetterUrl, onboarding.url, 100)).toBe(1);
+    expect(await stack.queues.peekDeadLetters(onboarding.deadLetterUrl, 10)).toEqual([]);
+
+    const back = await receiveAll(stack.sqs, onboarding.url);
+    expect(back.map((message) => JSON.parse(message.Body ?? '{}').requestId).sort()).toEqual([
+      'r1',
+      'r2',
+      'r3',
+    ]);
+    for (const message of back) {
+      expect(Object.keys(message.MessageAttributes ?? {}).sort()).toEqual([
+        REDRIVEN_FROM_ATTRIBUTE,
+        'tenant',
+      ]);
+      expect(message.MessageAttributes?.[REDRIVEN_FROM_ATTRIBUTE]?.StringValue).toBe(
+        config.onboardingDeadLetterQueue,
+      );
+      expect(message.Attributes?.ApproximateReceiveCount).toBe('1');
+    }
+  });
+
+  it('refuses to redrive a queue into itself', async () => {
+    const { onboarding } = await stack.queues.ensureQueues(uniqueQueueConfig());
+    await expect(stack.queues.redrive(onboarding.url, onboarding.url, 1)).rejects.toThrow(
+      /source queue is the dead-letter queue/,
+    );
+  });
+});
+
+describe('createSqsClient', () => {
+  it('works with fauxqs queue URLs when the endpoint comes from AWS_ENDPOINT_URL_SQS', async () => {
+    const { onboarding } = await stack.queues.ensureQueues(uniqueQueueConfig());
+    // The queue URL names a host that does not resolve; requests must still go to the configured endpoint.
+    expect(new URL(onboarding.url).hostname).toBe(`sqs.${REGION}.localhost`);
+    const fromEnv = createSqsClient({ region: REGION }, { AWS_ENDPOINT_URL_SQS: stack.server.url });
+    try {
+      await new SqsQueues(fromEnv).sendBatch(onboarding.url, [{ body: 'via env endpoint' }]);
+    } finally {
+      fromEnv.destroy();
+    }
+    expect((await receiveAll(stack.sqs, onboarding.url)).map((message) => message.Body)).toEqual([
+      'via env endpoint',
+    ]);
+  });
+
+  it('is needed: a default client follows the QueueUrl host, which does not resolve', async () => {
+    const { onboarding } = await stack.queues.ensureQueues(uniqueQueueConfig());
+    const previous = process.env.AWS_ENDPOINT_URL_SQS;
+    process.env.AWS_ENDPOINT_URL_SQS = stack.server.url;
+    const silent = { debug() {}, info() {}, warn() {}, error() {} };
+    const plain = new SQSClient({ region: REGION, logger: silent, maxAttempts: 1 });
+    try {
+      await expect(
+        plain.send(new SendMessageCommand({ QueueUrl: onboarding.url, MessageBody: 'x' })),
+      ).rejects.toThrow(/ENOTFOUND|EAI_AGAIN/);
+    } finally {
+      plain.destroy();
+      if (previous === undefined) delete process.env.AWS_ENDPOINT_URL_SQS;
+      else process.env.AWS_ENDPOINT_URL_SQS = previous;
+    }
+  });
+});
