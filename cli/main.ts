@@ -14,6 +14,8 @@ export async function buildProgram(): Promise<Command> {
     import('./commands/emulator'),
     import('./commands/local'),
     import('./commands/policy'),
+    import('./commands/plan'),
+    import('./commands/sync'),
   ]);
   for (const module of modules) module.register(program);
   return program;

@@ -1,0 +1,82 @@
+import type { Command } from 'commander';
+import { syncInProcess } from '../../shared/sync/pull-mode';
+import { CliError, EXIT_INVALID } from '../errors';
+import { positiveNumberOption } from '../options';
+import { printJson } from '../output';
+import { tenantIdArgument } from '../policy-file';
+import { withRuntime } from '../with-runtime';
+
+interface SyncOptions {
+  readonly tenant?: string;
+  readonly json?: boolean;
+  readonly approveShortening?: boolean;
+  readonly quotaScale?: string;
+}
+
+/** Exit code when a run held shortening changes for approval. */
+export const EXIT_HELD = 3;
+
+export function register(program: Command): void {
+  program
+    .command('sync')
+    .description('reconcile tenants now, in this process (the scheduled sync, in pull mode)')
+    .option('--tenant <tenantId>', 'only this tenant (default: every enabled tenant)')
+    .option('--approve-shortening', 'apply shortening changes even above the safety caps (needs --tenant)')
+    .option('--quota-scale <k>', 'multiply the Chime quotas the client respects (match the emulator)')
+    .option('--json', 'print the run summaries as JSON')
+    .action(async (options: SyncOptions) => {
+      const quotaScale =
+        options.quotaScale === undefined
+          ? undefined
+          : positiveNumberOption('--quota-scale', options.quotaScale);
+      const tenant = options.tenant === undefined ? undefined : tenantIdArgument(options.tenant, '--tenant');
+      if (options.approveShortening && tenant === undefined) {
+        throw new CliError(
+          '--approve-shortening: needs --tenant, so an approval is always for one tenant',
+          EXIT_INVALID,
+        );
+      }
+      const results = await withRuntime(
+        async (runtime) => {
+          let tenantIds: string[];
+          if (tenant !== undefined) {
+            if (!(await runtime.policyStore.get(tenant)))
+              throw new CliError(`no policy stored for tenant ${tenant}`);
+            tenantIds = [tenant];
+          } else {
+            tenantIds = (await runtime.policyStore.list())
+              .filter((stored) => stored.policy.enabled)
+              .map((stored) => stored.tenantId);
+          }
+          return syncInProcess(
+            tenantIds,
+            (queue) => runtime.reconcileDeps({ queue, finalAttempt: true }),
+            options.approveShortening ? { approveShortening: true } : {},
+          );
+        },
+        quotaScale === undefined ? {} : { quotaScale },
+      );
+      if (options.json) printJson({ runs: results });
+      else if (results.length === 0) console.log('no enabled tenants');
+      for (const result of options.json ? [] : results) {
+        if (!result.run) {
+          console.log(`${result.tenantId}: skipped (${result.skipped ?? 'unknown reason'})`);
+          continue;
+        }
+        const { state, counters, reason, runId } = result.run;
+        console.log(
+          `${result.tenantId}: ${state} run ${runId}: scanned ${counters.scanned}, unchanged ${counters.unchanged}, ` +
+            `set ${counters.set}, removed ${counters.removed}, shortening ${counters.shortening} ` +
+            `(held ${counters.held}), rescued ${counters.rescued}, unmanaged ${counters.unmanaged}, gone ${counters.gone}, ` +
+            `Chime calls ${counters.chimeCalls}${reason ? ` — ${reason}` : ''}`,
+        );
+        if (state === 'held') {
+          console.log(`  review with: chime-lifecycle plan --tenant ${result.tenantId}`);
+          console.log(`  apply with:  chime-lifecycle sync --tenant ${result.tenantId} --approve-shortening`);
+        }
+      }
+      const states = results.map((result) => result.run?.state);
+      if (states.includes('failed')) process.exitCode = 1;
+      else if (states.includes('held')) process.exitCode = EXIT_HELD;
+    });
+}

@@ -1,0 +1,265 @@
+import { DeleteAppInstanceUserCommand } from '@aws-sdk/client-chime-sdk-identity';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalEventBridge, startLocalEventBridge } from '../../../local/eventbridge-server';
+import type { Runtime } from '../../../shared/composition-root';
+import { compilePolicy, decide, type Policy, parsePolicy } from '../../../shared/policy';
+import { syncInProcess } from '../../../shared/sync/pull-mode';
+import { policyDocument } from '../../fixtures/policies';
+import {
+  type ChimeEmulator,
+  days,
+  hours,
+  type SeedUser,
+  seedTenant,
+  startTestEmulator,
+} from '../../support/chime';
+import { testRuntime } from '../../support/stack';
+
+const QUOTA_SCALE = 50;
+
+/** The mixed population every tenant gets: one of each situation the sync must handle. */
+function mixedUsers(): SeedUser[] {
+  return [
+    // new guests, never synced, no expiration (legacy): the policy adds 7 days
+    { appInstanceUserId: 'guest-new-1', ageMs: days(1) },
+    { appInstanceUserId: 'guest-new-2', ageMs: hours(3) },
+    // drifted: someone set 90 days on a guest
+    { appInstanceUserId: 'guest-drifted', ageMs: days(2), expirationDays: 90 },
+    // inside the floor: 7 days would expire it in 12 h, under the 1-day floor; raised to 8 days
+    { appInstanceUserId: 'guest-floor', ageMs: days(6.5) },
+    // already inside the floor window (expires in 12 h): kept as is, never moved
+    { appInstanceUserId: 'guest-window', ageMs: days(9.5), expirationDays: 10 },
+    // trial by metadata, legacy without expiration
+    { appInstanceUserId: 'user-trial', ageMs: days(1), metadata: JSON.stringify({ plan: 'trial' }) },
+    // staff with an expiration: "never" removes it
+    { appInstanceUserId: 'emp-100', ageMs: days(100), expirationDays: 200 },
+    // service user: unmanaged, must be left alone
+    { appInstanceUserId: 'svc-bot', ageMs: days(50), expirationDays: 60 },
+    // expired two hours ago but not yet deleted by Chime: the default (365 days) rescues it
+    { appInstanceUserId: 'user-expired', ageMs: days(30) + hours(2), expirationDays: 30 },
+    // already compliant with the default
+    { appInstanceUserId: 'user-ok', ageMs: days(10), expirationDays: 365 },
+  ];
+}
+
+const generousSafety = { minRemainingDays: 1, maxShorteningChanges: 10_000, maxShorteningPercent: 100 };
+
+describe('scheduled policy sync (pull mode) against the emulator and DynamoDB Local', () => {
+  let emulator: ChimeEmulator;
+  let eventBridge: LocalEventBridge;
+  let runtime: Runtime;
+  const tenants = ['alpha', 'beta', 'gamma'];
+  const policies = new Map<string, Policy>();
+
+  const sync = (
+    tenantIds: readonly string[],
+    settings: { maxPagesPerInvocation?: number; approveShortening?: boolean } = {},
+  ) =>
+    syncInProcess(
+      tenantIds,
+      (queue) => ({
+        ...runtime.reconcileDeps({ queue, finalAttempt: true, now: () => emulator.now().getTime() }),
+        settings: {
+          ...runtime.reconcileDeps({ finalAttempt: true }).settings,
+          ...(settings.maxPagesPerInvocation
+            ? { maxPagesPerInvocation: settings.maxPagesPerInvocation }
+            : {}),
+        },
+      }),
+      settings.approveShortening ? { approveShortening: true } : {},
+    );
+
+  async function putPolicy(
+    tenantId: string,
+    arn: string,
+    overrides: Record<string, unknown> = {},
+  ): Promise<Policy> {
+    const document = policyDocument(tenantId, arn, { safety: generousSafety, ...overrides });
+    const parsed = parsePolicy(document);
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    const current = await runtime.policyStore.get(tenantId);
+    await runtime.policyStore.put(
+      parsed.policy,
+      document,
+      current ? { version: current.version, appInstanceArn: current.policy.appInstanceArn } : null,
+    );
+    policies.set(tenantId, parsed.policy);
+    return parsed.policy;
+  }
+
+  /** Every managed user of the tenant, re-read from Chime, needs no further change. */
+  async function expectCompliant(tenantId: string): Promise<number> {
+    const source = policies.get(tenantId) as Policy;
+    const policy = compilePolicy(source);
+    const now = emulator.now().getTime();
+    let checked = 0;
+    for await (const page of runtime.chimeUsers.listPages(source.appInstanceArn, {})) {
+      for (const user of page.users) {
+        const current = await runtime.chimeUsers.describe(user.arn);
+        if (!current) continue;
+        const decision = decide(policy, user, current, now);
+        expect({ user: user.appInstanceUserId, changes: decision.changes, reason: decision.reason }).toEqual({
+          user: user.appInstanceUserId,
+          changes: false,
+          reason: decision.reason,
+        });
+        checked++;
+      }
+    }
+    return checked;
+  }
+
+  const puts = () => emulator.stats().calls.PutAppInstanceUserExpirationSettings ?? 0;
+  const describes = () => emulator.stats().calls.DescribeAppInstanceUser ?? 0;
+
+  beforeAll(async () => {
+    emulator = await startTestEmulator(QUOTA_SCALE);
+    eventBridge = await startLocalEventBridge();
+    runtime = await testRuntime({
+      config: { quotaScale: QUOTA_SCALE, eventBus: 'default' },
+      runtime: { endpoints: { chime: emulator.url, eventbridge: eventBridge.url } },
+    });
+    for (const tenantId of tenants) {
+      const arn = seedTenant(emulator, mixedUsers(), tenantId);
+      await putPolicy(tenantId, arn);
+    }
+  });
+
+  afterAll(async () => {
+    runtime?.destroy();
+    await eventBridge?.close();
+    await emulator?.close();
+  });
+
+  it('makes every managed user of 3 tenants compliant in one sync, then writes nothing on the second', async () => {
+    const first = await sync(tenants);
+    for (const result of first) {
+      expect(result.run?.state, result.tenantId).toBe('completed');
+      const counters = result.run?.counters;
+      expect(counters).toMatchObject({
+        scanned: 10,
+        unmanaged: 1,
+        rescued: 1,
+        gone: 0,
+      });
+      // guest-new-1, guest-new-2, guest-floor, user-trial get an expiration (shortening from none),
+      // guest-drifted 90 -> 7 shortens too; emp-100 loses its expiration; user-expired is rescued.
+      expect(counters?.shortening).toBe(5);
+      expect(counters?.shorteningApplied).toBe(5);
+      expect(counters?.removed).toBe(1);
+      expect((counters?.set ?? 0) + (counters?.removed ?? 0)).toBe(7);
+    }
+    for (const tenantId of tenants) expect(await expectCompliant(tenantId)).toBe(10);
+
+    const arn = policies.get('alpha')?.appInstanceArn as string;
+    const floor = await runtime.chimeUsers.describe(runtime.chimeUsers.userArn(arn, 'guest-floor'));
+    expect(floor?.expirationDays).toBe(8);
+    const window = await runtime.chimeUsers.describe(runtime.chimeUsers.userArn(arn, 'guest-window'));
+    expect(window?.expirationDays).toBe(10);
+    const service = await runtime.chimeUsers.describe(runtime.chimeUsers.userArn(arn, 'svc-bot'));
+    expect(service?.expirationDays).toBe(60);
+    const staff = await runtime.chimeUsers.describe(runtime.chimeUsers.userArn(arn, 'emp-100'));
+    expect(staff?.expirationDays).toBeUndefined();
+
+    const rescued = eventBridge.events.filter((event) => event.detailType === 'User Rescued');
+    expect(rescued).toHaveLength(3);
+    expect(JSON.stringify(rescued)).not.toMatch(/User user-expired/);
+    expect(eventBridge.events.filter((event) => event.detailType === 'Tenant Run Completed')).toHaveLength(3);
+
+    const putsBefore = puts();
+    const describesBefore = describes();
+    const second = await sync(tenants);
+    for (const result of second) {
+      expect(result.run?.state).toBe('completed');
+      expect(result.run?.counters).toMatchObject({
+        scanned: 10,
+        set: 0,
+        removed: 0,
+        shortening: 0,
+        described: 0,
+      });
+      // steady state: one list page per tenant and nothing else
+      expect(result.run?.counters.chimeCalls).toBe(1);
+    }
+    expect(puts()).toBe(putsBefore);
+    expect(describes()).toBe(describesBefore);
+  });
+
+  it('marks users the ledger knows but Chime no longer has as gone', async () => {
+    const arn = policies.get('beta')?.appInstanceArn as string;
+    await runtime.chime.send(
+      new DeleteAppInstanceUserCommand({ AppInstanceUserArn: runtime.chimeUsers.userArn(arn, 'user-ok') }),
+    );
+    const [result] = await sync(['beta']);
+    expect(result?.run?.counters.scanned).toBe(9);
+    expect(result?.run?.counters.gone).toBe(1);
+    const entries = [];
+    for await (const entry of runtime.ledger.all('beta')) entries.push(entry);
+    expect(entries.find((entry) => entry.appInstanceUserId === 'user-ok')?.goneAt).toBeTypeOf('number');
+    // gone once is reported once
+    const [again] = await sync(['beta']);
+    expect(again?.run?.counters.gone).toBe(0);
+  });
+
+  it('reconciles a large tenant across several continuation invocations and ends compliant', async () => {
+    const users: SeedUser[] = Array.from({ length: 130 }, (_, index) => ({
+      appInstanceUserId: `guest-${String(index).padStart(4, '0')}`,
+      ageMs: days(1),
+      ...(index % 3 === 0 ? { expirationDays: 30 } : {}),
+    }));
+    const arn = seedTenant(emulator, users, 'large');
+    await putPolicy('large', arn);
+    const [result] = await sync(['large'], { maxPagesPerInvocation: 1 });
+    expect(result?.run?.state).toBe('completed');
+    // 130 users = 3 pages of at most 50, one page per invocation, then the apply phase
+    expect(result?.invocations).toBeGreaterThanOrEqual(3);
+    expect(result?.run?.counters.scanned).toBe(130);
+    expect(result?.run?.counters.pages).toBe(3);
+    expect(result?.run?.step).toBeGreaterThanOrEqual(3);
+    expect(await expectCompliant('large')).toBe(130);
+  });
+
+  it('holds shortening changes above the safety caps, applies the rest, and applies the held ones on approval', async () => {
+    const users: SeedUser[] = [
+      ...Array.from({ length: 6 }, (_, index) => ({ appInstanceUserId: `guest-h${index}`, ageMs: days(1) })),
+      { appInstanceUserId: 'emp-7', ageMs: days(3), expirationDays: 100 },
+      { appInstanceUserId: 'user-long', ageMs: days(3), expirationDays: 100 },
+    ];
+    const arn = seedTenant(emulator, users, 'careful');
+    await putPolicy('careful', arn, {
+      safety: { minRemainingDays: 1, maxShorteningChanges: 2, maxShorteningPercent: 100 },
+    });
+    const [held] = await sync(['careful']);
+    expect(held?.run?.state).toBe('held');
+    expect(held?.run?.reason).toMatch(/maxShorteningChanges 2/);
+    expect(held?.run?.counters).toMatchObject({ shortening: 6, held: 6, shorteningApplied: 0 });
+    // non-shortening changes went through: emp-7 lost its expiration, user-long got 365 (longer)
+    expect(held?.run?.counters.removed).toBe(1);
+    const staff = await runtime.chimeUsers.describe(runtime.chimeUsers.userArn(arn, 'emp-7'));
+    expect(staff?.expirationDays).toBeUndefined();
+    const guest = await runtime.chimeUsers.describe(runtime.chimeUsers.userArn(arn, 'guest-h0'));
+    expect(guest?.expirationDays).toBeUndefined();
+    expect(eventBridge.events.some((event) => event.detailType === 'Tenant Run Held')).toBe(true);
+
+    const [approved] = await sync(['careful'], { approveShortening: true });
+    expect(approved?.run?.state).toBe('completed');
+    expect(approved?.run?.counters.shorteningApplied).toBe(6);
+    expect(await expectCompliant('careful')).toBe(8);
+  });
+
+  it('refuses to start a run while another run of the tenant holds the lease', async () => {
+    const acquired = await runtime.runs.acquireLease(
+      'gamma',
+      'someone-else',
+      emulator.now().getTime(),
+      60_000,
+    );
+    expect(acquired.acquired).toBe(true);
+    const [result] = await sync(['gamma']);
+    expect(result?.run).toBeNull();
+    expect(result?.skipped).toMatch(/someone-else is still going/);
+    await runtime.runs.releaseLease('gamma', 'someone-else');
+    const [after] = await sync(['gamma']);
+    expect(after?.run?.state).toBe('completed');
+  });
+});
