@@ -552,3 +552,63 @@ describe('compiled policies', () => {
     expect(decide(compiled, user, current, NOW)).toEqual(decide(policy, user, current, NOW));
   });
 });
+
+describe('the worked example in docs/policy.md', () => {
+  const now = Date.UTC(2025, 5, 15, 12);
+  const policy = example();
+
+  it.each<[string, string | undefined, number, number | undefined, Decision['desired'], string]>([
+    ['guest-17', undefined, 3, undefined, { kind: 'set', days: 7 }, 'rule guests: 7 days'],
+    [
+      'guest-42',
+      undefined,
+      30,
+      undefined,
+      { kind: 'set', days: 31 },
+      'rule guests: 7 days; floor: raised to 31 days to keep 1 day remaining',
+    ],
+    [
+      'guest-9',
+      undefined,
+      6.5,
+      30,
+      { kind: 'set', days: 8 },
+      'rule guests: 7 days; floor: raised to 8 days to keep 1 day remaining',
+    ],
+    [
+      'guest-5',
+      undefined,
+      30.5,
+      31,
+      { kind: 'leave' },
+      'rule guests: 7 days; floor: already inside the floor window, kept',
+    ],
+    [
+      'carol',
+      '{"plan":"poc"}',
+      40,
+      20,
+      { kind: 'set', days: 41 },
+      'rule trial: 30 days; floor: raised to 41 days to keep 1 day remaining; rescue: expired but not yet deleted',
+    ],
+    [
+      'emp-1001',
+      undefined,
+      400,
+      365,
+      { kind: 'remove' },
+      'rule staff: never expires, remove expiration; rescue: expired but not yet deleted',
+    ],
+    ['svc-backup', undefined, 900, undefined, { kind: 'leave' }, 'rule service: unmanaged'],
+    ['dave', '{"plan":"enterprise"}', 10, undefined, { kind: 'set', days: 365 }, 'default: 365 days'],
+    ['erin', 'not json', 400, 365, { kind: 'leave' }, 'default: 365 days (already set)'],
+  ])('%s', (userId, metadata, ageDays, expirationDays, desired, reason) => {
+    const decision = decide(
+      policy,
+      { appInstanceUserId: userId, metadata },
+      { createdAt: now - ageDays * DAY_MS, expirationDays },
+      now,
+    );
+    expect([decision.desired, decision.reason]).toEqual([desired, reason]);
+  });
+});

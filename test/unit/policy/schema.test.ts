@@ -375,6 +375,10 @@ describe('appInstanceArn', () => {
       'arn:aws-cn:chime:cn-north-1:123456789012:app-instance/x2',
       { partition: 'aws-cn', region: 'cn-north-1', accountId: '123456789012', appInstanceId: 'x2' },
     ],
+    [
+      'arn:aws:chime:us-east-1:111122223333:app-instance/8f1c...',
+      { partition: 'aws', region: 'us-east-1', accountId: '111122223333', appInstanceId: '8f1c...' },
+    ],
   ])('parses %s', (arn, parts) => {
     expect(parseAppInstanceArn(arn)).toEqual(parts);
   });
