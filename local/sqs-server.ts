@@ -40,10 +40,8 @@ export async function startSqsServer(options: SqsServerOptions = {}): Promise<Sq
   return {
     url: `http://${urlHost}:${address.port}`,
     port: address.port,
-    close: () => {
-      closing ??= app.close().then(() => undefined);
-      return closing;
-    },
+    // Idempotent: test teardowns and process shutdown hooks may both close it.
+    close: () => (closing ??= app.close().then(() => undefined)),
   };
 }
 
