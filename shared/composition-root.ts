@@ -6,12 +6,13 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { EventPublisher } from './aws/events';
 import { Ledger } from './aws/ledger';
 import { PolicyStore } from './aws/policy-store';
-import { createSqsClient, SqsQueues } from './aws/queues';
+import { createSqsClient, type QueueKind, queueNamesOf, SqsQueues } from './aws/queues';
 import { RunStore } from './aws/runs';
 import { ChimeAttemptCounter, createChimeClient, createChimeRateLimiter } from './chime/client';
 import type { RateLimiter } from './chime/rate-limiter';
 import { ChimeUsers } from './chime/users';
 import { type Config, loadConfig } from './config';
+import { DAY_MS } from './policy';
 import type { ReconcileMessage } from './sync/messages';
 import type { Log, ReconcileQueuePort } from './sync/ports';
 import {
@@ -158,6 +159,32 @@ export class Runtime {
     };
   }
 
+  /**
+   * Copies a message that can never succeed to its queue's DLQ at once, with the reason as attributes
+   * (the record is then reported successful, so SQS deletes it: nothing is retried in a loop or lost).
+   */
+  async deadLetter(
+    kind: QueueKind,
+    record: {
+      readonly body: string;
+      readonly attributes: { readonly ApproximateReceiveCount?: string; readonly ApproximateFirstReceiveTimestamp?: string };
+    },
+    reason: string,
+    detail: string,
+  ): Promise<void> {
+    const names = queueNamesOf(this.config, kind);
+    const url = await this.queues.resolveQueueUrl(names.deadLetterQueue);
+    const firstReceivedAt = Number(record.attributes.ApproximateFirstReceiveTimestamp);
+    await this.queues.sendToDeadLetter(url, {
+      body: record.body,
+      reason,
+      detail,
+      sourceQueue: names.queue,
+      receiveCount: Number(record.attributes.ApproximateReceiveCount ?? 1),
+      ...(Number.isFinite(firstReceivedAt) ? { firstReceivedAt } : {}),
+    });
+  }
+
   /** Wires the reconcile use case; the caller supplies what depends on the invocation. */
   reconcileDeps(invocation: {
     readonly queue?: ReconcileQueuePort;
@@ -177,7 +204,13 @@ export class Runtime {
       now: invocation.now ?? Date.now,
       remainingTimeMs: invocation.remainingTimeMs ?? (() => Number.POSITIVE_INFINITY),
       finalAttempt: invocation.finalAttempt,
-      settings: { ...DEFAULT_RECONCILE_SETTINGS, ...this.options.reconcile },
+      settings: {
+        ...DEFAULT_RECONCILE_SETTINGS,
+        verifyIntervalMs: this.config.verifyIntervalDays * DAY_MS,
+        safetyMarginMs: this.config.syncSafetyMarginSeconds * 1000,
+        maxPagesPerInvocation: this.config.syncMaxPagesPerInvocation || Number.POSITIVE_INFINITY,
+        ...this.options.reconcile,
+      },
     };
   }
 

@@ -25,6 +25,12 @@ export interface Config {
    * so concurrent Lambdas split the account budget between them by this share.
    */
   readonly accountQuotaShare: number;
+  /** Days a ledger entry is trusted before the sync describes the user again (spread per user over ½–1×). */
+  readonly verifyIntervalDays: number;
+  /** The sync checkpoints and continues in a new invocation when less than this is left of the Lambda's time. */
+  readonly syncSafetyMarginSeconds: number;
+  /** The sync checkpoints after this many pages even with time left (0 = no limit). */
+  readonly syncMaxPagesPerInvocation: number;
 }
 
 export class ConfigError extends Error {
@@ -43,6 +49,9 @@ export const ENV = {
   eventBus: 'CHIME_LIFECYCLE_EVENT_BUS',
   quotaScale: 'CHIME_LIFECYCLE_QUOTA_SCALE',
   accountQuotaShare: 'CHIME_LIFECYCLE_ACCOUNT_QUOTA_SHARE',
+  verifyIntervalDays: 'CHIME_LIFECYCLE_VERIFY_INTERVAL_DAYS',
+  syncSafetyMarginSeconds: 'CHIME_LIFECYCLE_SYNC_SAFETY_MARGIN_SECONDS',
+  syncMaxPagesPerInvocation: 'CHIME_LIFECYCLE_SYNC_MAX_PAGES_PER_INVOCATION',
 } as const satisfies Record<keyof Config, string>;
 
 export const DEFAULTS: Config = {
@@ -57,6 +66,9 @@ export const DEFAULTS: Config = {
   eventBus: 'chime-lifecycle',
   quotaScale: 1,
   accountQuotaShare: 1,
+  verifyIntervalDays: 30,
+  syncSafetyMarginSeconds: 60,
+  syncMaxPagesPerInvocation: 0,
 };
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -66,12 +78,17 @@ function text(env: Env, key: keyof Config): string {
   return value ? value : (DEFAULTS[key] as string);
 }
 
-function positiveNumber(env: Env, key: 'quotaScale' | 'accountQuotaShare', max: number): number {
+type NumericKey = 'quotaScale' | 'accountQuotaShare' | 'verifyIntervalDays' | 'syncSafetyMarginSeconds' | 'syncMaxPagesPerInvocation';
+
+function numberSetting(env: Env, key: NumericKey, range: { min: number; max: number; integer?: boolean; minExclusive?: boolean }): number {
   const raw = env[ENV[key]]?.trim();
   if (!raw) return DEFAULTS[key];
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0 || value > max) {
-    throw new ConfigError(`${ENV[key]}: must be a number greater than 0 and at most ${max}, got "${raw}"`);
+  const tooLow = range.minExclusive ? value <= range.min : value < range.min;
+  if (!Number.isFinite(value) || tooLow || value > range.max || (range.integer && !Number.isInteger(value))) {
+    const kind = range.integer ? 'a whole number' : 'a number';
+    const low = range.minExclusive ? `greater than ${range.min}` : `at least ${range.min}`;
+    throw new ConfigError(`${ENV[key]}: must be ${kind} ${low} and at most ${range.max}, got "${raw}"`);
   }
   return value;
 }
@@ -88,8 +105,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     reconcileQueue: text(env, 'reconcileQueue'),
     reconcileDeadLetterQueue: text(env, 'reconcileDeadLetterQueue'),
     eventBus: text(env, 'eventBus'),
-    quotaScale: positiveNumber(env, 'quotaScale', 1_000_000),
-    accountQuotaShare: positiveNumber(env, 'accountQuotaShare', 1),
+    quotaScale: numberSetting(env, 'quotaScale', { min: 0, minExclusive: true, max: 1_000_000 }),
+    accountQuotaShare: numberSetting(env, 'accountQuotaShare', { min: 0, minExclusive: true, max: 1 }),
+    verifyIntervalDays: numberSetting(env, 'verifyIntervalDays', { min: 0, minExclusive: true, max: 3650 }),
+    syncSafetyMarginSeconds: numberSetting(env, 'syncSafetyMarginSeconds', { min: 0, max: 900 }),
+    syncMaxPagesPerInvocation: numberSetting(env, 'syncMaxPagesPerInvocation', { min: 0, max: 1_000_000, integer: true }),
     ...overrides,
   };
 }

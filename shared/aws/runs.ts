@@ -124,6 +124,14 @@ export class RunStore {
     }
   }
 
+  /** The run holding an unexpired lease on the tenant, if any (a read; starting a run still takes the lease). */
+  async activeLease(tenantId: string, now: number): Promise<string | null> {
+    const { Item } = await this.dynamo.send(
+      new GetCommand({ TableName: this.stateTable, Key: { pk: runPartition(tenantId), sk: 'LEASE' }, ConsistentRead: true }),
+    );
+    return Item && Number(Item.leaseUntil) >= now ? String(Item.runId) : null;
+  }
+
   async releaseLease(tenantId: string, runId: string): Promise<void> {
     try {
       await this.dynamo.send(

@@ -1,0 +1,41 @@
+/**
+ * `npm run bench [-- suite...]`: runs the benchmark suites and prints each as a Markdown table (figure,
+ * same-run baseline, ratio, goal). Paste the output into BENCHMARKS.md with the command that produced it.
+ */
+import os from 'node:os';
+import { type BenchSection, meetsGoal, renderSection } from './lib';
+
+type Suite = () => Promise<BenchSection | readonly BenchSection[]>;
+
+const suites: Record<string, () => Promise<Suite>> = {
+  emulator: async () => (await import('./emulator')).run,
+};
+
+async function main(): Promise<number> {
+  const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
+  const unknown = wanted.filter((name) => !(name in suites));
+  if (unknown.length > 0) {
+    console.error(`unknown suite(s): ${unknown.join(', ')}; available: ${Object.keys(suites).join(', ')}`);
+    return 2;
+  }
+  const names = wanted.length > 0 ? wanted : Object.keys(suites);
+  console.log(
+    `# chime-lifecycle benchmarks — ${new Date().toISOString()} — node ${process.version}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+  );
+  console.log(`command: npm run bench${wanted.length > 0 ? ` -- ${wanted.join(' ')}` : ''}\n`);
+  let missed = 0;
+  for (const name of names) {
+    const started = Date.now();
+    const run = await (suites[name] as () => Promise<Suite>)();
+    const result = await run();
+    for (const section of Array.isArray(result) ? result : [result as BenchSection]) {
+      console.log(renderSection(section));
+      missed += section.rows.filter((row) => meetsGoal(row) === false).length;
+    }
+    console.log(`(${name}: ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+  }
+  console.log(missed === 0 ? 'every goal met' : `${missed} goal(s) missed`);
+  return 0;
+}
+
+process.exitCode = await main();

@@ -1,0 +1,31 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Log } from './sync/ports';
+
+export const SERVICE_NAME = 'chime-lifecycle';
+export const METRICS_NAMESPACE = 'ChimeLifecycle';
+
+/** One structured JSON logger per function; POWERTOOLS_LOG_LEVEL and friends configure it. */
+export function createLogger(functionName: string): Logger {
+  return new Logger({ serviceName: SERVICE_NAME, persistentKeys: { function: functionName } });
+}
+
+/** EMF metrics; outside Lambda (CLI, tests) POWERTOOLS_METRICS_DISABLED=true keeps stdout clean. */
+export function createMetrics(functionName: string): Metrics {
+  return new Metrics({
+    namespace: METRICS_NAMESPACE,
+    serviceName: SERVICE_NAME,
+    defaultDimensions: { function: functionName },
+  });
+}
+
+export { MetricUnit };
+
+/** Adapts a Powertools logger to the use cases' small logging port. */
+export function asLog(logger: Logger): Log {
+  return {
+    info: (message, extra) => (extra ? logger.info(message, extra) : logger.info(message)),
+    warn: (message, extra) => (extra ? logger.warn(message, extra) : logger.warn(message)),
+    error: (message, extra) => (extra ? logger.error(message, extra) : logger.error(message)),
+  };
+}
