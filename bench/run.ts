@@ -30,7 +30,7 @@ async function main(): Promise<number> {
     const result = await run();
     for (const section of Array.isArray(result) ? result : [result as BenchSection]) {
       console.log(renderSection(section));
-      missed += section.rows.filter((row) => meetsGoal(row) === false).length;
+      missed += section.rows.filter((row: BenchSection['rows'][number]) => meetsGoal(row) === false).length;
     }
     console.log(`(${name}: ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
   }
