@@ -44,7 +44,11 @@ export interface RateLimiterOptions {
    * sent at the old rate, and their 429s say nothing about the new one (like TCP's once-per-RTT cut).
    */
   readonly decreaseCooldownMs?: number;
-  /** Time, under continuous success, for the rate to climb by the whole configured rate (additive increase). */
+  /**
+   * Time, under continuous success, for the rate to climb by the whole configured rate (additive increase).
+   * Within 10% of the rate that was last throttled the climb is 5x slower, so a limiter configured above the
+   * real quota settles just under it instead of oscillating around it.
+   */
   readonly recoveryMs?: number;
   readonly clock?: Partial<LimiterClock>;
 }
@@ -80,6 +84,9 @@ export interface CallRateLimiter {
 }
 
 const TOKEN_EPSILON = 1e-9;
+/** Above this fraction of the last throttled rate, the additive increase slows to PROBE_SPEED. */
+const PROBE_THRESHOLD = 0.9;
+const PROBE_SPEED = 0.2;
 
 interface Waiter {
   readonly buckets: readonly Bucket[];
@@ -93,6 +100,8 @@ class Bucket {
   updatedAt: number;
   lastDecreaseAt = Number.NEGATIVE_INFINITY;
   lastIncreaseAt: number;
+  /** The rate at which the last throttle hit: where the real quota probably is. */
+  throttledAtRate = Number.POSITIVE_INFINITY;
   /** Waiters queued on this bucket (blocked on it at some point and not served yet). */
   readonly claimants = new Set<Waiter>();
   claimedInPass = 0;
@@ -156,7 +165,7 @@ export class RateLimiter implements CallRateLimiter {
     this.burstSeconds = options.burstSeconds ?? 0.5;
     this.decreaseFactor = options.decreaseFactor ?? 0.7;
     this.minimumRateFraction = options.minimumRateFraction ?? 0.1;
-    this.decreaseCooldownMs = options.decreaseCooldownMs ?? 1000;
+    this.decreaseCooldownMs = options.decreaseCooldownMs ?? 300;
     this.recoveryMs = options.recoveryMs ?? 20_000;
     // Defaults look the globals up at call time so test fake timers apply.
     this.clock = {
@@ -207,6 +216,7 @@ export class RateLimiter implements CallRateLimiter {
       bucket.throttles += 1;
       if (now - bucket.lastDecreaseAt < this.decreaseCooldownMs) continue;
       bucket.refill(now);
+      bucket.throttledAtRate = bucket.effectiveRate;
       const floor = bucket.configuredRate * this.minimumRateFraction;
       bucket.setRate(Math.max(floor, bucket.effectiveRate * this.decreaseFactor));
       bucket.lastDecreaseAt = now;
@@ -223,7 +233,9 @@ export class RateLimiter implements CallRateLimiter {
       const bucket = this.bucket(key, now);
       if (bucket.effectiveRate < bucket.configuredRate) {
         bucket.refill(now);
-        const step = (bucket.configuredRate * Math.max(0, now - bucket.lastIncreaseAt)) / this.recoveryMs;
+        let step = (bucket.configuredRate * Math.max(0, now - bucket.lastIncreaseAt)) / this.recoveryMs;
+        // Near the rate that was throttled last, probe slowly: the real quota is probably just there.
+        if (bucket.effectiveRate >= PROBE_THRESHOLD * bucket.throttledAtRate) step *= PROBE_SPEED;
         bucket.setRate(Math.min(bucket.configuredRate, bucket.effectiveRate + step));
         raised = true;
       }

@@ -192,6 +192,18 @@ describe('RateLimiter adaptation (AIMD)', () => {
     expect(effectiveRate(rateLimiter, 'a')).toBe(10);
   });
 
+  it('climbs 5x slower once within 10% of the rate that was last throttled', async () => {
+    const rateLimiter = limiter({ a: 100 }, { decreaseFactor: 0.5, recoveryMs: 10_000 });
+    await vi.advanceTimersByTimeAsync(1_000);
+    rateLimiter.onThrottled(['a']); // throttled at 100, now 50
+    await vi.advanceTimersByTimeAsync(4_000);
+    rateLimiter.onSuccess(['a']);
+    expect(effectiveRate(rateLimiter, 'a')).toBeCloseTo(90); // fast: +10 rps per second
+    await vi.advanceTimersByTimeAsync(1_000);
+    rateLimiter.onSuccess(['a']);
+    expect(effectiveRate(rateLimiter, 'a')).toBeCloseTo(92); // probing: +2 rps per second
+  });
+
   it('paces at the reduced rate after a throttle', async () => {
     const rateLimiter = limiter({ a: 10 }, { burstSeconds: 0.1, decreaseFactor: 0.5 });
     await rateLimiter.acquire(['a']); // empty the 1-token bucket
