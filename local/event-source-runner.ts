@@ -25,6 +25,7 @@
  *   one receive counted. Real SQS can do the same with a dropped connection. Short `waitTimeSeconds`
  *   keeps the window small in tests.
  * - no scaling of pollers by queue depth: `concurrency` fixed loops, each receive → invoke → delete.
+ * Like AWS, `startEventSource` refuses a queue whose visibility timeout is shorter than `timeoutMs`.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -103,6 +104,7 @@ const SQS_MAX_BATCH = 10;
 /** Starts `concurrency` pollers on the queue. */
 export async function startEventSource(options: EventSourceOptions): Promise<EventSource> {
   const settings = await resolveSettings(options);
+  await checkVisibilityCoversTimeout(settings);
   const abort = new AbortController();
   const counters = {
     polls: 0,
@@ -508,6 +510,23 @@ export function parseQueueArn(arn: string): { region: string; accountId: string;
 }
 
 // ---------------------------------------------------------------------------------------------------------
+
+/**
+ * AWS refuses to create a mapping whose queue visibility timeout is shorter than the function timeout,
+ * because a message would reappear (and run twice) while its first invocation is still going. Refusing
+ * here too keeps local runs from showing duplicates AWS would never produce.
+ */
+async function checkVisibilityCoversTimeout(settings: Settings): Promise<void> {
+  const { Attributes } = await settings.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: settings.queueUrl, AttributeNames: ['VisibilityTimeout'] }),
+  );
+  const visibilitySeconds = Number(Attributes?.VisibilityTimeout ?? Number.NaN);
+  if (Number.isFinite(visibilitySeconds) && visibilitySeconds * 1_000 < settings.timeoutMs) {
+    throw new RangeError(
+      `Queue visibility timeout: ${visibilitySeconds} seconds is less than Function timeout: ${settings.timeoutMs / 1_000} seconds (${settings.queueUrl})`,
+    );
+  }
+}
 
 async function lookUpQueueArn(sqs: SQSClient, queueUrl: string): Promise<string> {
   const { Attributes } = await sqs.send(

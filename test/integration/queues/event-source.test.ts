@@ -206,6 +206,7 @@ describe('startEventSource', () => {
       sqs: stack.sqs,
       queueUrl: queue.url,
       waitTimeSeconds: 1,
+      timeoutMs: 1_000,
       onError: () => {},
       handler: async (event) => {
         for (const record of event.Records) deliveries.push(record.attributes.ApproximateReceiveCount);
@@ -278,6 +279,13 @@ describe('startEventSource', () => {
     expect(finished).toBe(true);
     expect(source.stats).toMatchObject({ batches: 1, deleted: 1, inFlight: 0 });
     expect(await queueDepth(stack.sqs, queue.url)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  it('refuses a queue whose visibility timeout is shorter than the function timeout, as AWS does', async () => {
+    const queue = await fastQueue();
+    await expect(
+      startEventSource({ sqs: stack.sqs, queueUrl: queue.url, timeoutMs: 5_000, handler: async () => {} }),
+    ).rejects.toThrow(/Queue visibility timeout: 1 seconds is less than Function timeout: 5 seconds/);
   });
 
   it('stop() returns promptly while a long poll is waiting', async () => {
