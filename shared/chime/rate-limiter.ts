@@ -3,7 +3,7 @@
  *
  * Why hand-written: one Chime call consumes tokens from several quotas at once (the account-wide total and
  * a per-AppInstance operation quota), must take them atomically, must queue fairly when they run out, and
- * must adapt to the 429s the service answers with. The maintained JS limiters we looked at (bottleneck,
+ * must adapt to the 429s the service answers with. The common JS limiters (bottleneck,
  * p-limit/p-throttle, limiter, rate-limiter-flexible) are single-key, or counter/window based, or
  * Redis-oriented; none combines multi-key atomic acquisition with AIMD, and the SDK's own adaptive retry
  * mode has a single client-wide bucket that knows nothing of per-AppInstance quotas.
