@@ -16,6 +16,7 @@ export async function buildProgram(): Promise<Command> {
     import('./commands/policy'),
     import('./commands/plan'),
     import('./commands/sync'),
+    import('./commands/dlq'),
   ]);
   for (const module of modules) module.register(program);
   return program;
