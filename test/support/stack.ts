@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ensureTables } from '../../shared/aws/tables';
-import { type Endpoints, Runtime, type RuntimeOptions } from '../../shared/composition-root';
-import { type Config, ENV, loadConfig } from '../../shared/config';
+import { Runtime, type RuntimeOptions } from '../../shared/composition-root';
+import { type Config, loadConfig } from '../../shared/config';
 import { dynamoDbUrl } from './context';
 
 /** Dummy credentials: the local servers accept any, and no test may reach a real AWS account. */
@@ -40,20 +40,4 @@ export async function testRuntime(
   return runtime;
 }
 
-/**
- * Points this test worker's environment at the given config and endpoints, as a deployed Lambda's
- * environment would, so handler modules (which build their Runtime at import) talk to the local stack.
- * Call it before importing a handler; vitest gives each test file its own worker.
- */
-export function exportEnvironment(config: Config, endpoints: Required<Endpoints>): void {
-  for (const key of Object.keys(ENV) as (keyof Config)[]) {
-    if (key === 'region') continue;
-    process.env[ENV[key]] = String(config[key]);
-  }
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoints.dynamodb;
-  process.env.AWS_ENDPOINT_URL_CHIME_SDK_IDENTITY = endpoints.chime;
-  process.env.AWS_ENDPOINT_URL_SQS = endpoints.sqs;
-  process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = endpoints.eventbridge;
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
-  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-}
+export { exportEnvironment } from '../../local/environment';

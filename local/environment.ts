@@ -1,0 +1,30 @@
+import type { Endpoints } from '../shared/composition-root';
+import { type Config, ENV } from '../shared/config';
+
+/**
+ * The environment variables that point chime-lifecycle (Lambda handlers and CLI alike) at a configuration
+ * and a set of endpoints, exactly as a deployed function's environment would.
+ */
+export function environmentFor(config: Config, endpoints: Required<Endpoints>): Record<string, string> {
+  const variables: Record<string, string> = {
+    AWS_REGION: config.region,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+    AWS_ENDPOINT_URL_DYNAMODB_STREAMS: endpoints.dynamodb,
+    AWS_ENDPOINT_URL_CHIME_SDK_IDENTITY: endpoints.chime,
+    AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventbridge,
+  };
+  for (const key of Object.keys(ENV) as (keyof Config)[]) {
+    if (key !== 'region') variables[ENV[key]] = String(config[key]);
+  }
+  return variables;
+}
+
+/** Applies `environmentFor` to this process, before handler modules (which build their Runtime at import) load. */
+export function exportEnvironment(config: Config, endpoints: Required<Endpoints>): void {
+  Object.assign(process.env, environmentFor(config, endpoints));
+  process.env.AWS_ACCESS_KEY_ID ??= 'local';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+}
