@@ -13,14 +13,12 @@ import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
 import { environmentFor, exportEnvironment } from './environment';
 import { createContext, type EventSource, startEventSource } from './event-source-runner';
 import { type LocalEventBridge, type ReceivedEvent, startLocalEventBridge } from './eventbridge-server';
+import { LOCAL_PORTS } from './ports';
 import { type SqsServer, startSqsServer } from './sqs-server';
 import { type StreamSource, startStreamSource } from './stream-runner';
 
-/** Fixed, documented default ports, so the printed `export` lines stay valid from one start to the next. */
-export const DEFAULT_PORTS = { dynamodb: 8000, sqs: 9324, chime: 8787, eventbridge: 4010 } as const;
-
 export interface LocalStackOptions {
-  readonly ports?: Partial<Record<keyof typeof DEFAULT_PORTS, number>>;
+  readonly ports?: Partial<Record<keyof typeof LOCAL_PORTS, number>>;
   readonly host?: string;
   /** Seed the demo tenants, policies and users (default true). */
   readonly demo?: boolean;
@@ -58,7 +56,7 @@ type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchRespons
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const host = options.host ?? '127.0.0.1';
-  const ports = { ...DEFAULT_PORTS, ...options.ports };
+  const ports = { ...LOCAL_PORTS, ...options.ports };
   const quotaScale = options.quotaScale ?? 1;
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {

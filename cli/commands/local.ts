@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { CreateEventBusCommand, ResourceAlreadyExistsException } from '@aws-sdk/client-eventbridge';
 import type { Command } from 'commander';
-import { DEFAULT_PORTS, startLocalStack } from '../../local/stack';
+import { LOCAL_PORTS } from '../../local/ports';
 import { ensureTables } from '../../shared/aws/tables';
 import { CliError, EXIT_INVALID } from '../errors';
 import { positiveNumberOption } from '../options';
@@ -51,10 +51,10 @@ export function register(program: Command): void {
   local
     .command('start')
     .description('run the whole system offline on demo data (what `npm start` runs); Ctrl-C stops it')
-    .option('--dynamodb-port <port>', 'DynamoDB Local port', String(DEFAULT_PORTS.dynamodb))
-    .option('--sqs-port <port>', 'SQS server port', String(DEFAULT_PORTS.sqs))
-    .option('--chime-port <port>', 'Chime SDK Identity emulator port', String(DEFAULT_PORTS.chime))
-    .option('--eventbridge-port <port>', 'EventBridge port', String(DEFAULT_PORTS.eventbridge))
+    .option('--dynamodb-port <port>', 'DynamoDB Local port', String(LOCAL_PORTS.dynamodb))
+    .option('--sqs-port <port>', 'SQS server port', String(LOCAL_PORTS.sqs))
+    .option('--chime-port <port>', 'Chime SDK Identity emulator port', String(LOCAL_PORTS.chime))
+    .option('--eventbridge-port <port>', 'EventBridge port', String(LOCAL_PORTS.eventbridge))
     .option('--quota-scale <k>', 'multiply every Chime quota (emulator and clients alike)', '1')
     .option('--schedule-minutes <n>', 'minutes between scheduled syncs (0: off)', '5')
     .option('--no-demo', 'start empty: no demo tenants, policies or users')
@@ -77,6 +77,8 @@ export function register(program: Command): void {
       console.log(
         'starting the offline system (DynamoDB Local, SQS, Chime emulator, EventBridge, functions)...',
       );
+      // Imported here: the local servers (fauxqs, the emulator) load only for this command.
+      const { startLocalStack } = await import('../../local/stack');
       const stack = await startLocalStack({
         ports,
         quotaScale,
