@@ -3,6 +3,7 @@ import {
   PutEventsCommand,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
+import { fullJitterBackoffMs, sleep } from '../backoff';
 
 /** The lifecycle events chime-lifecycle publishes; `detail` never carries a user's name or metadata. */
 export type LifecycleEvent =
@@ -36,7 +37,7 @@ export class EventPublisher {
     private readonly eventBridge: EventBridgeClient,
     private readonly options: EventPublisherOptions,
   ) {
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = options.sleep ?? sleep;
   }
 
   async publish(events: readonly LifecycleEvent[]): Promise<void> {
@@ -67,7 +68,7 @@ export class EventPublisher {
         );
       }
       pending = failed;
-      await this.sleep(Math.random() * Math.min(2_000, 100 * 2 ** attempt));
+      await this.sleep(fullJitterBackoffMs(attempt, { baseMs: 100, capMs: 2_000 }));
     }
   }
 }

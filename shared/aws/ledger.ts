@@ -7,6 +7,7 @@ import {
   paginateQuery,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { fullJitterBackoffMs, sleep } from '../backoff';
 
 /**
  * What chime-lifecycle knows about one user without asking Chime: the facts ListAppInstanceUsers does not
@@ -145,5 +146,5 @@ function fromItem(item: Record<string, unknown>): LedgerEntry {
 }
 
 function backoff(round: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(1_000, 50 * 2 ** round)));
+  return sleep(fullJitterBackoffMs(round, { baseMs: 50, capMs: 1_000 }));
 }

@@ -16,6 +16,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import queueDefinitions from '../../infra/queues.json' with { type: 'json' };
+import { fullJitterBackoffMs } from '../backoff';
 import type { Config } from '../config';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -615,8 +616,7 @@ export function queueNameOf(nameOrUrl: string): string {
 
 /** Exponential backoff with full jitter: a random delay in [0, min(max, base * 2^(attempt-1))]. */
 export function backoffMs(attempt: number, retry: RetryOptions, random: () => number = Math.random): number {
-  const ceiling = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
-  return Math.floor(random() * ceiling);
+  return fullJitterBackoffMs(attempt, { baseMs: retry.baseDelayMs, capMs: retry.maxDelayMs }, random);
 }
 
 function toBatchEntries(messages: readonly OutgoingMessage[]): SendMessageBatchRequestEntry[] {

@@ -8,6 +8,7 @@ import {
   paginateQuery,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { fullJitterBackoffMs, sleep } from '../backoff';
 
 export type RunState = 'running' | 'completed' | 'held' | 'failed';
 
@@ -127,7 +128,11 @@ export class RunStore {
   /** The run holding an unexpired lease on the tenant, if any (a read; starting a run still takes the lease). */
   async activeLease(tenantId: string, now: number): Promise<string | null> {
     const { Item } = await this.dynamo.send(
-      new GetCommand({ TableName: this.stateTable, Key: { pk: runPartition(tenantId), sk: 'LEASE' }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.stateTable,
+        Key: { pk: runPartition(tenantId), sk: 'LEASE' },
+        ConsistentRead: true,
+      }),
     );
     return Item && Number(Item.leaseUntil) >= now ? String(Item.runId) : null;
   }
@@ -210,7 +215,8 @@ export class RunStore {
       let requests: Record<string, unknown>[] | undefined = pending.slice(start, start + 25).map((item) => ({
         PutRequest: { Item: { pk: pendingPartition(tenantId), sk: item.appInstanceUserId, ...item } },
       }));
-      while (requests && requests.length > 0) {
+      for (let round = 0; requests && requests.length > 0; round++) {
+        if (round > 0) await sleep(fullJitterBackoffMs(round, { baseMs: 50, capMs: 1_000 }));
         const result = await this.dynamo.send(
           new BatchWriteCommand({ RequestItems: { [this.stateTable]: requests as never } }),
         );

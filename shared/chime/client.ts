@@ -3,8 +3,10 @@ import {
   type ServiceInputTypes,
   type ServiceOutputTypes,
 } from '@aws-sdk/client-chime-sdk-identity';
+
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import type { FinalizeRequestMiddleware, RetryErrorInfo, StandardRetryToken } from '@smithy/types';
+import { fullJitterBackoffMs } from '../backoff';
 import { type ChimeErrorKind, classifyChimeError } from './errors';
 import { bucketKeysFor, type QuotaOptions, quotaLimits, rateForBucket } from './quotas';
 import { type CallRateLimiter, RateLimiter, type RateLimiterOptions } from './rate-limiter';
@@ -46,8 +48,7 @@ export const BACKOFF_CAP_MS = 5_000;
  * delay in [0, min(cap, base * 2^(retry-1))). `retry` is 1 for the first retry.
  */
 export function backoffDelayMs(retry: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, retry - 1));
-  return Math.floor(random() * ceiling);
+  return fullJitterBackoffMs(retry, { baseMs: BACKOFF_BASE_MS, capMs: BACKOFF_CAP_MS }, random);
 }
 
 /**
