@@ -122,11 +122,7 @@ export function parseOnboardRequest(value: unknown): ParsedMessage {
   if (namesAppInstance) {
     // Said first and on its own: a producer that sends an AppInstance expects to choose it, and must learn
     // that the tenant's policy does (so one tenant can never create users in another tenant's AppInstance).
-    const others = parsed.success
-      ? []
-      : describeIssues(parsed.error.issues, value).filter(
-          (problem) => !problem.startsWith('(root): unknown key'),
-        );
+    const others = parsed.success ? [] : describeIssues(parsed.error.issues, value);
     return {
       ok: false,
       reason: 'app-instance-not-allowed',
@@ -167,16 +163,21 @@ function identifiersOf(value: unknown): RequestIdentifiers {
 type Issue = z.core.$ZodIssue;
 
 function describeIssues(issues: readonly Issue[], input: unknown): string[] {
-  const problems = issues.slice(0, MAX_PROBLEMS).map((issue) => describeIssue(issue, input));
+  const problems = issues
+    .slice(0, MAX_PROBLEMS)
+    .map((issue) => describeIssue(issue, input))
+    .filter((problem): problem is string => problem !== null);
   if (issues.length > MAX_PROBLEMS) problems.push(`and ${issues.length - MAX_PROBLEMS} more problem(s)`);
   return problems;
 }
 
-function describeIssue(issue: Issue, input: unknown): string {
+/** null for an issue already reported another way (appInstanceArn has its own reason). */
+function describeIssue(issue: Issue, input: unknown): string | null {
   const path = pathText(issue.path);
   switch (issue.code) {
     case 'unrecognized_keys': {
-      const keys = issue.keys.filter((key) => key !== 'appInstanceArn');
+      const keys = issue.keys.filter((key) => !(issue.path.length === 0 && key === 'appInstanceArn'));
+      if (keys.length === 0) return null;
       const shown = keys.slice(0, 3).map(safeKey).join(', ');
       const more = keys.length > 3 ? ` and ${keys.length - 3} more` : '';
       return `${path}: unknown key(s) ${shown}${more}`;
