@@ -213,6 +213,7 @@ export function handleAdmin(
         body: {
           ok: true,
           rssBytes: process.memoryUsage.rss(),
+          heapUsedBytes: process.memoryUsage().heapUsed,
           ...context.service.counts(),
           ...clockView(context.clock),
         },

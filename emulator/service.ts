@@ -38,16 +38,27 @@ export const DEFAULT_LIMITS: ResourceLimits = {
   tagsPerResource: 50,
 };
 
-interface UserRecord {
-  readonly arn: string;
-  readonly userId: string;
-  name: string;
-  metadata: string | undefined;
-  readonly createdMs: number;
-  updatedMs: number;
-  expirationDays: number | undefined;
-  tags: Tag[];
-  endpoints: Map<string, EndpointRecord> | undefined;
+/** Shared initial tag list; tag updates always build a new array, so it is never mutated. */
+const NO_TAGS: Tag[] = [];
+
+/** A class (one hidden class, lean fields) because 100k of these must fit well under 200 MB of RSS. */
+class UserRecord {
+  expirationDays: number | undefined = undefined;
+  tags: Tag[] = NO_TAGS;
+  endpoints: Map<string, EndpointRecord> | undefined = undefined;
+  constructor(
+    readonly app: AppInstanceRecord,
+    readonly userId: string,
+    public name: string,
+    public metadata: string | undefined,
+    readonly createdMs: number,
+    public updatedMs: number,
+  ) {}
+
+  /** Derived rather than stored: saves a ~110-character string per user. */
+  get arn(): string {
+    return `${this.app.arn}/user/${this.userId}`;
+  }
 }
 
 interface BotRecord {
@@ -143,7 +154,7 @@ export class ChimeIdentityService {
   private readonly appInstances = new Map<string, AppInstanceRecord>();
   private appInstanceArns: string[] = [];
   /** Users that have ExpirationSettings: the only ones the sweeper needs to look at. */
-  private readonly expiring = new Map<UserRecord, AppInstanceRecord>();
+  private readonly expiring = new Set<UserRecord>();
   /** `<operation> <ClientRequestToken>` → fingerprint of the other parameters and the response. */
   private readonly idempotencyTokens = new Map<string, { fingerprint: string; result: OperationOutput }>();
   readonly handlers: Readonly<Record<string, OperationHandler>>;
@@ -189,10 +200,10 @@ export class ChimeIdentityService {
     const now = this.config.clock.now();
     const touched = new Set<AppInstanceRecord>();
     let deleted = 0;
-    for (const [user, app] of this.expiring) {
+    for (const user of this.expiring) {
       if (now < this.deletionDueMs(user)) continue;
-      this.forgetUser(app, user);
-      touched.add(app);
+      this.forgetUser(user.app, user);
+      touched.add(user.app);
       deleted++;
     }
     // Rebuild the sorted id arrays once per AppInstance instead of splicing per user.
@@ -212,10 +223,10 @@ export class ChimeIdentityService {
     removeSorted(app.userIds, user.userId);
   }
 
-  private setExpiration(app: AppInstanceRecord, user: UserRecord, days: number | undefined): void {
+  private setExpiration(user: UserRecord, days: number | undefined): void {
     user.expirationDays = days;
     if (days === undefined) this.expiring.delete(user);
-    else this.expiring.set(user, app);
+    else this.expiring.add(user);
   }
 
   // ---- lookups ------------------------------------------------------------------------------------
@@ -373,21 +384,11 @@ export class ChimeIdentityService {
     const prefix = `${app.arn}/user/`;
     for (let i = 0; i < users.length; i++) {
       const seed = users[i] as SeedUser;
-      const user: UserRecord = {
-        arn: prefix + seed.userId,
-        userId: seed.userId,
-        name: seed.name,
-        metadata: seed.metadata,
-        createdMs: seed.createdMs,
-        updatedMs: seed.createdMs,
-        expirationDays: undefined,
-        tags: [],
-        endpoints: undefined,
-      };
+      const user = new UserRecord(app, seed.userId, seed.name, seed.metadata, seed.createdMs, seed.createdMs);
       app.users.set(seed.userId, user);
-      if (seed.expirationDays !== undefined) this.setExpiration(app, user, seed.expirationDays);
+      if (seed.expirationDays !== undefined) this.setExpiration(user, seed.expirationDays);
       app.userIds.push(seed.userId);
-      arns[i] = user.arn;
+      arns[i] = prefix + seed.userId;
     }
     app.userIds.sort();
     return arns;
@@ -535,7 +536,7 @@ export class ChimeIdentityService {
           const name = input.Name as string;
           const metadata = input.Metadata as string | undefined;
           const expiration = input.ExpirationSettings as ExpirationSettings | undefined;
-          const tags = mergeTags([], (input.Tags as Tag[] | undefined) ?? []);
+          const tags = input.Tags ? mergeTags([], input.Tags as Tag[]) : NO_TAGS;
           const existing = this.findUserIn(app, userId);
           if (existing) {
             const { user } = existing;
@@ -557,20 +558,11 @@ export class ChimeIdentityService {
             );
           }
           const created = now();
-          const user: UserRecord = {
-            arn: `${app.arn}/user/${userId}`,
-            userId,
-            name,
-            metadata,
-            createdMs: created,
-            updatedMs: created,
-            expirationDays: undefined,
-            tags,
-            endpoints: undefined,
-          };
+          const user = new UserRecord(app, userId, name, metadata, created, created);
+          user.tags = tags;
           app.users.set(userId, user);
           insertSorted(app.userIds, userId);
-          if (expiration) this.setExpiration(app, user, expiration.ExpirationDays);
+          if (expiration) this.setExpiration(user, expiration.ExpirationDays);
           return { AppInstanceUserArn: user.arn };
         }),
       DescribeAppInstanceUser: (input) => ({
@@ -602,9 +594,9 @@ export class ChimeIdentityService {
         return { AppInstanceUserArn: user.arn };
       },
       PutAppInstanceUserExpirationSettings: (input) => {
-        const { app, user } = this.requireUser(input.AppInstanceUserArn as string);
+        const { user } = this.requireUser(input.AppInstanceUserArn as string);
         const settings = input.ExpirationSettings as ExpirationSettings | undefined;
-        this.setExpiration(app, user, settings?.ExpirationDays);
+        this.setExpiration(user, settings?.ExpirationDays);
         user.updatedMs = now();
         return {
           AppInstanceUserArn: user.arn,
