@@ -1,13 +1,11 @@
-import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import queues from '../../../infra/queues.json' with { type: 'json' };
 import tables from '../../../infra/tables.json' with { type: 'json' };
 import { ENV, loadConfig } from '../../../shared/config';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../../shared/observability';
+import { createWorkDir, offlineEnv, run, SERVERLESS_BIN, type WorkDir } from './workdir';
 import { readZip } from './zip';
 
 /**
@@ -16,7 +14,6 @@ import { readZip } from './zip';
  * sources (node_modules linked), so its .serverless/.esbuild never meet those of another run.
  */
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const STAGE = 'test';
 const PREFIX = `chime-lifecycle-${STAGE}`;
 const FUNCTIONS = ['schedule-sync', 'reconcile-tenant', 'onboard-users', 'policy-changed'] as const;
@@ -38,60 +35,19 @@ interface Statement {
   readonly Resource: unknown;
 }
 
+let work: WorkDir;
 let workDir: string;
 let template: Template;
 let packageLog = '';
 
-function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      output += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolvePromise(output);
-      else reject(new Error(`${args.join(' ')} exited with ${code}:\n${output}`));
-    });
-  });
-}
-
-/** The environment of an offline run: no real credentials, no profile, no endpoints, no project settings. */
-function offlineEnv(home: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith('AWS_') || key.startsWith('CHIME_LIFECYCLE_') || key.startsWith('SLS_')) continue;
-    env[key] = value;
-  }
-  return {
-    ...env,
-    HOME: home,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_REGION: 'us-east-1',
-    SLS_TELEMETRY_DISABLED: '1',
-    SLS_NOTIFICATIONS_MODE: 'off',
-  };
-}
-
 beforeAll(async () => {
-  workDir = mkdtempSync(join(tmpdir(), 'chime-lifecycle-package-'));
-  for (const entry of ['serverless.yml', 'package.json', 'tsconfig.json', 'infra', 'functions', 'shared']) {
-    cpSync(join(ROOT, entry), join(workDir, entry), { recursive: true });
-  }
-  symlinkSync(join(ROOT, 'node_modules'), join(workDir, 'node_modules'), 'dir');
-  const home = join(workDir, '.home');
-  mkdirSync(home);
-  const serverless = join(ROOT, 'node_modules/serverless/bin/serverless.js');
+  work = createWorkDir();
+  workDir = work.path;
   packageLog = await run(
     process.execPath,
-    [serverless, 'package', '--stage', STAGE, '--region', 'us-east-1'],
+    [SERVERLESS_BIN, 'package', '--stage', STAGE, '--region', 'us-east-1'],
     workDir,
-    offlineEnv(home),
+    offlineEnv(work.home),
   );
   template = JSON.parse(
     readFileSync(join(workDir, '.serverless/cloudformation-template-update-stack.json'), 'utf8'),
@@ -99,7 +55,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(() => {
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
+  work?.remove();
 });
 
 // ---------------------------------------------------------------------------------------------------------
@@ -316,7 +272,7 @@ describe('serverless package (offline)', () => {
           process.execPath,
           ['-e', `process.stdout.write(typeof require(${JSON.stringify(join(unpacked, bundle))}).handler)`],
           workDir,
-          offlineEnv(join(workDir, '.home')),
+          offlineEnv(work.home),
         )
       ).trim();
     }
