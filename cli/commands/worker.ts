@@ -1,0 +1,127 @@
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import type { Command } from 'commander';
+import { type EventSource, type SqsEventHandler, startEventSource } from '../../local/event-source-runner';
+import { isQueueKind, QUEUE_KINDS, type QueueKind, queueNamesOf } from '../../shared/aws/queues';
+import { CliError, EXIT_INVALID } from '../errors';
+import { positiveIntegerOption } from '../options';
+import { withRuntime } from '../with-runtime';
+
+interface WorkerOptions {
+  readonly queue: string;
+  readonly batchSize?: string;
+  readonly concurrency?: string;
+}
+
+/** The batch sizes the deployed event source mappings use: onboarding in tens, reconcile one tenant at a time. */
+const DEFAULT_BATCH_SIZE: Record<QueueKind, number> = { onboarding: 10, reconcile: 1 };
+/** Lambda's longest timeout; the queue's visibility timeout is the function timeout, as AWS requires. */
+const MAX_FUNCTION_TIMEOUT_SECONDS = 900;
+
+/** Imported only when the worker starts: each handler builds its Runtime from the environment on import. */
+const HANDLERS: Record<QueueKind, () => Promise<SqsEventHandler>> = {
+  onboarding: async () => (await import('../../functions/onboard-users/handler')).handler as SqsEventHandler,
+  reconcile: async () =>
+    (await import('../../functions/reconcile-tenant/handler')).handler as SqsEventHandler,
+};
+
+export function register(program: Command): void {
+  program
+    .command('worker')
+    .description('consume a queue in the foreground with its Lambda handler (local SQS event source)')
+    .requiredOption('--queue <queue>', `which queue: ${QUEUE_KINDS.join(' or ')}`)
+    .option('--batch-size <n>', 'messages per invocation, 1-10 (default: 10 for onboarding, 1 for reconcile)')
+    .option('--concurrency <n>', 'invocations in parallel (default 1)')
+    .addHelpText(
+      'after',
+      `
+Prints one line per batch (counts only, never message bodies). Stops on SIGINT or SIGTERM after the
+batches in flight have finished; messages they did not finish come back after their visibility timeout.`,
+    )
+    .action(async (options: WorkerOptions) => {
+      if (!isQueueKind(options.queue)) {
+        throw new CliError(
+          `--queue: must be ${QUEUE_KINDS.join(' or ')}, got "${options.queue}"`,
+          EXIT_INVALID,
+        );
+      }
+      const kind = options.queue;
+      const batchSize =
+        options.batchSize === undefined
+          ? DEFAULT_BATCH_SIZE[kind]
+          : positiveIntegerOption('--batch-size', options.batchSize);
+      if (batchSize > 10) throw new CliError(`--batch-size: must be 1-10, got ${batchSize}`, EXIT_INVALID);
+      const concurrency =
+        options.concurrency === undefined ? 1 : positiveIntegerOption('--concurrency', options.concurrency);
+      if (concurrency > 100)
+        throw new CliError(`--concurrency: must be 1-100, got ${concurrency}`, EXIT_INVALID);
+
+      await withRuntime(async (runtime) => {
+        const queueUrl = await runtime.queues.resolveQueueUrl(queueNamesOf(runtime.config, kind).queue);
+        const { Attributes } = await runtime.sqs.send(
+          new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['VisibilityTimeout'] }),
+        );
+        const visibilitySeconds = Number(Attributes?.VisibilityTimeout ?? 30);
+        const handler = await HANDLERS[kind]();
+        const source = await startEventSource({
+          sqs: runtime.sqs,
+          queueUrl,
+          handler: reportingBatches(handler),
+          batchSize,
+          concurrency,
+          functionName: kind === 'onboarding' ? 'onboard-users' : 'reconcile-tenant',
+          timeoutMs: Math.min(visibilitySeconds, MAX_FUNCTION_TIMEOUT_SECONDS) * 1000,
+          onError: (error, info) => {
+            const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+            line(`${info.phase} failed (${info.messageIds.length} message(s)): ${message}`);
+          },
+        });
+        line(`consuming ${queueUrl} (batch size ${batchSize}, concurrency ${concurrency}); Ctrl-C to stop`);
+        await untilSignalled(source);
+        const stats = source.stats;
+        line(
+          `stopped: ${stats.batches} batch(es), ${stats.received} received, ${stats.deleted} done, ${stats.retried} left for retry`,
+        );
+      });
+    });
+}
+
+/** Wraps the handler to print one line per batch: how many records, how many failed, how long it took. */
+function reportingBatches(handler: SqsEventHandler): SqsEventHandler {
+  return async (event, context) => {
+    const started = performance.now();
+    const records = event.Records.length;
+    try {
+      const response = await handler(event, context);
+      const failed = response?.batchItemFailures?.length ?? 0;
+      line(
+        `batch of ${records}: ${records - failed} done, ${failed} to retry (${Math.round(performance.now() - started)} ms)`,
+      );
+      return response;
+    } catch (error) {
+      const name = error instanceof Error ? error.name : 'Error';
+      line(`batch of ${records}: failed (${name}), all ${records} to retry`);
+      throw error;
+    }
+  };
+}
+
+/** Resolves after SIGINT or SIGTERM, once the in-flight batches have finished. */
+async function untilSignalled(source: EventSource): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const onInterrupt = () => stop('SIGINT');
+    const onTerminate = () => stop('SIGTERM');
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', onInterrupt);
+      process.off('SIGTERM', onTerminate);
+      line(`${signal}: finishing the batches in flight...`);
+      resolve();
+    };
+    process.on('SIGINT', onInterrupt);
+    process.on('SIGTERM', onTerminate);
+  });
+  await source.stop();
+}
+
+function line(text: string): void {
+  process.stderr.write(`${new Date().toISOString()} worker: ${text}\n`);
+}
