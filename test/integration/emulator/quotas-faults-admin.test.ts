@@ -316,7 +316,7 @@ describe('admin API', () => {
     expect((await admin<{ appInstances: number }>(emulator.url, 'GET', 'health')).body.appInstances).toBe(0);
   });
 
-  it('seeds 100k users in well under 2 s including the HTTP round trip', async () => {
+  it('seeds 100k users quickly including the HTTP round trip', async () => {
     const users = Array.from({ length: 100_000 }, (_, i) => ({
       appInstanceUserId: `user-${i}`,
       name: `User ${i}`,
@@ -329,8 +329,9 @@ describe('admin API', () => {
     const elapsedMs = performance.now() - started;
     expect(seeded.status).toBe(201);
     expect(seeded.body.userArns).toHaveLength(100_000);
-    // The goal is 2 s on the reference machine; the test allows slack for a loaded CI box.
-    expect(elapsedMs).toBeLessThan(4000);
+    // The 2 s goal is measured by bench/emulator.ts on an idle machine; this bound leaves room for a loaded CI
+    // box while still catching a quadratic load path (per-user sorted inserts would take minutes).
+    expect(elapsedMs).toBeLessThan(8000);
     const health = await admin<{ users: number }>(emulator.url, 'GET', 'health');
     expect(health.body.users).toBe(100_000);
   });
