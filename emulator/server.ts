@@ -96,6 +96,7 @@ interface PreparedOperation {
 
 const MiB = 1024 * 1024;
 const EMPTY_QUERY = new URLSearchParams();
+const EMPTY_BODY: Readonly<Record<string, unknown>> = Object.freeze({});
 const DEFAULT_ACCOUNT = '111122223333';
 
 function positiveOrThrow(name: string, value: number, allowZero: boolean): number {
@@ -286,13 +287,13 @@ export async function startChimeEmulator(options: ChimeEmulatorOptions = {}): Pr
     bucket[operation] = (bucket[operation] ?? 0) + 1;
   }
 
-  async function handleApi(
-    request: IncomingMessage,
-    response: ServerResponse,
-    method: string,
-    path: string,
-    queryString: string,
-  ): Promise<void> {
+  interface RoutedRequest {
+    readonly operation: PreparedOperation;
+    readonly labels: Record<string, string>;
+    readonly query: URLSearchParams;
+  }
+
+  function route(method: string, path: string, queryString: string): RoutedRequest {
     const segments = path.split('/').slice(1);
     if (segments.length > 1 && segments[segments.length - 1] === '') segments.pop();
     const query = queryString ? new URLSearchParams(queryString) : EMPTY_QUERY;
@@ -302,16 +303,27 @@ export async function startChimeEmulator(options: ChimeEmulatorOptions = {}): Pr
     } catch {
       throw badRequest(`path: ${path} is not valid percent-encoding`);
     }
-    if (!match)
+    if (!match) {
       throw new ApiError('NotFoundException', `no Chime SDK Identity operation matches ${method} ${path}`);
-    const operation = prepared.get(match.operation) as PreparedOperation;
-    count(stats.calls, operation.name);
+    }
+    return { operation: prepared.get(match.operation) as PreparedOperation, labels: match.labels, query };
+  }
 
-    const body = requestHasBody(request) ? parseJsonBody(await readBody(request, maxBodyBytes)) : {};
+  /**
+   * Auth, validation and quotas, then the operation. Synchronous unless latency is injected, so a plain
+   * Describe costs no promise hops; returns the pending work when there is some.
+   */
+  function execute(
+    request: IncomingMessage,
+    response: ServerResponse,
+    routed: RoutedRequest,
+    body: unknown,
+  ): Promise<void> | undefined {
+    const { operation } = routed;
     if (requireAuth && !request.headers.authorization?.startsWith('AWS4-HMAC-SHA256 ')) {
       throw new ApiError('UnauthorizedClientException', 'the request has no AWS SigV4 Authorization header');
     }
-    const input = bindInput(operation, match.labels, query, body);
+    const input = bindInput(operation, routed.labels, routed.query, body);
     const problem = operation.validate?.(input, '');
     if (problem) throw badRequest(problem);
 
@@ -322,8 +334,14 @@ export async function startChimeEmulator(options: ChimeEmulatorOptions = {}): Pr
         throw new ApiError('ThrottledClientException', `rate exceeded for ${operation.name}: ${exhausted}`);
       }
     }
+    const latencyMs = admin.faults.latencyMs;
+    if (latencyMs > 0) return sleep(latencyMs).then(() => runOperation(response, operation, input));
+    runOperation(response, operation, input);
+    return undefined;
+  }
+
+  function runOperation(response: ServerResponse, operation: PreparedOperation, input: OperationInput): void {
     const faults = admin.faults;
-    if (faults.latencyMs > 0) await sleep(faults.latencyMs);
     if (faults.throttleRate > 0 && Math.random() < faults.throttleRate) {
       stats.faults++;
       count(stats.throttled, operation.name);
@@ -363,31 +381,43 @@ export async function startChimeEmulator(options: ChimeEmulatorOptions = {}): Pr
     }
   }
 
-  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  function fail(response: ServerResponse, error: unknown): void {
+    if (response.headersSent) {
+      response.destroy();
+      return;
+    }
+    if (error instanceof ApiError) sendError(response, error);
+    else if (error instanceof BodyTooLarge) sendError(response, badRequest(`body: ${error.message}`));
+    else {
+      const message = error instanceof Error ? error.message : String(error);
+      sendError(response, new ApiError('ServiceFailureException', `internal emulator error: ${message}`));
+    }
+  }
+
+  function handle(request: IncomingMessage, response: ServerResponse): void {
     const url = request.url ?? '/';
     const method = request.method ?? 'GET';
     const queryStart = url.indexOf('?');
     const path = queryStart < 0 ? url : url.slice(0, queryStart);
+    const onError = (error: unknown) => fail(response, error);
+    if (path.startsWith('/_emulator/')) {
+      handleAdminRequest(request, response, method, path).catch(onError);
+      return;
+    }
     try {
-      if (path.startsWith('/_emulator/')) await handleAdminRequest(request, response, method, path);
-      else await handleApi(request, response, method, path, queryStart < 0 ? '' : url.slice(queryStart + 1));
+      const routed = route(method, path, queryStart < 0 ? '' : url.slice(queryStart + 1));
+      count(stats.calls, routed.operation.name);
+      if (requestHasBody(request)) {
+        readBody(request, maxBodyBytes)
+          .then((raw) => execute(request, response, routed, parseJsonBody(raw)))
+          .catch(onError);
+      } else execute(request, response, routed, EMPTY_BODY)?.catch(onError);
     } catch (error) {
-      if (response.headersSent) {
-        response.destroy();
-        return;
-      }
-      if (error instanceof ApiError) sendError(response, error);
-      else if (error instanceof BodyTooLarge) sendError(response, badRequest(`body: ${error.message}`));
-      else {
-        const message = error instanceof Error ? error.message : String(error);
-        sendError(response, new ApiError('ServiceFailureException', `internal emulator error: ${message}`));
-      }
+      onError(error);
     }
   }
 
-  const server: Server = createServer({ keepAliveTimeout: 65_000 }, (request, response) => {
-    void handle(request, response);
-  });
+  const server: Server = createServer({ keepAliveTimeout: 65_000 }, handle);
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
   });
