@@ -177,20 +177,27 @@ function sendError(response: ServerResponse, error: ApiError): void {
 /**
  * A full garbage collection, if V8 lets us have one. A 100k-user seed leaves ~70 MB of parsed-request and
  * response garbage that V8 otherwise keeps (and keeps resident) for a long time while the emulator idles;
- * collecting once after a big seed keeps RSS close to the live data.
+ * collecting once after a big seed keeps RSS close to the live data. Obtained lazily, on the first large
+ * seed, so merely importing the emulator changes no V8 flag.
  */
-const collectGarbage: (() => void) | undefined = (() => {
-  try {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as unknown;
-    if (typeof gc !== 'function') return undefined;
-    // 'last-resort' is V8's memory-reducing full GC: it also shrinks the young generation and compacts.
-    return () =>
-      (gc as (options: object) => void)({ type: 'major', execution: 'sync', flavor: 'last-resort' });
-  } catch {
-    return undefined;
+let memoryReducingGc: (() => void) | null | undefined;
+function collectGarbage(): void {
+  if (memoryReducingGc === undefined) {
+    try {
+      setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc') as unknown;
+      // 'last-resort' is V8's memory-reducing full GC: it also shrinks the young generation and compacts.
+      memoryReducingGc =
+        typeof gc === 'function'
+          ? () =>
+              (gc as (options: object) => void)({ type: 'major', execution: 'sync', flavor: 'last-resort' })
+          : null;
+    } catch {
+      memoryReducingGc = null;
+    }
   }
-})();
+  memoryReducingGc?.();
+}
 const LARGE_SEED_BYTES = 1024 * 1024;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -376,7 +383,7 @@ export async function startChimeEmulator(options: ChimeEmulatorOptions = {}): Pr
     const raw = requestHasBody(request) ? await readBody(request, limit) : undefined;
     const result = handleAdmin(admin, method, path, raw ? parseJsonBody(raw) : {});
     sendJson(response, result.status, result.body);
-    if (collectGarbage && raw && raw.length >= LARGE_SEED_BYTES) {
+    if (raw && raw.length >= LARGE_SEED_BYTES) {
       response.once('finish', () => setImmediate(collectGarbage));
     }
   }
