@@ -300,7 +300,7 @@ export function syncDeps(runtime: Runtime, queue: ReconcileQueuePort, timings?: 
       timings.applyStartedAt ??= performance.now();
       return runs.pending(tenantId);
     },
-    removePending: (tenantId, id) => timed(runs.removePending(tenantId, id)),
+    removePending: (tenantId, ids) => timed(runs.removePending(tenantId, ids)),
   };
   const timedUsers: UserDirectory = {
     listPages: (arn, options) => timedPages(users.listPages(arn, options), timings),

@@ -1,13 +1,12 @@
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
-  BatchWriteCommand,
-  type BatchWriteCommandOutput,
   type DynamoDBDocumentClient,
   paginateQuery,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { fullJitterBackoffMs, sleep } from '../backoff';
+import { batchWriteAll } from './batch-write';
 
 /**
  * What chime-lifecycle knows about one user without asking Chime: the facts ListAppInstanceUsers does not
@@ -30,9 +29,8 @@ export interface LedgerEntry {
 }
 
 const partition = (tenantId: string) => `LEDGER#${tenantId}`;
-/** BatchGetItem takes 100 keys, BatchWriteItem 25 requests. */
+/** BatchGetItem takes 100 keys. */
 const GET_CHUNK = 100;
-const WRITE_CHUNK = 25;
 const MAX_UNPROCESSED_ROUNDS = 8;
 
 export class Ledger {
@@ -66,22 +64,11 @@ export class Ledger {
   }
 
   async putMany(tenantId: string, entries: readonly LedgerEntry[]): Promise<void> {
-    for (let start = 0; start < entries.length; start += WRITE_CHUNK) {
-      let requests:
-        | NonNullable<ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']>[string]
-        | undefined = entries
-        .slice(start, start + WRITE_CHUNK)
-        .map((entry) => ({ PutRequest: { Item: toItem(tenantId, entry) } }));
-      for (let round = 0; requests && requests.length > 0; round++) {
-        if (round >= MAX_UNPROCESSED_ROUNDS)
-          throw new Error('DynamoDB kept returning unprocessed ledger writes');
-        if (round > 0) await backoff(round);
-        const result: BatchWriteCommandOutput = await this.dynamo.send(
-          new BatchWriteCommand({ RequestItems: { [this.stateTable]: requests } }),
-        );
-        requests = result.UnprocessedItems?.[this.stateTable];
-      }
-    }
+    await batchWriteAll(
+      this.dynamo,
+      this.stateTable,
+      entries.map((entry) => ({ PutRequest: { Item: toItem(tenantId, entry) } })),
+    );
   }
 
   /** Entries not seen by `runId` and not yet marked gone: users Chime no longer has. */

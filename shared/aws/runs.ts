@@ -1,6 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -8,7 +7,7 @@ import {
   paginateQuery,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { fullJitterBackoffMs, sleep } from '../backoff';
+import { batchWriteAll } from './batch-write';
 
 export type RunState = 'running' | 'completed' | 'held' | 'failed';
 
@@ -211,18 +210,13 @@ export class RunStore {
   }
 
   async addPending(tenantId: string, pending: readonly PendingShortening[]): Promise<void> {
-    for (let start = 0; start < pending.length; start += 25) {
-      let requests: Record<string, unknown>[] | undefined = pending.slice(start, start + 25).map((item) => ({
+    await batchWriteAll(
+      this.dynamo,
+      this.stateTable,
+      pending.map((item) => ({
         PutRequest: { Item: { pk: pendingPartition(tenantId), sk: item.appInstanceUserId, ...item } },
-      }));
-      for (let round = 0; requests && requests.length > 0; round++) {
-        if (round > 0) await sleep(fullJitterBackoffMs(round, { baseMs: 50, capMs: 1_000 }));
-        const result = await this.dynamo.send(
-          new BatchWriteCommand({ RequestItems: { [this.stateTable]: requests as never } }),
-        );
-        requests = result.UnprocessedItems?.[this.stateTable] as Record<string, unknown>[] | undefined;
-      }
-    }
+      })),
+    );
   }
 
   async *pending(tenantId: string): AsyncGenerator<PendingShortening> {
@@ -248,12 +242,13 @@ export class RunStore {
     }
   }
 
-  async removePending(tenantId: string, appInstanceUserId: string): Promise<void> {
-    await this.dynamo.send(
-      new DeleteCommand({
-        TableName: this.stateTable,
-        Key: { pk: pendingPartition(tenantId), sk: appInstanceUserId },
-      }),
+  async removePending(tenantId: string, appInstanceUserIds: readonly string[]): Promise<void> {
+    await batchWriteAll(
+      this.dynamo,
+      this.stateTable,
+      appInstanceUserIds.map((id) => ({
+        DeleteRequest: { Key: { pk: pendingPartition(tenantId), sk: id } },
+      })),
     );
   }
 }

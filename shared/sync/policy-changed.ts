@@ -22,7 +22,11 @@ export async function onPolicyChanged(
   for (const change of changes) {
     if (change.eventName === 'REMOVE') continue;
     if (!change.enabled) continue;
-    if (change.newVersion !== undefined && change.oldVersion !== undefined && change.newVersion <= change.oldVersion) {
+    if (
+      change.newVersion !== undefined &&
+      change.oldVersion !== undefined &&
+      change.newVersion <= change.oldVersion
+    ) {
       continue;
     }
     tenants.add(change.tenantId);

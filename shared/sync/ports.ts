@@ -54,7 +54,7 @@ export interface RunPort {
   save(record: RunRecord, expectedStep: number): Promise<boolean>;
   addPending(tenantId: string, pending: readonly PendingShortening[]): Promise<void>;
   pending(tenantId: string): AsyncIterable<PendingShortening>;
-  removePending(tenantId: string, appInstanceUserId: string): Promise<void>;
+  removePending(tenantId: string, appInstanceUserIds: readonly string[]): Promise<void>;
 }
 
 export interface EventSink {

@@ -75,12 +75,9 @@ export type ReconcileOutcome =
   | { readonly status: 'continued'; readonly run: RunRecord }
   | { readonly status: 'finished'; readonly run: RunRecord };
 
-/** Run ids sort by start time, so the run records of a tenant list in order. */
+/** Run ids sort by start time (to the millisecond), so the run records of a tenant list in order. */
 export function newRunId(now: number): string {
-  const stamp = new Date(now)
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
+  const stamp = new Date(now).toISOString().replace(/[-:]/g, '');
   return `${stamp}-${randomBytes(4).toString('hex')}`;
 }
 
@@ -211,6 +208,19 @@ interface ScanResult {
   readonly cursor: string | undefined;
 }
 
+/** A page of users together with what the ledger knows of them, fetched ahead of its turn. */
+interface PrefetchedPage {
+  readonly page: UserPage;
+  readonly known: Map<string, LedgerEntry>;
+}
+
+/**
+ * Pages through the users as a pipeline, because at scale the Chime quota, not our own round trips, must be
+ * the bound: the next list page and its ledger read are fetched while the current page's Chime calls run,
+ * and a page's DynamoDB writes (ledger, pending changes, events) finish in the background while the next
+ * page is worked. Everything in flight is awaited before a checkpoint, so a saved cursor never runs ahead of
+ * the work it stands for.
+ */
 async function scanPages(
   record: RunRecord,
   stored: StoredPolicy,
@@ -219,20 +229,102 @@ async function scanPages(
   deps: ReconcileDeps,
 ): Promise<ScanResult> {
   let pagesThisInvocation = 0;
-  const pages = deps.users.listPages(
-    stored.policy.appInstanceArn,
-    record.cursor ? { startToken: record.cursor } : {},
-  );
-  for await (const page of pages) {
-    counters.pages++;
-    counters.chimeCalls++;
-    await processPage(page, record, stored, compiled, counters, deps);
-    pagesThisInvocation++;
-    if (page.nextToken === undefined) return { checkpoint: false, cursor: undefined };
-    if (outOfTime(deps, pagesThisInvocation)) return { checkpoint: true, cursor: page.nextToken };
+  const pages = deps.users
+    .listPages(stored.policy.appInstanceArn, record.cursor ? { startToken: record.cursor } : {})
+    [Symbol.asyncIterator]();
+  const fetchNext = async (): Promise<PrefetchedPage | null> => {
+    const next = await pages.next();
+    if (next.done) return null;
+    const known = await deps.ledger.getMany(
+      record.tenantId,
+      next.value.users.map((user) => user.appInstanceUserId),
+    );
+    return { page: next.value, known };
+  };
+  const writes = new BackgroundWrites(PAGES_OF_WRITES_IN_FLIGHT);
+  // The page after the last one processed, already on its way; a rejection surfaces when it is awaited.
+  let upcoming: Promise<PrefetchedPage | null> | undefined;
+  try {
+    upcoming = fetchNext();
+    for (;;) {
+      const current = await upcoming;
+      upcoming = undefined;
+      if (!current) break;
+      const { page } = current;
+      counters.pages++;
+      counters.chimeCalls++;
+      pagesThisInvocation++;
+      const last = page.nextToken === undefined;
+      const stop = !last && outOfTime(deps, pagesThisInvocation);
+      if (!last && !stop) upcoming = fetchNext();
+      const persist = await processPage(current, record, stored, compiled, counters, deps);
+      await writes.add(persist);
+      if (last) break;
+      if (stop) {
+        await writes.drain();
+        return { checkpoint: true, cursor: page.nextToken };
+      }
+    }
+    await writes.drain();
+    return { checkpoint: false, cursor: undefined };
+  } finally {
+    // On an error, let the prefetch settle (its failure is already reported by the error in hand), stop the
+    // paginator, and wait for the writes so none outlives the invocation.
+    await upcoming?.catch(() => undefined);
+    await pages.return?.();
+    await writes.settle();
   }
-  return { checkpoint: false, cursor: undefined };
 }
+
+/** How many pages' DynamoDB writes may still be in flight while later pages are worked. */
+const PAGES_OF_WRITES_IN_FLIGHT = 3;
+
+/** A small bounded set of background writes whose first failure is rethrown at the next add or drain. */
+class BackgroundWrites {
+  private readonly inFlight = new Set<Promise<void>>();
+  private failure: { error: unknown } | undefined;
+
+  constructor(private readonly limit: number) {}
+
+  async add(write: () => Promise<void>): Promise<void> {
+    this.throwIfFailed();
+    while (this.inFlight.size >= this.limit) await Promise.race(this.inFlight);
+    this.throwIfFailed();
+    const promise: Promise<void> = write()
+      .catch((error: unknown) => {
+        this.failure ??= { error };
+      })
+      .finally(() => this.inFlight.delete(promise));
+    this.inFlight.add(promise);
+  }
+
+  async drain(): Promise<void> {
+    await this.settle();
+    this.throwIfFailed();
+  }
+
+  async settle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure.error;
+  }
+}
+
+/**
+ * Shortening changes wait for the end of the scan only when the policy's caps could hold the run; when they
+ * cannot (no percentage cap, and a count cap no AppInstance can reach) or an operator approved them, they are
+ * written as they are found, like any other change.
+ */
+function shorteningCanBeHeld(record: RunRecord, stored: StoredPolicy): boolean {
+  if (record.approveShortening) return false;
+  const { maxShorteningPercent, maxShorteningChanges } = stored.policy.safety;
+  return maxShorteningPercent < 100 || maxShorteningChanges < MAX_USERS_PER_APP_INSTANCE;
+}
+
+/** Chime's default quota of AppInstanceUsers per AppInstance. */
+export const MAX_USERS_PER_APP_INSTANCE = 100_000;
 
 function outOfTime(deps: ReconcileDeps, pagesThisInvocation: number): boolean {
   return (
@@ -254,20 +346,21 @@ function dueForVerification(entry: LedgerEntry, now: number, intervalMs: number)
   return now - entry.verifiedAt >= intervalMs * verificationSpread(entry.appInstanceUserId);
 }
 
+/**
+ * Decides every user of a page and makes its Chime calls; returns the page's DynamoDB writes for the caller
+ * to run in the background.
+ */
 async function processPage(
-  page: UserPage,
+  { page, known }: PrefetchedPage,
   record: RunRecord,
   stored: StoredPolicy,
   compiled: CompiledPolicy,
   counters: RunCounters,
   deps: ReconcileDeps,
-): Promise<void> {
+): Promise<() => Promise<void>> {
   const { tenantId, runId } = record;
   const now = deps.now();
-  const known = await deps.ledger.getMany(
-    tenantId,
-    page.users.map((user) => user.appInstanceUserId),
-  );
+  const holdShortening = shorteningCanBeHeld(record, stored);
   const describeLimit = pLimit(deps.settings.describeConcurrency);
   const writeLimit = pLimit(deps.settings.writeConcurrency);
   const entries: LedgerEntry[] = [];
@@ -310,7 +403,7 @@ async function processPage(
     if (decision.floored) counters.floored++;
     if (!decision.changes) {
       counters.unchanged++;
-    } else if (decision.shortens) {
+    } else if (decision.shortens && holdShortening) {
       counters.shortening++;
       pending.push({
         appInstanceUserId: user.appInstanceUserId,
@@ -325,6 +418,10 @@ async function processPage(
       counters.chimeCalls++;
       if (days === null) counters.removed++;
       else counters.set++;
+      if (decision.shortens) {
+        counters.shortening++;
+        counters.shorteningApplied++;
+      }
       expirationDays = days;
       if (decision.rescue) {
         counters.rescued++;
@@ -353,9 +450,13 @@ async function processPage(
   };
 
   await Promise.all(page.users.map(reconcileUser));
-  await deps.ledger.putMany(tenantId, entries);
-  if (pending.length > 0) await deps.runs.addPending(tenantId, pending);
-  if (rescues.length > 0) await deps.events.publish(rescues);
+  return async () => {
+    await Promise.all([
+      deps.ledger.putMany(tenantId, entries),
+      pending.length > 0 ? deps.runs.addPending(tenantId, pending) : undefined,
+      rescues.length > 0 ? deps.events.publish(rescues) : undefined,
+    ]);
+  };
 }
 
 async function endOfScan(
@@ -372,6 +473,11 @@ async function endOfScan(
     await deps.ledger.markGone(record.tenantId, entry.appInstanceUserId, now);
     counters.gone++;
   }
+  // Shortening changes written during the scan (the caps could not hold) are not waiting for a verdict.
+  if (counters.shortening === counters.shorteningApplied) {
+    const done = await finish({ ...record, counters }, 'completed', undefined, deps);
+    return { status: 'finished', run: done };
+  }
   const verdict = evaluateSafety(stored.policy.safety, {
     usersScanned: counters.scanned,
     shorteningChanges: counters.shortening,
@@ -381,10 +487,7 @@ async function endOfScan(
     const held = await finish({ ...record, counters }, 'held', verdict.reasons.join('; '), deps);
     return { status: 'finished', run: held };
   }
-  if (counters.shortening === 0) {
-    const done = await finish({ ...record, counters }, 'completed', undefined, deps);
-    return { status: 'finished', run: done };
-  }
+
   return applyPhase({ ...record, phase: 'apply', cursor: undefined }, stored, counters, deps);
 }
 
@@ -396,24 +499,26 @@ async function applyPhase(
   deps: ReconcileDeps,
 ): Promise<ReconcileOutcome> {
   const writeLimit = pLimit(deps.settings.writeConcurrency);
-  const batch: PendingShortening[] = [];
-  let applied = 0;
-  const flush = async () => {
-    const known = await deps.ledger.getMany(
-      record.tenantId,
-      batch.map((item) => item.appInstanceUserId),
-    );
-    await Promise.all(
-      batch.map((item) =>
-        writeLimit(async () => {
-          await deps.users.putExpiration(item.userArn, item.desiredDays);
-          counters.chimeCalls++;
-          counters.shorteningApplied++;
-          if (item.desiredDays === null) counters.removed++;
-          else counters.set++;
-        }),
+  const writes = new BackgroundWrites(PAGES_OF_WRITES_IN_FLIGHT);
+  let batches = 0;
+  const applyBatch = async (batch: PendingShortening[]) => {
+    const [known] = await Promise.all([
+      deps.ledger.getMany(
+        record.tenantId,
+        batch.map((item) => item.appInstanceUserId),
       ),
-    );
+      Promise.all(
+        batch.map((item) =>
+          writeLimit(async () => {
+            await deps.users.putExpiration(item.userArn, item.desiredDays);
+            counters.chimeCalls++;
+            counters.shorteningApplied++;
+            if (item.desiredDays === null) counters.removed++;
+            else counters.set++;
+          }),
+        ),
+      ),
+    ]);
     const entries = batch.flatMap((item) => {
       const entry = known.get(item.appInstanceUserId);
       return entry
@@ -427,21 +532,40 @@ async function applyPhase(
           ]
         : [];
     });
-    await deps.ledger.putMany(record.tenantId, entries);
-    for (const item of batch) await deps.runs.removePending(record.tenantId, item.appInstanceUserId);
-    applied += batch.length;
-    batch.length = 0;
+    await writes.add(async () => {
+      await deps.ledger.putMany(record.tenantId, entries);
+      await deps.runs.removePending(
+        record.tenantId,
+        batch.map((item) => item.appInstanceUserId),
+      );
+    });
+    batches++;
   };
-  for await (const item of deps.runs.pending(record.tenantId)) {
-    if (item.runId !== record.runId) continue;
-    batch.push(item);
-    if (batch.length >= 50) {
-      await flush();
-      if (outOfTime(deps, applied / 50))
-        return checkpoint(record, { cursor: undefined, phase: 'apply' }, counters, deps);
+  let batch: PendingShortening[] = [];
+  const stale: string[] = [];
+  try {
+    for await (const item of deps.runs.pending(record.tenantId)) {
+      if (item.runId !== record.runId) {
+        // Left by an earlier run that was held or failed: this run decided those users afresh.
+        stale.push(item.appInstanceUserId);
+        continue;
+      }
+      batch.push(item);
+      if (batch.length >= 50) {
+        await applyBatch(batch);
+        batch = [];
+        if (outOfTime(deps, batches)) {
+          await writes.drain();
+          return checkpoint(record, { cursor: undefined, phase: 'apply' }, counters, deps);
+        }
+      }
     }
+    if (batch.length > 0) await applyBatch(batch);
+    if (stale.length > 0) await writes.add(() => deps.runs.removePending(record.tenantId, stale));
+    await writes.drain();
+  } finally {
+    await writes.settle();
   }
-  if (batch.length > 0) await flush();
   const done = await finish({ ...record, counters }, 'completed', undefined, deps);
   return { status: 'finished', run: done };
 }

@@ -247,6 +247,30 @@ describe('scheduled policy sync (pull mode) against the emulator and DynamoDB Lo
     expect(await expectCompliant('careful')).toBe(8);
   });
 
+  it('writes shortening changes as it finds them when the caps can never hold the run', async () => {
+    const users: SeedUser[] = Array.from({ length: 60 }, (_, index) => ({
+      appInstanceUserId: `guest-i${index}`,
+      ageMs: days(1),
+    }));
+    const arn = seedTenant(emulator, users, 'unguarded');
+    await putPolicy('unguarded', arn, {
+      safety: { minRemainingDays: 1, maxShorteningChanges: 100_000, maxShorteningPercent: 100 },
+    });
+    const [result] = await sync(['unguarded'], { maxPagesPerInvocation: 1 });
+    expect(result?.run?.state).toBe('completed');
+    expect(result?.run?.phase).toBe('scan');
+    expect(result?.run?.counters).toMatchObject({
+      scanned: 60,
+      shortening: 60,
+      shorteningApplied: 60,
+      held: 0,
+    });
+    const pending = [];
+    for await (const item of runtime.runs.pending('unguarded')) pending.push(item);
+    expect(pending).toEqual([]);
+    expect(await expectCompliant('unguarded')).toBe(60);
+  });
+
   it('refuses to start a run while another run of the tenant holds the lease', async () => {
     const acquired = await runtime.runs.acquireLease(
       'gamma',

@@ -106,9 +106,9 @@ describe('reconcile messages', () => {
   });
 
   it('run ids sort by start time', () => {
-    const earlier = newRunId(Date.UTC(2026, 0, 1, 10));
-    const later = newRunId(Date.UTC(2026, 0, 1, 11));
+    const earlier = newRunId(Date.UTC(2026, 0, 1, 10, 0, 0, 5));
+    const later = newRunId(Date.UTC(2026, 0, 1, 10, 0, 0, 6));
     expect(earlier < later).toBe(true);
-    expect(earlier).toMatch(/^20260101T100000Z-[0-9a-f]{8}$/);
+    expect(earlier).toMatch(/^20260101T100000\.005Z-[0-9a-f]{8}$/);
   });
 });
