@@ -33,7 +33,8 @@ export function renderSection(section: BenchSection): string {
   lines.push('| metric | value | baseline (same run) | ratio | goal | met |', '|---|---|---|---|---|---|');
   for (const row of section.rows) {
     const baseline = row.baseline ? `${row.baseline.label}: ${fmt(row.baseline.value)}` : '';
-    const ratio = row.baseline && row.baseline.value !== 0 ? `${(row.value / row.baseline.value).toFixed(2)}x` : '';
+    const ratio =
+      row.baseline && row.baseline.value !== 0 ? `${(row.value / row.baseline.value).toFixed(2)}x` : '';
     const goal = row.goal ? `${row.goal.op} ${fmt(row.goal.value)}` : '';
     const met = meetsGoal(row);
     lines.push(

@@ -9,6 +9,8 @@ type Suite = () => Promise<BenchSection | readonly BenchSection[]>;
 
 const suites: Record<string, () => Promise<Suite>> = {
   emulator: async () => (await import('./emulator')).run,
+  sync: async () => (await import('./sync')).run,
+  onboarding: async () => (await import('./onboarding')).run,
 };
 
 async function main(): Promise<number> {

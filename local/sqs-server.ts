@@ -41,7 +41,11 @@ export async function startSqsServer(options: SqsServerOptions = {}): Promise<Sq
     url: `http://${urlHost}:${address.port}`,
     port: address.port,
     // Idempotent: test teardowns and process shutdown hooks may both close it.
-    close: () => (closing ??= app.close().then(() => undefined)),
+    close: () => {
+      const pending = closing ?? app.close().then(() => undefined);
+      closing = pending;
+      return pending;
+    },
   };
 }
 

@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { CreateEventBusCommand, ResourceAlreadyExistsException } from '@aws-sdk/client-eventbridge';
-import type { Context, DynamoDBStreamEvent, ScheduledEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, DynamoDBStreamEvent, ScheduledEvent } from 'aws-lambda';
 import { type ChimeEmulator, startChimeEmulator } from '../emulator';
 import { ensureTables } from '../shared/aws/tables';
 import { type Endpoints, Runtime } from '../shared/composition-root';
@@ -11,9 +10,15 @@ import { type Config, loadConfig } from '../shared/config';
 import { type DemoTenant, seedDemo } from './demo';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
 import { environmentFor, exportEnvironment } from './environment';
-import { createContext, type EventSource, startEventSource } from './event-source-runner';
+import {
+  createContext,
+  type EventSource,
+  type SqsEventHandler,
+  startEventSource,
+} from './event-source-runner';
 import { type LocalEventBridge, type ReceivedEvent, startLocalEventBridge } from './eventbridge-server';
 import { LOCAL_PORTS } from './ports';
+import { startServerlessOffline } from './serverless-offline';
 import { type SqsServer, startSqsServer } from './sqs-server';
 import { type StreamSource, startStreamSource } from './stream-runner';
 
@@ -28,11 +33,18 @@ export interface LocalStackOptions {
   readonly quotaScale?: number;
   /** Where generated files go (policy documents of the demo tenants). */
   readonly workDir?: string;
+  /**
+   * How the functions run: `serverless-offline` (default) runs them as serverless.yml defines them behind the
+   * Lambda Invoke API; `in-process` imports the handlers into this process (faster start, no esbuild).
+   */
+  readonly functions?: 'serverless-offline' | 'in-process';
+  readonly onServerlessOutput?: (line: string) => void;
   readonly onEvent?: (event: ReceivedEvent) => void;
   readonly onError?: (source: string, error: unknown) => void;
 }
 
 export interface LocalStack {
+  readonly functions: 'serverless-offline' | 'in-process';
   readonly endpoints: Required<Endpoints>;
   readonly config: Config;
   /** The variables that point the CLI (in another shell) at this stack. */
@@ -46,7 +58,56 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
+type SqsHandler = SqsEventHandler;
+type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<unknown>;
+type ScheduleHandler = (event: ScheduledEvent, context: Context) => Promise<unknown>;
+
+interface Functions {
+  readonly mode: 'serverless-offline' | 'in-process';
+  readonly reconcile: SqsHandler;
+  readonly onboard: SqsHandler;
+  readonly policyChanged: StreamHandler;
+  readonly schedule: ScheduleHandler;
+}
+
+async function loadFunctions(
+  options: LocalStackOptions,
+  lambdaPort: number,
+  environment: Record<string, string>,
+  stops: (() => Promise<void>)[],
+): Promise<Functions> {
+  if (options.functions === 'in-process') {
+    // The handlers build their own Runtime from the environment at import, like a Lambda cold start.
+    return {
+      mode: 'in-process',
+      reconcile: (await import('../functions/reconcile-tenant/handler')).handler as unknown as SqsHandler,
+      onboard: (await import('../functions/onboard-users/handler')).handler as unknown as SqsHandler,
+      policyChanged: (await import('../functions/policy-changed/handler'))
+        .handler as unknown as StreamHandler,
+      schedule: (await import('../functions/schedule-sync/handler')).handler as unknown as ScheduleHandler,
+    };
+  }
+  const offline = await startServerlessOffline({
+    lambdaPort,
+    env: {
+      ...environment,
+      AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local',
+      AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+    },
+    ...(options.onServerlessOutput ? { onOutput: options.onServerlessOutput } : {}),
+  });
+  stops.push(() => offline.stop());
+  const via = (name: string) => async (event: unknown) => offline.invoke(name, event);
+  return {
+    mode: 'serverless-offline',
+    reconcile: via('reconcile-tenant') as SqsHandler,
+    onboard: via('onboard-users') as SqsHandler,
+    policyChanged: via('policy-changed'),
+    schedule: via('schedule-sync'),
+  };
+}
 
 /**
  * The whole system on one machine: DynamoDB Local, a local SQS server, the Chime SDK Identity emulator and a
@@ -115,21 +176,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       if (!(error instanceof ResourceAlreadyExistsException)) throw error;
     }
 
-    // The handlers build their own Runtime from the environment at import, like a Lambda cold start.
-    const reconcile = (await import('../functions/reconcile-tenant/handler'))
-      .handler as unknown as SqsHandler;
-    const policyChanged = (await import('../functions/policy-changed/handler')).handler as unknown as (
-      event: DynamoDBStreamEvent,
-      context: Context,
-    ) => Promise<unknown>;
-    const schedule = (await import('../functions/schedule-sync/handler')).handler as unknown as (
-      event: ScheduledEvent,
-      context: Context,
-    ) => Promise<unknown>;
-    const onboardModule = path.join(import.meta.dirname, '..', 'functions', 'onboard-users', 'handler.ts');
-    const onboard = existsSync(onboardModule)
-      ? ((await import(onboardModule)) as { handler: SqsHandler }).handler
-      : undefined;
+    const functions = await loadFunctions(options, ports.lambda, environmentFor(config, endpoints), stops);
+    const { reconcile, onboard, policyChanged, schedule } = functions;
 
     const context = (functionName: string, timeoutMs: number) =>
       createContext({ functionName, region: config.region, accountId: '000000000000', timeoutMs });
@@ -149,22 +197,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         onError: report('reconcile-tenant'),
       }),
     );
-    if (onboard) {
-      sources.push(
-        await startEventSource({
-          sqs: runtime.sqs,
-          queueUrl: queues.onboarding.url,
-          queueArn: queues.onboarding.arn,
-          handler: onboard,
-          batchSize: 10,
-          concurrency: 2,
-          waitTimeSeconds: 2,
-          functionName: 'onboard-users',
-          timeoutMs: 60_000,
-          onError: report('onboard-users'),
-        }),
-      );
-    }
+    sources.push(
+      await startEventSource({
+        sqs: runtime.sqs,
+        queueUrl: queues.onboarding.url,
+        queueArn: queues.onboarding.arn,
+        handler: onboard,
+        batchSize: 10,
+        concurrency: 2,
+        waitTimeSeconds: 2,
+        functionName: 'onboard-users',
+        timeoutMs: 60_000,
+        onError: report('onboard-users'),
+      }),
+    );
     stops.push(async () => {
       await Promise.all(sources.map((source) => source.stop()));
     });
@@ -215,6 +261,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
 
     return {
+      functions: functions.mode,
       endpoints,
       config,
       environment: environmentFor(config, endpoints),

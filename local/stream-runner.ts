@@ -1,10 +1,10 @@
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  type _Record,
   DescribeStreamCommand,
   type DynamoDBStreamsClient,
   GetRecordsCommand,
   GetShardIteratorCommand,
-  type _Record,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 
@@ -65,7 +65,9 @@ export async function startStreamSource(options: StreamSourceOptions): Promise<S
   };
 
   const deliver = async (records: _Record[]) => {
-    const event: DynamoDBStreamEvent = { Records: records.map((record) => toLambdaRecord(record, streamArn)) };
+    const event: DynamoDBStreamEvent = {
+      Records: records.map((record) => toLambdaRecord(record, streamArn)),
+    };
     for (;;) {
       try {
         await handler(event);
@@ -127,7 +129,11 @@ function toLambdaRecord(record: _Record, streamArn: string): DynamoDBRecord {
       ...(JSON.parse(JSON.stringify(record.dynamodb ?? {})) as NonNullable<DynamoDBRecord['dynamodb']>),
       // The SDK parses it into a Date; Lambda delivers epoch seconds.
       ...(record.dynamodb?.ApproximateCreationDateTime
-        ? { ApproximateCreationDateTime: Math.floor(record.dynamodb.ApproximateCreationDateTime.getTime() / 1000) }
+        ? {
+            ApproximateCreationDateTime: Math.floor(
+              record.dynamodb.ApproximateCreationDateTime.getTime() / 1000,
+            ),
+          }
         : {}),
     },
   };

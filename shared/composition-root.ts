@@ -167,7 +167,10 @@ export class Runtime {
     kind: QueueKind,
     record: {
       readonly body: string;
-      readonly attributes: { readonly ApproximateReceiveCount?: string; readonly ApproximateFirstReceiveTimestamp?: string };
+      readonly attributes: {
+        readonly ApproximateReceiveCount?: string;
+        readonly ApproximateFirstReceiveTimestamp?: string;
+      };
     },
     reason: string,
     detail: string,

@@ -78,9 +78,18 @@ function text(env: Env, key: keyof Config): string {
   return value ? value : (DEFAULTS[key] as string);
 }
 
-type NumericKey = 'quotaScale' | 'accountQuotaShare' | 'verifyIntervalDays' | 'syncSafetyMarginSeconds' | 'syncMaxPagesPerInvocation';
+type NumericKey =
+  | 'quotaScale'
+  | 'accountQuotaShare'
+  | 'verifyIntervalDays'
+  | 'syncSafetyMarginSeconds'
+  | 'syncMaxPagesPerInvocation';
 
-function numberSetting(env: Env, key: NumericKey, range: { min: number; max: number; integer?: boolean; minExclusive?: boolean }): number {
+function numberSetting(
+  env: Env,
+  key: NumericKey,
+  range: { min: number; max: number; integer?: boolean; minExclusive?: boolean },
+): number {
   const raw = env[ENV[key]]?.trim();
   if (!raw) return DEFAULTS[key];
   const value = Number(raw);
@@ -109,7 +118,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     accountQuotaShare: numberSetting(env, 'accountQuotaShare', { min: 0, minExclusive: true, max: 1 }),
     verifyIntervalDays: numberSetting(env, 'verifyIntervalDays', { min: 0, minExclusive: true, max: 3650 }),
     syncSafetyMarginSeconds: numberSetting(env, 'syncSafetyMarginSeconds', { min: 0, max: 900 }),
-    syncMaxPagesPerInvocation: numberSetting(env, 'syncMaxPagesPerInvocation', { min: 0, max: 1_000_000, integer: true }),
+    syncMaxPagesPerInvocation: numberSetting(env, 'syncMaxPagesPerInvocation', {
+      min: 0,
+      max: 1_000_000,
+      integer: true,
+    }),
     ...overrides,
   };
 }

@@ -15,7 +15,10 @@ interface StartOptions {
   readonly eventbridgePort: string;
   readonly quotaScale: string;
   readonly scheduleMinutes: string;
+  readonly lambdaPort: string;
+  readonly functions: string;
   readonly demo: boolean;
+  readonly verbose?: boolean;
 }
 
 export function register(program: Command): void {
@@ -55,16 +58,31 @@ export function register(program: Command): void {
     .option('--sqs-port <port>', 'SQS server port', String(LOCAL_PORTS.sqs))
     .option('--chime-port <port>', 'Chime SDK Identity emulator port', String(LOCAL_PORTS.chime))
     .option('--eventbridge-port <port>', 'EventBridge port', String(LOCAL_PORTS.eventbridge))
+    .option('--lambda-port <port>', 'serverless-offline Lambda API port', String(LOCAL_PORTS.lambda))
+    .option(
+      '--functions <mode>',
+      'serverless-offline: the functions as serverless.yml builds them; in-process: imported here (faster start)',
+      'serverless-offline',
+    )
     .option('--quota-scale <k>', 'multiply every Chime quota (emulator and clients alike)', '1')
     .option('--schedule-minutes <n>', 'minutes between scheduled syncs (0: off)', '5')
     .option('--no-demo', 'start empty: no demo tenants, policies or users')
+    .option('--verbose', "print serverless-offline's own output")
     .action(async (options: StartOptions) => {
       const ports = {
         dynamodb: portOption('--dynamodb-port', options.dynamodbPort),
         sqs: portOption('--sqs-port', options.sqsPort),
         chime: portOption('--chime-port', options.chimePort),
         eventbridge: portOption('--eventbridge-port', options.eventbridgePort),
+        lambda: portOption('--lambda-port', options.lambdaPort),
       };
+      if (options.functions !== 'serverless-offline' && options.functions !== 'in-process') {
+        throw new CliError(
+          `--functions: must be serverless-offline or in-process, got "${options.functions}"`,
+          EXIT_INVALID,
+        );
+      }
+      const functions = options.functions;
       const quotaScale = positiveNumberOption('--quota-scale', options.quotaScale);
       const scheduleMinutes = Number(options.scheduleMinutes);
       if (!Number.isFinite(scheduleMinutes) || scheduleMinutes < 0) {
@@ -84,7 +102,9 @@ export function register(program: Command): void {
         quotaScale,
         scheduleMinutes,
         demo: options.demo,
+        functions,
         workDir,
+        ...(options.verbose ? { onServerlessOutput: (line: string) => console.log(`sls    ${line}`) } : {}),
         onEvent: (event) => {
           const detail = event.detail as Record<string, unknown>;
           const tenant = typeof detail.tenantId === 'string' ? ` tenant=${detail.tenantId}` : '';
@@ -103,6 +123,11 @@ export function register(program: Command): void {
         `  Chime SDK Identity        ${stack.endpoints.chime}  (emulator; admin API under /_emulator/)`,
       );
       console.log(`  EventBridge               ${stack.endpoints.eventbridge}  (events at /_events)`);
+      console.log(
+        stack.functions === 'serverless-offline'
+          ? `  Lambda (serverless-offline) http://localhost:${ports.lambda}  (Invoke API; functions chime-lifecycle-local-<name>)`
+          : '  Lambda                    in-process (--functions in-process)',
+      );
       console.log(
         '  functions                 schedule-sync (every ' +
           (scheduleMinutes > 0 ? `${scheduleMinutes} min` : 'never: off') +

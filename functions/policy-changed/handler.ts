@@ -1,6 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import type { AttributeValue as StreamAttributeValue, DynamoDBStreamEvent } from 'aws-lambda';
+import type { DynamoDBStreamEvent, AttributeValue as StreamAttributeValue } from 'aws-lambda';
 import { Runtime } from '../../shared/composition-root';
 import { createLogger } from '../../shared/observability';
 import { onPolicyChanged, type PolicyChange } from '../../shared/sync/policy-changed';

@@ -17,7 +17,9 @@ const processor = new BatchProcessor(EventType.SQS);
 async function reconcileRecord(record: SQSRecord, context: Context): Promise<void> {
   const parsed = reconcileMessageSchema.safeParse(safeJson(record.body));
   if (!parsed.success) {
-    const detail = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+    const detail = parsed.error.issues
+      .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+      .join('; ');
     logger.error('invalid reconcile message sent to the DLQ', { messageId: record.messageId, detail });
     await runtime.deadLetter('reconcile', record, 'invalid-message', detail);
     return;
@@ -40,7 +42,11 @@ async function reconcileRecord(record: SQSRecord, context: Context): Promise<voi
       metrics.addMetric('UsersChanged', MetricUnit.Count, counters.set + counters.removed);
       metrics.addMetric('UsersHeld', MetricUnit.Count, counters.held);
       metrics.addMetric('UsersRescued', MetricUnit.Count, counters.rescued);
-      metrics.addMetric(state === 'completed' ? 'RunsCompleted' : state === 'held' ? 'RunsHeld' : 'RunsFailed', MetricUnit.Count, 1);
+      metrics.addMetric(
+        state === 'completed' ? 'RunsCompleted' : state === 'held' ? 'RunsHeld' : 'RunsFailed',
+        MetricUnit.Count,
+        1,
+      );
     }
   } finally {
     const after = runtime.chimeAttempts.total();

@@ -1,0 +1,110 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+
+export interface ServerlessOffline {
+  /** The Lambda Invoke API of serverless-offline. */
+  readonly url: string;
+  /** Invokes a function of the `local` stage synchronously and returns its parsed result. */
+  invoke(functionName: string, event: unknown): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+export interface ServerlessOfflineOptions {
+  readonly lambdaPort: number;
+  /** The environment of the functions: the local endpoints and names (see local/environment.ts). */
+  readonly env: Record<string, string>;
+  readonly cwd?: string;
+  readonly startTimeoutMs?: number;
+  readonly onOutput?: (line: string) => void;
+}
+
+const ROOT = path.join(import.meta.dirname, '..');
+
+/**
+ * Runs `serverless offline start --stage local`: the functions as serverless.yml defines them (esbuild bundles,
+ * handlers, timeouts, environment), behind Lambda's Invoke API. Its own SQS/stream plugins are not used:
+ * serverless-offline-sqs ignores ReportBatchItemFailures, so the local stack's faithful event-source runners
+ * deliver SQS batches and stream records through this API instead, as Lambda's pollers do.
+ */
+export async function startServerlessOffline(options: ServerlessOfflineOptions): Promise<ServerlessOffline> {
+  const bin = path.join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [bin, 'offline', 'start', '--stage', 'local', '--lambdaPort', String(options.lambdaPort)],
+    {
+      cwd: options.cwd ?? ROOT,
+      env: {
+        ...process.env,
+        ...options.env,
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, so stopping it also stops the workers it starts.
+      detached: true,
+    },
+  );
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    const text = chunk.toString();
+    output = (output + text).slice(-20_000);
+    for (const line of text.split('\n')) if (line.trim()) options.onOutput?.(line);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+
+  const stop = async () => {
+    if (!child.pid || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+    const timer = setTimeout(() => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, 5_000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  const ready = `listening on http://localhost:${options.lambdaPort}`;
+  const deadline = Date.now() + (options.startTimeoutMs ?? 120_000);
+  while (!output.includes(ready)) {
+    if (child.exitCode !== null)
+      throw new Error(`serverless offline exited during start-up:\n${output.slice(-4000)}`);
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`serverless offline did not start within the timeout:\n${output.slice(-4000)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+
+  const url = `http://localhost:${options.lambdaPort}`;
+  return {
+    url,
+    stop,
+    invoke: async (functionName, event) => {
+      const response = await fetch(
+        `${url}/2015-03-31/functions/chime-lifecycle-local-${functionName}/invocations`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-amz-invocation-type': 'RequestResponse' },
+          body: JSON.stringify(event),
+        },
+      );
+      const payload = await response.text();
+      const functionError = response.headers.get('x-amz-function-error');
+      if (response.status !== 200 || functionError) {
+        throw new Error(
+          `${functionName} failed (${functionError ?? response.status}): ${payload.slice(0, 1000)}`,
+        );
+      }
+      return payload ? (JSON.parse(payload) as unknown) : undefined;
+    },
+  };
+}
