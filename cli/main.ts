@@ -17,6 +17,8 @@ export async function buildProgram(): Promise<Command> {
     import('./commands/plan'),
     import('./commands/sync'),
     import('./commands/dlq'),
+    import('./commands/onboard'),
+    import('./commands/worker'),
   ]);
   for (const module of modules) module.register(program);
   return program;
