@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { formatProblems, type Policy, parsePolicy } from '../shared/policy';
+import { formatProblems, type Policy, parsePolicy, TENANT_ID_PATTERN } from '../shared/policy';
 import { CliError, EXIT_INVALID } from './errors';
 
 export type PolicyFileResult =
@@ -33,11 +33,9 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-const TENANT_ID = /^[A-Za-z0-9._-]{1,64}$/;
-
 /** Validates a tenant id given on the command line, so a typo is an error rather than "no such tenant". */
 export function tenantIdArgument(value: string, flag = 'tenantId'): string {
-  if (!TENANT_ID.test(value)) {
+  if (!TENANT_ID_PATTERN.test(value)) {
     throw new CliError(`${flag}: must be 1-64 characters of A-Z a-z 0-9 . _ -, got "${value}"`, EXIT_INVALID);
   }
   return value;

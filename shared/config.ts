@@ -31,6 +31,14 @@ export interface Config {
   readonly syncSafetyMarginSeconds: number;
   /** The sync checkpoints after this many pages even with time left (0 = no limit). */
   readonly syncMaxPagesPerInvocation: number;
+  /** First retry delay of a failed onboarding message (its visibility timeout), doubled per receive. */
+  readonly onboardingRetryBaseSeconds: number;
+  /** Longest retry delay of a failed onboarding message. */
+  readonly onboardingRetryCapSeconds: number;
+  /** How long onboarding reuses an enabled tenant's policy before reading it again. */
+  readonly onboardingPolicyCacheSeconds: number;
+  /** How long a completed onboarding request is remembered (Powertools idempotency record TTL). */
+  readonly onboardingIdempotencyTtlSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -52,6 +60,10 @@ export const ENV = {
   verifyIntervalDays: 'CHIME_LIFECYCLE_VERIFY_INTERVAL_DAYS',
   syncSafetyMarginSeconds: 'CHIME_LIFECYCLE_SYNC_SAFETY_MARGIN_SECONDS',
   syncMaxPagesPerInvocation: 'CHIME_LIFECYCLE_SYNC_MAX_PAGES_PER_INVOCATION',
+  onboardingRetryBaseSeconds: 'CHIME_LIFECYCLE_ONBOARDING_RETRY_BASE_SECONDS',
+  onboardingRetryCapSeconds: 'CHIME_LIFECYCLE_ONBOARDING_RETRY_CAP_SECONDS',
+  onboardingPolicyCacheSeconds: 'CHIME_LIFECYCLE_ONBOARDING_POLICY_CACHE_SECONDS',
+  onboardingIdempotencyTtlSeconds: 'CHIME_LIFECYCLE_ONBOARDING_IDEMPOTENCY_TTL_SECONDS',
 } as const satisfies Record<keyof Config, string>;
 
 export const DEFAULTS: Config = {
@@ -69,6 +81,10 @@ export const DEFAULTS: Config = {
   verifyIntervalDays: 30,
   syncSafetyMarginSeconds: 60,
   syncMaxPagesPerInvocation: 0,
+  onboardingRetryBaseSeconds: 2,
+  onboardingRetryCapSeconds: 300,
+  onboardingPolicyCacheSeconds: 5,
+  onboardingIdempotencyTtlSeconds: 86_400,
 };
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -83,7 +99,11 @@ type NumericKey =
   | 'accountQuotaShare'
   | 'verifyIntervalDays'
   | 'syncSafetyMarginSeconds'
-  | 'syncMaxPagesPerInvocation';
+  | 'syncMaxPagesPerInvocation'
+  | 'onboardingRetryBaseSeconds'
+  | 'onboardingRetryCapSeconds'
+  | 'onboardingPolicyCacheSeconds'
+  | 'onboardingIdempotencyTtlSeconds';
 
 function numberSetting(
   env: Env,
@@ -122,6 +142,13 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       min: 0,
       max: 1_000_000,
       integer: true,
+    }),
+    onboardingRetryBaseSeconds: numberSetting(env, 'onboardingRetryBaseSeconds', { min: 1, max: 43_200 }),
+    onboardingRetryCapSeconds: numberSetting(env, 'onboardingRetryCapSeconds', { min: 1, max: 43_200 }),
+    onboardingPolicyCacheSeconds: numberSetting(env, 'onboardingPolicyCacheSeconds', { min: 0, max: 3_600 }),
+    onboardingIdempotencyTtlSeconds: numberSetting(env, 'onboardingIdempotencyTtlSeconds', {
+      min: 60,
+      max: 31_536_000,
     }),
     ...overrides,
   };

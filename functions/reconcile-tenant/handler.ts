@@ -12,7 +12,6 @@ import { reconcileTenant } from '../../shared/sync/reconcile-tenant';
 const logger = createLogger('reconcile-tenant');
 const metrics = createMetrics('reconcile-tenant');
 const runtime = new Runtime();
-const processor = new BatchProcessor(EventType.SQS);
 
 async function reconcileRecord(record: SQSRecord, context: Context): Promise<void> {
   const parsed = reconcileMessageSchema.safeParse(safeJson(record.body));
@@ -67,7 +66,9 @@ function safeJson(body: string): unknown {
 /** SQS → reconcile one tenant (batch size 1); a retryable failure is a batch item failure, retried by SQS. */
 export const handler = middy(
   async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, reconcileRecord, processor, { context }),
+    // One processor per invocation: it holds the batch's state, and a local worker may run invocations
+    // concurrently in one process.
+    processPartialResponse(event, reconcileRecord, new BatchProcessor(EventType.SQS), { context }),
 )
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics));

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TENANT_ID_PATTERN } from '../policy';
 
 /**
  * The onboarding message: one "create this user" request, validated at the boundary with the constraints of
@@ -23,7 +24,7 @@ const lengthBetween = (field: string, min: number, max: number) =>
 
 /** The model's `UserId`: starts and ends with an alphanumeric; only `: - _ . @` in between. */
 export const APP_INSTANCE_USER_ID = /^[A-Za-z0-9](?:[A-Za-z0-9:\-_.@]{0,62}[A-Za-z0-9])?$/;
-export const TENANT_ID = /^[A-Za-z0-9._-]{1,64}$/;
+export const TENANT_ID = TENANT_ID_PATTERN;
 /** Printable ASCII without spaces: fits in logs, DLQ attributes and the idempotency key material as is. */
 export const REQUEST_ID = /^[\x21-\x7E]{1,128}$/;
 export const MAX_NAME_LENGTH = 100;

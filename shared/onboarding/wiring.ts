@@ -3,6 +3,7 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import type { Context, SQSRecord } from 'aws-lambda';
 import type { PolicyStore } from '../aws/policy-store';
 import type { Runtime } from '../composition-root';
+import type { Config } from '../config';
 import { compilePolicy } from '../policy';
 import type { Log } from '../sync/ports';
 import type { OnboardRequest } from './message';
@@ -14,17 +15,6 @@ import {
 } from './onboard-request';
 import { type MessageResult, processOnboardingMessage } from './process-message';
 import { checkRetryBackoff, DEFAULT_RETRY_BACKOFF, type RetryBackoff } from './retry';
-
-/**
- * Onboarding settings read from the environment. They belong in shared/config.ts with the others; they
- * live here until the composition root's owner moves them (the names will stay).
- */
-export const ONBOARDING_ENV = {
-  retryBaseSeconds: 'CHIME_LIFECYCLE_ONBOARDING_RETRY_BASE_SECONDS',
-  retryCapSeconds: 'CHIME_LIFECYCLE_ONBOARDING_RETRY_CAP_SECONDS',
-  policyCacheSeconds: 'CHIME_LIFECYCLE_ONBOARDING_POLICY_CACHE_SECONDS',
-  idempotencyTtlSeconds: 'CHIME_LIFECYCLE_ONBOARDING_IDEMPOTENCY_TTL_SECONDS',
-} as const;
 
 export interface OnboardingSettings {
   readonly retry: RetryBackoff;
@@ -48,26 +38,15 @@ export const DEFAULT_ONBOARDING_SETTINGS: OnboardingSettings = {
   idempotencyTtlSeconds: 86_400,
 };
 
-export function loadOnboardingSettings(
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): OnboardingSettings {
-  const number = (key: keyof typeof ONBOARDING_ENV, fallback: number, min: number): number => {
-    const raw = env[ONBOARDING_ENV[key]]?.trim();
-    if (!raw) return fallback;
-    const value = Number(raw);
-    if (!Number.isFinite(value) || value < min) {
-      throw new RangeError(`${ONBOARDING_ENV[key]}: must be a number of at least ${min}, got "${raw}"`);
-    }
-    return value;
-  };
-  const defaults = DEFAULT_ONBOARDING_SETTINGS;
+/** The onboarding settings of a configuration (shared/config.ts reads and validates the variables). */
+export function onboardingSettingsOf(config: Config): OnboardingSettings {
   return {
     retry: checkRetryBackoff({
-      baseSeconds: number('retryBaseSeconds', defaults.retry.baseSeconds, 1),
-      capSeconds: number('retryCapSeconds', defaults.retry.capSeconds, 1),
+      baseSeconds: config.onboardingRetryBaseSeconds,
+      capSeconds: config.onboardingRetryCapSeconds,
     }),
-    policyCacheMs: number('policyCacheSeconds', defaults.policyCacheMs / 1000, 0) * 1000,
-    idempotencyTtlSeconds: number('idempotencyTtlSeconds', defaults.idempotencyTtlSeconds, 60),
+    policyCacheMs: config.onboardingPolicyCacheSeconds * 1000,
+    idempotencyTtlSeconds: config.onboardingIdempotencyTtlSeconds,
   };
 }
 
@@ -93,7 +72,7 @@ export interface OnboardingOptions {
  * table (key attribute `id`, TTL attribute `expiration`, as infra/tables.json defines it).
  */
 export function createOnboarding(runtime: Runtime, options: OnboardingOptions): Onboarding {
-  const settings = options.settings ?? loadOnboardingSettings();
+  const settings = options.settings ?? onboardingSettingsOf(runtime.config);
   const now = options.now ?? Date.now;
   const idempotencyConfig = new IdempotencyConfig({
     // The function below receives `{ key }`: the idempotency key is the request's key (its

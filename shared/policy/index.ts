@@ -20,6 +20,7 @@ export {
   DEFAULT_SAFETY,
   type Expiration,
   formatProblems,
+  IDENTIFIER_MESSAGE,
   isChimeArn,
   MAX_EXPIRATION_DAYS,
   MAX_RULES,
@@ -34,4 +35,5 @@ export {
   policySchema,
   type RuleMatch,
   type SafetySettings,
+  TENANT_ID_PATTERN,
 } from './schema';

@@ -132,10 +132,12 @@ function stringOfLength(min: number, max: number) {
     .max(max, { error: message });
 }
 
-const IDENTIFIER_MESSAGE = 'must be 1..64 characters of A-Z a-z 0-9 . _ -';
+/** Tenant ids (and rule ids): the one definition every boundary (policy, queues, CLI) validates against. */
+export const TENANT_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+export const IDENTIFIER_MESSAGE = 'must be 1..64 characters of A-Z a-z 0-9 . _ -';
 const identifier = z
   .string({ error: fieldError(IDENTIFIER_MESSAGE) })
-  .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: IDENTIFIER_MESSAGE });
+  .regex(TENANT_ID_PATTERN, { error: IDENTIFIER_MESSAGE });
 
 /** z.strictObject whose unknown keys are reported one by one, with the keys that are allowed in that place. */
 function strictObject<Shape extends z.core.$ZodLooseShape>(shape: Shape, what = 'an object') {

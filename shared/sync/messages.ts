@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { IDENTIFIER_MESSAGE, TENANT_ID_PATTERN } from '../policy';
 
-const tenantId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ -');
+const tenantId = z.string().regex(TENANT_ID_PATTERN, IDENTIFIER_MESSAGE);
 
 /** Starts a run for one tenant. */
 export const startMessageSchema = z.strictObject({

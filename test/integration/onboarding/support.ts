@@ -16,7 +16,6 @@ import { type SqsServer, startSqsServer } from '../../../local/sqs-server';
 import type { EnsuredQueue } from '../../../shared/aws/queues';
 import type { Runtime } from '../../../shared/composition-root';
 import { ENV } from '../../../shared/config';
-import { ONBOARDING_ENV } from '../../../shared/onboarding/wiring';
 import { parsePolicy } from '../../../shared/policy';
 import { policyDocument } from '../../fixtures/policies';
 import { type ChimeEmulator, startTestEmulator } from '../../support/chime';
@@ -81,8 +80,8 @@ export async function startOnboardingStack(options: OnboardingStackOptions = {})
     [ENV.reconcileDeadLetterQueue]: config.reconcileDeadLetterQueue,
     [ENV.eventBus]: config.eventBus,
     [ENV.quotaScale]: String(quotaScale),
-    [ONBOARDING_ENV.retryBaseSeconds]: String(options.retryBaseSeconds ?? 1),
-    [ONBOARDING_ENV.retryCapSeconds]: String(options.retryCapSeconds ?? 2),
+    [ENV.onboardingRetryBaseSeconds]: String(options.retryBaseSeconds ?? 1),
+    [ENV.onboardingRetryCapSeconds]: String(options.retryCapSeconds ?? 2),
     POWERTOOLS_METRICS_DISABLED: 'true',
     // Retries log warnings by design; the tests assert on outcomes, not on log lines.
     POWERTOOLS_LOG_LEVEL: 'ERROR',
