@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -76,6 +76,7 @@ describe('chime-lifecycle policy and plan commands', () => {
   });
 
   afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
     await emulator?.close();
     await sqs?.close();
     await eventBridge?.close();

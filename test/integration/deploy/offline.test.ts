@@ -92,9 +92,14 @@ describe('serverless offline (stage local)', () => {
     return JSON.parse(payload);
   }
 
-  it('exposes every function under chime-lifecycle-local-<name>, with the schedule left to the local stack', () => {
+  it('exposes every function under chime-lifecycle-local-<name>, with the schedule left to the local stack', async () => {
     for (const name of ['schedule-sync', 'reconcile-tenant', 'onboard-users', 'policy-changed']) {
       expect(output).toContain(`chime-lifecycle-local-${name}`);
+    }
+    // serverless-offline prints the schedule line just after it starts listening.
+    const deadline = Date.now() + 15_000;
+    while (!/Scheduling \[schedule-sync\]/.test(output) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(output).toMatch(/Scheduling \[schedule-sync\] cron: disabled/);
   });

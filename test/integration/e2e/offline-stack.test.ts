@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -190,6 +190,7 @@ describe('the offline stack end to end', () => {
 
   afterAll(async () => {
     chime?.destroy();
+    if (dir) await rm(dir, { recursive: true, force: true });
     if (stack && stack.exitCode === null) {
       const exited = new Promise((resolve) => stack.once('exit', resolve));
       stack.kill('SIGINT');
