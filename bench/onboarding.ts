@@ -35,7 +35,7 @@ const QUOTA_SCALE = Number(process.env.BENCH_ONBOARDING_QUOTA_SCALE ?? 1);
  */
 const CONCURRENCY = 8;
 /** A pass gives up after this long; anything not done by then counts as lost. */
-const PASS_TIMEOUT_MS = Math.max(150_000, COUNT * 60);
+const PASS_TIMEOUT_MS = Math.max(150_000, COUNT * 150);
 
 interface PassResult {
   readonly label: string;

@@ -37,7 +37,11 @@ export interface RateLimiterOptions {
   readonly burstSeconds?: number;
   /** Multiplicative decrease applied to a bucket's rate on a throttle. */
   readonly decreaseFactor?: number;
-  /** The rate never drops below this fraction of the configured rate. */
+  /**
+   * The rate never drops below this fraction of the configured rate (default 0.25). Throttles do not always
+   * mean we are too fast (another consumer of the account quota, a service-side blip): a floor this high
+   * keeps a burst of such 429s from starving the queue for long, and retries absorb the rest.
+   */
   readonly minimumRateFraction?: number;
   /**
    * At most one decrease per bucket in this window: the calls in flight when the first 429 arrives were
@@ -164,7 +168,7 @@ export class RateLimiter implements CallRateLimiter {
   constructor(private readonly options: RateLimiterOptions) {
     this.burstSeconds = options.burstSeconds ?? 0.5;
     this.decreaseFactor = options.decreaseFactor ?? 0.7;
-    this.minimumRateFraction = options.minimumRateFraction ?? 0.1;
+    this.minimumRateFraction = options.minimumRateFraction ?? 0.25;
     this.decreaseCooldownMs = options.decreaseCooldownMs ?? 300;
     this.recoveryMs = options.recoveryMs ?? 20_000;
     // Defaults look the globals up at call time so test fake timers apply.
