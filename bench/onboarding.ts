@@ -13,13 +13,14 @@ import { performance } from 'node:perf_hooks';
 import { GetQueueAttributesCommand, PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { startChimeEmulator } from '../emulator';
 import { startDynamoDbLocal } from '../local/dynamodb-local';
+import { isolatedConfig } from '../local/environment';
 import { type SqsEventHandler, startEventSource } from '../local/event-source-runner';
 import { startLocalEventBridge } from '../local/eventbridge-server';
 import { startSqsServer } from '../local/sqs-server';
 import { ensureTables } from '../shared/aws/tables';
 import { DEFAULT_CHIME_QUOTAS } from '../shared/chime/quotas';
 import { Runtime } from '../shared/composition-root';
-import { ENV, loadConfig } from '../shared/config';
+import { ENV } from '../shared/config';
 import { parsePolicy } from '../shared/policy';
 import type { BenchRow, BenchSection } from './lib';
 
@@ -65,20 +66,7 @@ export async function run(): Promise<BenchSection> {
   const eventBridge = await startLocalEventBridge();
   const sqsServer = await startSqsServer();
   const prefix = `bench${randomUUID().slice(0, 6)}`;
-  const config = loadConfig(
-    {},
-    {
-      policyTable: `${prefix}-policies`,
-      stateTable: `${prefix}-state`,
-      idempotencyTable: `${prefix}-idempotency`,
-      onboardingQueue: `${prefix}-onboarding`,
-      onboardingDeadLetterQueue: `${prefix}-onboarding-dlq`,
-      reconcileQueue: `${prefix}-reconcile`,
-      reconcileDeadLetterQueue: `${prefix}-reconcile-dlq`,
-      eventBus: 'default',
-      quotaScale: QUOTA_SCALE,
-    },
-  );
+  const config = isolatedConfig(prefix, { eventBus: 'default', quotaScale: QUOTA_SCALE });
   const runtime = new Runtime(config, {
     endpoints: {
       dynamodb: dynamo.url,

@@ -4,11 +4,13 @@
  * timed, so a slow first sync can be attributed to a phase (scan, end of scan, apply) and to DynamoDB.
  */
 import { performance } from 'node:perf_hooks';
+import { isolatedConfig } from '../local/environment';
 import { Runtime } from '../shared/composition-root';
-import { type Config, loadConfig } from '../shared/config';
+import type { Config } from '../shared/config';
 import { DAY_MS, parsePolicy } from '../shared/policy';
 import type { EventSink, LedgerPort, ReconcileQueuePort, RunPort, UserDirectory } from '../shared/sync/ports';
 import type { ReconcileDeps } from '../shared/sync/reconcile-tenant';
+import { policyDocument as fixturePolicyDocument } from '../test/fixtures/policies';
 
 /** Dummy credentials: every endpoint is local, and the benchmark must never reach a real AWS account. */
 export function useDummyCredentials(): void {
@@ -19,20 +21,7 @@ export function useDummyCredentials(): void {
 
 /** Table and queue names unique to one benchmark run, so reruns against a kept DynamoDB Local never collide. */
 export function benchConfig(prefix: string, quotaScale: number): Config {
-  return loadConfig(
-    {},
-    {
-      policyTable: `${prefix}-policies`,
-      stateTable: `${prefix}-state`,
-      idempotencyTable: `${prefix}-idempotency`,
-      onboardingQueue: `${prefix}-onboarding`,
-      onboardingDeadLetterQueue: `${prefix}-onboarding-dlq`,
-      reconcileQueue: `${prefix}-reconcile`,
-      reconcileDeadLetterQueue: `${prefix}-reconcile-dlq`,
-      eventBus: `${prefix}-bus`,
-      quotaScale,
-    },
-  );
+  return isolatedConfig(prefix, { quotaScale });
 }
 
 export function benchRuntime(config: Config, endpoints: { dynamodb: string; chime: string }): Runtime {
@@ -50,24 +39,7 @@ export const GENEROUS_SAFETY = {
 };
 
 export function policyDocument(tenantId: string, appInstanceArn: string): Record<string, unknown> {
-  return {
-    tenantId,
-    appInstanceArn,
-    enabled: true,
-    rules: [
-      { id: 'guests', priority: 10, match: { userIdPrefix: 'guest-' }, expiration: { days: 7 } },
-      {
-        id: 'trial',
-        priority: 20,
-        match: { metadata: { plan: ['trial', 'poc'] } },
-        expiration: { days: 30 },
-      },
-      { id: 'staff', priority: 30, match: { userIdPattern: '^emp-[0-9]+$' }, expiration: 'never' },
-      { id: 'service', priority: 40, match: { userIdPrefix: 'svc-' }, expiration: 'unmanaged' },
-    ],
-    default: { expiration: { days: 365 } },
-    safety: GENEROUS_SAFETY,
-  };
+  return fixturePolicyDocument(tenantId, appInstanceArn, { safety: GENEROUS_SAFETY });
 }
 
 /** Stores the tenant's policy (version 1). */

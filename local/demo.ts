@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ChimeEmulator } from '../emulator';
-import type { PolicyStore } from '../shared/aws/policy-store';
-import { DAY_MS, parsePolicy } from '../shared/policy';
+import { type PolicyStore, storePolicyDocument } from '../shared/aws/policy-store';
+import { DAY_MS } from '../shared/policy';
 
 const EXAMPLES = path.join(import.meta.dirname, '..', 'examples', 'policies');
 
@@ -84,15 +84,7 @@ export async function seedDemo(emulator: ChimeEmulator, policies: PolicyStore): 
     const users = population(tenantId, now);
     const { appInstanceArn } = emulator.seed({ appInstanceName: `${tenantId} demo`, users });
     const document = { ...example, appInstanceArn };
-    const parsed = parsePolicy(document);
-    if (!parsed.ok)
-      throw new Error(`examples/policies/${tenantId}.json is invalid: ${JSON.stringify(parsed.problems)}`);
-    const current = await policies.get(tenantId);
-    await policies.put(
-      parsed.policy,
-      document,
-      current ? { version: current.version, appInstanceArn: current.policy.appInstanceArn } : null,
-    );
+    await storePolicyDocument(policies, document);
     tenants.push({ tenantId, appInstanceArn, users: users.length, document });
   }
   return tenants;

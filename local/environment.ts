@@ -1,5 +1,5 @@
 import type { Endpoints } from '../shared/composition-root';
-import { type Config, ENV } from '../shared/config';
+import { type Config, ENV, loadConfig } from '../shared/config';
 
 /**
  * The environment variables that point chime-lifecycle (Lambda handlers and CLI alike) at a configuration
@@ -27,4 +27,25 @@ export function exportEnvironment(config: Config, endpoints: Required<Endpoints>
   process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+}
+
+/**
+ * A configuration whose tables, queues and bus are named after `prefix`, so several runs (test files,
+ * benchmarks) share one DynamoDB Local or SQS server without meeting each other.
+ */
+export function isolatedConfig(prefix: string, overrides: Partial<Config> = {}): Config {
+  return loadConfig(
+    {},
+    {
+      policyTable: `${prefix}-policies`,
+      stateTable: `${prefix}-state`,
+      idempotencyTable: `${prefix}-idempotency`,
+      onboardingQueue: `${prefix}-onboarding`,
+      onboardingDeadLetterQueue: `${prefix}-onboarding-dlq`,
+      reconcileQueue: `${prefix}-reconcile`,
+      reconcileDeadLetterQueue: `${prefix}-reconcile-dlq`,
+      eventBus: `${prefix}-bus`,
+      ...overrides,
+    },
+  );
 }

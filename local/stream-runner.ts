@@ -4,6 +4,7 @@ import {
   DescribeStreamCommand,
   type DynamoDBStreamsClient,
   GetRecordsCommand,
+  type GetRecordsCommandOutput,
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
@@ -82,6 +83,22 @@ export async function startStreamSource(options: StreamSourceOptions): Promise<S
     }
   };
 
+  /** Where to resume a shard whose iterator DynamoDB no longer accepts: after the last record delivered. */
+  const lastSequence = new Map<string, string>();
+  const renewIterator = async (shardId: string) => {
+    const after = lastSequence.get(shardId);
+    const { ShardIterator } = await streams.send(
+      new GetShardIteratorCommand({
+        StreamArn: streamArn,
+        ShardId: shardId,
+        ...(after
+          ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after }
+          : { ShardIteratorType: 'TRIM_HORIZON' }),
+      }),
+    );
+    iterators.set(shardId, ShardIterator ?? null);
+  };
+
   const poll = async () => {
     while (!stopped) {
       try {
@@ -89,13 +106,27 @@ export async function startStreamSource(options: StreamSourceOptions): Promise<S
         let any = false;
         for (const [shardId, iterator] of iterators) {
           if (!iterator) continue;
-          const page = await streams.send(
-            new GetRecordsCommand({ ShardIterator: iterator, Limit: options.batchSize ?? 100 }),
-          );
+          let page: GetRecordsCommandOutput;
+          try {
+            page = await streams.send(
+              new GetRecordsCommand({ ShardIterator: iterator, Limit: options.batchSize ?? 100 }),
+            );
+          } catch (error) {
+            // Iterators expire (15 minutes) and DynamoDB Local sometimes reports a fresh LATEST iterator as
+            // trimmed: like Lambda's poller, take a new one where delivery stopped instead of losing the shard.
+            const name = (error as { name?: string }).name;
+            if (name === 'ExpiredIteratorException' || name === 'TrimmedDataAccessException') {
+              await renewIterator(shardId);
+              continue;
+            }
+            throw error;
+          }
           iterators.set(shardId, page.NextShardIterator ?? null);
           if (page.Records && page.Records.length > 0) {
             any = true;
             await deliver(page.Records);
+            const sequence = page.Records.at(-1)?.dynamodb?.SequenceNumber;
+            if (sequence) lastSequence.set(shardId, sequence);
           }
         }
         if (!any) await sleep(pollMs);

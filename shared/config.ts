@@ -31,6 +31,10 @@ export interface Config {
   readonly syncSafetyMarginSeconds: number;
   /** The sync checkpoints after this many pages even with time left (0 = no limit). */
   readonly syncMaxPagesPerInvocation: number;
+  /** First retry delay of a failed reconcile step (its message's visibility timeout), doubled per receive. */
+  readonly syncRetryBaseSeconds: number;
+  /** Longest retry delay of a failed reconcile step. */
+  readonly syncRetryCapSeconds: number;
   /** First retry delay of a failed onboarding message (its visibility timeout), doubled per receive. */
   readonly onboardingRetryBaseSeconds: number;
   /** Longest retry delay of a failed onboarding message. */
@@ -60,6 +64,8 @@ export const ENV = {
   verifyIntervalDays: 'CHIME_LIFECYCLE_VERIFY_INTERVAL_DAYS',
   syncSafetyMarginSeconds: 'CHIME_LIFECYCLE_SYNC_SAFETY_MARGIN_SECONDS',
   syncMaxPagesPerInvocation: 'CHIME_LIFECYCLE_SYNC_MAX_PAGES_PER_INVOCATION',
+  syncRetryBaseSeconds: 'CHIME_LIFECYCLE_SYNC_RETRY_BASE_SECONDS',
+  syncRetryCapSeconds: 'CHIME_LIFECYCLE_SYNC_RETRY_CAP_SECONDS',
   onboardingRetryBaseSeconds: 'CHIME_LIFECYCLE_ONBOARDING_RETRY_BASE_SECONDS',
   onboardingRetryCapSeconds: 'CHIME_LIFECYCLE_ONBOARDING_RETRY_CAP_SECONDS',
   onboardingPolicyCacheSeconds: 'CHIME_LIFECYCLE_ONBOARDING_POLICY_CACHE_SECONDS',
@@ -81,6 +87,8 @@ export const DEFAULTS: Config = {
   verifyIntervalDays: 30,
   syncSafetyMarginSeconds: 60,
   syncMaxPagesPerInvocation: 0,
+  syncRetryBaseSeconds: 30,
+  syncRetryCapSeconds: 900,
   onboardingRetryBaseSeconds: 2,
   onboardingRetryCapSeconds: 300,
   onboardingPolicyCacheSeconds: 5,
@@ -100,6 +108,8 @@ type NumericKey =
   | 'verifyIntervalDays'
   | 'syncSafetyMarginSeconds'
   | 'syncMaxPagesPerInvocation'
+  | 'syncRetryBaseSeconds'
+  | 'syncRetryCapSeconds'
   | 'onboardingRetryBaseSeconds'
   | 'onboardingRetryCapSeconds'
   | 'onboardingPolicyCacheSeconds'
@@ -143,6 +153,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       max: 1_000_000,
       integer: true,
     }),
+    syncRetryBaseSeconds: numberSetting(env, 'syncRetryBaseSeconds', { min: 1, max: 43_200 }),
+    syncRetryCapSeconds: numberSetting(env, 'syncRetryCapSeconds', { min: 1, max: 43_200 }),
     onboardingRetryBaseSeconds: numberSetting(env, 'onboardingRetryBaseSeconds', { min: 1, max: 43_200 }),
     onboardingRetryCapSeconds: numberSetting(env, 'onboardingRetryCapSeconds', { min: 1, max: 43_200 }),
     onboardingPolicyCacheSeconds: numberSetting(env, 'onboardingPolicyCacheSeconds', { min: 0, max: 3_600 }),

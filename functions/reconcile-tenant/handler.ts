@@ -4,9 +4,10 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { QUEUE_SETTINGS } from '../../shared/aws/queues';
+import { retryVisibilitySeconds } from '../../shared/backoff';
 import { Runtime } from '../../shared/composition-root';
 import { asLog, createLogger, createMetrics, MetricUnit } from '../../shared/observability';
-import { reconcileMessageSchema } from '../../shared/sync/messages';
+import { type ReconcileMessage, reconcileMessageSchema } from '../../shared/sync/messages';
 import { reconcileTenant } from '../../shared/sync/reconcile-tenant';
 
 const logger = createLogger('reconcile-tenant');
@@ -27,12 +28,28 @@ async function reconcileRecord(record: SQSRecord, context: Context): Promise<voi
   const before = runtime.chimeAttempts.total();
   logger.appendKeys({ tenantId: parsed.data.tenantId });
   try {
+    await reconcile(parsed.data, record, context, receiveCount);
+  } finally {
+    const after = runtime.chimeAttempts.total();
+    metrics.addMetric('ChimeCalls', MetricUnit.Count, after.attempts - before.attempts);
+    metrics.addMetric('ChimeThrottled', MetricUnit.Count, after.throttled - before.throttled);
+    logger.removeKeys(['tenantId']);
+  }
+}
+
+async function reconcile(
+  message: ReconcileMessage,
+  record: SQSRecord,
+  context: Context,
+  receiveCount: number,
+) {
+  try {
     const outcome = await reconcileTenant(
-      parsed.data,
+      message,
       runtime.reconcileDeps({
         log: asLog(logger),
         remainingTimeMs: () => context.getRemainingTimeInMillis(),
-        finalAttempt: receiveCount >= QUEUE_SETTINGS.reconcile.maxReceiveCount,
+        finalAttempt: receiveCount >= (await maxReceiveCount()),
       }),
     );
     if (outcome.status === 'finished') {
@@ -46,12 +63,39 @@ async function reconcileRecord(record: SQSRecord, context: Context): Promise<voi
         MetricUnit.Count,
         1,
       );
+      if (outcome.exhaustedRetries) {
+        // The run is marked failed; failing the message as well lets SQS move it to the reconcile DLQ,
+        // where an operator sees it (and can redrive it once Chime is healthy).
+        throw new Error(
+          `run ${outcome.run.runId} failed after its last attempt: ${outcome.run.reason ?? ''}`,
+        );
+      }
     }
-  } finally {
-    const after = runtime.chimeAttempts.total();
-    metrics.addMetric('ChimeCalls', MetricUnit.Count, after.attempts - before.attempts);
-    metrics.addMetric('ChimeThrottled', MetricUnit.Count, after.throttled - before.throttled);
-    logger.removeKeys(['tenantId']);
+  } catch (error) {
+    // The step failed in a retryable way (the use case finished the run itself otherwise): it comes back
+    // after a backoff on its receive count (30 s, 60 s, ... up to 15 min by default) rather than the queue's
+    // 16-minute visibility timeout, and after the queue's receive limit SQS moves it to the reconcile DLQ.
+    const delaySeconds = retryVisibilitySeconds(receiveCount, {
+      baseSeconds: runtime.config.syncRetryBaseSeconds,
+      capSeconds: runtime.config.syncRetryCapSeconds,
+    });
+    try {
+      const queueUrl = await runtime.queues.resolveQueueUrl(runtime.config.reconcileQueue);
+      await runtime.queues.changeVisibility(queueUrl, record.receiptHandle, delaySeconds);
+    } catch (visibilityError) {
+      logger.warn('could not set the retry delay of a reconcile message', { error: String(visibilityError) });
+    }
+    throw error;
+  }
+}
+
+/** The deployed queue's receive limit (its redrive policy), falling back to infra/queues.json. */
+async function maxReceiveCount(): Promise<number> {
+  try {
+    const queueUrl = await runtime.queues.resolveQueueUrl(runtime.config.reconcileQueue);
+    return (await runtime.queues.maxReceiveCount(queueUrl)) ?? QUEUE_SETTINGS.reconcile.maxReceiveCount;
+  } catch {
+    return QUEUE_SETTINGS.reconcile.maxReceiveCount;
   }
 }
 

@@ -181,6 +181,27 @@ export class PolicyStore {
   }
 }
 
+/**
+ * Validates a policy document and stores it as the next version of its tenant, conditional on the version
+ * read just before (so a concurrent writer still gets "changed since you read it").
+ */
+export async function storePolicyDocument(
+  store: PolicyStore,
+  document: Record<string, unknown>,
+): Promise<StoredPolicy> {
+  const parsed = parsePolicy(document);
+  if (!parsed.ok) {
+    const detail = parsed.problems.map((problem) => `${problem.path}: ${problem.message}`).join('; ');
+    throw new StoredPolicyInvalidError(`not a valid policy: ${detail}`);
+  }
+  const current = await store.get(parsed.policy.tenantId);
+  return store.put(
+    parsed.policy,
+    document,
+    current ? { version: current.version, appInstanceArn: current.policy.appInstanceArn } : null,
+  );
+}
+
 function toStoredPolicy(item: Record<string, unknown>): StoredPolicy {
   const tenantId = String(item.tenantId);
   const document = (item.document ?? {}) as Record<string, unknown>;

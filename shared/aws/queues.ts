@@ -245,6 +245,7 @@ export class SqsQueues {
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #holdSeconds: number;
   readonly #urls = new Map<string, Promise<string>>();
+  readonly #maxReceiveCounts = new Map<string, Promise<number | undefined>>();
 
   constructor(sqs: SQSClient, options: SqsQueuesOptions = {}) {
     this.#sqs = sqs;
@@ -317,6 +318,27 @@ export class SqsQueues {
     const arn = Attributes?.QueueArn;
     if (!arn) throw new Error(`SQS returned no QueueArn for ${queueUrl}`);
     return arn;
+  }
+
+  /**
+   * The queue's redrive `maxReceiveCount` as deployed (undefined without a redrive policy), read once and
+   * cached: a consumer learns from it which delivery is a message's last.
+   */
+  maxReceiveCount(queueUrl: string): Promise<number | undefined> {
+    let count = this.#maxReceiveCounts.get(queueUrl);
+    if (!count) {
+      count = this.#sqs
+        .send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['RedrivePolicy'] }))
+        .then(({ Attributes }) => {
+          const policy = Attributes?.RedrivePolicy;
+          if (!policy) return undefined;
+          const value = Number((JSON.parse(policy) as { maxReceiveCount?: unknown }).maxReceiveCount);
+          return Number.isFinite(value) ? value : undefined;
+        });
+      count.catch(() => this.#maxReceiveCounts.delete(queueUrl));
+      this.#maxReceiveCounts.set(queueUrl, count);
+    }
+    return count;
   }
 
   /** A full URL is returned as is; a name is looked up once (GetQueueUrl) and cached. */

@@ -1,5 +1,6 @@
 import { ChimeSDKIdentityServiceException } from '@aws-sdk/client-chime-sdk-identity';
 import { QUEUE_SETTINGS } from '../aws/queues';
+import { MAX_VISIBILITY_SECONDS, retryVisibilitySeconds } from '../backoff';
 import { classifyChimeError } from '../chime/errors';
 import type { RejectionReason } from './message';
 
@@ -14,8 +15,7 @@ export interface RetryBackoff {
 
 export const DEFAULT_RETRY_BACKOFF: RetryBackoff = { baseSeconds: 2, capSeconds: 300 };
 
-/** ChangeMessageVisibility accepts 0..43200 seconds (12 hours). */
-export const MAX_VISIBILITY_SECONDS = 43_200;
+export { MAX_VISIBILITY_SECONDS };
 
 /**
  * Throws when a backoff could hide a message for longer than SQS keeps it: with 8 receives and a 5 minute
@@ -40,22 +40,13 @@ export function checkRetryBackoff(backoff: RetryBackoff): RetryBackoff {
   return backoff;
 }
 
-/**
- * The visibility timeout for a message that failed on its `receiveCount`-th delivery: exponential in the
- * receive count (base, 2×base, 4×base, ... up to the cap) with "equal jitter": half of it fixed, so a
- * throttled message really waits, and half random, so messages throttled together come back spread out.
- * Whole seconds, at least 1, as ChangeMessageVisibility wants.
- */
+/** The visibility timeout for a message that failed on its `receiveCount`-th delivery (shared/backoff.ts). */
 export function retryDelaySeconds(
   receiveCount: number,
   backoff: RetryBackoff,
   random: () => number = Math.random,
 ): number {
-  const attempt = Number.isFinite(receiveCount) ? Math.max(1, Math.floor(receiveCount)) : 1;
-  // 2^(attempt-1) overflows to Infinity for absurd counts; min() then returns the cap, as wanted.
-  const ceiling = Math.min(backoff.capSeconds, backoff.baseSeconds * 2 ** (attempt - 1));
-  const seconds = Math.ceil(ceiling / 2 + random() * (ceiling / 2));
-  return Math.min(MAX_VISIBILITY_SECONDS, Math.max(1, seconds));
+  return retryVisibilitySeconds(receiveCount, backoff, random);
 }
 
 /** A request that can never succeed as sent: it goes to the DLQ at once, with the reason. */

@@ -17,7 +17,7 @@ export const continueMessageSchema = z.strictObject({
   kind: z.literal('continue'),
   tenantId,
   runId: z.string().min(1).max(128),
-  step: z.number().int().min(1),
+  step: z.number().int().min(0),
   cursor: z.string().max(4096).optional(),
   /** A copy of the counters so far, for operators reading the queue; the run record is authoritative. */
   counters: z.record(z.string(), z.number()).optional(),

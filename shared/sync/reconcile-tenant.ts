@@ -73,7 +73,12 @@ export interface ReconcileDeps {
 export type ReconcileOutcome =
   | { readonly status: 'skipped'; readonly tenantId: string; readonly reason: string }
   | { readonly status: 'continued'; readonly run: RunRecord }
-  | { readonly status: 'finished'; readonly run: RunRecord };
+  | {
+      readonly status: 'finished';
+      readonly run: RunRecord;
+      /** The run failed on a retryable error at its last attempt: the caller lets the message dead-letter. */
+      readonly exhaustedRetries?: boolean;
+    };
 
 /** Run ids sort by start time (to the millisecond), so the run records of a tenant list in order. */
 export function newRunId(now: number): string {
@@ -103,6 +108,12 @@ async function startRun(message: StartMessage, deps: ReconcileDeps): Promise<Rec
   const runId = newRunId(now);
   const lease = await deps.runs.acquireLease(tenantId, runId, now, deps.settings.leaseMs);
   if (!lease.acquired) {
+    const holder = lease.holder ? await deps.runs.get(tenantId, lease.holder) : null;
+    if (holder?.state === 'running' && holder.step === 0) {
+      // A run that was created but never got going: this start's first delivery created it and failed to
+      // hand over (or its hand-over is still queued). Handing over again is safe: a step runs once.
+      await deps.queue.send([continuation(holder)]);
+    }
     deps.log.info('run skipped: another run of this tenant is still going', {
       tenantId,
       holder: lease.holder,
@@ -125,7 +136,10 @@ async function startRun(message: StartMessage, deps: ReconcileDeps): Promise<Rec
   };
   await deps.runs.create(record);
   deps.log.info('run started', { tenantId, runId, trigger: message.trigger, policyVersion: stored.version });
-  return work(record, stored, deps);
+  // The work itself happens in continuation messages, from step 0: a failing step is then retried as the
+  // same run (same run id, same checkpoint) by SQS's redelivery, with backoff, up to the DLQ.
+  await deps.queue.send([continuation(record)]);
+  return { status: 'continued', run: record };
 }
 
 async function continueRun(message: ContinueMessage, deps: ReconcileDeps): Promise<ReconcileOutcome> {
@@ -199,7 +213,7 @@ async function work(record: RunRecord, stored: StoredPolicy, deps: ReconcileDeps
       error: describeError(error),
     });
     const failed = await finish({ ...record, counters }, 'failed', describeError(error), deps);
-    return { status: 'finished', run: failed };
+    return { status: 'finished', run: failed, ...(retryable ? { exhaustedRetries: true } : {}) };
   }
 }
 
@@ -211,15 +225,15 @@ interface ScanResult {
 /** A page of users together with what the ledger knows of them, fetched ahead of its turn. */
 interface PrefetchedPage {
   readonly page: UserPage;
-  readonly known: Map<string, LedgerEntry>;
+  readonly known: Promise<Map<string, LedgerEntry>>;
 }
 
 /**
  * Pages through the users as a pipeline, because at scale the Chime quota, not our own round trips, must be
- * the bound: the next list page and its ledger read are fetched while the current page's Chime calls run,
- * and a page's DynamoDB writes (ledger, pending changes, events) finish in the background while the next
- * page is worked. Everything in flight is awaited before a checkpoint, so a saved cursor never runs ahead of
- * the work it stands for.
+ * the bound: the next list call starts as soon as a page arrives, its ledger read runs beside the current
+ * page's Chime calls, and a page's DynamoDB writes (ledger, pending changes, events) finish in the
+ * background while later pages are worked. Everything in flight is awaited before a checkpoint, so a saved
+ * cursor never runs ahead of the work it stands for.
  */
 async function scanPages(
   record: RunRecord,
@@ -232,20 +246,28 @@ async function scanPages(
   const pages = deps.users
     .listPages(stored.policy.appInstanceArn, record.cursor ? { startToken: record.cursor } : {})
     [Symbol.asyncIterator]();
-  const fetchNext = async (): Promise<PrefetchedPage | null> => {
+  const fetchPage = async (): Promise<PrefetchedPage | null> => {
     const next = await pages.next();
     if (next.done) return null;
-    const known = await deps.ledger.getMany(
+    const known = deps.ledger.getMany(
       record.tenantId,
       next.value.users.map((user) => user.appInstanceUserId),
     );
+    // Awaited when the page's turn comes; until then a failure must not count as unhandled.
+    known.catch(() => undefined);
     return { page: next.value, known };
   };
   const writes = new BackgroundWrites(PAGES_OF_WRITES_IN_FLIGHT);
-  // The page after the last one processed, already on its way; a rejection surfaces when it is awaited.
+  // The next page, already on its way. It may fail while the current page is being worked: it is marked
+  // handled at once and its error surfaces when it is awaited.
+  const prefetch = () => {
+    const promise = fetchPage();
+    promise.catch(() => undefined);
+    return promise;
+  };
   let upcoming: Promise<PrefetchedPage | null> | undefined;
   try {
-    upcoming = fetchNext();
+    upcoming = prefetch();
     for (;;) {
       const current = await upcoming;
       upcoming = undefined;
@@ -256,8 +278,15 @@ async function scanPages(
       pagesThisInvocation++;
       const last = page.nextToken === undefined;
       const stop = !last && outOfTime(deps, pagesThisInvocation);
-      if (!last && !stop) upcoming = fetchNext();
-      const persist = await processPage(current, record, stored, compiled, counters, deps);
+      if (!last && !stop) upcoming = prefetch();
+      const persist = await processPage(
+        { page, known: await current.known },
+        record,
+        stored,
+        compiled,
+        counters,
+        deps,
+      );
       await writes.add(persist);
       if (last) break;
       if (stop) {
@@ -277,7 +306,7 @@ async function scanPages(
 }
 
 /** How many pages' DynamoDB writes may still be in flight while later pages are worked. */
-const PAGES_OF_WRITES_IN_FLIGHT = 3;
+const PAGES_OF_WRITES_IN_FLIGHT = 4;
 
 /** A small bounded set of background writes whose first failure is rethrown at the next add or drain. */
 class BackgroundWrites {
@@ -351,7 +380,7 @@ function dueForVerification(entry: LedgerEntry, now: number, intervalMs: number)
  * to run in the background.
  */
 async function processPage(
-  { page, known }: PrefetchedPage,
+  { page, known }: { readonly page: UserPage; readonly known: Map<string, LedgerEntry> },
   record: RunRecord,
   stored: StoredPolicy,
   compiled: CompiledPolicy,

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { isolatedConfig } from '../../local/environment';
 import { ensureTables } from '../../shared/aws/tables';
 import { Runtime, type RuntimeOptions } from '../../shared/composition-root';
-import { type Config, loadConfig } from '../../shared/config';
+import type { Config } from '../../shared/config';
 import { dynamoDbUrl } from './context';
 
 /** Dummy credentials: the local servers accept any, and no test may reach a real AWS account. */
@@ -11,21 +12,7 @@ process.env.AWS_REGION ??= 'us-east-1';
 
 /** A config whose table and queue names are unique to one test, so test files can share one DynamoDB Local. */
 export function uniqueConfig(overrides: Partial<Config> = {}): Config {
-  const prefix = `t${randomUUID().slice(0, 8)}`;
-  return loadConfig(
-    {},
-    {
-      policyTable: `${prefix}-policies`,
-      stateTable: `${prefix}-state`,
-      idempotencyTable: `${prefix}-idempotency`,
-      onboardingQueue: `${prefix}-onboarding`,
-      onboardingDeadLetterQueue: `${prefix}-onboarding-dlq`,
-      reconcileQueue: `${prefix}-reconcile`,
-      reconcileDeadLetterQueue: `${prefix}-reconcile-dlq`,
-      eventBus: `${prefix}-bus`,
-      ...overrides,
-    },
-  );
+  return isolatedConfig(`t${randomUUID().slice(0, 8)}`, overrides);
 }
 
 /** A runtime on the shared DynamoDB Local with freshly created, uniquely named tables. */

@@ -13,10 +13,10 @@ import {
   startLocalEventBridge,
 } from '../../../local/eventbridge-server';
 import { type SqsServer, startSqsServer } from '../../../local/sqs-server';
+import { storePolicyDocument } from '../../../shared/aws/policy-store';
 import type { EnsuredQueue } from '../../../shared/aws/queues';
 import type { Runtime } from '../../../shared/composition-root';
 import { ENV } from '../../../shared/config';
-import { parsePolicy } from '../../../shared/policy';
 import { policyDocument } from '../../fixtures/policies';
 import { type ChimeEmulator, startTestEmulator } from '../../support/chime';
 import { testRuntime } from '../../support/stack';
@@ -115,14 +115,7 @@ export async function putPolicy(
   overrides: Record<string, unknown> = {},
 ): Promise<void> {
   const document = policyDocument(tenantId, appInstanceArn, overrides);
-  const parsed = parsePolicy(document);
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-  const current = await runtime.policyStore.get(tenantId);
-  await runtime.policyStore.put(
-    parsed.policy,
-    document,
-    current ? { version: current.version, appInstanceArn: current.policy.appInstanceArn } : null,
-  );
+  await storePolicyDocument(runtime.policyStore, document);
 }
 
 export interface RequestBody {

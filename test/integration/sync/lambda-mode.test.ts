@@ -5,11 +5,12 @@ import { createContext, type EventSource, startEventSource } from '../../../loca
 import { type LocalEventBridge, startLocalEventBridge } from '../../../local/eventbridge-server';
 import { type SqsServer, startSqsServer } from '../../../local/sqs-server';
 import { type StreamSource, startStreamSource } from '../../../local/stream-runner';
+import { storePolicyDocument } from '../../../shared/aws/policy-store';
 import type { RunRecord } from '../../../shared/aws/runs';
 import { ensureTables } from '../../../shared/aws/tables';
 import { Runtime } from '../../../shared/composition-root';
 import type { Config } from '../../../shared/config';
-import { compilePolicy, decide, type Policy, parsePolicy } from '../../../shared/policy';
+import { compilePolicy, decide, type Policy } from '../../../shared/policy';
 import { policyDocument } from '../../fixtures/policies';
 import { type ChimeEmulator, days, type SeedUser, seedTenant, startTestEmulator } from '../../support/chime';
 import { dynamoDbUrl } from '../../support/context';
@@ -50,15 +51,8 @@ describe('sync in Lambda mode: stream → policy-changed → reconcile queue →
     overrides: Record<string, unknown> = {},
   ): Promise<number> {
     const document = policyDocument(tenantId, arn, { safety: generousSafety, ...overrides });
-    const parsed = parsePolicy(document);
-    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-    const current = await runtime.policyStore.get(tenantId);
-    const stored = await runtime.policyStore.put(
-      parsed.policy,
-      document,
-      current ? { version: current.version, appInstanceArn: current.policy.appInstanceArn } : null,
-    );
-    policies.set(tenantId, parsed.policy);
+    const stored = await storePolicyDocument(runtime.policyStore, document);
+    policies.set(tenantId, stored.policy);
     return stored.version;
   }
 
@@ -100,6 +94,8 @@ describe('sync in Lambda mode: stream → policy-changed → reconcile queue →
       eventBus: 'default',
       syncMaxPagesPerInvocation: 1,
       syncSafetyMarginSeconds: 2,
+      syncRetryBaseSeconds: 1,
+      syncRetryCapSeconds: 2,
     });
     const endpoints = {
       dynamodb: dynamoDbUrl(),
@@ -110,7 +106,9 @@ describe('sync in Lambda mode: stream → policy-changed → reconcile queue →
     exportEnvironment(config, endpoints);
     runtime = new Runtime(config, { endpoints });
     await ensureTables(runtime.dynamo, config);
-    const queues = await runtime.queues.ensureQueues(config, { reconcile: { visibilityTimeoutSeconds: 30 } });
+    const queues = await runtime.queues.ensureQueues(config, {
+      reconcile: { visibilityTimeoutSeconds: 30, maxReceiveCount: 3 },
+    });
 
     const reconcile = (await import('../../../functions/reconcile-tenant/handler'))
       .handler as unknown as SqsHandler;
@@ -137,6 +135,7 @@ describe('sync in Lambda mode: stream → policy-changed → reconcile queue →
       handler: (event) => policyChanged(event, context()),
       startingPosition: 'LATEST',
       pollMs: 100,
+      onError: (error) => console.error('policy stream:', error),
     });
   });
 
@@ -233,4 +232,27 @@ describe('sync in Lambda mode: stream → policy-changed → reconcile queue →
     expect(letters[0]?.detail).toMatch(/tenantId/);
     expect(letters[0]?.detail).toMatch(/trigger/);
   });
+
+  it('a step that keeps failing is retried with backoff, then the run is failed and the message dead-lettered', async () => {
+    const arn = seedTenant(emulator, [{ appInstanceUserId: 'guest-z', ageMs: days(1) }], 'broken');
+    emulator.setFaults({ serviceUnavailableRate: 1 });
+    try {
+      await putPolicy('broken', arn);
+      const run = await waitForRun('broken', (record) => record.state === 'failed', 90_000);
+      expect(run.reason).toMatch(/ServiceUnavailable/);
+      expect(run.counters.scanned).toBe(0);
+      const dlqUrl = await runtime.queues.resolveQueueUrl(config.reconcileDeadLetterQueue);
+      const deadline = Date.now() + 30_000;
+      let letters = await runtime.queues.peekDeadLetters(dlqUrl, 10);
+      while (!letters.some((letter) => letter.body.includes('"broken"')) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        letters = await runtime.queues.peekDeadLetters(dlqUrl, 10);
+      }
+      const letter = letters.find((candidate) => candidate.body.includes('"broken"'));
+      expect(letter?.reason).toBe('max-receive-count-exceeded');
+      expect(eventBridge.events.some((event) => event.detailType === 'Tenant Run Failed')).toBe(true);
+    } finally {
+      emulator.setFaults({});
+    }
+  }, 120_000);
 });

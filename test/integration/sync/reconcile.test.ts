@@ -1,8 +1,9 @@
 import { DeleteAppInstanceUserCommand } from '@aws-sdk/client-chime-sdk-identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalEventBridge, startLocalEventBridge } from '../../../local/eventbridge-server';
+import { storePolicyDocument } from '../../../shared/aws/policy-store';
 import type { Runtime } from '../../../shared/composition-root';
-import { compilePolicy, decide, type Policy, parsePolicy } from '../../../shared/policy';
+import { compilePolicy, decide, type Policy } from '../../../shared/policy';
 import { syncInProcess } from '../../../shared/sync/pull-mode';
 import { policyDocument } from '../../fixtures/policies';
 import {
@@ -75,16 +76,9 @@ describe('scheduled policy sync (pull mode) against the emulator and DynamoDB Lo
     overrides: Record<string, unknown> = {},
   ): Promise<Policy> {
     const document = policyDocument(tenantId, arn, { safety: generousSafety, ...overrides });
-    const parsed = parsePolicy(document);
-    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-    const current = await runtime.policyStore.get(tenantId);
-    await runtime.policyStore.put(
-      parsed.policy,
-      document,
-      current ? { version: current.version, appInstanceArn: current.policy.appInstanceArn } : null,
-    );
-    policies.set(tenantId, parsed.policy);
-    return parsed.policy;
+    const stored = await storePolicyDocument(runtime.policyStore, document);
+    policies.set(tenantId, stored.policy);
+    return stored.policy;
   }
 
   /** Every managed user of the tenant, re-read from Chime, needs no further change. */
