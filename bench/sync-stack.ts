@@ -213,7 +213,7 @@ export function mixSummary(): {
 /** Time spent in the sync's ports, in ms, and the phase boundaries (performance.now). */
 export interface SyncTimings {
   startedAt: number;
-  /** The scan's last page is done: end-of-scan starts (ledger.unseenSince). */
+  /** The scan's last page is done: end-of-scan starts (ledger.unseenBefore). */
   scanEndedAt?: number;
   /** The apply phase starts reading the pending shortening changes. */
   applyStartedAt?: number;
@@ -255,9 +255,9 @@ export function syncDeps(runtime: Runtime, queue: ReconcileQueuePort, timings?: 
   const timedLedger: LedgerPort = {
     getMany: (tenantId, ids) => timed(ledger.getMany(tenantId, ids)),
     putMany: (tenantId, entries) => timed(ledger.putMany(tenantId, entries)),
-    unseenSince: (tenantId, runId) => {
+    unseenBefore: (tenantId, cutoff) => {
       timings.scanEndedAt ??= performance.now();
-      return ledger.unseenSince(tenantId, runId);
+      return ledger.unseenBefore(tenantId, cutoff);
     },
     markGone: (tenantId, id, at) => timed(ledger.markGone(tenantId, id, at)),
   };

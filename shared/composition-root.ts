@@ -210,6 +210,7 @@ export class Runtime {
       settings: {
         ...DEFAULT_RECONCILE_SETTINGS,
         verifyIntervalMs: this.config.verifyIntervalDays * DAY_MS,
+        seenRefreshMs: this.config.ledgerRefreshHours * 3_600_000,
         safetyMarginMs: this.config.syncSafetyMarginSeconds * 1000,
         maxPagesPerInvocation: this.config.syncMaxPagesPerInvocation || Number.POSITIVE_INFINITY,
         ...this.options.reconcile,

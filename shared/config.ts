@@ -27,6 +27,11 @@ export interface Config {
   readonly accountQuotaShare: number;
   /** Days a ledger entry is trusted before the sync describes the user again (spread per user over ½–1×). */
   readonly verifyIntervalDays: number;
+  /**
+   * Hours after which the sync rewrites an unchanged ledger entry to record that the user was still there;
+   * users Chime no longer has are marked gone after this long (0: every run writes every entry).
+   */
+  readonly ledgerRefreshHours: number;
   /** The sync checkpoints and continues in a new invocation when less than this is left of the Lambda's time. */
   readonly syncSafetyMarginSeconds: number;
   /** The sync checkpoints after this many pages even with time left (0 = no limit). */
@@ -62,6 +67,7 @@ export const ENV = {
   quotaScale: 'CHIME_LIFECYCLE_QUOTA_SCALE',
   accountQuotaShare: 'CHIME_LIFECYCLE_ACCOUNT_QUOTA_SHARE',
   verifyIntervalDays: 'CHIME_LIFECYCLE_VERIFY_INTERVAL_DAYS',
+  ledgerRefreshHours: 'CHIME_LIFECYCLE_LEDGER_REFRESH_HOURS',
   syncSafetyMarginSeconds: 'CHIME_LIFECYCLE_SYNC_SAFETY_MARGIN_SECONDS',
   syncMaxPagesPerInvocation: 'CHIME_LIFECYCLE_SYNC_MAX_PAGES_PER_INVOCATION',
   syncRetryBaseSeconds: 'CHIME_LIFECYCLE_SYNC_RETRY_BASE_SECONDS',
@@ -85,6 +91,7 @@ export const DEFAULTS: Config = {
   quotaScale: 1,
   accountQuotaShare: 1,
   verifyIntervalDays: 30,
+  ledgerRefreshHours: 24,
   syncSafetyMarginSeconds: 60,
   syncMaxPagesPerInvocation: 0,
   syncRetryBaseSeconds: 30,
@@ -106,6 +113,7 @@ type NumericKey =
   | 'quotaScale'
   | 'accountQuotaShare'
   | 'verifyIntervalDays'
+  | 'ledgerRefreshHours'
   | 'syncSafetyMarginSeconds'
   | 'syncMaxPagesPerInvocation'
   | 'syncRetryBaseSeconds'
@@ -148,6 +156,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     accountQuotaShare: numberSetting(env, 'accountQuotaShare', { min: 0, minExclusive: true, max: 1 }),
     verifyIntervalDays: numberSetting(env, 'verifyIntervalDays', { min: 0, minExclusive: true, max: 3650 }),
     syncSafetyMarginSeconds: numberSetting(env, 'syncSafetyMarginSeconds', { min: 0, max: 900 }),
+    ledgerRefreshHours: numberSetting(env, 'ledgerRefreshHours', { min: 0, max: 8_760 }),
     syncMaxPagesPerInvocation: numberSetting(env, 'syncMaxPagesPerInvocation', {
       min: 0,
       max: 1_000_000,

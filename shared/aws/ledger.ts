@@ -24,6 +24,8 @@ export interface LedgerEntry {
   readonly appliedPolicyVersion?: number | undefined;
   readonly appliedRuleId?: string | undefined;
   readonly lastSeenRunId?: string | undefined;
+  /** Epoch ms of the last run that listed the user and wrote this entry (see ReconcileSettings.seenRefreshMs). */
+  readonly lastSeenAt?: number | undefined;
   /** Epoch ms when a run found the user missing from Chime. */
   readonly goneAt?: number | undefined;
 }
@@ -71,16 +73,16 @@ export class Ledger {
     );
   }
 
-  /** Entries not seen by `runId` and not yet marked gone: users Chime no longer has. */
-  async *unseenSince(tenantId: string, runId: string): AsyncGenerator<LedgerEntry> {
+  /** Entries not marked gone whose last sighting is before `cutoff` (epoch ms), or that were never sighted. */
+  async *unseenBefore(tenantId: string, cutoff: number): AsyncGenerator<LedgerEntry> {
     for await (const page of paginateQuery(
       { client: this.dynamo },
       {
         TableName: this.stateTable,
         KeyConditionExpression: 'pk = :pk',
         FilterExpression:
-          '(attribute_not_exists(lastSeenRunId) OR lastSeenRunId <> :run) AND attribute_not_exists(goneAt)',
-        ExpressionAttributeValues: { ':pk': partition(tenantId), ':run': runId },
+          '(attribute_not_exists(lastSeenAt) OR lastSeenAt < :cutoff) AND attribute_not_exists(goneAt)',
+        ExpressionAttributeValues: { ':pk': partition(tenantId), ':cutoff': cutoff },
       },
     )) {
       for (const item of page.Items ?? []) yield fromItem(item);
@@ -128,6 +130,7 @@ function fromItem(item: Record<string, unknown>): LedgerEntry {
       item.appliedPolicyVersion === undefined ? undefined : Number(item.appliedPolicyVersion),
     appliedRuleId: item.appliedRuleId === undefined ? undefined : String(item.appliedRuleId),
     lastSeenRunId: item.lastSeenRunId === undefined ? undefined : String(item.lastSeenRunId),
+    lastSeenAt: item.lastSeenAt === undefined ? undefined : Number(item.lastSeenAt),
     goneAt: item.goneAt === undefined ? undefined : Number(item.goneAt),
   };
 }

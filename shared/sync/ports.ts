@@ -37,7 +37,7 @@ export interface PolicySource {
 export interface LedgerPort {
   getMany(tenantId: string, userIds: readonly string[]): Promise<Map<string, LedgerEntry>>;
   putMany(tenantId: string, entries: readonly LedgerEntry[]): Promise<void>;
-  unseenSince(tenantId: string, runId: string): AsyncIterable<LedgerEntry>;
+  unseenBefore(tenantId: string, cutoff: number): AsyncIterable<LedgerEntry>;
   markGone(tenantId: string, appInstanceUserId: string, at: number): Promise<void>;
 }
 

@@ -39,6 +39,12 @@ export interface ReconcileSettings {
   readonly leaseMs: number;
   readonly describeConcurrency: number;
   readonly writeConcurrency: number;
+  /**
+   * A ledger entry that did not change is rewritten (to record that the user was seen) only when its last
+   * sighting is older than this, so a steady-state sync writes next to nothing to DynamoDB. Users Chime no
+   * longer has are marked gone once their last sighting is older than this (0: every run, at once).
+   */
+  readonly seenRefreshMs: number;
   /** Checkpoint and continue when less than this much invocation time is left. */
   readonly safetyMarginMs: number;
   /** Checkpoint after this many pages even with time left (tests, and to bound one invocation's work). */
@@ -47,6 +53,7 @@ export interface ReconcileSettings {
 
 export const DEFAULT_RECONCILE_SETTINGS: ReconcileSettings = {
   verifyIntervalMs: 30 * DAY_MS,
+  seenRefreshMs: DAY_MS,
   leaseMs: 20 * 60_000,
   describeConcurrency: 16,
   writeConcurrency: 8,
@@ -371,6 +378,22 @@ function verificationSpread(userId: string): number {
   return 0.5 + ((hash >>> 0) % 10_000) / 20_000;
 }
 
+/** Whether the facts of a ledger entry differ (the sighting fields aside). */
+function ledgerEntryChanged(previous: LedgerEntry, next: LedgerEntry): boolean {
+  return (
+    previous.createdAt !== next.createdAt ||
+    previous.expirationDays !== next.expirationDays ||
+    previous.verifiedAt !== next.verifiedAt ||
+    previous.appliedPolicyVersion !== next.appliedPolicyVersion ||
+    previous.appliedRuleId !== next.appliedRuleId ||
+    previous.goneAt !== next.goneAt
+  );
+}
+
+function sightingStale(entry: LedgerEntry, now: number, refreshMs: number): boolean {
+  return entry.lastSeenAt === undefined || now - entry.lastSeenAt >= refreshMs;
+}
+
 function dueForVerification(entry: LedgerEntry, now: number, intervalMs: number): boolean {
   return now - entry.verifiedAt >= intervalMs * verificationSpread(entry.appInstanceUserId);
 }
@@ -395,6 +418,17 @@ async function processPage(
   const entries: LedgerEntry[] = [];
   const pending: PendingShortening[] = [];
   const rescues: LifecycleEvent[] = [];
+  /** Records what the ledger should say of a user; writes it only when that changed or the sighting is stale. */
+  const remember = (previous: LedgerEntry | undefined, next: LedgerEntry) => {
+    if (
+      previous &&
+      !ledgerEntryChanged(previous, next) &&
+      !sightingStale(previous, now, deps.settings.seenRefreshMs)
+    ) {
+      return;
+    }
+    entries.push({ ...next, lastSeenAt: now, lastSeenRunId: runId });
+  };
 
   const reconcileUser = async (user: ListedUser): Promise<void> => {
     counters.scanned++;
@@ -402,7 +436,7 @@ async function processPage(
     const entry = known.get(user.appInstanceUserId);
     if (resolved.expiration === 'unmanaged') {
       counters.unmanaged++;
-      if (entry) entries.push({ ...entry, lastSeenRunId: runId });
+      if (entry) remember(entry, entry);
       return;
     }
     let current: { createdAt: number; expirationDays: number | undefined };
@@ -418,7 +452,7 @@ async function processPage(
       if (!described) {
         // Listed a moment ago, gone now: Chime's expiry sweeper or someone else deleted it.
         counters.gone++;
-        if (entry) entries.push({ ...entry, lastSeenRunId: runId, goneAt: now });
+        if (entry) entries.push({ ...entry, goneAt: now });
         return;
       }
       current = described;
@@ -466,15 +500,16 @@ async function processPage(
         });
       }
     }
-    entries.push({
+    remember(entry, {
       appInstanceUserId: user.appInstanceUserId,
       createdAt: current.createdAt,
       expirationDays,
       verifiedAt,
       appliedPolicyVersion:
-        decision.changes && !decision.shortens ? stored.version : entry?.appliedPolicyVersion,
+        decision.changes && !(decision.shortens && holdShortening)
+          ? stored.version
+          : entry?.appliedPolicyVersion,
       appliedRuleId: decision.ruleId ?? undefined,
-      lastSeenRunId: runId,
     });
   };
 
@@ -496,9 +531,12 @@ async function endOfScan(
 ): Promise<ReconcileOutcome> {
   const startedAt = Date.parse(record.startedAt);
   const now = deps.now();
-  for await (const entry of deps.ledger.unseenSince(record.tenantId, record.runId)) {
-    // Entries written after the run started (onboarding) may sit behind the list cursor: not evidence of absence.
-    if (entry.verifiedAt >= startedAt) continue;
+  // Every user this run saw was either rewritten now or last seen less than seenRefreshMs before it was
+  // seen: an entry whose last sighting (or verification, for entries onboarding wrote) is older than that
+  // was not listed by this run, so Chime no longer has the user.
+  const cutoff = startedAt - deps.settings.seenRefreshMs;
+  for await (const entry of deps.ledger.unseenBefore(record.tenantId, cutoff)) {
+    if (Math.max(entry.lastSeenAt ?? 0, entry.verifiedAt) >= cutoff) continue;
     await deps.ledger.markGone(record.tenantId, entry.appInstanceUserId, now);
     counters.gone++;
   }

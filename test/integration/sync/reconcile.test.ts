@@ -179,19 +179,33 @@ describe('scheduled policy sync (pull mode) against the emulator and DynamoDB Lo
     expect(describes()).toBe(describesBefore);
   });
 
-  it('marks users the ledger knows but Chime no longer has as gone', async () => {
-    const arn = policies.get('beta')?.appInstanceArn as string;
-    await runtime.chime.send(
-      new DeleteAppInstanceUserCommand({ AppInstanceUserArn: runtime.chimeUsers.userArn(arn, 'user-ok') }),
+  it('marks users the ledger knows but Chime no longer has as gone, once unseen for the refresh window', async () => {
+    const arn = seedTenant(
+      emulator,
+      Array.from({ length: 4 }, (_, index) => ({
+        appInstanceUserId: `user-g${index}`,
+        ageMs: days(3),
+        expirationDays: 365,
+      })),
+      'delta',
     );
-    const [result] = await sync(['beta']);
-    expect(result?.run?.counters.scanned).toBe(9);
-    expect(result?.run?.counters.gone).toBe(1);
+    await putPolicy('delta', arn);
+    expect((await sync(['delta']))[0]?.run?.counters.scanned).toBe(4);
+    await runtime.chime.send(
+      new DeleteAppInstanceUserCommand({ AppInstanceUserArn: runtime.chimeUsers.userArn(arn, 'user-g0') }),
+    );
+    // Within the refresh window the ledger was not rewritten, so absence cannot be told from "seen earlier".
+    const [soon] = await sync(['delta']);
+    expect(soon?.run?.counters).toMatchObject({ scanned: 3, gone: 0 });
+    emulator.advanceClock(25 * 3600);
+    const [later] = await sync(['delta']);
+    expect(later?.run?.counters).toMatchObject({ scanned: 3, gone: 1 });
     const entries = [];
-    for await (const entry of runtime.ledger.all('beta')) entries.push(entry);
-    expect(entries.find((entry) => entry.appInstanceUserId === 'user-ok')?.goneAt).toBeTypeOf('number');
+    for await (const entry of runtime.ledger.all('delta')) entries.push(entry);
+    expect(entries.find((entry) => entry.appInstanceUserId === 'user-g0')?.goneAt).toBeTypeOf('number');
+    expect(entries.filter((entry) => entry.goneAt !== undefined)).toHaveLength(1);
     // gone once is reported once
-    const [again] = await sync(['beta']);
+    const [again] = await sync(['delta']);
     expect(again?.run?.counters.gone).toBe(0);
   });
 
