@@ -290,6 +290,11 @@ function section(
         goal: { op: '<=', value: 0 },
       },
       {
+        metric: `${result.label}: unfinished when the pass timed out (still queued, not lost)`,
+        value: result.unfinished,
+        unit: 'requests',
+      },
+      {
         metric: `${result.label}: create throughput`,
         value: result.createsPerSecond,
         unit: 'creates/s',

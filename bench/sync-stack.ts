@@ -30,7 +30,7 @@ export function benchRuntime(config: Config, endpoints: { dynamodb: string; chim
 
 /**
  * Safety caps generous enough that nothing is held: the benchmark measures a sync that applies everything,
- * including the shortening changes that the apply phase writes after the scan.
+ * and caps that can never hold a run, so shortening changes are written during the scan like any other.
  */
 export const GENEROUS_SAFETY = {
   minRemainingDays: 1,

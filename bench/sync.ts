@@ -680,7 +680,7 @@ function populationNote(users: number): string {
   return (
     `population per tenant (${users.toLocaleString('en-US')} users, slices interleaved by index): ${slices}. ` +
     `The first sync describes ${mix.describedPercent}% of users and writes ${mix.scanWritePercent + mix.applyWritePercent}% ` +
-    `(${mix.scanWritePercent}% during the scan, ${mix.applyWritePercent}% shortening changes in the apply phase); ` +
+    `(${mix.scanWritePercent}% lengthening or removing, ${mix.applyWritePercent}% shortening; with these safety caps no run can be held, so all are written during the scan); ` +
     'policy: guests 7 d, trial 30 d, staff never, svc- unmanaged, default 365 d, safety caps generous so nothing is held'
   );
 }
