@@ -13,14 +13,13 @@ import { performance } from 'node:perf_hooks';
 import { GetQueueAttributesCommand, PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { startChimeEmulator } from '../emulator';
 import { startDynamoDbLocal } from '../local/dynamodb-local';
-import { isolatedConfig } from '../local/environment';
+import { environmentFor, isolatedConfig } from '../local/environment';
 import { type SqsEventHandler, startEventSource } from '../local/event-source-runner';
 import { startLocalEventBridge } from '../local/eventbridge-server';
 import { startSqsServer } from '../local/sqs-server';
 import { ensureTables } from '../shared/aws/tables';
 import { DEFAULT_CHIME_QUOTAS } from '../shared/chime/quotas';
 import { Runtime } from '../shared/composition-root';
-import { ENV } from '../shared/config';
 import { parsePolicy } from '../shared/policy';
 import type { BenchRow, BenchSection } from './lib';
 
@@ -87,20 +86,12 @@ export async function run(): Promise<BenchSection> {
     await ensureTables(runtime.dynamo, config);
     const { onboarding: queue } = await runtime.queues.ensureQueues(config);
     Object.assign(process.env, {
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
-      AWS_ENDPOINT_URL_CHIME_SDK_IDENTITY: emulator.url,
-      AWS_ENDPOINT_URL_SQS: sqsServer.url,
-      AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.url,
-      [ENV.policyTable]: config.policyTable,
-      [ENV.stateTable]: config.stateTable,
-      [ENV.idempotencyTable]: config.idempotencyTable,
-      [ENV.onboardingQueue]: config.onboardingQueue,
-      [ENV.onboardingDeadLetterQueue]: config.onboardingDeadLetterQueue,
-      [ENV.eventBus]: config.eventBus,
-      [ENV.quotaScale]: String(QUOTA_SCALE),
+      ...environmentFor(
+        { ...config, onboardingRetryCapSeconds: Number(RETRY_CAP_SECONDS) },
+        { dynamodb: dynamo.url, chime: emulator.url, sqs: sqsServer.url, eventbridge: eventBridge.url },
+      ),
       POWERTOOLS_METRICS_DISABLED: 'true',
       POWERTOOLS_LOG_LEVEL: 'ERROR',
-      [ENV.onboardingRetryCapSeconds]: RETRY_CAP_SECONDS,
     });
     const { handler } = await import('../functions/onboard-users/handler');
 

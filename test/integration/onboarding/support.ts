@@ -1,5 +1,6 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
+import { environmentFor } from '../../../local/environment';
 import {
   type BatchResult,
   type EventSource,
@@ -16,7 +17,6 @@ import { type SqsServer, startSqsServer } from '../../../local/sqs-server';
 import { storePolicyDocument } from '../../../shared/aws/policy-store';
 import type { EnsuredQueue } from '../../../shared/aws/queues';
 import type { Runtime } from '../../../shared/composition-root';
-import { ENV } from '../../../shared/config';
 import { policyDocument } from '../../fixtures/policies';
 import { type ChimeEmulator, startTestEmulator } from '../../support/chime';
 import { testRuntime } from '../../support/stack';
@@ -67,21 +67,20 @@ export async function startOnboardingStack(options: OnboardingStackOptions = {})
 
   const { config } = runtime;
   const env: Record<string, string> = {
-    AWS_ENDPOINT_URL_DYNAMODB: runtime.endpoints.dynamodb as string,
-    AWS_ENDPOINT_URL_CHIME_SDK_IDENTITY: emulator.url,
-    AWS_ENDPOINT_URL_SQS: sqsServer.url,
-    AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.url,
-    [ENV.policyTable]: config.policyTable,
-    [ENV.stateTable]: config.stateTable,
-    [ENV.idempotencyTable]: config.idempotencyTable,
-    [ENV.onboardingQueue]: config.onboardingQueue,
-    [ENV.onboardingDeadLetterQueue]: config.onboardingDeadLetterQueue,
-    [ENV.reconcileQueue]: config.reconcileQueue,
-    [ENV.reconcileDeadLetterQueue]: config.reconcileDeadLetterQueue,
-    [ENV.eventBus]: config.eventBus,
-    [ENV.quotaScale]: String(quotaScale),
-    [ENV.onboardingRetryBaseSeconds]: String(options.retryBaseSeconds ?? 1),
-    [ENV.onboardingRetryCapSeconds]: String(options.retryCapSeconds ?? 2),
+    ...environmentFor(
+      {
+        ...config,
+        quotaScale,
+        onboardingRetryBaseSeconds: options.retryBaseSeconds ?? 1,
+        onboardingRetryCapSeconds: options.retryCapSeconds ?? 2,
+      },
+      {
+        dynamodb: runtime.endpoints.dynamodb as string,
+        chime: emulator.url,
+        sqs: sqsServer.url,
+        eventbridge: eventBridge.url,
+      },
+    ),
     POWERTOOLS_METRICS_DISABLED: 'true',
     // Retries log warnings by design; the tests assert on outcomes, not on log lines.
     POWERTOOLS_LOG_LEVEL: 'ERROR',
