@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { MiddlewareObj } from '@middy/core';
 import type { Log } from './sync/ports';
 
 export const SERVICE_NAME = 'chime-lifecycle';
@@ -20,6 +21,36 @@ export function createMetrics(functionName: string): Metrics {
 }
 
 export { MetricUnit };
+
+/** What chimeAttemptMetrics reads: the process's Chime attempt counter (shared/chime/client.ts). */
+export interface ChimeAttemptTotals {
+  total(): { readonly attempts: number; readonly throttled: number };
+}
+
+/**
+ * Middy middleware: the invocation's Chime attempts and 429s as `ChimeCalls` and `ChimeThrottled` (the
+ * throttle alarm and the dashboard watch them). Per invocation, since a batch's records run concurrently on
+ * one client. Register it after `logMetrics`, so that its `after` runs first and the metrics are flushed.
+ */
+export function chimeAttemptMetrics(counter: ChimeAttemptTotals, metrics: Metrics): MiddlewareObj {
+  // Keyed by request: the local worker may run several invocations of one module at once.
+  const started = new WeakMap<object, { attempts: number; throttled: number }>();
+  const emit = (request: object) => {
+    const before = started.get(request);
+    if (!before) return;
+    started.delete(request);
+    const after = counter.total();
+    metrics.addMetric('ChimeCalls', MetricUnit.Count, after.attempts - before.attempts);
+    metrics.addMetric('ChimeThrottled', MetricUnit.Count, after.throttled - before.throttled);
+  };
+  return {
+    before: (request) => {
+      started.set(request, { ...counter.total() });
+    },
+    after: (request) => emit(request),
+    onError: (request) => emit(request),
+  };
+}
 
 /** Adapts a Powertools logger to the use cases' small logging port. */
 export function asLog(logger: Logger): Log {

@@ -4,7 +4,13 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { Runtime } from '../../shared/composition-root';
-import { asLog, createLogger, createMetrics, MetricUnit } from '../../shared/observability';
+import {
+  asLog,
+  chimeAttemptMetrics,
+  createLogger,
+  createMetrics,
+  MetricUnit,
+} from '../../shared/observability';
 import { RetryLaterError } from '../../shared/onboarding/process-message';
 import { createOnboarding } from '../../shared/onboarding/wiring';
 
@@ -22,6 +28,11 @@ async function onboardRecord(record: SQSRecord): Promise<void> {
       metrics.addMetric('Duplicates', MetricUnit.Count, 1);
     } else {
       metrics.addMetric(result.outcome.result === 'created' ? 'Created' : 'Converged', MetricUnit.Count, 1);
+      // From the producer's send to the user existing: the dashboard's onboarding latency.
+      const sentAt = Number(record.attributes.SentTimestamp);
+      if (Number.isFinite(sentAt)) {
+        metrics.addMetric('OnboardingLatency', MetricUnit.Milliseconds, Math.max(0, Date.now() - sentAt));
+      }
     }
   } catch (error) {
     if (error instanceof RetryLaterError) metrics.addMetric('Retried', MetricUnit.Count, 1);
@@ -46,4 +57,5 @@ export const handler = middy(async (event: SQSEvent, context: Context): Promise<
   });
 })
   .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics));
+  .use(logMetrics(metrics))
+  .use(chimeAttemptMetrics(runtime.chimeAttempts, metrics));

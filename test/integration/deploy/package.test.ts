@@ -1,10 +1,19 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import queues from '../../../infra/queues.json' with { type: 'json' };
 import tables from '../../../infra/tables.json' with { type: 'json' };
 import { ENV, loadConfig } from '../../../shared/config';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../../../shared/observability';
+import { createMetrics, METRICS_NAMESPACE, SERVICE_NAME } from '../../../shared/observability';
+import {
+  dashboardBody,
+  type MetricRef,
+  metricsOfAlarm,
+  metricsOfDashboard,
+  specificationProblems,
+} from './cloudwatch';
+import { type HandlerTrace, traceHandlers } from './code-trace';
+import { codeNeeds, iamProblems, platformNeeds } from './iam';
 import { createWorkDir, offlineEnv, run, SERVERLESS_BIN, type WorkDir } from './workdir';
 import { readZip } from './zip';
 
@@ -29,30 +38,34 @@ interface Template {
   readonly Resources: Record<string, CfnResource>;
   readonly Outputs: Record<string, { readonly Value: unknown; readonly Description?: string }>;
 }
-interface Statement {
-  readonly Effect: string;
-  readonly Action: string | string[];
-  readonly Resource: unknown;
-}
 
 let work: WorkDir;
 let workDir: string;
 let template: Template;
 let packageLog = '';
+/** What each function's code can reach (code-trace.ts), keyed by function. */
+let traces: Map<FunctionKey, HandlerTrace>;
+
+/** Each deployed zip stays at most this big (issue 13: uploads and cold starts). */
+const MAX_ZIP_BYTES = 1_500_000;
 
 beforeAll(async () => {
   work = createWorkDir();
   workDir = work.path;
-  packageLog = await run(
+  // The package runs in a child process while this one traces the code (synchronous, ~20 s).
+  const packaged = run(
     process.execPath,
     [SERVERLESS_BIN, 'package', '--stage', STAGE, '--region', 'us-east-1'],
     workDir,
     offlineEnv(work.home),
   );
+  const traced = traceHandlers(FUNCTIONS.map((key) => `functions/${key}/handler.ts`));
+  traces = new Map(FUNCTIONS.map((key) => [key, traced.get(`functions/${key}/handler.ts`) as HandlerTrace]));
+  packageLog = await packaged;
   template = JSON.parse(
     readFileSync(join(workDir, '.serverless/cloudformation-template-update-stack.json'), 'utf8'),
   ) as Template;
-}, 180_000);
+}, 240_000);
 
 afterAll(() => {
   work?.remove();
@@ -95,134 +108,6 @@ function environmentOf(key: FunctionKey): Record<string, string> {
   return (lambda(key)[1].Properties.Environment as { Variables: Record<string, string> }).Variables;
 }
 
-function statementsOf(key: FunctionKey): Statement[] {
-  const roleId = getAtt(lambda(key)[1].Properties.Role)?.replace(/\.Arn$/, '');
-  if (!roleId) throw new Error(`${key} has no role of its own`);
-  const policies = resource(roleId).Properties.Policies as { PolicyDocument: { Statement: Statement[] } }[];
-  return policies.flatMap((policy) => policy.PolicyDocument.Statement);
-}
-
-const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
-
-/** CloudFormation `Fn::Sub` placeholders, not template literals. */
-const CHIME_APP_INSTANCE = `arn:\${AWS::Partition}:chime:\${AWS::Region}:\${AWS::AccountId}:app-instance/*`;
-const CHIME_APP_INSTANCE_USER = `${CHIME_APP_INSTANCE}/user/*`;
-
-/** A statement resource as a short name: `Table.Arn`, `chime:app-instance(-user)`, `own-log-group`. */
-function resourceName(key: FunctionKey, value: unknown): string {
-  const attribute = getAtt(value);
-  if (attribute) return attribute;
-  const sub = (value as { 'Fn::Sub'?: unknown } | null)?.['Fn::Sub'];
-  if (sub === CHIME_APP_INSTANCE) return 'chime:app-instance';
-  if (sub === CHIME_APP_INSTANCE_USER) return 'chime:app-instance-user';
-  if (
-    sub ===
-    `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${PREFIX}-${key}:*`
-  ) {
-    return 'own-log-group';
-  }
-  return `UNEXPECTED ${JSON.stringify(value)}`;
-}
-
-/** action → sorted resource names, over all of a function's statements. */
-function grantsOf(key: FunctionKey): Record<string, string[]> {
-  const grants: Record<string, Set<string>> = {};
-  for (const statement of statementsOf(key)) {
-    expect(statement.Effect).toBe('Allow');
-    for (const action of asList(statement.Action)) {
-      grants[action] ??= new Set();
-      for (const target of asList(statement.Resource)) grants[action].add(resourceName(key, target));
-    }
-  }
-  return Object.fromEntries(Object.entries(grants).map(([action, targets]) => [action, [...targets].sort()]));
-}
-
-function expectedGrants(...rules: [actions: string[], resources: string[]][]): Record<string, string[]> {
-  const grants: Record<string, Set<string>> = {
-    'logs:CreateLogStream': new Set(['own-log-group']),
-    'logs:PutLogEvents': new Set(['own-log-group']),
-  };
-  for (const [actions, targets] of rules) {
-    for (const action of actions) {
-      grants[action] ??= new Set();
-      for (const target of targets) grants[action].add(target);
-    }
-  }
-  return Object.fromEntries(Object.entries(grants).map(([action, targets]) => [action, [...targets].sort()]));
-}
-
-const CHIME = ['chime:app-instance', 'chime:app-instance-user'];
-const QUEUE_CONSUMER = [
-  'sqs:ReceiveMessage',
-  'sqs:DeleteMessage',
-  'sqs:ChangeMessageVisibility',
-  'sqs:GetQueueAttributes',
-];
-
-/** What each function's code calls (shared/aws/*, shared/chime/users.ts, Powertools), on what. */
-const EXPECTED_GRANTS: Record<FunctionKey, Record<string, string[]>> = {
-  'schedule-sync': expectedGrants(
-    [['dynamodb:Scan'], ['PolicyTable.Arn']],
-    [['dynamodb:GetItem'], ['StateTable.Arn']],
-    [['sqs:SendMessage', 'sqs:GetQueueUrl'], ['ReconcileQueue.Arn']],
-  ),
-  'policy-changed': expectedGrants(
-    [
-      ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'],
-      ['PolicyTable.StreamArn'],
-    ],
-    [['sqs:SendMessage', 'sqs:GetQueueUrl'], ['ReconcileQueue.Arn']],
-    [['sqs:SendMessage'], ['PolicyStreamFailureQueue.Arn']],
-  ),
-  'reconcile-tenant': expectedGrants(
-    [['dynamodb:GetItem'], ['PolicyTable.Arn']],
-    [
-      [
-        'dynamodb:GetItem',
-        'dynamodb:PutItem',
-        'dynamodb:UpdateItem',
-        'dynamodb:DeleteItem',
-        'dynamodb:Query',
-        'dynamodb:BatchGetItem',
-        'dynamodb:BatchWriteItem',
-      ],
-      ['StateTable.Arn'],
-    ],
-    [[...QUEUE_CONSUMER, 'sqs:SendMessage', 'sqs:GetQueueUrl'], ['ReconcileQueue.Arn']],
-    [['sqs:SendMessage', 'sqs:GetQueueUrl'], ['ReconcileDeadLetterQueue.Arn']],
-    [['events:PutEvents'], ['EventBus.Arn']],
-    [
-      [
-        'chime:ListAppInstanceUsers',
-        'chime:DescribeAppInstanceUser',
-        'chime:PutAppInstanceUserExpirationSettings',
-      ],
-      CHIME,
-    ],
-  ),
-  'onboard-users': expectedGrants(
-    [['dynamodb:GetItem'], ['PolicyTable.Arn']],
-    [['dynamodb:BatchWriteItem'], ['StateTable.Arn']],
-    [
-      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-      ['IdempotencyTable.Arn'],
-    ],
-    [[...QUEUE_CONSUMER, 'sqs:GetQueueUrl'], ['OnboardingQueue.Arn']],
-    [['sqs:SendMessage', 'sqs:GetQueueUrl'], ['OnboardingDeadLetterQueue.Arn']],
-    [['events:PutEvents'], ['EventBus.Arn']],
-    [
-      [
-        'chime:CreateAppInstanceUser',
-        'chime:DescribeAppInstanceUser',
-        'chime:UpdateAppInstanceUser',
-        'chime:PutAppInstanceUserExpirationSettings',
-        'chime:TagResource',
-      ],
-      CHIME,
-    ],
-  ),
-};
-
 /** Every DLQ: the redrive targets of the work queues and the stream mapping's on-failure destination. */
 function deadLetterQueues(): string[] {
   const fromRedrive = resourcesOfType('AWS::SQS::Queue').flatMap(([, queue]) => {
@@ -246,6 +131,81 @@ function mappingOf(key: FunctionKey): CfnResource {
   return found[1];
 }
 
+/** What a function needs: its code's SDK operations (traced) and what Lambda does with its role. */
+function needsOf(key: FunctionKey) {
+  const trace = traces.get(key);
+  if (!trace) throw new Error(`no trace of ${key}`);
+  return [...codeNeeds(trace.operations), ...platformNeeds(template, lambda(key)[0])];
+}
+
+interface MutableStatement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+/** The statements of a function's role in a (copied) template, to mutate for the negative tests. */
+function roleStatements(target: Template, key: FunctionKey): MutableStatement[] {
+  const roleId = getAtt(lambda(key)[1].Properties.Role)?.replace(/\.Arn$/, '') ?? '';
+  const role = target.Resources[roleId] as CfnResource;
+  const [policy] = role.Properties.Policies as { PolicyDocument: { Statement: MutableStatement[] } }[];
+  if (!policy) throw new Error(`${roleId} has no inline policy`);
+  return policy.PolicyDocument.Statement;
+}
+
+const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+/** What AWS publishes for the resources the alarms and the dashboard watch (CloudWatch metric docs). */
+const AWS_METRICS: Readonly<Record<string, { dimension: string; names: readonly string[] }>> = {
+  'AWS/Lambda': {
+    dimension: 'FunctionName',
+    names: ['Invocations', 'Errors', 'Throttles', 'Duration', 'ConcurrentExecutions'],
+  },
+  'AWS/SQS': {
+    dimension: 'QueueName',
+    names: ['ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage', 'NumberOfMessagesSent'],
+  },
+};
+
+/**
+ * Every ChimeLifecycle metric some function can emit: the names its traced `addMetric` calls use, with the
+ * namespace and dimensions that Powertools writes for that function's `createMetrics(...)` instance (read
+ * from a real EMF blob, not assumed).
+ */
+function emittedMetrics(): MetricRef[] {
+  const emitted: MetricRef[] = [];
+  for (const key of FUNCTIONS) {
+    const trace = traces.get(key) as HandlerTrace;
+    expect(trace.unreadable, `${key}: metric names the trace cannot read`).toEqual([]);
+    expect(trace.metricsFunctions, `${key}: its Metrics instance`).toEqual(
+      trace.metrics.length > 0 ? [key] : [],
+    );
+    if (trace.metrics.length === 0) continue;
+    const metrics = createMetrics(key);
+    for (const call of trace.metrics) for (const name of call.names) metrics.addMetric(name, 'Count', 1);
+    const blob = metrics.serializeMetrics() as unknown as Record<string, unknown> & {
+      _aws: {
+        CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[];
+      };
+    };
+    for (const directive of blob._aws.CloudWatchMetrics) {
+      const dimensions = Object.fromEntries(
+        (directive.Dimensions[0] ?? []).map((name) => [name, String(blob[name])]),
+      );
+      for (const metric of directive.Metrics) {
+        emitted.push({ namespace: directive.Namespace, name: metric.Name, dimensions, where: key });
+      }
+    }
+  }
+  return emitted;
+}
+
+function sameMetric(a: MetricRef, b: MetricRef): boolean {
+  const dimensions = (metric: MetricRef) => JSON.stringify(Object.entries(metric.dimensions).sort());
+  return a.namespace === b.namespace && a.name === b.name && dimensions(a) === dimensions(b);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 
 describe('serverless package (offline)', () => {
@@ -260,7 +220,9 @@ describe('serverless package (offline)', () => {
       // the project's "type": "module" says).
       const files = readZip(join(workDir, '.serverless', `${key}.zip`));
       const bundle = `functions/${key}/handler.cjs`;
-      expect([...files.keys()].sort()).toEqual([bundle, `${bundle}.map`]);
+      // No source map in the zip (sourceMaps param, off by default), nor a reference to one.
+      expect([...files.keys()].sort()).toEqual([bundle]);
+      expect(files.get(bundle)?.toString('utf8')).not.toMatch(/sourceMappingURL=/);
       const unpacked = join(workDir, 'unpacked', key);
       for (const [name, data] of files) {
         mkdirSync(dirname(join(unpacked, name)), { recursive: true });
@@ -277,6 +239,15 @@ describe('serverless package (offline)', () => {
       ).trim();
     }
     expect(loaded).toEqual(Object.fromEntries(FUNCTIONS.map((key) => [key, 'function'])));
+  });
+
+  it(`keeps every function's zip at most ${MAX_ZIP_BYTES / 1e6} MB`, () => {
+    const sizes = Object.fromEntries(
+      FUNCTIONS.map((key) => [key, statSync(join(workDir, '.serverless', `${key}.zip`)).size]),
+    );
+    for (const [key, size] of Object.entries(sizes)) {
+      expect(size, `${key}.zip is ${size} bytes`).toBeLessThanOrEqual(MAX_ZIP_BYTES);
+    }
   });
 
   it('sets every shared/config.ts variable on every function, naming the stack resources', () => {
@@ -313,34 +284,85 @@ describe('serverless package (offline)', () => {
     expect(share('reconcile-tenant') + share('onboard-users')).toBeLessThanOrEqual(1 + 1e-9);
   });
 
-  it('gives every function a role of its own, with only the actions its code calls on only its resources', () => {
+  it('gives every function a role of its own, without managed policies', () => {
     expect(template.Resources).not.toHaveProperty('IamRoleLambdaExecution');
-    const roles = FUNCTIONS.map((key) => getAtt(lambda(key)[1].Properties.Role));
+    const roles = FUNCTIONS.map((key) => getAtt(lambda(key)[1].Properties.Role)?.replace(/\.Arn$/, '') ?? '');
     expect(new Set(roles).size).toBe(FUNCTIONS.length);
-    for (const key of FUNCTIONS) {
-      const roleId = roles[FUNCTIONS.indexOf(key)]?.replace(/\.Arn$/, '') ?? '';
-      expect(resource(roleId).Type).toBe('AWS::IAM::Role');
-      expect(resource(roleId).Properties).not.toHaveProperty('ManagedPolicyArns');
-      for (const statement of statementsOf(key)) {
-        for (const action of asList(statement.Action)) {
-          expect(action, `${key}: wildcard action`).not.toMatch(/\*/);
-          if (/^(chime|dynamodb|sqs|events):/.test(action)) {
-            for (const target of asList(statement.Resource)) {
-              expect(target, `${key}: ${action} on "*"`).not.toBe('*');
-            }
-          }
-        }
-      }
-      expect(grantsOf(key), key).toEqual(EXPECTED_GRANTS[key]);
+    for (const role of roles) {
+      expect(resource(role).Type).toBe('AWS::IAM::Role');
+      expect(resource(role).Properties).not.toHaveProperty('ManagedPolicyArns');
     }
   });
 
-  it('lets onboarding set expirations and tags on create (CreateAppInstanceUser needs both)', () => {
-    const grants = grantsOf('onboard-users');
-    expect(grants['chime:CreateAppInstanceUser']).toEqual(CHIME);
-    expect(grants['chime:PutAppInstanceUserExpirationSettings']).toEqual(CHIME);
-    expect(grants['chime:TagResource']).toEqual(CHIME);
-    expect(grants).not.toHaveProperty('cloudwatch:PutMetricData');
+  it('traces each function to the SDK operations its code can send', () => {
+    const actions = (key: FunctionKey) => [...new Set(needsOf(key).map((need) => need.action))].sort();
+    // The trace follows the code, not a list: onboarding creates users, the sync never does, and the
+    // stream and schedule functions never touch Chime.
+    expect(actions('onboard-users')).toContain('chime:CreateAppInstanceUser');
+    expect(actions('reconcile-tenant')).not.toContain('chime:CreateAppInstanceUser');
+    expect(actions('reconcile-tenant')).toContain('chime:ListAppInstanceUsers');
+    for (const key of ['schedule-sync', 'policy-changed'] as const) {
+      expect(actions(key).filter((action) => action.startsWith('chime:'))).toEqual([]);
+    }
+    expect(actions('policy-changed')).toContain('dynamodb:GetRecords');
+  });
+
+  it('grants each function exactly what its code and its event sources need, as AWS evaluates each grant', async () => {
+    for (const key of FUNCTIONS) {
+      expect(await iamProblems(template, lambda(key)[0], needsOf(key), key), key).toEqual([]);
+    }
+  });
+
+  it('fails a role that grants CreateAppInstanceUser only on app-instance ARNs (no resource type: only "*" grants it)', async () => {
+    const mutated = structuredClone(template) as Template;
+    const statements = roleStatements(mutated, 'onboard-users');
+    const create = statements.find((statement) =>
+      asList(statement.Action).includes('chime:CreateAppInstanceUser'),
+    );
+    if (!create) throw new Error('no CreateAppInstanceUser statement');
+    create.Resource = [
+      { 'Fn::Sub': `arn:\${AWS::Partition}:chime:\${AWS::Region}:\${AWS::AccountId}:app-instance/*` },
+    ];
+    const problems = await iamProblems(
+      mutated,
+      lambda('onboard-users')[0],
+      needsOf('onboard-users'),
+      'onboard-users',
+    );
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /chime:CreateAppInstanceUser has no resource type, so a grant on arn:aws:chime:.*:app-instance\/\* never matches/,
+      ),
+      expect.stringMatching(
+        /onboard-users: chime:CreateAppInstanceUser is needed .* but not granted effectively/,
+      ),
+    ]);
+  });
+
+  it('fails a role with a grant no code path needs, or one scoped where the action takes no resource', async () => {
+    const mutated = structuredClone(template) as Template;
+    roleStatements(mutated, 'onboard-users').push({
+      Sid: 'Extra',
+      Effect: 'Allow',
+      Action: ['chime:TagResource'],
+      Resource: [
+        { 'Fn::Sub': `arn:\${AWS::Partition}:chime:\${AWS::Region}:\${AWS::AccountId}:app-instance/*` },
+      ],
+    });
+    const listStreams = roleStatements(mutated, 'policy-changed').find((statement) =>
+      asList(statement.Action).includes('dynamodb:ListStreams'),
+    );
+    if (!listStreams) throw new Error('no ListStreams statement');
+    listStreams.Resource = { 'Fn::GetAtt': ['PolicyTable', 'StreamArn'] };
+    expect(
+      await iamProblems(mutated, lambda('onboard-users')[0], needsOf('onboard-users'), 'onboard-users'),
+    ).toEqual(['Extra: chime:TagResource is granted but no code path of onboard-users needs it']);
+    expect(
+      await iamProblems(mutated, lambda('policy-changed')[0], needsOf('policy-changed'), 'policy-changed'),
+    ).toEqual([
+      expect.stringMatching(/ListStreams: dynamodb:ListStreams has no resource type/),
+      expect.stringMatching(/dynamodb:ListStreams is needed .* but not granted effectively/),
+    ]);
   });
 
   it('creates the tables from infra/tables.json, with the stream, TTLs and point-in-time recovery', () => {
@@ -491,6 +513,95 @@ describe('serverless package (offline)', () => {
         `Lambda Throttles of ${key}`,
       ).toBe(true);
     }
+  });
+
+  it('watches only metrics that something really emits, on every alarm and dashboard widget', () => {
+    const emitted = emittedMetrics();
+    const functionNames = new Set(FUNCTIONS.map((key) => String(lambda(key)[1].Properties.FunctionName)));
+    const queueNames = new Set(
+      resourcesOfType('AWS::SQS::Queue').map(([, queue]) => String(queue.Properties.QueueName)),
+    );
+    const watched: MetricRef[] = [
+      ...resourcesOfType('AWS::CloudWatch::Alarm').flatMap(([id, alarm]) =>
+        metricsOfAlarm(template, id, alarm),
+      ),
+    ];
+    const dashboards = resourcesOfType('AWS::CloudWatch::Dashboard');
+    expect(dashboards).toHaveLength(1);
+    for (const [, dashboard] of dashboards) {
+      const { metrics, problems } = metricsOfDashboard(dashboardBody(template, dashboard));
+      expect(problems).toEqual([]);
+      watched.push(...metrics);
+    }
+    const problems = watched.flatMap((metric): string[] => {
+      const what = `${metric.where}: ${metric.namespace} ${metric.name} ${JSON.stringify(metric.dimensions)}`;
+      if (metric.namespace === METRICS_NAMESPACE) {
+        return emitted.some((candidate) => sameMetric(candidate, metric))
+          ? []
+          : [`${what} is emitted by no function`];
+      }
+      const aws = AWS_METRICS[metric.namespace];
+      if (!aws) return [`${what}: a namespace the test does not know`];
+      if (!aws.names.includes(metric.name)) return [`${what}: not a metric ${metric.namespace} publishes`];
+      const names = Object.keys(metric.dimensions);
+      if (names.length !== 1 || names[0] !== aws.dimension)
+        return [`${what}: must have the one dimension ${aws.dimension}`];
+      const value = metric.dimensions[aws.dimension] as string;
+      const ours = aws.dimension === 'FunctionName' ? functionNames : queueNames;
+      return ours.has(value) ? [] : [`${what}: ${value} is not a resource of this stack`];
+    });
+    expect(problems).toEqual([]);
+    // The throttle alarm's legs both watch a metric their function emits (onboard-users did not, once).
+    const throttled = watched.filter(
+      (metric) => metric.name === 'ChimeThrottled' && metric.where.startsWith('ChimeThrottledAlarm'),
+    );
+    expect(throttled.map((metric) => metric.dimensions.function).sort()).toEqual([
+      'onboard-users',
+      'reconcile-tenant',
+    ]);
+  });
+
+  it('shows runs, changes, Chime calls per user, throttles, DLQ depths and onboarding latency on the dashboard', () => {
+    const [[, dashboard] = []] = resourcesOfType('AWS::CloudWatch::Dashboard');
+    if (!dashboard) throw new Error('no dashboard');
+    const body = dashboardBody(template, dashboard);
+    const { metrics } = metricsOfDashboard(body);
+    const names = (title: RegExp) =>
+      metrics.filter((metric) => title.test(metric.where)).map((metric) => metric.name);
+    expect(names(/Reconcile runs/)).toEqual(['RunsCompleted', 'RunsHeld', 'RunsFailed']);
+    expect(names(/Changes applied/)).toContain('UsersChanged');
+    expect(names(/Chime calls per user/)).toEqual(
+      expect.arrayContaining(['ChimeCalls', 'UsersScanned', 'Created']),
+    );
+    expect(names(/Throttles/)).toEqual(expect.arrayContaining(['ChimeThrottled', 'Throttles']));
+    const dlqs = metrics
+      .filter((metric) => /Dead-letter/.test(metric.where))
+      .map((metric) => metric.dimensions.QueueName);
+    expect(dlqs.sort()).toEqual(
+      deadLetterQueues()
+        .map((id) => String(resource(id).Properties.QueueName))
+        .sort(),
+    );
+    expect(names(/Onboarding latency/)).toContain('OnboardingLatency');
+  });
+
+  it('declares the alarms and the dashboard as the CloudFormation resource specification defines them', () => {
+    const resources = [
+      ...resourcesOfType('AWS::CloudWatch::Alarm'),
+      ...resourcesOfType('AWS::CloudWatch::Dashboard'),
+    ];
+    expect(resources.length).toBeGreaterThan(1);
+    expect(resources.flatMap(([id, cfn]) => specificationProblems(id, cfn))).toEqual([]);
+    // And the checker itself notices a misspelt or missing property.
+    const [[id, alarm] = ['', undefined]] = resourcesOfType('AWS::CloudWatch::Alarm');
+    if (!alarm) throw new Error('no alarm');
+    const { ComparisonOperator: _, ...withoutOperator } = alarm.Properties;
+    expect(
+      specificationProblems(id, { Type: alarm.Type, Properties: { ...withoutOperator, Treshold: 0 } }),
+    ).toEqual([
+      `${id}.ComparisonOperator: required`,
+      expect.stringMatching(new RegExp(`^${id}\\.Treshold: not a property`)),
+    ]);
   });
 
   it('outputs the table names, queue URLs and bus name under the variable the CLI reads them from', () => {
