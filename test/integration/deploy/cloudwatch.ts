@@ -147,6 +147,17 @@ interface SpecType {
   readonly Properties?: Record<string, SpecProperty>;
 }
 
+interface Specification {
+  readonly ResourceTypes: Record<string, SpecType>;
+  readonly PropertyTypes: Record<string, SpecType>;
+}
+/** Loaded once: the specification is an 18 MB JSON document. */
+let loaded: Specification | undefined;
+function loadSpecification(): Specification {
+  loaded ??= specification() as unknown as Specification;
+  return loaded;
+}
+
 const INTRINSICS = ['Ref', 'Fn::GetAtt', 'Fn::Sub', 'Fn::If', 'Fn::Join', 'Fn::Select', 'Fn::ImportValue'];
 
 function isIntrinsic(value: unknown): boolean {
@@ -181,14 +192,11 @@ function primitiveProblem(type: string, value: unknown): string | undefined {
 
 /**
  * Problems of a resource's properties by the specification: unknown properties, missing required ones, and
- * values of the wrong shape (intrinsic functions are accepted wherever a value is).
+ * values of the wrong shape (intrinsic functions are accepted wherever a value is). Spec version 117 (2023): properties added later
+ * would be reported as unknown.
  */
 export function specificationProblems(id: string, cfn: CfnResource): string[] {
-  const spec = specification() as unknown as {
-    ResourceTypes: Record<string, SpecType>;
-    PropertyTypes: Record<string, SpecType>;
-  };
-  const resourceType = spec.ResourceTypes[cfn.Type];
+  const resourceType = loadSpecification().ResourceTypes[cfn.Type];
   if (!resourceType) return [`${id}: ${cfn.Type} is not in the CloudFormation resource specification`];
   const problems: string[] = [];
   const check = (path: string, definition: SpecType, value: unknown) => {
@@ -230,13 +238,18 @@ export function specificationProblems(id: string, cfn: CfnResource): string[] {
           const problem = primitiveProblem(property.PrimitiveItemType, item);
           if (problem) problems.push(`${path}[${index}]: ${problem}`);
         } else if (property.ItemType) {
-          check(`${path}[${index}]`, spec.PropertyTypes[`${cfn.Type}.${property.ItemType}`] ?? {}, item);
+          check(
+            `${path}[${index}]`,
+            loadSpecification().PropertyTypes[`${cfn.Type}.${property.ItemType}`] ?? {},
+            item,
+          );
         }
       }
       return;
     }
-    if (property.Type) check(path, spec.PropertyTypes[`${cfn.Type}.${property.Type}`] ?? {}, value);
+    if (property.Type)
+      check(path, loadSpecification().PropertyTypes[`${cfn.Type}.${property.Type}`] ?? {}, value);
   };
-  check(id, resourceType, cfn.Properties);
+  check(id, resourceType, cfn.Properties ?? {});
   return problems;
 }
