@@ -16,6 +16,18 @@
  * Tokens are taken only when every needed bucket can give one (atomic). There is no timer while nobody
  * waits, and one timer (set for the earliest refill) while someone does; that timer is deliberately not
  * unref'd, because a pending call is work in progress that must keep the process alive.
+ *
+ * Throttles that are not ours: a 429 from a service blip or from another client of the account quota is not
+ * a sign that our rate is too high, and cutting for it only starves our queue (measured before this existed:
+ * 20% random 429s kept onboarding at the floor, 0.125 of the quota). So every cut is an experiment. Outcomes
+ * are counted in windows of at least MIN_WINDOW_SAMPLES answers; the window after a cut is compared with the
+ * one before it. If the cut was ours to make, either the throttled fraction fell (we were over a quota) or
+ * the accepted rate held while we sent less (someone else takes part of the quota, and we now fit in what is
+ * left). If neither, the throttles did not depend on our rate: the cut is undone and their fraction is
+ * remembered as foreign noise, under which throttles only cut when the fraction climbs clearly above it.
+ * The noise estimate follows the measured fraction, so it fades within a few windows once the blips stop.
+ * Configured rates can change at run time (`setConfiguredRate`): the quota coordinator moves them as other
+ * processes start and stop drawing on the same quotas.
  */
 
 export type TimerHandle = unknown;
@@ -54,6 +66,8 @@ export interface RateLimiterOptions {
    * real quota settles just under it instead of oscillating around it.
    */
   readonly recoveryMs?: number;
+  /** Answers per measurement window of the foreign-throttle detection (see the module comment). */
+  readonly windowSamples?: number;
   readonly clock?: Partial<LimiterClock>;
 }
 
@@ -66,6 +80,10 @@ export interface BucketStats {
   readonly waitedMs: number;
   readonly throttles: number;
   readonly waiting: number;
+  /** Estimated share of this bucket's answers that are throttles not caused by our rate. */
+  readonly foreignThrottleShare: number;
+  /** Cuts that were undone because the throttles did not depend on our rate. */
+  readonly cutsUndone: number;
 }
 
 export interface RateLimiterStats {
@@ -91,6 +109,32 @@ const TOKEN_EPSILON = 1e-9;
 /** Above this fraction of the last throttled rate, the additive increase slows to PROBE_SPEED. */
 const PROBE_THRESHOLD = 0.9;
 const PROBE_SPEED = 0.2;
+/** Noise below this is treated as none: every throttle cuts at once (the classic AIMD path). */
+const NOISE_ACTIVE = 0.02;
+/** Under noise, a window cuts only when its throttled fraction exceeds the noise by this much. */
+const NOISE_MARGIN = 0.1;
+/** EWMA weight of a window in the noise estimate. */
+const NOISE_WEIGHT = 0.25;
+/** After a cut, the throttled fraction must fall below this share of the one before to call it ours. */
+const FRACTION_DROP = 0.5;
+/** ...or the accepted rate must hold at this share while we send at most SEND_DROP of the rate before. */
+const ACCEPTED_HOLD = 0.85;
+const SEND_DROP = 0.9;
+
+interface WindowStats {
+  /** Throttled share of the answers. */
+  readonly fraction: number;
+  /** Answers that were not throttles, per second. */
+  readonly accepted: number;
+  /** Answers per second. */
+  readonly sent: number;
+}
+
+interface CutExperiment {
+  readonly rateBefore: number;
+  readonly throttledAtRateBefore: number;
+  readonly before: WindowStats;
+}
 
 interface Waiter {
   readonly buckets: readonly Bucket[];
@@ -112,10 +156,19 @@ class Bucket {
   acquired = 0;
   waitedMs = 0;
   throttles = 0;
+  /** Answers in the current measurement window. */
+  windowStartedAt: number;
+  windowAnswers = 0;
+  windowThrottles = 0;
+  /** The last complete window, the baseline a cut is judged against. */
+  lastWindow: WindowStats | undefined;
+  experiment: CutExperiment | undefined;
+  noise = 0;
+  cutsUndone = 0;
 
   constructor(
     readonly key: string,
-    readonly configuredRate: number,
+    public configuredRate: number,
     private readonly burstSeconds: number,
     now: number,
   ) {
@@ -123,6 +176,7 @@ class Bucket {
     this.tokens = this.capacity();
     this.updatedAt = now;
     this.lastIncreaseAt = now;
+    this.windowStartedAt = now;
   }
 
   capacity(): number {
@@ -150,6 +204,22 @@ class Bucket {
     this.effectiveRate = rate;
     this.tokens = Math.min(this.tokens, this.capacity());
   }
+
+  windowStats(now: number): WindowStats {
+    const seconds = Math.max(1e-3, (now - this.windowStartedAt) / 1000);
+    return {
+      fraction: this.windowAnswers === 0 ? 0 : this.windowThrottles / this.windowAnswers,
+      accepted: (this.windowAnswers - this.windowThrottles) / seconds,
+      sent: this.windowAnswers / seconds,
+    };
+  }
+
+  /** Starts a new window at `startAt` (later than now to skip answers to calls sent before a change). */
+  resetWindow(startAt: number): void {
+    this.windowStartedAt = startAt;
+    this.windowAnswers = 0;
+    this.windowThrottles = 0;
+  }
 }
 
 export class RateLimiter implements CallRateLimiter {
@@ -161,6 +231,7 @@ export class RateLimiter implements CallRateLimiter {
   private readonly minimumRateFraction: number;
   private readonly decreaseCooldownMs: number;
   private readonly recoveryMs: number;
+  private readonly windowSamples: number;
   private passes = 0;
   private timer: { handle: TimerHandle; dueAt: number } | undefined;
   private totals = { acquired: 0, waited: 0, waitedMs: 0, throttles: 0 };
@@ -171,6 +242,7 @@ export class RateLimiter implements CallRateLimiter {
     this.minimumRateFraction = options.minimumRateFraction ?? 0.25;
     this.decreaseCooldownMs = options.decreaseCooldownMs ?? 300;
     this.recoveryMs = options.recoveryMs ?? 20_000;
+    this.windowSamples = options.windowSamples ?? 40;
     // Defaults look the globals up at call time so test fake timers apply.
     this.clock = {
       now: options.clock?.now ?? (() => performance.now()),
@@ -211,22 +283,130 @@ export class RateLimiter implements CallRateLimiter {
     });
   }
 
-  /** A call using these buckets was throttled: cut their rates (at most once per cooldown). */
+  /**
+   * A call using these buckets was throttled: cut their rates (at most once per cooldown), unless their
+   * throttles have been found to be mostly foreign, in which case the window decides (see module comment).
+   */
   onThrottled(keys: readonly string[]): void {
     const now = this.clock.now();
     this.totals.throttles += 1;
     for (const key of new Set(keys)) {
       const bucket = this.bucket(key, now);
       bucket.throttles += 1;
-      if (now - bucket.lastDecreaseAt < this.decreaseCooldownMs) continue;
-      bucket.refill(now);
-      bucket.throttledAtRate = bucket.effectiveRate;
-      const floor = bucket.configuredRate * this.minimumRateFraction;
-      bucket.setRate(Math.max(floor, bucket.effectiveRate * this.decreaseFactor));
-      bucket.lastDecreaseAt = now;
-      bucket.lastIncreaseAt = now;
+      this.record(bucket, true, now);
+      if (bucket.noise < NOISE_ACTIVE && !bucket.experiment) this.cut(bucket, now);
     }
     // A lower rate only delays the next token; the pending timer re-checks when it fires.
+  }
+
+  /**
+   * Sets a bucket's configured rate (the quota coordinator's share). The adaptive state keeps its proportion:
+   * a bucket cut to 70% of its old share runs at 70% of the new one. Creates the bucket if it is new.
+   */
+  setConfiguredRate(key: string, rate: number): void {
+    if (!(rate > 0) || !Number.isFinite(rate)) throw new RangeError(`rate for bucket ${key} must be > 0`);
+    const now = this.clock.now();
+    const existing = this.buckets.get(key);
+    if (!existing) {
+      this.buckets.set(key, new Bucket(key, rate, this.burstSeconds, now));
+      return;
+    }
+    if (existing.configuredRate === rate) return;
+    const ratio = rate / existing.configuredRate;
+    existing.refill(now);
+    existing.configuredRate = rate;
+    existing.setRate(existing.effectiveRate * ratio);
+    existing.throttledAtRate *= ratio;
+    // The windows measured our rate, which just changed: start over.
+    existing.experiment = undefined;
+    existing.lastWindow = undefined;
+    existing.resetWindow(now);
+    if (ratio > 1 && this.waiters.length > 0) this.schedule();
+  }
+
+  /** The configured rate of every bucket this limiter has seen. */
+  configuredRates(): ReadonlyMap<string, number> {
+    return new Map([...this.buckets.values()].map((bucket) => [bucket.key, bucket.configuredRate]));
+  }
+
+  private cut(bucket: Bucket, now: number): void {
+    if (now - bucket.lastDecreaseAt < this.decreaseCooldownMs) return;
+    bucket.refill(now);
+    const baseline = this.baseline(bucket, now);
+    if (baseline) {
+      bucket.experiment = {
+        rateBefore: bucket.effectiveRate,
+        throttledAtRateBefore: bucket.throttledAtRate,
+        before: baseline,
+      };
+      // Answers within the cooldown are to calls sent at the old rate: the next window starts after it.
+      bucket.resetWindow(now + this.decreaseCooldownMs);
+    }
+    bucket.throttledAtRate = bucket.effectiveRate;
+    const floor = bucket.configuredRate * this.minimumRateFraction;
+    bucket.setRate(Math.max(floor, bucket.effectiveRate * this.decreaseFactor));
+    bucket.lastDecreaseAt = now;
+    bucket.lastIncreaseAt = now;
+  }
+
+  /** What we sent and what got through just before a cut: the current window, else the last one. */
+  private baseline(bucket: Bucket, now: number): WindowStats | undefined {
+    if (bucket.windowAnswers >= this.windowSamples / 2 && now > bucket.windowStartedAt) {
+      return bucket.windowStats(now);
+    }
+    return bucket.lastWindow;
+  }
+
+  /** Counts one answer in the bucket's window and judges the window once it is complete. */
+  private record(bucket: Bucket, throttled: boolean, now: number): void {
+    if (now < bucket.windowStartedAt) return;
+    bucket.windowAnswers += 1;
+    if (throttled) bucket.windowThrottles += 1;
+    if (bucket.windowAnswers < this.windowSamples || now - bucket.windowStartedAt < this.decreaseCooldownMs) {
+      return;
+    }
+    const window = bucket.windowStats(now);
+    bucket.resetWindow(now);
+    const experiment = bucket.experiment;
+    if (experiment) {
+      bucket.experiment = undefined;
+      const { before } = experiment;
+      const fractionFell = window.fraction < FRACTION_DROP * before.fraction;
+      const acceptedHeld =
+        window.accepted >= ACCEPTED_HOLD * before.accepted && window.sent < SEND_DROP * before.sent;
+      if (!fractionFell && !acceptedHeld) {
+        // Sending less changed nothing: those throttles were not ours. Undo the cut.
+        bucket.refill(now);
+        bucket.setRate(
+          Math.min(bucket.configuredRate, Math.max(bucket.effectiveRate, experiment.rateBefore)),
+        );
+        bucket.throttledAtRate = experiment.throttledAtRateBefore;
+        bucket.noise = Math.max(bucket.noise, window.fraction);
+        bucket.cutsUndone += 1;
+        if (this.waiters.length > 0) this.schedule();
+      } else {
+        // Our rate mattered: whatever noise there is, it explains less than we thought.
+        bucket.noise /= 2;
+        if (bucket.noise < NOISE_ACTIVE) bucket.noise = 0;
+      }
+      bucket.lastWindow = window;
+      return;
+    }
+    if (bucket.noise >= NOISE_ACTIVE && window.fraction > bucket.noise + NOISE_MARGIN) {
+      // Clearly more throttles than the noise: part of them are ours.
+      bucket.lastWindow = window;
+      this.cut(bucket, now);
+      return;
+    }
+    // Only the experiments raise the noise; between them it follows the measured fraction down (to nothing
+    // once the blips stop). In the classic mode there is nothing to follow: those throttles are ours.
+    // It only ever follows the fraction down: following it up would let a real overload, growing slowly,
+    // pass for noise.
+    if (bucket.noise >= NOISE_ACTIVE) {
+      bucket.noise = Math.min(bucket.noise, bucket.noise + NOISE_WEIGHT * (window.fraction - bucket.noise));
+      if (bucket.noise < NOISE_ACTIVE) bucket.noise = 0;
+    }
+    bucket.lastWindow = window;
   }
 
   /** A call using these buckets got through: raise their rates linearly in time back toward the quota. */
@@ -235,6 +415,7 @@ export class RateLimiter implements CallRateLimiter {
     let raised = false;
     for (const key of new Set(keys)) {
       const bucket = this.bucket(key, now);
+      this.record(bucket, false, now);
       if (bucket.effectiveRate < bucket.configuredRate) {
         bucket.refill(now);
         let step = (bucket.configuredRate * Math.max(0, now - bucket.lastIncreaseAt)) / this.recoveryMs;
@@ -260,6 +441,8 @@ export class RateLimiter implements CallRateLimiter {
         waitedMs: bucket.waitedMs,
         throttles: bucket.throttles,
         waiting: bucket.claimants.size,
+        foreignThrottleShare: bucket.noise,
+        cutsUndone: bucket.cutsUndone,
       })),
     };
   }
