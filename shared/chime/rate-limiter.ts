@@ -19,13 +19,15 @@
  *
  * Throttles that are not ours: a 429 from a service blip or from another client of the account quota is not
  * a sign that our rate is too high, and cutting for it only starves our queue (measured before this existed:
- * 20% random 429s kept onboarding at the floor, 0.125 of the quota). So every cut is an experiment. Outcomes
- * are counted in windows of at least MIN_WINDOW_SAMPLES answers; the window after a cut is compared with the
- * one before it. If the cut was ours to make, either the throttled fraction fell (we were over a quota) or
- * the accepted rate held while we sent less (someone else takes part of the quota, and we now fit in what is
- * left). If neither, the throttles did not depend on our rate: the cut is undone and their fraction is
- * remembered as foreign noise, under which throttles only cut when the fraction climbs clearly above it.
- * The noise estimate follows the measured fraction, so it fades within a few windows once the blips stop.
+ * 20% random 429s kept onboarding at the floor, 0.125 of the quota). So a run of cuts (an episode) may go
+ * no deeper than EPISODE_DEPTH of the rate it started from before it is judged on a measurement window
+ * (at least `windowSamples` answers). A window without throttles ends it: the cuts were enough. If the
+ * throttles go on at the bottom, a probe goes back to the starting rate for one window: when what gets
+ * through grows with what we send, the throttles did not depend on our rate, so the rate stays there and
+ * their share is remembered as foreign noise, under which throttles only cut when a window's share climbs
+ * clearly above it. When what gets through stays put, we are at a real limit (a competitor took part of the
+ * quota): back to the bottom, and the cuts go on from there. The noise estimate only follows the measured
+ * share down, so it fades within a few windows once the blips stop.
  * Configured rates can change at run time (`setConfiguredRate`): the quota coordinator moves them as other
  * processes start and stop drawing on the same quotas.
  */
@@ -115,11 +117,10 @@ const NOISE_ACTIVE = 0.02;
 const NOISE_MARGIN = 0.1;
 /** EWMA weight of a window in the noise estimate. */
 const NOISE_WEIGHT = 0.25;
-/** After a cut, the throttled fraction must fall below this share of the one before to call it ours. */
-const FRACTION_DROP = 0.5;
-/** ...or the accepted rate must hold at this share while we send at most SEND_DROP of the rate before. */
-const ACCEPTED_HOLD = 0.85;
-const SEND_DROP = 0.9;
+/** A run of cuts goes no deeper than this share of the rate it started from before it is judged. */
+const EPISODE_DEPTH = 0.45;
+/** A throttled share this high at the bottom of a run of cuts is taken as ours without a probe. */
+const MAX_FOREIGN_FRACTION = 0.35;
 
 interface WindowStats {
   /** Throttled share of the answers. */
@@ -130,10 +131,12 @@ interface WindowStats {
   readonly sent: number;
 }
 
-interface CutExperiment {
-  readonly rateBefore: number;
-  readonly throttledAtRateBefore: number;
-  readonly before: WindowStats;
+/** A run of cuts: from the first throttle until a window without any, or until it is judged. */
+interface Episode {
+  readonly startRate: number;
+  readonly startThrottledAt: number;
+  /** Set while probing: the rate and window at the bottom of the cuts. */
+  probe?: { readonly rate: number; readonly window: WindowStats };
 }
 
 interface Waiter {
@@ -160,9 +163,7 @@ class Bucket {
   windowStartedAt: number;
   windowAnswers = 0;
   windowThrottles = 0;
-  /** The last complete window, the baseline a cut is judged against. */
-  lastWindow: WindowStats | undefined;
-  experiment: CutExperiment | undefined;
+  episode: Episode | undefined;
   noise = 0;
   cutsUndone = 0;
 
@@ -294,7 +295,7 @@ export class RateLimiter implements CallRateLimiter {
       const bucket = this.bucket(key, now);
       bucket.throttles += 1;
       this.record(bucket, true, now);
-      if (bucket.noise < NOISE_ACTIVE && !bucket.experiment) this.cut(bucket, now);
+      if (bucket.noise < NOISE_ACTIVE) this.cut(bucket, now);
     }
     // A lower rate only delays the next token; the pending timer re-checks when it fires.
   }
@@ -318,8 +319,7 @@ export class RateLimiter implements CallRateLimiter {
     existing.setRate(existing.effectiveRate * ratio);
     existing.throttledAtRate *= ratio;
     // The windows measured our rate, which just changed: start over.
-    existing.experiment = undefined;
-    existing.lastWindow = undefined;
+    existing.episode = undefined;
     existing.resetWindow(now);
     if (ratio > 1 && this.waiters.length > 0) this.schedule();
   }
@@ -329,35 +329,34 @@ export class RateLimiter implements CallRateLimiter {
     return new Map([...this.buckets.values()].map((bucket) => [bucket.key, bucket.configuredRate]));
   }
 
+  /** One multiplicative cut, within the current episode's depth; starts an episode if there is none. */
   private cut(bucket: Bucket, now: number): void {
     if (now - bucket.lastDecreaseAt < this.decreaseCooldownMs) return;
+    if (bucket.episode?.probe) return; // the probe's window decides
     bucket.refill(now);
-    const baseline = this.baseline(bucket, now);
-    if (baseline) {
-      bucket.experiment = {
-        rateBefore: bucket.effectiveRate,
-        throttledAtRateBefore: bucket.throttledAtRate,
-        before: baseline,
-      };
-      // Answers within the cooldown are to calls sent at the old rate: the next window starts after it.
-      bucket.resetWindow(now + this.decreaseCooldownMs);
-    }
-    bucket.throttledAtRate = bucket.effectiveRate;
     const floor = bucket.configuredRate * this.minimumRateFraction;
-    bucket.setRate(Math.max(floor, bucket.effectiveRate * this.decreaseFactor));
+    const start = bucket.episode?.startRate ?? bucket.effectiveRate;
+    const next = Math.max(floor, bucket.effectiveRate * this.decreaseFactor);
+    // At the floor or at the episode's depth: the next complete window decides (see record).
+    if (next >= bucket.effectiveRate - TOKEN_EPSILON || next < start * EPISODE_DEPTH) return;
+    bucket.episode ??= { startRate: bucket.effectiveRate, startThrottledAt: bucket.throttledAtRate };
+    bucket.throttledAtRate = bucket.effectiveRate;
+    bucket.setRate(next);
     bucket.lastDecreaseAt = now;
     bucket.lastIncreaseAt = now;
+    // Answers within the cooldown are to calls sent at the old rate: the next window starts after it.
+    bucket.resetWindow(now + this.decreaseCooldownMs);
   }
 
-  /** What we sent and what got through just before a cut: the current window, else the last one. */
-  private baseline(bucket: Bucket, now: number): WindowStats | undefined {
-    if (bucket.windowAnswers >= this.windowSamples / 2 && now > bucket.windowStartedAt) {
-      return bucket.windowStats(now);
-    }
-    return bucket.lastWindow;
-  }
-
-  /** Counts one answer in the bucket's window and judges the window once it is complete. */
+  /**
+   * Counts one answer in the bucket's window and, once the window is complete, judges it:
+   * - no throttle in it: the episode (if any) is over, our cuts were enough;
+   * - the episode's cuts went as deep as they may and throttles go on: probe, i.e. go back to the rate the
+   *   episode started from for one window. If what gets through grows with what we send, the throttles do
+   *   not depend on our rate (foreign): stay there and remember their share as noise. If it does not, we
+   *   are at a real limit: return to the bottom and go on cutting from there.
+   * - under noise: cut only when the throttled share is clearly above it.
+   */
   private record(bucket: Bucket, throttled: boolean, now: number): void {
     if (now < bucket.windowStartedAt) return;
     bucket.windowAnswers += 1;
@@ -367,46 +366,62 @@ export class RateLimiter implements CallRateLimiter {
     }
     const window = bucket.windowStats(now);
     bucket.resetWindow(now);
-    const experiment = bucket.experiment;
-    if (experiment) {
-      bucket.experiment = undefined;
-      const { before } = experiment;
-      const fractionFell = window.fraction < FRACTION_DROP * before.fraction;
-      const acceptedHeld =
-        window.accepted >= ACCEPTED_HOLD * before.accepted && window.sent < SEND_DROP * before.sent;
-      if (!fractionFell && !acceptedHeld) {
-        // Sending less changed nothing: those throttles were not ours. Undo the cut.
-        bucket.refill(now);
-        bucket.setRate(
-          Math.min(bucket.configuredRate, Math.max(bucket.effectiveRate, experiment.rateBefore)),
-        );
-        bucket.throttledAtRate = experiment.throttledAtRateBefore;
-        bucket.noise = Math.max(bucket.noise, window.fraction);
+    const episode = bucket.episode;
+    if (episode?.probe) {
+      bucket.episode = undefined;
+      const low = episode.probe;
+      const sentRatio = window.sent / Math.max(1e-9, low.window.sent);
+      // Foreign throttles: accepted grows in proportion to sent; a real limit: accepted stays put. The
+      // geometric mean of the two predictions separates them. Sending hardly more (demand-bound) means the
+      // throttles came while we were under our rate: not ours either.
+      const foreign =
+        sentRatio < 1.2 || window.accepted >= low.window.accepted * Math.sqrt(Math.max(1, sentRatio));
+      bucket.refill(now);
+      if (foreign) {
+        bucket.throttledAtRate = episode.startThrottledAt;
+        bucket.noise = Math.max(bucket.noise, Math.min(window.fraction, low.window.fraction));
         bucket.cutsUndone += 1;
-        if (this.waiters.length > 0) this.schedule();
       } else {
-        // Our rate mattered: whatever noise there is, it explains less than we thought.
-        bucket.noise /= 2;
-        if (bucket.noise < NOISE_ACTIVE) bucket.noise = 0;
+        bucket.setRate(low.rate);
+        bucket.throttledAtRate = low.rate;
+        bucket.noise = 0;
+        bucket.lastDecreaseAt = now;
+        bucket.lastIncreaseAt = now;
+        bucket.resetWindow(now + this.decreaseCooldownMs);
       }
-      bucket.lastWindow = window;
       return;
     }
-    if (bucket.noise >= NOISE_ACTIVE && window.fraction > bucket.noise + NOISE_MARGIN) {
-      // Clearly more throttles than the noise: part of them are ours.
-      bucket.lastWindow = window;
-      this.cut(bucket, now);
-      return;
+    if (window.fraction === 0) bucket.episode = undefined;
+    if (episode && window.fraction > 0) {
+      const floor = bucket.configuredRate * this.minimumRateFraction;
+      const atBottom =
+        bucket.effectiveRate * this.decreaseFactor < episode.startRate * EPISODE_DEPTH ||
+        bucket.effectiveRate <= floor + TOKEN_EPSILON;
+      if (atBottom && window.fraction > MAX_FOREIGN_FRACTION) {
+        // Throttled this often even after the cuts: no blip does that, we are far above a real limit. A
+        // new episode from here lets the cuts go on without the cost of a probe.
+        bucket.episode = undefined;
+      } else if (atBottom && bucket.effectiveRate < episode.startRate) {
+        episode.probe = { rate: bucket.effectiveRate, window };
+        bucket.refill(now);
+        bucket.setRate(episode.startRate);
+        bucket.lastIncreaseAt = now;
+        bucket.resetWindow(now + this.decreaseCooldownMs);
+        if (this.waiters.length > 0) this.schedule();
+        return;
+      }
     }
-    // Only the experiments raise the noise; between them it follows the measured fraction down (to nothing
-    // once the blips stop). In the classic mode there is nothing to follow: those throttles are ours.
-    // It only ever follows the fraction down: following it up would let a real overload, growing slowly,
-    // pass for noise.
     if (bucket.noise >= NOISE_ACTIVE) {
+      if (window.fraction > bucket.noise + NOISE_MARGIN) {
+        // Clearly more throttles than the noise: part of them are ours.
+        this.cut(bucket, now);
+        return;
+      }
+      // Only probes raise the noise; between them it follows the measured share down (to nothing once the
+      // blips stop), never up: following it up would let a slowly growing real overload pass for noise.
       bucket.noise = Math.min(bucket.noise, bucket.noise + NOISE_WEIGHT * (window.fraction - bucket.noise));
       if (bucket.noise < NOISE_ACTIVE) bucket.noise = 0;
     }
-    bucket.lastWindow = window;
   }
 
   /** A call using these buckets got through: raise their rates linearly in time back toward the quota. */
