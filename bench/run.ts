@@ -11,6 +11,7 @@ const suites: Record<string, () => Promise<Suite>> = {
   emulator: async () => (await import('./emulator')).run,
   sync: async () => (await import('./sync')).run,
   onboarding: async () => (await import('./onboarding')).run,
+  deployed: async () => (await import('./deployed')).run,
 };
 
 async function main(): Promise<number> {

@@ -38,6 +38,11 @@ export interface LocalStackOptions {
    * Lambda Invoke API; `in-process` imports the handlers into this process (faster start, no esbuild).
    */
   readonly functions?: 'serverless-offline' | 'in-process';
+  /**
+   * Concurrent invocations per SQS-triggered function (default 2 each). The deployed benchmark passes
+   * serverless.yml's maximumConcurrency values.
+   */
+  readonly concurrency?: { readonly reconcile?: number; readonly onboarding?: number };
   readonly onServerlessOutput?: (line: string) => void;
   readonly onEvent?: (event: ReceivedEvent) => void;
   readonly onError?: (source: string, error: unknown) => void;
@@ -190,7 +195,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         queueArn: queues.reconcile.arn,
         handler: reconcile,
         batchSize: 1,
-        concurrency: 2,
+        concurrency: options.concurrency?.reconcile ?? 2,
         waitTimeSeconds: 2,
         functionName: 'reconcile-tenant',
         timeoutMs: 900_000,
@@ -204,7 +209,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         queueArn: queues.onboarding.arn,
         handler: onboard,
         batchSize: 10,
-        concurrency: 2,
+        concurrency: options.concurrency?.onboarding ?? 2,
         waitTimeSeconds: 2,
         functionName: 'onboard-users',
         timeoutMs: 60_000,

@@ -7,8 +7,9 @@ import { EventPublisher } from './aws/events';
 import { Ledger } from './aws/ledger';
 import { PolicyStore } from './aws/policy-store';
 import { createSqsClient, type QueueKind, queueNamesOf, SqsQueues } from './aws/queues';
+import { QuotaLeases } from './aws/quota-leases';
 import { RunStore } from './aws/runs';
-import { ChimeAttemptCounter, createChimeClient, createChimeRateLimiter } from './chime/client';
+import { ChimeAttemptCounter, type ChimeQuota, createChimeClient, createChimeQuota } from './chime/client';
 import type { RateLimiter } from './chime/rate-limiter';
 import { ChimeUsers } from './chime/users';
 import { type Config, loadConfig } from './config';
@@ -56,7 +57,7 @@ export class Runtime {
   #dynamo: DynamoDBClient | undefined;
   #documents: DynamoDBDocumentClient | undefined;
   #chime: ChimeSDKIdentityClient | undefined;
-  #limiter: RateLimiter | undefined;
+  #quota: ChimeQuota | undefined;
   #sqs: SQSClient | undefined;
   #eventBridge: EventBridgeClient | undefined;
   #queues: SqsQueues | undefined;
@@ -83,18 +84,31 @@ export class Runtime {
     return this.#documents;
   }
 
-  /** One limiter per process: every Chime call of every use case shares it. */
-  get chimeLimiter(): RateLimiter {
-    this.#limiter ??= createChimeRateLimiter({
+  /**
+   * One limiter per process: every Chime call of every use case shares it. With quota coordination on, its
+   * rates are this process's share of the quotas among the processes using them now (leases in the state
+   * table).
+   */
+  get chimeQuota(): ChimeQuota {
+    this.#quota ??= createChimeQuota({
       quotaScale: this.config.quotaScale,
       accountQuotaShare: this.config.accountQuotaShare,
+      fallbackShare: this.config.quotaFallbackShare,
+      leaseTtlMs: this.config.quotaLeaseSeconds * 1000,
+      ...(this.config.quotaCoordination
+        ? { leases: new QuotaLeases(this.documents, this.config.stateTable) }
+        : {}),
     });
-    return this.#limiter;
+    return this.#quota;
+  }
+
+  get chimeLimiter(): RateLimiter {
+    return this.chimeQuota.limiter;
   }
 
   get chime(): ChimeSDKIdentityClient {
     this.#chime ??= createChimeClient({
-      limiter: this.chimeLimiter,
+      limiter: this.chimeQuota.callLimiter,
       region: this.config.region,
       observer: this.chimeAttempts.observe,
       ...(this.endpoints.chime ? { endpoint: this.endpoints.chime } : {}),
@@ -220,6 +234,8 @@ export class Runtime {
 
   /** Releases sockets so a CLI process can exit promptly. */
   destroy(): void {
+    // No release request here (destroy is synchronous): the lease expires within its TTL.
+    this.#quota?.coordinator?.stop();
     this.#documents?.destroy();
     this.#dynamo?.destroy();
     this.#chime?.destroy();

@@ -21,10 +21,19 @@ export interface Config {
   /** Multiplies every Chime quota the client-side rate limiter enforces (tests, benchmarks, raised quotas). */
   readonly quotaScale: number;
   /**
-   * Share of the account-wide 50 rps Chime quota this process may use. Each process limits its own calls,
-   * so concurrent Lambdas split the account budget between them by this share.
+   * Optional cap (0..1] on the share of the account-wide Chime quota this process may use, on top of the
+   * coordinated share; 1 (the default) is no cap. Without coordination it is the static share.
    */
   readonly accountQuotaShare: number;
+  /**
+   * Share the Chime quotas between the processes that use them now, through short leases in the state table
+   * (shared/chime/quota-coordinator.ts). Off: every process uses `accountQuotaShare` of the account quota.
+   */
+  readonly quotaCoordination: boolean;
+  /** Share (0..1] of every Chime quota a process uses while the lease store cannot be read. */
+  readonly quotaFallbackShare: number;
+  /** How long a quota lease counts after its last renewal; renewed every third of it. */
+  readonly quotaLeaseSeconds: number;
   /** Days a ledger entry is trusted before the sync describes the user again (spread per user over ½–1×). */
   readonly verifyIntervalDays: number;
   /**
@@ -66,6 +75,9 @@ export const ENV = {
   eventBus: 'CHIME_LIFECYCLE_EVENT_BUS',
   quotaScale: 'CHIME_LIFECYCLE_QUOTA_SCALE',
   accountQuotaShare: 'CHIME_LIFECYCLE_ACCOUNT_QUOTA_SHARE',
+  quotaCoordination: 'CHIME_LIFECYCLE_QUOTA_COORDINATION',
+  quotaFallbackShare: 'CHIME_LIFECYCLE_QUOTA_FALLBACK_SHARE',
+  quotaLeaseSeconds: 'CHIME_LIFECYCLE_QUOTA_LEASE_SECONDS',
   verifyIntervalDays: 'CHIME_LIFECYCLE_VERIFY_INTERVAL_DAYS',
   ledgerRefreshHours: 'CHIME_LIFECYCLE_LEDGER_REFRESH_HOURS',
   syncSafetyMarginSeconds: 'CHIME_LIFECYCLE_SYNC_SAFETY_MARGIN_SECONDS',
@@ -90,6 +102,9 @@ export const DEFAULTS: Config = {
   eventBus: 'chime-lifecycle',
   quotaScale: 1,
   accountQuotaShare: 1,
+  quotaCoordination: true,
+  quotaFallbackShare: 0.1,
+  quotaLeaseSeconds: 6,
   verifyIntervalDays: 30,
   ledgerRefreshHours: 24,
   syncSafetyMarginSeconds: 60,
@@ -112,6 +127,8 @@ function text(env: Env, key: keyof Config): string {
 type NumericKey =
   | 'quotaScale'
   | 'accountQuotaShare'
+  | 'quotaFallbackShare'
+  | 'quotaLeaseSeconds'
   | 'verifyIntervalDays'
   | 'ledgerRefreshHours'
   | 'syncSafetyMarginSeconds'
@@ -140,6 +157,14 @@ function numberSetting(
   return value;
 }
 
+function booleanSetting(env: Env, key: 'quotaCoordination'): boolean {
+  const raw = env[ENV[key]]?.trim().toLowerCase();
+  if (!raw) return DEFAULTS[key];
+  if (raw === 'on' || raw === 'true' || raw === '1') return true;
+  if (raw === 'off' || raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${ENV[key]}: must be on or off, got "${env[ENV[key]]}"`);
+}
+
 /** Reads the configuration; `overrides` (CLI flags) win over the environment. */
 export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
   return {
@@ -154,6 +179,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     eventBus: text(env, 'eventBus'),
     quotaScale: numberSetting(env, 'quotaScale', { min: 0, minExclusive: true, max: 1_000_000 }),
     accountQuotaShare: numberSetting(env, 'accountQuotaShare', { min: 0, minExclusive: true, max: 1 }),
+    quotaCoordination: booleanSetting(env, 'quotaCoordination'),
+    quotaFallbackShare: numberSetting(env, 'quotaFallbackShare', { min: 0, minExclusive: true, max: 1 }),
+    quotaLeaseSeconds: numberSetting(env, 'quotaLeaseSeconds', { min: 1, max: 300 }),
     verifyIntervalDays: numberSetting(env, 'verifyIntervalDays', { min: 0, minExclusive: true, max: 3650 }),
     syncSafetyMarginSeconds: numberSetting(env, 'syncSafetyMarginSeconds', { min: 0, max: 900 }),
     ledgerRefreshHours: numberSetting(env, 'ledgerRefreshHours', { min: 0, max: 8_760 }),

@@ -8,6 +8,12 @@ import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import type { FinalizeRequestMiddleware, RetryErrorInfo, StandardRetryToken } from '@smithy/types';
 import { fullJitterBackoffMs } from '../backoff';
 import { type ChimeErrorKind, classifyChimeError } from './errors';
+import {
+  CoordinatedRateLimiter,
+  QuotaCoordinator,
+  type QuotaCoordinatorOptions,
+  type QuotaLeaseStore,
+} from './quota-coordinator';
 import { bucketKeysFor, type QuotaOptions, quotaLimits, rateForBucket } from './quotas';
 import { type CallRateLimiter, RateLimiter, type RateLimiterOptions } from './rate-limiter';
 
@@ -182,6 +188,46 @@ export function createChimeRateLimiter(
 ): RateLimiter {
   const limits = quotaLimits(quotas);
   return new RateLimiter({ ...tuning, rateFor: (key) => rateForBucket(limits, key) });
+}
+
+export interface ChimeQuotaOptions extends QuotaOptions {
+  /** Where the quota leases live; absent: no coordination, the account bucket gets `accountQuotaShare`. */
+  readonly leases?: QuotaLeaseStore;
+  /** Share of every quota while the lease store is unavailable. */
+  readonly fallbackShare?: number;
+  readonly leaseTtlMs?: number;
+  readonly coordinator?: Omit<QuotaCoordinatorOptions, 'store' | 'limits' | 'fallbackShare'>;
+  readonly tuning?: Omit<RateLimiterOptions, 'rateFor'>;
+}
+
+export interface ChimeQuota {
+  /** The in-process limiter (stats, tests). */
+  readonly limiter: RateLimiter;
+  /** What the Chime client takes tokens from: the limiter, behind the coordinator when there is one. */
+  readonly callLimiter: CallRateLimiter;
+  readonly coordinator?: QuotaCoordinator;
+}
+
+/**
+ * The process's share of the Chime quotas: coordinated through `leases` when given (the quota divided by
+ * the processes drawing on it now, `accountQuotaShare` as an optional cap), else the static split.
+ */
+export function createChimeQuota(options: ChimeQuotaOptions): ChimeQuota {
+  if (!options.leases) {
+    const limiter = createChimeRateLimiter(options, options.tuning);
+    return { limiter, callLimiter: limiter };
+  }
+  const limits = quotaLimits({ quotaScale: options.quotaScale, accountQuotaShare: 1 });
+  const coordinator = new QuotaCoordinator({
+    ...options.coordinator,
+    store: options.leases,
+    limits,
+    accountShareCap: options.accountQuotaShare,
+    fallbackShare: options.fallbackShare ?? 0.1,
+    ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
+  });
+  const limiter = new RateLimiter({ ...options.tuning, rateFor: (key) => coordinator.rateFor(key) });
+  return { limiter, callLimiter: new CoordinatedRateLimiter(limiter, coordinator), coordinator };
 }
 
 export interface OperationCounts {

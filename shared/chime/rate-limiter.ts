@@ -16,6 +16,20 @@
  * Tokens are taken only when every needed bucket can give one (atomic). There is no timer while nobody
  * waits, and one timer (set for the earliest refill) while someone does; that timer is deliberately not
  * unref'd, because a pending call is work in progress that must keep the process alive.
+ *
+ * Throttles that are not ours: a 429 from a service blip or from another client of the account quota is not
+ * a sign that our rate is too high, and cutting for it only starves our queue (measured before this existed:
+ * 20% random 429s kept onboarding at the floor, 0.125 of the quota). So a run of cuts (an episode) may go
+ * no deeper than EPISODE_DEPTH of the rate it started from before it is judged on a measurement window
+ * (at least `windowSamples` answers). A window without throttles ends it: the cuts were enough. If the
+ * throttles go on at the bottom, a probe goes back to the starting rate for one window: when what gets
+ * through grows with what we send, the throttles did not depend on our rate, so the rate stays there and
+ * their share is remembered as foreign noise, under which throttles only cut when a window's share climbs
+ * clearly above it. When what gets through stays put, we are at a real limit (a competitor took part of the
+ * quota): back to the bottom, and the cuts go on from there. The noise estimate only follows the measured
+ * share down, so it fades within a few windows once the blips stop.
+ * Configured rates can change at run time (`setConfiguredRate`): the quota coordinator moves them as other
+ * processes start and stop drawing on the same quotas.
  */
 
 export type TimerHandle = unknown;
@@ -54,6 +68,8 @@ export interface RateLimiterOptions {
    * real quota settles just under it instead of oscillating around it.
    */
   readonly recoveryMs?: number;
+  /** Answers per measurement window of the foreign-throttle detection (see the module comment). */
+  readonly windowSamples?: number;
   readonly clock?: Partial<LimiterClock>;
 }
 
@@ -66,6 +82,10 @@ export interface BucketStats {
   readonly waitedMs: number;
   readonly throttles: number;
   readonly waiting: number;
+  /** Estimated share of this bucket's answers that are throttles not caused by our rate. */
+  readonly foreignThrottleShare: number;
+  /** Cuts that were undone because the throttles did not depend on our rate. */
+  readonly cutsUndone: number;
 }
 
 export interface RateLimiterStats {
@@ -91,6 +111,33 @@ const TOKEN_EPSILON = 1e-9;
 /** Above this fraction of the last throttled rate, the additive increase slows to PROBE_SPEED. */
 const PROBE_THRESHOLD = 0.9;
 const PROBE_SPEED = 0.2;
+/** Noise below this is treated as none: every throttle cuts at once (the classic AIMD path). */
+const NOISE_ACTIVE = 0.02;
+/** Under noise, a window cuts only when its throttled fraction exceeds the noise by this much. */
+const NOISE_MARGIN = 0.1;
+/** EWMA weight of a window in the noise estimate. */
+const NOISE_WEIGHT = 0.25;
+/** A run of cuts goes no deeper than this share of the rate it started from before it is judged. */
+const EPISODE_DEPTH = 0.45;
+/** A throttled share this high at the bottom of a run of cuts is taken as ours without a probe. */
+const MAX_FOREIGN_FRACTION = 0.35;
+
+interface WindowStats {
+  /** Throttled share of the answers. */
+  readonly fraction: number;
+  /** Answers that were not throttles, per second. */
+  readonly accepted: number;
+  /** Answers per second. */
+  readonly sent: number;
+}
+
+/** A run of cuts: from the first throttle until a window without any, or until it is judged. */
+interface Episode {
+  readonly startRate: number;
+  readonly startThrottledAt: number;
+  /** Set while probing: the rate and window at the bottom of the cuts. */
+  probe?: { readonly rate: number; readonly window: WindowStats };
+}
 
 interface Waiter {
   readonly buckets: readonly Bucket[];
@@ -112,10 +159,17 @@ class Bucket {
   acquired = 0;
   waitedMs = 0;
   throttles = 0;
+  /** Answers in the current measurement window. */
+  windowStartedAt: number;
+  windowAnswers = 0;
+  windowThrottles = 0;
+  episode: Episode | undefined;
+  noise = 0;
+  cutsUndone = 0;
 
   constructor(
     readonly key: string,
-    readonly configuredRate: number,
+    public configuredRate: number,
     private readonly burstSeconds: number,
     now: number,
   ) {
@@ -123,6 +177,7 @@ class Bucket {
     this.tokens = this.capacity();
     this.updatedAt = now;
     this.lastIncreaseAt = now;
+    this.windowStartedAt = now;
   }
 
   capacity(): number {
@@ -150,6 +205,22 @@ class Bucket {
     this.effectiveRate = rate;
     this.tokens = Math.min(this.tokens, this.capacity());
   }
+
+  windowStats(now: number): WindowStats {
+    const seconds = Math.max(1e-3, (now - this.windowStartedAt) / 1000);
+    return {
+      fraction: this.windowAnswers === 0 ? 0 : this.windowThrottles / this.windowAnswers,
+      accepted: (this.windowAnswers - this.windowThrottles) / seconds,
+      sent: this.windowAnswers / seconds,
+    };
+  }
+
+  /** Starts a new window at `startAt` (later than now to skip answers to calls sent before a change). */
+  resetWindow(startAt: number): void {
+    this.windowStartedAt = startAt;
+    this.windowAnswers = 0;
+    this.windowThrottles = 0;
+  }
 }
 
 export class RateLimiter implements CallRateLimiter {
@@ -161,6 +232,7 @@ export class RateLimiter implements CallRateLimiter {
   private readonly minimumRateFraction: number;
   private readonly decreaseCooldownMs: number;
   private readonly recoveryMs: number;
+  private readonly windowSamples: number;
   private passes = 0;
   private timer: { handle: TimerHandle; dueAt: number } | undefined;
   private totals = { acquired: 0, waited: 0, waitedMs: 0, throttles: 0 };
@@ -171,6 +243,7 @@ export class RateLimiter implements CallRateLimiter {
     this.minimumRateFraction = options.minimumRateFraction ?? 0.25;
     this.decreaseCooldownMs = options.decreaseCooldownMs ?? 300;
     this.recoveryMs = options.recoveryMs ?? 20_000;
+    this.windowSamples = options.windowSamples ?? 40;
     // Defaults look the globals up at call time so test fake timers apply.
     this.clock = {
       now: options.clock?.now ?? (() => performance.now()),
@@ -211,22 +284,144 @@ export class RateLimiter implements CallRateLimiter {
     });
   }
 
-  /** A call using these buckets was throttled: cut their rates (at most once per cooldown). */
+  /**
+   * A call using these buckets was throttled: cut their rates (at most once per cooldown), unless their
+   * throttles have been found to be mostly foreign, in which case the window decides (see module comment).
+   */
   onThrottled(keys: readonly string[]): void {
     const now = this.clock.now();
     this.totals.throttles += 1;
     for (const key of new Set(keys)) {
       const bucket = this.bucket(key, now);
       bucket.throttles += 1;
-      if (now - bucket.lastDecreaseAt < this.decreaseCooldownMs) continue;
-      bucket.refill(now);
-      bucket.throttledAtRate = bucket.effectiveRate;
-      const floor = bucket.configuredRate * this.minimumRateFraction;
-      bucket.setRate(Math.max(floor, bucket.effectiveRate * this.decreaseFactor));
-      bucket.lastDecreaseAt = now;
-      bucket.lastIncreaseAt = now;
+      this.record(bucket, true, now);
+      if (bucket.noise < NOISE_ACTIVE) this.cut(bucket, now);
     }
     // A lower rate only delays the next token; the pending timer re-checks when it fires.
+  }
+
+  /**
+   * Sets a bucket's configured rate (the quota coordinator's share). The adaptive state keeps its proportion:
+   * a bucket cut to 70% of its old share runs at 70% of the new one. Creates the bucket if it is new.
+   */
+  setConfiguredRate(key: string, rate: number): void {
+    if (!(rate > 0) || !Number.isFinite(rate)) throw new RangeError(`rate for bucket ${key} must be > 0`);
+    const now = this.clock.now();
+    const existing = this.buckets.get(key);
+    if (!existing) {
+      this.buckets.set(key, new Bucket(key, rate, this.burstSeconds, now));
+      return;
+    }
+    if (existing.configuredRate === rate) return;
+    const ratio = rate / existing.configuredRate;
+    existing.refill(now);
+    existing.configuredRate = rate;
+    existing.setRate(existing.effectiveRate * ratio);
+    existing.throttledAtRate *= ratio;
+    // The windows measured our rate, which just changed: start over.
+    existing.episode = undefined;
+    existing.resetWindow(now);
+    if (ratio > 1 && this.waiters.length > 0) this.schedule();
+  }
+
+  /** The configured rate of every bucket this limiter has seen. */
+  configuredRates(): ReadonlyMap<string, number> {
+    return new Map([...this.buckets.values()].map((bucket) => [bucket.key, bucket.configuredRate]));
+  }
+
+  /** One multiplicative cut, within the current episode's depth; starts an episode if there is none. */
+  private cut(bucket: Bucket, now: number): void {
+    if (now - bucket.lastDecreaseAt < this.decreaseCooldownMs) return;
+    if (bucket.episode?.probe) return; // the probe's window decides
+    bucket.refill(now);
+    const floor = bucket.configuredRate * this.minimumRateFraction;
+    const start = bucket.episode?.startRate ?? bucket.effectiveRate;
+    const next = Math.max(floor, bucket.effectiveRate * this.decreaseFactor);
+    // At the floor or at the episode's depth: the next complete window decides (see record).
+    if (next >= bucket.effectiveRate - TOKEN_EPSILON || next < start * EPISODE_DEPTH) return;
+    bucket.episode ??= { startRate: bucket.effectiveRate, startThrottledAt: bucket.throttledAtRate };
+    bucket.throttledAtRate = bucket.effectiveRate;
+    bucket.setRate(next);
+    bucket.lastDecreaseAt = now;
+    bucket.lastIncreaseAt = now;
+    // Answers within the cooldown are to calls sent at the old rate: the next window starts after it.
+    bucket.resetWindow(now + this.decreaseCooldownMs);
+  }
+
+  /**
+   * Counts one answer in the bucket's window and, once the window is complete, judges it:
+   * - no throttle in it: the episode (if any) is over, our cuts were enough;
+   * - the episode's cuts went as deep as they may and throttles go on: probe, i.e. go back to the rate the
+   *   episode started from for one window. If what gets through grows with what we send, the throttles do
+   *   not depend on our rate (foreign): stay there and remember their share as noise. If it does not, we
+   *   are at a real limit: return to the bottom and go on cutting from there.
+   * - under noise: cut only when the throttled share is clearly above it.
+   */
+  private record(bucket: Bucket, throttled: boolean, now: number): void {
+    if (now < bucket.windowStartedAt) return;
+    bucket.windowAnswers += 1;
+    if (throttled) bucket.windowThrottles += 1;
+    if (bucket.windowAnswers < this.windowSamples || now - bucket.windowStartedAt < this.decreaseCooldownMs) {
+      return;
+    }
+    const window = bucket.windowStats(now);
+    bucket.resetWindow(now);
+    const episode = bucket.episode;
+    if (episode?.probe) {
+      bucket.episode = undefined;
+      const low = episode.probe;
+      const sentRatio = window.sent / Math.max(1e-9, low.window.sent);
+      // Foreign throttles: accepted grows in proportion to sent; a real limit: accepted stays put. The
+      // geometric mean of the two predictions separates them. Sending hardly more (demand-bound) means the
+      // throttles came while we were under our rate: not ours either.
+      const foreign =
+        sentRatio < 1.2 || window.accepted >= low.window.accepted * Math.sqrt(Math.max(1, sentRatio));
+      bucket.refill(now);
+      if (foreign) {
+        bucket.throttledAtRate = episode.startThrottledAt;
+        bucket.noise = Math.max(bucket.noise, Math.min(window.fraction, low.window.fraction));
+        bucket.cutsUndone += 1;
+      } else {
+        bucket.setRate(low.rate);
+        bucket.throttledAtRate = low.rate;
+        bucket.noise = 0;
+        bucket.lastDecreaseAt = now;
+        bucket.lastIncreaseAt = now;
+        bucket.resetWindow(now + this.decreaseCooldownMs);
+      }
+      return;
+    }
+    if (window.fraction === 0) bucket.episode = undefined;
+    if (episode && window.fraction > 0) {
+      const floor = bucket.configuredRate * this.minimumRateFraction;
+      const atBottom =
+        bucket.effectiveRate * this.decreaseFactor < episode.startRate * EPISODE_DEPTH ||
+        bucket.effectiveRate <= floor + TOKEN_EPSILON;
+      if (atBottom && window.fraction > MAX_FOREIGN_FRACTION) {
+        // Throttled this often even after the cuts: no blip does that, we are far above a real limit. A
+        // new episode from here lets the cuts go on without the cost of a probe.
+        bucket.episode = undefined;
+      } else if (atBottom && bucket.effectiveRate < episode.startRate) {
+        episode.probe = { rate: bucket.effectiveRate, window };
+        bucket.refill(now);
+        bucket.setRate(episode.startRate);
+        bucket.lastIncreaseAt = now;
+        bucket.resetWindow(now + this.decreaseCooldownMs);
+        if (this.waiters.length > 0) this.schedule();
+        return;
+      }
+    }
+    if (bucket.noise >= NOISE_ACTIVE) {
+      if (window.fraction > bucket.noise + NOISE_MARGIN) {
+        // Clearly more throttles than the noise: part of them are ours.
+        this.cut(bucket, now);
+        return;
+      }
+      // Only probes raise the noise; between them it follows the measured share down (to nothing once the
+      // blips stop), never up: following it up would let a slowly growing real overload pass for noise.
+      bucket.noise = Math.min(bucket.noise, bucket.noise + NOISE_WEIGHT * (window.fraction - bucket.noise));
+      if (bucket.noise < NOISE_ACTIVE) bucket.noise = 0;
+    }
   }
 
   /** A call using these buckets got through: raise their rates linearly in time back toward the quota. */
@@ -235,6 +430,7 @@ export class RateLimiter implements CallRateLimiter {
     let raised = false;
     for (const key of new Set(keys)) {
       const bucket = this.bucket(key, now);
+      this.record(bucket, false, now);
       if (bucket.effectiveRate < bucket.configuredRate) {
         bucket.refill(now);
         let step = (bucket.configuredRate * Math.max(0, now - bucket.lastIncreaseAt)) / this.recoveryMs;
@@ -260,6 +456,8 @@ export class RateLimiter implements CallRateLimiter {
         waitedMs: bucket.waitedMs,
         throttles: bucket.throttles,
         waiting: bucket.claimants.size,
+        foreignThrottleShare: bucket.noise,
+        cutsUndone: bucket.cutsUndone,
       })),
     };
   }

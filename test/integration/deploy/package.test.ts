@@ -277,9 +277,9 @@ describe('serverless package (offline)', () => {
     expect(queueName('ReconcileQueue')).toBe(`${PREFIX}-reconcile`);
   });
 
-  it('splits the account-wide Chime quota between the consumers so that it adds up to at most 1', () => {
+  it('keeps the fallback Chime quota shares (used while the quota leases cannot be read) at most 1 in sum', () => {
     const share = (key: FunctionKey) =>
-      loadConfig({ ...environmentOf(key), AWS_REGION: 'us-east-1' }).accountQuotaShare *
+      loadConfig({ ...environmentOf(key), AWS_REGION: 'us-east-1' }).quotaFallbackShare *
       (mappingOf(key).Properties.ScalingConfig as { MaximumConcurrency: number }).MaximumConcurrency;
     expect(share('reconcile-tenant') + share('onboard-users')).toBeLessThanOrEqual(1 + 1e-9);
   });

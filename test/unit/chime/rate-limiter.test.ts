@@ -160,7 +160,7 @@ describe('RateLimiter acquisition', () => {
 });
 
 describe('RateLimiter adaptation (AIMD)', () => {
-  it('cuts the rate by the decrease factor at most once per cooldown, down to the floor', async () => {
+  it('cuts the rate by the decrease factor at most once per cooldown, no deeper than a run of cuts may go before it is judged', async () => {
     const rateLimiter = limiter(
       { a: 10 },
       { decreaseFactor: 0.7, decreaseCooldownMs: 1_000, minimumRateFraction: 0.1 },
@@ -173,7 +173,8 @@ describe('RateLimiter adaptation (AIMD)', () => {
       await vi.advanceTimersByTimeAsync(1_000);
       rateLimiter.onThrottled(['a']);
     }
-    expect(effectiveRate(rateLimiter, 'a')).toBeCloseTo(1);
+    // No complete measurement window (too few answers): 10 -> 7 -> 4.9, and 3.43 would be below 0.45 x 10.
+    expect(effectiveRate(rateLimiter, 'a')).toBeCloseTo(4.9);
     expect(rateLimiter.stats().throttles).toBe(22);
   });
 

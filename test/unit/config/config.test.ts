@@ -30,10 +30,24 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads the quota coordination settings', () => {
+    expect(
+      loadConfig({
+        CHIME_LIFECYCLE_QUOTA_COORDINATION: 'off',
+        CHIME_LIFECYCLE_QUOTA_FALLBACK_SHARE: '0.15',
+        CHIME_LIFECYCLE_QUOTA_LEASE_SECONDS: '9',
+      }),
+    ).toMatchObject({ quotaCoordination: false, quotaFallbackShare: 0.15, quotaLeaseSeconds: 9 });
+    expect(loadConfig({ CHIME_LIFECYCLE_QUOTA_COORDINATION: 'ON' }).quotaCoordination).toBe(true);
+  });
+
   it.each([
     ['CHIME_LIFECYCLE_QUOTA_SCALE', '0'],
     ['CHIME_LIFECYCLE_QUOTA_SCALE', 'fast'],
     ['CHIME_LIFECYCLE_ACCOUNT_QUOTA_SHARE', '1.5'],
+    ['CHIME_LIFECYCLE_QUOTA_COORDINATION', 'maybe'],
+    ['CHIME_LIFECYCLE_QUOTA_FALLBACK_SHARE', '0'],
+    ['CHIME_LIFECYCLE_QUOTA_LEASE_SECONDS', '0.5'],
     ['CHIME_LIFECYCLE_SYNC_MAX_PAGES_PER_INVOCATION', '2.5'],
     ['CHIME_LIFECYCLE_SYNC_SAFETY_MARGIN_SECONDS', '-1'],
   ])('rejects %s=%s naming the variable', (name, value) => {

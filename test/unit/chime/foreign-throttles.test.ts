@@ -1,0 +1,115 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { RateLimiter } from '../../../shared/chime/rate-limiter';
+
+/**
+ * The limiter against a simulated service (simulated time): a server-side token bucket (one second of
+ * capacity, as Chime's), optional random 429s that do not depend on the rate, and a fixed latency.
+ * Workers keep the limiter saturated, as a large onboarding backlog does.
+ */
+interface Service {
+  /** What the server lets through for us, per second. */
+  capacity: number;
+  /** Probability that an attempt is throttled whatever the rate (a blip, another client). */
+  randomThrottle: number;
+}
+
+function simulate(limiter: RateLimiter, service: Service, options: { workers: number; latencyMs: number }) {
+  let tokens = service.capacity;
+  let updatedAt = Date.now();
+  let seed = 42;
+  // A small deterministic PRNG keeps the test reproducible.
+  const random = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const log: { at: number; throttled: boolean }[] = [];
+  let running = true;
+  const attempt = (): boolean => {
+    const now = Date.now();
+    tokens = Math.min(service.capacity, tokens + ((now - updatedAt) / 1000) * service.capacity);
+    updatedAt = now;
+    if (random() < service.randomThrottle) return false;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
+  };
+  const worker = async () => {
+    while (running) {
+      await limiter.acquire(['k']);
+      const ok = attempt();
+      await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
+      log.push({ at: Date.now(), throttled: !ok });
+      if (ok) limiter.onSuccess(['k']);
+      else limiter.onThrottled(['k']);
+    }
+  };
+  for (let index = 0; index < options.workers; index++) void worker();
+  return {
+    log,
+    stop: () => {
+      running = false;
+    },
+    /** Accepted answers per second and throttled share over [fromMs, toMs). */
+    between(fromMs: number, toMs: number) {
+      const entries = log.filter((entry) => entry.at >= fromMs && entry.at < toMs);
+      const throttled = entries.filter((entry) => entry.throttled).length;
+      return {
+        accepted: (entries.length - throttled) / ((toMs - fromMs) / 1000),
+        throttledShare: entries.length === 0 ? 0 : throttled / entries.length,
+      };
+    },
+  };
+}
+
+const rateOf = (limiter: RateLimiter) => limiter.stats().buckets[0]?.effectiveRate ?? 0;
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: 0, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('throttles that are not ours', () => {
+  it('keeps most of its rate under 20% random 429s: undoes the cuts they caused', async () => {
+    const limiter = new RateLimiter({ rateFor: () => 100, clock: { now: () => Date.now() } });
+    const run = simulate(limiter, { capacity: 100, randomThrottle: 0.2 }, { workers: 30, latencyMs: 50 });
+    await vi.advanceTimersByTimeAsync(60_000);
+    run.stop();
+    await vi.advanceTimersByTimeAsync(1_000);
+    const { accepted } = run.between(10_000, 60_000);
+    const bucket = limiter.stats().buckets[0];
+    // The classic AIMD sat at its floor here (25 rps, 20 accepted): at least 0.6 of the 100 rps quota gets
+    // through, against 0.8 at most (a fifth of the attempts fail whatever the rate).
+    expect(accepted).toBeGreaterThanOrEqual(60);
+    expect(bucket?.cutsUndone).toBeGreaterThan(0);
+    expect(bucket?.foreignThrottleShare).toBeGreaterThan(0.1);
+  });
+
+  it('still converges when another client really takes half the quota: under 1% throttled within 30 s', async () => {
+    const limiter = new RateLimiter({ rateFor: () => 100, clock: { now: () => Date.now() } });
+    const run = simulate(limiter, { capacity: 50, randomThrottle: 0 }, { workers: 30, latencyMs: 50 });
+    await vi.advanceTimersByTimeAsync(60_000);
+    run.stop();
+    await vi.advanceTimersByTimeAsync(1_000);
+    const settled = run.between(30_000, 60_000);
+    expect(settled.throttledShare).toBeLessThan(0.01);
+    // It does not overshoot downwards either: most of what is left gets used.
+    expect(settled.accepted).toBeGreaterThanOrEqual(40);
+    expect(rateOf(limiter)).toBeLessThanOrEqual(60);
+  });
+
+  it('converges the same when the competitor arrives while random 429s are already being ignored', async () => {
+    const limiter = new RateLimiter({ rateFor: () => 100, clock: { now: () => Date.now() } });
+    const service = { capacity: 100, randomThrottle: 0.2 };
+    const run = simulate(limiter, service, { workers: 30, latencyMs: 50 });
+    await vi.advanceTimersByTimeAsync(20_000);
+    service.randomThrottle = 0;
+    service.capacity = 50;
+    await vi.advanceTimersByTimeAsync(60_000);
+    run.stop();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(run.between(50_000, 80_000).throttledShare).toBeLessThan(0.01);
+    expect(limiter.stats().buckets[0]?.foreignThrottleShare).toBe(0);
+  });
+});
