@@ -42,7 +42,9 @@ export interface Leftover extends RecordedProcess {
 
 export interface Instance {
   readonly file: string;
-  /** What an earlier start left running when it died, found and stopped by this one. */
+  /** An earlier start that ended without stopping (killed): its pid file was still there. */
+  readonly stale: { readonly pid: number; readonly startedAt: string } | undefined;
+  /** What that earlier start left running, found and stopped by this one (its reaper usually got there first). */
   readonly leftovers: readonly Leftover[];
   /**
    * Records a child process: in the pid file (written at once, so a SIGKILL a moment later still leaves it
@@ -106,10 +108,12 @@ export async function claimInstance(workDir: string, ports: Record<string, numbe
   const file = path.join(workDir, 'stack.pid');
   const leftovers: Leftover[] = [];
   const previous = await readInstanceFile(file);
+  let stale: Instance['stale'];
   if (previous) {
     if (previous.pid !== process.pid && (await stillRunning(previous))) {
       throw new AlreadyRunningError(previous.pid, file);
     }
+    stale = { pid: previous.pid, startedAt: String(previous.startedAt) };
     for (const child of previous.children) {
       if (await stillRunning(child)) leftovers.push(await stopLeftover(child));
     }
@@ -138,6 +142,7 @@ export async function claimInstance(workDir: string, ports: Record<string, numbe
   const reaper = startReaper();
   return {
     file,
+    stale,
     leftovers,
     addChild: async (child) => {
       const recorded = { ...child, ...withStartTime(await processStartTime(child.pid)) };
@@ -148,6 +153,8 @@ export async function claimInstance(workDir: string, ports: Record<string, numbe
     release: async () => {
       if (reaper.exitCode === null) {
         const gone = new Promise((resolve) => reaper.once('exit', resolve));
+        // Referenced again while we wait for it, or an otherwise idle process would exit before it answers.
+        reaper.ref();
         reaper.stdin?.end(`${JSON.stringify({ release: true })}\n`);
         await gone;
       }

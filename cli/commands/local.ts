@@ -118,9 +118,13 @@ export function register(program: Command): void {
       }
       let stack: Awaited<ReturnType<typeof startLocalStack>>;
       try {
-        for (const leftover of instance.leftovers) {
+        if (instance.stale) {
+          const left =
+            instance.leftovers.length === 0
+              ? 'none of its processes was still running'
+              : `stopped what it left running: ${instance.leftovers.map((l) => `${l.name} (pid ${l.pid})`).join(', ')}`;
           console.log(
-            `cleaned up after an earlier start that did not stop: ${leftover.name} (pid ${leftover.pid}) ${leftover.outcome}`,
+            `an earlier start (pid ${instance.stale.pid}, started ${instance.stale.startedAt}) ended without stopping; ${left}`,
           );
         }
         try {
@@ -198,9 +202,9 @@ export function register(program: Command): void {
             : `${String(tenant.users).padStart(4)} users in Chime`;
         const swept =
           tenant.sweptAtSeed > 0
-            ? `  (${tenant.sweptAtSeed} demo users seeded past their expiry were deleted by Chime's sweep)`
+            ? ` (${tenant.sweptAtSeed} more were seeded already expired: Chime's sweep deleted them)`
             : '';
-        console.log(`  tenant ${tenant.tenantId.padEnd(9)} ${users}  ${tenant.appInstanceArn}${swept}`);
+        console.log(`  tenant ${tenant.tenantId.padEnd(9)} ${users}${swept}  ${tenant.appInstanceArn}`);
       }
       if (options.persist) {
         console.log(
