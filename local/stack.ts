@@ -297,7 +297,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }),
     );
     stops.push(async () => {
-      await Promise.all(sources.map((source) => source.stop()));
+      // A poller waits for its invocation in flight. Under serverless offline that invocation has already
+      // failed (the functions stopped first); an in-process handler cannot be cut short, so it is given a
+      // few seconds and then left behind rather than holding the whole stop up.
+      await Promise.race([Promise.all(sources.map((source) => source.stop())), sleep(5_000)]);
     });
     const stream: StreamSource = await startStreamSource({
       dynamo: runtime.dynamo,
@@ -405,9 +408,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         const interrupted = [...inFlight.values()];
         // Stop polling first (no new invocation starts), then the functions, so that an invocation in flight
         // is abandoned rather than awaited: its message is not deleted and goes back to the queue.
-        const polling = Promise.all(sources.map((source) => source.stop()));
+        // Pollers only stop receiving here; stopAll awaits them (bounded) after the functions are gone.
+        for (const source of sources) source.stop().catch(() => undefined);
         await functions.stop();
-        await Promise.race([polling, new Promise((resolve) => setTimeout(resolve, 5_000))]);
         await stopAll();
         return { interrupted };
       },
@@ -418,6 +421,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     throw error;
   }
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /** The tenants named by the bodies of an SQS batch (tenant ids are not personal data). */
 function tenantsOf(bodies: readonly string[]): string[] {
