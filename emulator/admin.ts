@@ -89,7 +89,26 @@ export function parseFaults(body: unknown): FaultSettings {
   return faults;
 }
 
-/** Applies `{ advanceSeconds }` or `{ now }` and runs the expiry sweep before returning. */
+/**
+ * The range the emulator clock and every seeded timestamp must stay in: 1970-01-01 to the end of 9999. Beyond
+ * it, creation time plus the longest expiration (5475 days) still makes a valid Date, so nothing downstream
+ * (health, describe, the sweep) can meet an invalid time.
+ */
+export const EARLIEST_MS = 0;
+export const LATEST_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+const RANGE_TEXT = '1970-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z';
+/** ISO 8601 as `Date.parse` reads it reliably: a calendar date, optionally a time and a zone. */
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
+function parseInstant(value: unknown): number {
+  if (typeof value !== 'string' || !ISO_DATE_TIME.test(value)) return Number.NaN;
+  return Date.parse(value);
+}
+
+/**
+ * Applies `{ advanceSeconds }` or `{ now }` and runs the expiry sweep before returning. Everything is checked
+ * before the clock moves, so a refused request changes nothing.
+ */
 export function moveClock(
   context: AdminContext,
   body: unknown,
@@ -99,28 +118,58 @@ export function moveClock(
   if ((advanceSeconds === undefined) === (now === undefined)) {
     throw badRequest('body: give exactly one of advanceSeconds or now');
   }
+  let target: number;
   if (advanceSeconds !== undefined) {
-    if (typeof advanceSeconds !== 'number' || !Number.isFinite(advanceSeconds) || advanceSeconds < 0) {
-      throw badRequest('advanceSeconds: must be a non-negative number');
+    const current = context.clock.now();
+    const maxSeconds = Math.floor((LATEST_MS - current) / 1000);
+    if (
+      typeof advanceSeconds !== 'number' ||
+      !Number.isFinite(advanceSeconds) ||
+      advanceSeconds < 0 ||
+      advanceSeconds > maxSeconds
+    ) {
+      throw badRequest(
+        `advanceSeconds: must be a number between 0 and ${maxSeconds} (the clock must stay before 10000-01-01), got ${describe(advanceSeconds)}`,
+      );
     }
-    context.clock.advance(advanceSeconds);
+    target = current + advanceSeconds * 1000;
   } else {
-    const target = typeof now === 'string' ? Date.parse(now) : Number.NaN;
-    if (Number.isNaN(target)) throw badRequest('now: must be an ISO 8601 date-time string');
-    context.clock.set(target);
+    target = parseInstant(now);
+    if (Number.isNaN(target) || target < EARLIEST_MS || target > LATEST_MS) {
+      throw badRequest(
+        `now: must be an ISO 8601 date-time (e.g. 2030-01-01T00:00:00Z) between ${RANGE_TEXT}, got ${describe(now)}`,
+      );
+    }
   }
+  context.clock.set(target);
   const swept = context.service.sweepExpired();
   return { ...clockView(context.clock), swept };
 }
 
-function parseCreatedAt(value: unknown, path: string, fallbackMs: number): number {
-  if (value === undefined || value === null) return fallbackMs;
-  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value * 1000;
-  if (typeof value === 'string') {
-    const parsed = Date.parse(value);
-    if (!Number.isNaN(parsed)) return parsed;
+/** A short rendering of a rejected value for an error message. */
+function describe(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/**
+ * A seeded user's creation time: ISO 8601 or epoch seconds, from 1970 up to the emulator's now (a user cannot
+ * have been created in the future).
+ */
+function parseCreatedAt(value: unknown, path: string, nowMs: number): number {
+  if (value === undefined || value === null) return nowMs;
+  const ms =
+    typeof value === 'number' && Number.isFinite(value)
+      ? value * 1000
+      : typeof value === 'string'
+        ? parseInstant(value)
+        : Number.NaN;
+  if (Number.isNaN(ms) || ms < EARLIEST_MS || ms > nowMs) {
+    throw badRequest(
+      `${path}: must be an ISO 8601 date-time or epoch seconds between 1970-01-01T00:00:00.000Z and the emulator's now (${new Date(nowMs).toISOString()}), got ${describe(value)}`,
+    );
   }
-  throw badRequest(`${path}: must be an ISO 8601 date-time string or epoch seconds`);
+  return ms;
 }
 
 /** Validates every user like the API would (paths name the index), then loads them without quotas. */
@@ -171,13 +220,21 @@ export function seed(context: AdminContext, body: unknown): SeedResult {
       expirationDays: user.expirationDays as number | undefined,
     };
   }
-  const arn =
-    (appInstanceArn as string | undefined) ??
-    context.service.createAppInstanceDirect(
-      (appInstanceName as string | undefined) ?? 'emulator-seed',
-      undefined,
-    );
-  return { appInstanceArn: arn, userArns: context.service.seedUsers(arn, seeds) };
+  if (appInstanceArn !== undefined) {
+    const arn = appInstanceArn as string;
+    return { appInstanceArn: arn, userArns: context.service.seedUsers(arn, seeds) };
+  }
+  const arn = context.service.createAppInstanceDirect(
+    (appInstanceName as string | undefined) ?? 'emulator-seed',
+    undefined,
+  );
+  try {
+    return { appInstanceArn: arn, userArns: context.service.seedUsers(arn, seeds) };
+  } catch (error) {
+    // A refused seed (e.g. over the users-per-AppInstance limit) leaves no empty AppInstance behind.
+    context.service.removeAppInstanceDirect(arn);
+    throw error;
+  }
 }
 
 /** Routes one admin request; returns the status and JSON body. */

@@ -21,6 +21,15 @@ export class EmulatorClock {
     return this.now();
   }
 
+  /** The offset from real time (what a saved state keeps). */
+  get offset(): number {
+    return this.offsetMs;
+  }
+
+  restoreOffset(offsetMs: number): void {
+    this.offsetMs = offsetMs;
+  }
+
   reset(): void {
     this.offsetMs = 0;
   }

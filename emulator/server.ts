@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import {
@@ -24,6 +25,7 @@ import { EmulatorClock } from './clock';
 import { ApiError, badRequest } from './errors';
 import { serviceModel } from './model';
 import type { ModelOperation } from './model/types';
+import { loadState, saveState, stateOf } from './persistence';
 import { QuotaManager } from './quotas';
 import { Router } from './router';
 import { ChimeIdentityService, DEFAULT_LIMITS, type OperationInput, type ResourceLimits } from './service';
@@ -52,6 +54,13 @@ export interface ChimeEmulatorOptions {
   readonly maxBodyBytes?: number;
   /** Body cap for `POST /_emulator/seed` (default 128 MiB). */
   readonly maxSeedBodyBytes?: number;
+  /**
+   * Keep the state in this file: loaded at start when it exists, saved (atomically) within `saveIntervalMs`
+   * of any change and on close. Without it everything lives in memory only.
+   */
+  readonly stateFile?: string;
+  /** How often a changed state is saved to `stateFile` (default 1000 ms). */
+  readonly saveIntervalMs?: number;
 }
 
 export interface ChimeEmulator {
@@ -77,6 +86,12 @@ export interface ChimeEmulator {
   /** Replaces the fault settings (members not given are 0), validated like `POST /_emulator/faults`. */
   setFaults(faults: Partial<FaultSettings>): FaultSettings;
   seed(request: SeedRequest): SeedResult;
+  /** How many users an AppInstance holds now, or undefined when it does not exist. */
+  userCount(appInstanceArn: string): number | undefined;
+  /** Whether the state came from `stateFile` at start. */
+  readonly restored: boolean;
+  /** Saves the state to `stateFile` now (a no-op without one). */
+  save(): void;
 }
 
 interface MemberBinding {
@@ -140,6 +155,21 @@ function requestHasBody(request: IncomingMessage): boolean {
   return request.headers['transfer-encoding'] !== undefined;
 }
 
+/**
+ * The body's Content-Type, when it has a body: absent, or any JSON type (`application/json`, the
+ * `application/x-amz-json-1.x` of AWS JSON protocols, `+json` suffixes), is read as JSON; anything else is
+ * refused with a 400 rather than guessed at. See docs/emulator.md.
+ */
+function checkContentType(request: IncomingMessage): void {
+  const header = request.headers['content-type'];
+  if (header === undefined || header.trim() === '') return;
+  const type = (header.split(';')[0] ?? '').trim().toLowerCase();
+  if (type === 'application/json' || /^application\/(x-amz-json-1\.[01]|[\w.+-]+\+json)$/.test(type)) return;
+  throw badRequest(
+    `Content-Type: ${header.slice(0, 100)} is not accepted; send the body as application/json (or without a Content-Type)`,
+  );
+}
+
 function parseJsonBody(raw: Buffer): unknown {
   if (raw.length === 0) return {};
   try {
@@ -163,6 +193,20 @@ function sendJson(
     ...headers,
   });
   response.end(text);
+}
+
+/** A complete HTTP/1.1 error response for a socket Node's parser gave up on, in the modelled error shape. */
+function rawError(status: number, reason: string, error: ApiError): string {
+  const body = JSON.stringify({ Code: error.code, Message: error.message });
+  return (
+    `HTTP/1.1 ${status} ${reason}\r\n` +
+    'Content-Type: application/json\r\n' +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    `x-amzn-errortype: ${error.exception}\r\n` +
+    `x-amzn-requestid: ${randomUUID()}\r\n` +
+    'Connection: close\r\n\r\n' +
+    body
+  );
 }
 
 function sendError(response: ServerResponse, error: ApiError): void {
@@ -222,6 +266,7 @@ export async function startChimeEmulator(options: ChimeEmulatorOptions = {}): Pr
   const maxBodyBytes = options.maxBodyBytes ?? MiB;
   const maxSeedBodyBytes = options.maxSeedBodyBytes ?? 128 * MiB;
   const limits: ResourceLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const saveIntervalMs = positiveOrThrow('saveIntervalMs', options.saveIntervalMs ?? 1000, false);
 
   const model = serviceModel();
   const router = new Router(model);
@@ -230,6 +275,19 @@ export async function startChimeEmulator(options: ChimeEmulatorOptions = {}): Pr
   const service = new ChimeIdentityService({ region, accountId, expiryDelaySeconds, limits, clock });
   const quotas = new QuotaManager(quotaScale);
   const stats: EmulatorStats = { calls: {}, throttled: {}, faults: 0 };
+  const stateFile = options.stateFile;
+  const saved = stateFile ? loadState(stateFile) : undefined;
+  if (saved) {
+    service.restore(saved.service);
+    clock.restoreOffset(saved.clockOffsetMs);
+  }
+  /** Set by anything that may have changed the state; the saver writes and clears it. */
+  let dirty = false;
+  const save = () => {
+    if (!stateFile) return;
+    dirty = false;
+    saveState(stateFile, stateOf(service.snapshot(), clock.offset));
+  };
 
   const admin: AdminContext = {
     service,
@@ -383,7 +441,10 @@ export async function startChimeEmulator(options: ChimeEmulatorOptions = {}): Pr
     path: string,
   ): Promise<void> {
     const limit = path === '/_emulator/seed' ? maxSeedBodyBytes : maxBodyBytes;
-    const raw = requestHasBody(request) ? await readBody(request, limit) : undefined;
+    if (method !== 'GET') dirty = true;
+    const hasBody = requestHasBody(request);
+    if (hasBody) checkContentType(request);
+    const raw = hasBody ? await readBody(request, limit) : undefined;
     const result = handleAdmin(admin, method, path, raw ? parseJsonBody(raw) : {});
     sendJson(response, result.status, result.body);
     if (raw && raw.length >= LARGE_SEED_BYTES) {
@@ -417,7 +478,10 @@ export async function startChimeEmulator(options: ChimeEmulatorOptions = {}): Pr
     try {
       const routed = route(method, path, queryStart < 0 ? '' : url.slice(queryStart + 1));
       count(stats.calls, routed.operation.name);
+      // Every operation that can change state is a POST, PUT or DELETE in the model.
+      if (method !== 'GET') dirty = true;
       if (requestHasBody(request)) {
+        checkContentType(request);
         readBody(request, maxBodyBytes)
           .then((raw) => execute(request, response, routed, parseJsonBody(raw)))
           .catch(onError);
@@ -427,9 +491,46 @@ export async function startChimeEmulator(options: ChimeEmulatorOptions = {}): Pr
     }
   }
 
-  const server: Server = createServer({ keepAliveTimeout: 65_000 }, handle);
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  const server: Server = createServer(
+    {
+      // A client gets 10 s to send its headers and 60 s for the whole request (a 100k-user seed takes ~1 s),
+      // and an idle keep-alive connection is closed after 30 s: slow or abandoned connections do not pile up.
+      headersTimeout: 10_000,
+      requestTimeout: 60_000,
+      keepAliveTimeout: 30_000,
+      // How often Node checks those timeouts (default 30 s, which would let a slow client overstay by that much).
+      connectionsCheckingInterval: 1_000,
+    },
+    handle,
+  );
+  // Requests Node's parser refuses (an unknown method, a bad header, CL+TE, a header block over the limit,
+  // garbage) never reach `handle`; answer them in the modelled error shape, then close the connection.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const [status, reason] =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large']
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'Request Timeout']
+          : [400, 'Bad Request'];
+    const detail =
+      status === 408
+        ? 'the request was not received in time (headers within 10 s, the whole request within 60 s)'
+        : status === 431
+          ? 'the request headers are too large'
+          : `malformed HTTP request (${error.code ?? 'parse error'})`;
+    socket.end(rawError(status, reason, badRequest(detail)));
+  });
+  // CONNECT is not an operation: without this listener Node would close the socket without a word.
+  server.on('connect', (request: IncomingMessage, socket: Duplex) => {
+    const error = new ApiError(
+      'NotFoundException',
+      `no Chime SDK Identity operation matches CONNECT ${String(request.url).slice(0, 100)}`,
+    );
+    socket.end(rawError(404, 'Not Found', error));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -439,8 +540,16 @@ export async function startChimeEmulator(options: ChimeEmulatorOptions = {}): Pr
     });
   });
   const address = server.address() as AddressInfo;
-  const sweeper = setInterval(() => service.sweepExpired(), sweepIntervalMs);
+  const sweeper = setInterval(() => {
+    if (service.sweepExpired() > 0) dirty = true;
+  }, sweepIntervalMs);
   sweeper.unref();
+  const saver = stateFile
+    ? setInterval(() => {
+        if (dirty) save();
+      }, saveIntervalMs)
+    : undefined;
+  saver?.unref();
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
   return {
@@ -452,19 +561,36 @@ export async function startChimeEmulator(options: ChimeEmulatorOptions = {}): Pr
     close: () =>
       new Promise<void>((resolve, reject) => {
         clearInterval(sweeper);
+        if (saver) clearInterval(saver);
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
+        save();
       }),
-    reset: () => admin.resetAll(),
+    reset: () => {
+      dirty = true;
+      admin.resetAll();
+    },
     now: () => new Date(clock.now()),
-    advanceClock: (seconds) => new Date(moveClock(admin, { advanceSeconds: seconds }).epochSeconds * 1000),
-    setClock: (instant) => new Date(moveClock(admin, { now: instant.toISOString() }).epochSeconds * 1000),
+    advanceClock: (seconds) => {
+      dirty = true;
+      return new Date(moveClock(admin, { advanceSeconds: seconds }).epochSeconds * 1000);
+    },
+    setClock: (instant) => {
+      dirty = true;
+      return new Date(moveClock(admin, { now: instant.toISOString() }).epochSeconds * 1000);
+    },
     sweep: () => service.sweepExpired(),
     stats: () => structuredClone(stats),
     setFaults: (faults) => {
       admin.faults = parseFaults(faults);
       return { ...admin.faults };
     },
-    seed: (request) => seed(admin, request),
+    seed: (request) => {
+      dirty = true;
+      return seed(admin, request);
+    },
+    userCount: (appInstanceArn) => service.userCount(appInstanceArn),
+    restored: saved !== undefined,
+    save,
   };
 }

@@ -113,6 +113,36 @@ export interface SeedUser {
   readonly expirationDays: number | undefined;
 }
 
+interface UserSnapshot {
+  id: string;
+  name: string;
+  metadata?: string;
+  createdMs: number;
+  updatedMs: number;
+  expirationDays?: number;
+  tags?: Tag[];
+  endpoints?: EndpointRecord[];
+}
+
+interface AppInstanceSnapshot {
+  arn: string;
+  name: string;
+  metadata?: string;
+  createdMs: number;
+  updatedMs: number;
+  tags: Tag[];
+  retention?: { settings: unknown; initiatedMs: number };
+  users: UserSnapshot[];
+  bots: BotRecord[];
+  admins: [string, number][];
+}
+
+/** The service's whole state as JSON-able data: what `--persist` saves. */
+export interface ServiceSnapshot {
+  appInstances: AppInstanceSnapshot[];
+  idempotencyTokens: [string, { fingerprint: string; result: OperationOutput }][];
+}
+
 const DAY_MS = 86_400_000;
 const DEFAULT_MAX_RESULTS = 50;
 const EXPIRATION_CRITERION = 'CREATED_TIMESTAMP';
@@ -392,6 +422,107 @@ export class ChimeIdentityService {
     }
     app.userIds.sort();
     return arns;
+  }
+
+  /** Removes an AppInstance created by a seed whose users then failed to load, so the failed seed changes nothing. */
+  removeAppInstanceDirect(arn: string): void {
+    const app = this.appInstances.get(arn);
+    if (!app) return;
+    for (const user of app.users.values()) this.expiring.delete(user);
+    this.appInstances.delete(arn);
+    removeSorted(this.appInstanceArns, arn);
+  }
+
+  /** How many users an AppInstance holds now (after the expiry sweep), or undefined when it does not exist. */
+  userCount(appInstanceArn: string): number | undefined {
+    return this.appInstances.get(appInstanceArn)?.users.size;
+  }
+
+  // ---- persistence --------------------------------------------------------------------------------
+
+  /** Everything the service holds, as plain JSON-able data (see restore). */
+  snapshot(): ServiceSnapshot {
+    const appInstances: AppInstanceSnapshot[] = [];
+    for (const arn of this.appInstanceArns) {
+      const app = this.appInstances.get(arn) as AppInstanceRecord;
+      appInstances.push({
+        arn: app.arn,
+        name: app.name,
+        ...(app.metadata === undefined ? {} : { metadata: app.metadata }),
+        createdMs: app.createdMs,
+        updatedMs: app.updatedMs,
+        tags: app.tags,
+        ...(app.retention ? { retention: app.retention } : {}),
+        users: app.userIds.flatMap((id) => {
+          const user = app.users.get(id);
+          if (!user) return [];
+          const entry: UserSnapshot = {
+            id: user.userId,
+            name: user.name,
+            createdMs: user.createdMs,
+            updatedMs: user.updatedMs,
+          };
+          if (user.metadata !== undefined) entry.metadata = user.metadata;
+          if (user.expirationDays !== undefined) entry.expirationDays = user.expirationDays;
+          if (user.tags.length > 0) entry.tags = user.tags;
+          if (user.endpoints && user.endpoints.size > 0) entry.endpoints = [...user.endpoints.values()];
+          return [entry];
+        }),
+        bots: app.botIds.flatMap((id) => {
+          const bot = app.bots.get(id);
+          return bot ? [bot] : [];
+        }),
+        admins: [...app.admins],
+      });
+    }
+    return { appInstances, idempotencyTokens: [...this.idempotencyTokens] };
+  }
+
+  /** Replaces everything with a snapshot taken by `snapshot()` (by this version of the emulator). */
+  restore(snapshot: ServiceSnapshot): void {
+    this.reset();
+    for (const saved of snapshot.appInstances) {
+      const app: AppInstanceRecord = {
+        arn: saved.arn,
+        name: saved.name,
+        metadata: saved.metadata,
+        createdMs: saved.createdMs,
+        updatedMs: saved.updatedMs,
+        tags: saved.tags,
+        users: new Map(),
+        userIds: [],
+        bots: new Map(),
+        botIds: [],
+        admins: new Map(saved.admins),
+        adminArns: saved.admins.map(([arn]) => arn).sort(),
+        retention: saved.retention,
+      };
+      for (const entry of saved.users) {
+        const user = new UserRecord(
+          app,
+          entry.id,
+          entry.name,
+          entry.metadata,
+          entry.createdMs,
+          entry.updatedMs,
+        );
+        if (entry.tags) user.tags = entry.tags;
+        if (entry.endpoints) user.endpoints = new Map(entry.endpoints.map((e) => [e.endpointId, { ...e }]));
+        app.users.set(entry.id, user);
+        app.userIds.push(entry.id);
+        if (entry.expirationDays !== undefined) this.setExpiration(user, entry.expirationDays);
+      }
+      app.userIds.sort();
+      for (const bot of saved.bots) {
+        app.bots.set(bot.botId, { ...bot });
+        app.botIds.push(bot.botId);
+      }
+      app.botIds.sort();
+      this.appInstances.set(app.arn, app);
+      this.appInstanceArns.push(app.arn);
+    }
+    this.appInstanceArns.sort();
+    for (const [key, value] of snapshot.idempotencyTokens) this.idempotencyTokens.set(key, value);
   }
 
   // ---- output shapes ------------------------------------------------------------------------------

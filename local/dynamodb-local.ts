@@ -1,11 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { PortInUseError, portHolders } from './port-owner';
 
 export interface DynamoDbLocal {
   readonly url: string;
   readonly port: number;
+  /** The Java process. */
+  readonly pid: number;
   close(): Promise<void>;
 }
 
@@ -16,6 +20,14 @@ export interface DynamoDbLocalOptions {
   /** Keep data in memory (default) or in this directory. */
   readonly dbPath?: string;
   readonly startTimeoutMs?: number;
+  /**
+   * Run it in its own process group (default false). The offline stack does, so that a Ctrl-C in the
+   * terminal reaches only the stack, which then stops DynamoDB Local last, after the functions that use it
+   * (otherwise a reconcile in flight would fail on a vanished table); its reaper covers a stack that dies.
+   */
+  readonly ownProcessGroup?: boolean;
+  /** Called with the Java process's pid as soon as it is spawned (to record it before it is even up). */
+  readonly onSpawn?: (pid: number) => void | Promise<void>;
 }
 
 /**
@@ -45,7 +57,13 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     '-port',
     String(port),
   ];
-  const child = spawn(process.env.JAVA ?? 'java', args, { cwd: jarDir, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (options.dbPath) await mkdir(options.dbPath, { recursive: true });
+  const child = spawn(process.env.JAVA ?? 'java', args, {
+    cwd: jarDir,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: options.ownProcessGroup ?? false,
+  });
+  if (child.pid !== undefined) await options.onSpawn?.(child.pid);
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
@@ -60,7 +78,18 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
       exited.then(() => 'exited'),
       spawnError.then((error) => error),
     ]);
-    if (outcome === 'up') break;
+    if (outcome === 'up') {
+      // Something answered: make sure it is this DynamoDB Local and not another process on the port.
+      const holders = await portHolders(port);
+      if (holders.length > 0 && !holders.some((holder) => holder.pid === child.pid)) {
+        await stop(child);
+        throw new PortInUseError(
+          { service: 'DynamoDB Local', port, flag: '--dynamodb-port' },
+          holders.filter((holder) => holder.pid !== child.pid),
+        );
+      }
+      break;
+    }
     if (outcome instanceof Error) {
       throw new Error(`cannot start DynamoDB Local: ${outcome.message} (is Java 17+ installed and on PATH?)`);
     }
@@ -71,7 +100,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { url, port, close: () => stop(child) };
+  return { url, port, pid: child.pid as number, close: () => stop(child) };
 }
 
 async function probe(url: string): Promise<boolean> {

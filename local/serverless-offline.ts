@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import { PortInUseError, portHolders } from './port-owner';
 
 export interface ServerlessOffline {
   /** The Lambda Invoke API of serverless-offline. */
@@ -16,6 +17,8 @@ export interface ServerlessOfflineOptions {
   readonly cwd?: string;
   readonly startTimeoutMs?: number;
   readonly onOutput?: (line: string) => void;
+  /** Called with its pid (the leader of its process group) as soon as it is spawned. */
+  readonly onSpawn?: (pid: number) => void | Promise<void>;
 }
 
 const ROOT = path.join(import.meta.dirname, '..');
@@ -40,10 +43,12 @@ export async function startServerlessOffline(options: ServerlessOfflineOptions):
         SLS_NOTIFICATIONS_MODE: 'off',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
-      // Its own process group, so stopping it also stops the workers it starts.
+      // Its own process group, so stopping it also stops the workers it starts. Being outside the stack's
+      // group, it would outlive a stack killed with SIGKILL: the stack's reaper (local/reaper.js) stops it then.
       detached: true,
     },
   );
+  if (child.pid !== undefined) await options.onSpawn?.(child.pid);
   let output = '';
   const collect = (chunk: Buffer) => {
     const text = chunk.toString();
@@ -75,8 +80,15 @@ export async function startServerlessOffline(options: ServerlessOfflineOptions):
   const ready = `listening on http://localhost:${options.lambdaPort}`;
   const deadline = Date.now() + (options.startTimeoutMs ?? 120_000);
   while (!output.includes(ready)) {
-    if (child.exitCode !== null)
+    if (child.exitCode !== null) {
+      if (output.includes('EADDRINUSE')) {
+        throw new PortInUseError(
+          { service: 'serverless offline (Lambda API)', port: options.lambdaPort, flag: '--lambda-port' },
+          await portHolders(options.lambdaPort),
+        );
+      }
       throw new Error(`serverless offline exited during start-up:\n${output.slice(-4000)}`);
+    }
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`serverless offline did not start within the timeout:\n${output.slice(-4000)}`);

@@ -17,6 +17,7 @@ import {
   startEventSource,
 } from './event-source-runner';
 import { type LocalEventBridge, type ReceivedEvent, startLocalEventBridge } from './eventbridge-server';
+import { type PortClaim, PortInUseError, portHolders } from './port-owner';
 import { LOCAL_PORTS } from './ports';
 import { startServerlessOffline } from './serverless-offline';
 import { type SqsServer, startSqsServer } from './sqs-server';
@@ -43,9 +44,32 @@ export interface LocalStackOptions {
    * serverless.yml's maximumConcurrency values.
    */
   readonly concurrency?: { readonly reconcile?: number; readonly onboarding?: number };
+  /**
+   * Keep state in this directory across starts: DynamoDB Local's database file and the emulator's saved
+   * state. Without it everything is in memory and a start begins from the demo data.
+   */
+  readonly persistDir?: string;
+  /** Told about every child process as soon as it is spawned (the pid file and reaper of `local start`). */
+  readonly onChildProcess?: (child: { name: string; pid: number; group: boolean }) => Promise<void>;
   readonly onServerlessOutput?: (line: string) => void;
   readonly onEvent?: (event: ReceivedEvent) => void;
   readonly onError?: (source: string, error: unknown) => void;
+}
+
+/** A tenant as the banner shows it: what exists in Chime now. */
+export interface TenantSummary {
+  readonly tenantId: string;
+  readonly appInstanceArn: string;
+  /** Users in Chime now (undefined when the AppInstance does not exist in the emulator). */
+  readonly users: number | undefined;
+  /** Demo users seeded already past their expiry plus Chime's deletion delay, which the sweep deleted at once. */
+  readonly sweptAtSeed: number;
+}
+
+/** A handler invocation that was running when the stack was stopped. */
+export interface Interrupted {
+  readonly functionName: string;
+  readonly tenantIds: readonly string[];
 }
 
 export interface LocalStack {
@@ -55,12 +79,23 @@ export interface LocalStack {
   /** The variables that point the CLI (in another shell) at this stack. */
   readonly environment: Record<string, string>;
   readonly tenants: readonly DemoTenant[];
+  /** Every tenant with a stored policy and its user count in Chime (the demo's, or those a --persist start kept). */
+  readonly summary: readonly TenantSummary[];
+  /** Under persistence: whether this start found saved state (DynamoDB tables and the emulator's state). */
+  readonly restored: boolean;
+  /** Interrupted runs of an earlier start that this start handed back to the reconcile queue. */
+  readonly resumedRuns: readonly { tenantId: string; runId: string; step: number }[];
   readonly emulator: ChimeEmulator;
   readonly eventBridge: LocalEventBridge;
   readonly runtime: Runtime;
   /** Runs the scheduled sync now (what the EventBridge schedule does). */
   runSchedule(): Promise<unknown>;
-  stop(): Promise<void>;
+  /**
+   * Stops everything: pollers first, then the functions (an invocation in flight is abandoned: its message
+   * is not deleted, so it goes back to the queue), then the servers. Errors of abandoned invocations are not
+   * reported; they are returned, summarised, as `interrupted`.
+   */
+  stop(): Promise<{ interrupted: readonly Interrupted[] }>;
 }
 
 type SqsHandler = SqsEventHandler;
@@ -73,6 +108,8 @@ interface Functions {
   readonly onboard: SqsHandler;
   readonly policyChanged: StreamHandler;
   readonly schedule: ScheduleHandler;
+  /** Stops serverless offline (in-process functions have nothing to stop). */
+  stop(): Promise<void>;
 }
 
 async function loadFunctions(
@@ -90,6 +127,7 @@ async function loadFunctions(
       policyChanged: (await import('../functions/policy-changed/handler'))
         .handler as unknown as StreamHandler,
       schedule: (await import('../functions/schedule-sync/handler')).handler as unknown as ScheduleHandler,
+      stop: async () => {},
     };
   }
   const offline = await startServerlessOffline({
@@ -102,6 +140,12 @@ async function loadFunctions(
       POWERTOOLS_METRICS_DISABLED: 'true',
     },
     ...(options.onServerlessOutput ? { onOutput: options.onServerlessOutput } : {}),
+    ...(options.onChildProcess
+      ? {
+          onSpawn: (pid: number) =>
+            options.onChildProcess?.({ name: 'serverless offline', pid, group: true }) ?? Promise.resolve(),
+        }
+      : {}),
   });
   stops.push(() => offline.stop());
   const via = (name: string) => async (event: unknown) => offline.invoke(name, event);
@@ -111,6 +155,7 @@ async function loadFunctions(
     onboard: via('onboard-users') as SqsHandler,
     policyChanged: via('policy-changed'),
     schedule: via('schedule-sync'),
+    stop: () => offline.stop(),
   };
 }
 
@@ -133,32 +178,69 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         options.onError?.('stop', error);
       }
     }
+    stops.length = 0;
   };
-  const report = (source: string) => (error: unknown) => options.onError?.(source, error);
+  /** Set when stopping: errors of invocations being abandoned are expected then, and not reported. */
+  let stopping = false;
+  const report = (source: string) => (error: unknown) => {
+    if (!stopping) options.onError?.(source, error);
+  };
+  const inFlight = new Map<number, Interrupted>();
+  let nextInvocation = 0;
+  /** Records which invocations are running, so a stop can say what it interrupted. */
+  const tracked =
+    (functionName: string, handler: SqsHandler): SqsHandler =>
+    async (event, context) => {
+      const id = nextInvocation++;
+      inFlight.set(id, { functionName, tenantIds: tenantsOf(event.Records.map((record) => record.body)) });
+      try {
+        return await handler(event, context);
+      } finally {
+        inFlight.delete(id);
+      }
+    };
+  const persist = options.persistDir;
 
   try {
-    const dynamo: DynamoDbLocal = await startDynamoDbLocal({ port: ports.dynamodb, host }).catch(
-      (error: Error) => {
-        throw new Error(`DynamoDB Local on port ${ports.dynamodb}: ${error.message}`);
-      },
-    );
+    const dynamo: DynamoDbLocal = await startDynamoDbLocal({
+      port: ports.dynamodb,
+      host,
+      ownProcessGroup: true,
+      ...(persist ? { dbPath: path.join(persist, 'dynamodb') } : {}),
+      ...(options.onChildProcess
+        ? {
+            onSpawn: (pid: number) =>
+              options.onChildProcess?.({ name: 'DynamoDB Local', pid, group: true }) ?? Promise.resolve(),
+          }
+        : {}),
+    }).catch((error: Error) => {
+      if (error instanceof PortInUseError) throw error;
+      throw new Error(`DynamoDB Local on port ${ports.dynamodb}: ${error.message}`);
+    });
     stops.push(() => dynamo.close());
-    const sqs: SqsServer = await startSqsServer({ port: ports.sqs, host }).catch((error: Error) => {
-      throw new Error(`SQS server on port ${ports.sqs}: ${error.message}`);
+    const sqs: SqsServer = await startSqsServer({ port: ports.sqs, host }).catch(async (error: Error) => {
+      throw await inUse(error, { service: 'the SQS server', port: ports.sqs, flag: '--sqs-port' });
     });
     stops.push(() => sqs.close());
-    const emulator = await startChimeEmulator({ port: ports.chime, host, quotaScale }).catch(
-      (error: Error) => {
-        throw new Error(`Chime emulator on port ${ports.chime}: ${error.message}`);
-      },
-    );
+    const emulator = await startChimeEmulator({
+      port: ports.chime,
+      host,
+      quotaScale,
+      ...(persist ? { stateFile: path.join(persist, 'chime-emulator.json') } : {}),
+    }).catch(async (error: Error) => {
+      throw await inUse(error, { service: 'the Chime emulator', port: ports.chime, flag: '--chime-port' });
+    });
     stops.push(() => emulator.close());
     const eventBridge = await startLocalEventBridge({
       port: ports.eventbridge,
       host,
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-    }).catch((error: Error) => {
-      throw new Error(`EventBridge on port ${ports.eventbridge}: ${error.message}`);
+    }).catch(async (error: Error) => {
+      throw await inUse(error, {
+        service: 'the local EventBridge',
+        port: ports.eventbridge,
+        flag: '--eventbridge-port',
+      });
     });
     stops.push(() => eventBridge.close());
 
@@ -173,7 +255,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const runtime = new Runtime(config, { endpoints });
     stops.push(async () => runtime.destroy());
 
-    await ensureTables(runtime.dynamo, config);
+    const tables = await ensureTables(runtime.dynamo, config);
+    const restored = persist !== undefined && tables.every((table) => !table.created);
     const queues = await runtime.queues.ensureQueues(config);
     try {
       await runtime.eventBridge.send(new CreateEventBusCommand({ Name: config.eventBus }));
@@ -182,7 +265,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
 
     const functions = await loadFunctions(options, ports.lambda, environmentFor(config, endpoints), stops);
-    const { reconcile, onboard, policyChanged, schedule } = functions;
+    const { policyChanged, schedule } = functions;
+    const reconcile = tracked('reconcile-tenant', functions.reconcile);
+    const onboard = tracked('onboard-users', functions.onboard);
 
     const context = (functionName: string, timeoutMs: number) =>
       createContext({ functionName, region: config.region, accountId: '000000000000', timeoutMs });
@@ -217,7 +302,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }),
     );
     stops.push(async () => {
-      await Promise.all(sources.map((source) => source.stop()));
+      // A poller waits for its invocation in flight. Under serverless offline that invocation has already
+      // failed (the functions stopped first); an in-process handler cannot be cut short, so it is given a
+      // few seconds and then left behind rather than holding the whole stop up.
+      await Promise.race([Promise.all(sources.map((source) => source.stop())), sleep(5_000)]);
     });
     const stream: StreamSource = await startStreamSource({
       dynamo: runtime.dynamo,
@@ -253,7 +341,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stops.push(async () => clearInterval(timer));
     }
 
-    const tenants = options.demo === false ? [] : await seedDemo(emulator, runtime.policyStore);
+    // A restored start keeps what it had: the demo is seeded only into an empty system.
+    const existing = restored ? await runtime.policyStore.list() : [];
+    const tenants =
+      options.demo === false || existing.length > 0 ? [] : await seedDemo(emulator, runtime.policyStore);
     if (tenants.length > 0 && options.workDir) {
       const dir = path.join(options.workDir, 'policies');
       await mkdir(dir, { recursive: true });
@@ -264,6 +355,45 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         );
       }
     }
+    // Demo users seeded already past their expiry (plus Chime's deletion delay) are deleted by the sweep at
+    // once, as Chime would; count what is left, so the banner shows what exists.
+    emulator.sweep();
+    const summary: TenantSummary[] =
+      tenants.length > 0
+        ? tenants.map((tenant) => {
+            const users = emulator.userCount(tenant.appInstanceArn);
+            return {
+              tenantId: tenant.tenantId,
+              appInstanceArn: tenant.appInstanceArn,
+              users,
+              sweptAtSeed: tenant.users - (users ?? 0),
+            };
+          })
+        : existing.map((stored) => ({
+            tenantId: stored.tenantId,
+            appInstanceArn: stored.policy.appInstanceArn,
+            users: emulator.userCount(stored.policy.appInstanceArn),
+            sweptAtSeed: 0,
+          }));
+
+    // The queues are in memory, so a run an earlier start left half done lost its message; hand it back to
+    // the reconcile queue from its checkpoint, as SQS redelivery would have.
+    const resumedRuns: { tenantId: string; runId: string; step: number }[] = [];
+    for (const stored of existing) {
+      const [latest] = await runtime.runs.recent(stored.tenantId, 1);
+      if (latest?.state !== 'running') continue;
+      await runtime.reconcileQueue().send([
+        {
+          kind: 'continue',
+          tenantId: latest.tenantId,
+          runId: latest.runId,
+          step: latest.step,
+          ...(latest.cursor === undefined ? {} : { cursor: latest.cursor }),
+          counters: { ...latest.counters },
+        },
+      ]);
+      resumedRuns.push({ tenantId: latest.tenantId, runId: latest.runId, step: latest.step });
+    }
 
     return {
       functions: functions.mode,
@@ -271,14 +401,52 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       config,
       environment: environmentFor(config, endpoints),
       tenants,
+      summary,
+      restored,
+      resumedRuns,
       emulator,
       eventBridge,
       runtime,
       runSchedule,
-      stop: stopAll,
+      stop: async () => {
+        stopping = true;
+        const interrupted = [...inFlight.values()];
+        // Stop polling first (no new invocation starts), then the functions, so that an invocation in flight
+        // is abandoned rather than awaited: its message is not deleted and goes back to the queue.
+        // Pollers only stop receiving here; stopAll awaits them (bounded) after the functions are gone.
+        for (const source of sources) source.stop().catch(() => undefined);
+        await functions.stop();
+        await stopAll();
+        return { interrupted };
+      },
     };
   } catch (error) {
+    stopping = true;
     await stopAll();
     throw error;
   }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+/** The tenants named by the bodies of an SQS batch (tenant ids are not personal data). */
+function tenantsOf(bodies: readonly string[]): string[] {
+  const tenants = new Set<string>();
+  for (const body of bodies) {
+    try {
+      const parsed = JSON.parse(body) as { tenantId?: unknown };
+      if (typeof parsed.tenantId === 'string') tenants.add(parsed.tenantId);
+    } catch {
+      // Not JSON: the handler will dead-letter it; nothing to name here.
+    }
+  }
+  return [...tenants];
+}
+
+/** An in-process server's EADDRINUSE as the refusal `local start` gives for a taken port. */
+async function inUse(error: Error, claim: PortClaim): Promise<Error> {
+  if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
+    return new Error(`${claim.service} on port ${claim.port}: ${error.message}`);
+  }
+  return new PortInUseError(claim, await portHolders(claim.port));
 }

@@ -61,7 +61,12 @@ export function register(program: Command): void {
         });
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'EADDRINUSE') throw new CliError(`--port ${port} is already in use on ${flags.host}`);
+        if (code === 'EADDRINUSE') {
+          const { describePortInUse, portHolders } = await import('../../local/port-owner');
+          throw new CliError(
+            describePortInUse({ service: 'the emulator', port, flag: '--port' }, await portHolders(port)),
+          );
+        }
         if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
           throw invalid(`--host ${flags.host} is not an address of this machine`);
         }

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { CreateEventBusCommand, ResourceAlreadyExistsException } from '@aws-sdk/client-eventbridge';
 import type { Command } from 'commander';
@@ -18,6 +19,9 @@ interface StartOptions {
   readonly lambdaPort: string;
   readonly functions: string;
   readonly demo: boolean;
+  readonly persist?: boolean;
+  readonly reset?: boolean;
+  readonly workDir: string;
   readonly verbose?: boolean;
 }
 
@@ -67,6 +71,12 @@ export function register(program: Command): void {
     .option('--quota-scale <k>', 'multiply every Chime quota (emulator and clients alike)', '1')
     .option('--schedule-minutes <n>', 'minutes between scheduled syncs (0: off)', '5')
     .option('--no-demo', 'start empty: no demo tenants, policies or users')
+    .option(
+      '--persist',
+      'keep tables, runs and Chime users in <work-dir>/state across starts (queues still start empty)',
+    )
+    .option('--reset', 'wipe the state kept by --persist before starting')
+    .option('--work-dir <dir>', 'where the pid file, demo policies and kept state live', '.local')
     .option('--verbose', "print serverless-offline's own output")
     .action(async (options: StartOptions) => {
       const ports = {
@@ -91,29 +101,81 @@ export function register(program: Command): void {
           EXIT_INVALID,
         );
       }
-      const workDir = path.resolve('.local');
-      console.log(
-        'starting the offline system (DynamoDB Local, SQS, Chime emulator, EventBridge, functions)...',
-      );
+      const workDir = path.resolve(options.workDir);
+      const stateDir = path.join(workDir, 'state');
       // Imported here: the local servers (fauxqs, the emulator) load only for this command.
+      const { claimInstance, AlreadyRunningError } = await import('../../local/instance');
+      const { assertPortsFree, PortInUseError, PortsInUseError } = await import('../../local/port-owner');
       const { startLocalStack } = await import('../../local/stack');
-      const stack = await startLocalStack({
-        ports,
-        quotaScale,
-        scheduleMinutes,
-        demo: options.demo,
-        functions,
-        workDir,
-        ...(options.verbose ? { onServerlessOutput: (line: string) => console.log(`sls    ${line}`) } : {}),
-        onEvent: (event) => {
-          const detail = event.detail as Record<string, unknown>;
-          const tenant = typeof detail.tenantId === 'string' ? ` tenant=${detail.tenantId}` : '';
-          const state = typeof detail.state === 'string' ? ` state=${detail.state}` : '';
-          console.log(`event  ${event.detailType}${tenant}${state}`);
-        },
-        onError: (source, error) =>
-          console.error(`error  ${source}: ${error instanceof Error ? error.message : String(error)}`),
-      });
+
+      // Refusals come before anything is touched: another start of this work directory, then taken ports.
+      let instance: Awaited<ReturnType<typeof claimInstance>>;
+      try {
+        instance = await claimInstance(workDir, ports);
+      } catch (error) {
+        if (error instanceof AlreadyRunningError) throw new CliError(error.message);
+        throw error;
+      }
+      let stack: Awaited<ReturnType<typeof startLocalStack>>;
+      try {
+        if (instance.stale) {
+          const left =
+            instance.leftovers.length === 0
+              ? 'none of its processes was still running'
+              : `stopped what it left running: ${instance.leftovers.map((l) => `${l.name} (pid ${l.pid})`).join(', ')}`;
+          console.log(
+            `an earlier start (pid ${instance.stale.pid}, started ${instance.stale.startedAt}) ended without stopping; ${left}`,
+          );
+        }
+        try {
+          await assertPortsFree(
+            [
+              { service: 'DynamoDB Local', port: ports.dynamodb, flag: '--dynamodb-port' },
+              { service: 'the SQS server', port: ports.sqs, flag: '--sqs-port' },
+              { service: 'the Chime emulator', port: ports.chime, flag: '--chime-port' },
+              { service: 'the local EventBridge', port: ports.eventbridge, flag: '--eventbridge-port' },
+              ...(functions === 'serverless-offline'
+                ? [{ service: 'serverless offline (Lambda API)', port: ports.lambda, flag: '--lambda-port' }]
+                : []),
+            ],
+            ['127.0.0.1', '::1'],
+          );
+        } catch (error) {
+          if (error instanceof PortInUseError || error instanceof PortsInUseError)
+            throw new CliError(error.message);
+          throw error;
+        }
+        if (options.reset) {
+          await rm(stateDir, { recursive: true, force: true });
+          console.log(`--reset: wiped the kept state in ${stateDir}`);
+        }
+        console.log(
+          'starting the offline system (DynamoDB Local, SQS, Chime emulator, EventBridge, functions)...',
+        );
+        stack = await startLocalStack({
+          ports,
+          quotaScale,
+          scheduleMinutes,
+          demo: options.demo,
+          functions,
+          workDir,
+          ...(options.persist ? { persistDir: stateDir } : {}),
+          onChildProcess: (child) => instance.addChild(child),
+          ...(options.verbose ? { onServerlessOutput: (line: string) => console.log(`sls    ${line}`) } : {}),
+          onEvent: (event) => {
+            const detail = event.detail as Record<string, unknown>;
+            const tenant = typeof detail.tenantId === 'string' ? ` tenant=${detail.tenantId}` : '';
+            const state = typeof detail.state === 'string' ? ` state=${detail.state}` : '';
+            console.log(`event  ${event.detailType}${tenant}${state}`);
+          },
+          onError: (source, error) =>
+            console.error(`error  ${source}: ${error instanceof Error ? error.message : String(error)}`),
+        });
+      } catch (error) {
+        await instance.release();
+        if (error instanceof PortInUseError) throw new CliError(error.message);
+        throw error;
+      }
       const rule = '-'.repeat(78);
       console.log(rule);
       console.log('chime-lifecycle is running offline');
@@ -133,9 +195,33 @@ export function register(program: Command): void {
           (scheduleMinutes > 0 ? `${scheduleMinutes} min` : 'never: off') +
           '), reconcile-tenant (reconcile queue), onboard-users (onboarding queue), policy-changed (policy stream)',
       );
-      for (const tenant of stack.tenants) {
+      for (const tenant of stack.summary) {
+        const users =
+          tenant.users === undefined
+            ? 'AppInstance missing in Chime'
+            : `${String(tenant.users).padStart(4)} users in Chime`;
+        const swept =
+          tenant.sweptAtSeed > 0
+            ? ` (${tenant.sweptAtSeed} more were seeded already expired: Chime's sweep deleted them)`
+            : '';
+        console.log(`  tenant ${tenant.tenantId.padEnd(9)} ${users}${swept}  ${tenant.appInstanceArn}`);
+      }
+      if (options.persist) {
         console.log(
-          `  tenant ${tenant.tenantId.padEnd(9)} ${String(tenant.users).padStart(4)} users  ${tenant.appInstanceArn}`,
+          `  state                     kept in ${stateDir} (--persist; --reset wipes it): ` +
+            (stack.restored ? `restored ${stack.summary.length} tenants` : 'nothing kept yet, started fresh'),
+        );
+        console.log(
+          '  queues                    start empty: queued messages are not kept (the schedule and policy puts refill them)',
+        );
+        for (const run of stack.resumedRuns) {
+          console.log(
+            `  resumed                   the interrupted run ${run.runId} of tenant ${run.tenantId} from step ${run.step}`,
+          );
+        }
+      } else {
+        console.log(
+          '  state                     in memory only: a restart begins afresh (--persist keeps it)',
         );
       }
       console.log(rule);
@@ -163,7 +249,19 @@ export function register(program: Command): void {
         process.once('SIGTERM', shutdown);
       });
       console.log('stopping...');
-      await stack.stop();
+      const { interrupted } = await stack.stop();
+      for (const invocation of interrupted) {
+        const tenants = invocation.tenantIds.length > 0 ? ` (tenant ${invocation.tenantIds.join(', ')})` : '';
+        const next = options.persist
+          ? 'the next start with --persist resumes the run from its checkpoint'
+          : 'this in-memory stack keeps no queue, so the next start begins afresh (--persist would resume it)';
+        console.log(
+          invocation.functionName === 'reconcile-tenant'
+            ? `interrupted a running reconcile${tenants}: its message goes back to the queue and ${next}`
+            : `interrupted ${invocation.functionName}${tenants}: its messages go back to the queue, which is not kept across starts (send them again: onboarding is idempotent)`,
+        );
+      }
+      await instance.release();
       console.log('stopped.');
     });
 }

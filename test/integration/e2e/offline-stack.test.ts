@@ -126,6 +126,9 @@ describe('the offline stack end to end', () => {
         BIN,
         'local',
         'start',
+        // Its own work directory (pid file, state), so it never meets a developer's `npm start` in .local/.
+        '--work-dir',
+        dir,
         '--no-demo',
         '--schedule-minutes',
         '0',

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { CreateAppInstanceCommand } from '@aws-sdk/client-chime-sdk-identity';
 import { describe, expect, it } from 'vitest';
@@ -60,5 +61,22 @@ describe('chime-lifecycle emulator', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(flag);
     expect(result.stdout).toBe('');
+  });
+
+  it('refuses a port another process holds, naming the port, the holder and the flag', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as { port: number }).port;
+    try {
+      const result = await run(['emulator', '--port', String(port)]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        `port ${port} for the emulator is already in use by pid ${process.pid} (`,
+      );
+      expect(result.stderr).toContain('pick another port with --port <port>');
+      expect(result.stdout).toBe('');
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
   });
 });

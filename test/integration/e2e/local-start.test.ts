@@ -1,0 +1,381 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { ChimeSDKIdentityClient, DescribeAppInstanceUserCommand } from '@aws-sdk/client-chime-sdk-identity';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../../local/dynamodb-local';
+import { canBind } from '../../../local/port-owner';
+import { policyDocument } from '../../fixtures/policies';
+
+const run = promisify(execFile);
+const ROOT = path.join(import.meta.dirname, '..', '..', '..');
+const BIN = path.join(ROOT, 'bin', 'chime-lifecycle.js');
+const DAY = 86_400_000;
+
+type Ports = { dynamodb: number; sqs: number; chime: number; eventbridge: number; lambda: number };
+
+const freePorts = async (): Promise<Ports> => ({
+  dynamodb: await freePort(),
+  sqs: await freePort(),
+  chime: await freePort(),
+  eventbridge: await freePort(),
+  lambda: await freePort(),
+});
+
+const portFlags = (ports: Ports) => [
+  '--dynamodb-port',
+  String(ports.dynamodb),
+  '--sqs-port',
+  String(ports.sqs),
+  '--chime-port',
+  String(ports.chime),
+  '--eventbridge-port',
+  String(ports.eventbridge),
+  '--lambda-port',
+  String(ports.lambda),
+];
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  log = () => '',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${log().slice(-3000)}`);
+    await sleep(300);
+  }
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * `chime-lifecycle local start` (what `npm start` runs) as a user's terminal runs it: its own process group,
+ * so that a Ctrl-C (SIGINT to the group) or a `kill -9` of the group reaches it the way it would reach them.
+ */
+class Stack {
+  readonly child: ChildProcess;
+  output = '';
+  readonly exited: Promise<number | null>;
+
+  constructor(args: readonly string[]) {
+    this.child = spawn(process.execPath, [BIN, 'local', 'start', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    this.child.stdout?.on('data', (chunk) => {
+      this.output += chunk;
+    });
+    this.child.stderr?.on('data', (chunk) => {
+      this.output += chunk;
+    });
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+  }
+
+  get pid(): number {
+    return this.child.pid as number;
+  }
+
+  ready(timeoutMs = 180_000): Promise<true> {
+    return eventually(
+      'the stack to be ready',
+      async () => {
+        if (this.child.exitCode !== null) throw new Error(`the stack exited early:\n${this.output}`);
+        return this.output.includes('Ctrl-C stops everything.') ? true : undefined;
+      },
+      timeoutMs,
+    );
+  }
+
+  /** The environment its `export` lines give the CLI. */
+  environment(): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const match of this.output.matchAll(/^ {2}export (\w+)=(\S+)$/gm)) {
+      const [, key, value] = match;
+      if (key && value) env[key] = value;
+    }
+    env.AWS_ACCESS_KEY_ID = 'local';
+    env.AWS_SECRET_ACCESS_KEY = 'local';
+    return env;
+  }
+
+  /** Ctrl-C in its terminal: SIGINT to its process group. */
+  async interrupt(): Promise<number | null> {
+    process.kill(-this.pid, 'SIGINT');
+    return Promise.race([this.exited, sleep(60_000).then(() => -1)]);
+  }
+
+  kill(): void {
+    try {
+      process.kill(-this.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+const cli = async (env: NodeJS.ProcessEnv, ...args: string[]) => {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
+      env,
+      cwd: ROOT,
+      timeout: 120_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
+};
+
+describe('local start refuses a taken port', () => {
+  let holder: Server;
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'chime-lifecycle-ports-'));
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => holder?.close(resolve));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('names the port, the process holding it and the flag, and starts nothing', async () => {
+    const ports = await freePorts();
+    holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(ports.dynamodb, '127.0.0.1', resolve));
+    const stack = new Stack(['--work-dir', dir, '--no-demo', ...portFlags(ports)]);
+    const code = await Promise.race([stack.exited, sleep(60_000).then(() => 'still running')]);
+    if (code === 'still running') stack.kill();
+    expect(code, stack.output).toBe(1);
+    expect(stack.output).toContain(
+      `chime-lifecycle: port ${ports.dynamodb} for DynamoDB Local is already in use by pid ${process.pid} (`,
+    );
+    expect(stack.output).toContain('pick another port with --dynamodb-port <port>');
+    expect(stack.output).not.toContain('starting the offline system');
+    // Nothing was started: every other port is still free, and no pid file is left behind.
+    for (const port of [ports.sqs, ports.chime, ports.eventbridge, ports.lambda]) {
+      expect(await canBind(port, '127.0.0.1'), `port ${port}`).toBe(true);
+    }
+    expect(existsSync(path.join(dir, 'stack.pid'))).toBe(false);
+  }, 90_000);
+});
+
+/**
+ * The restart story with `--persist`: a start, a refused second start, a `kill -9` of the whole group (nothing
+ * may outlive it), a start that comes back with the tenants and users, a Ctrl-C in the middle of a reconcile,
+ * a start that resumes that run, and `--reset`.
+ */
+describe('local start --persist across kill -9, Ctrl-C and restarts', () => {
+  let dir: string;
+  let ports: Ports;
+  const stacks: Stack[] = [];
+  const arns = new Map<string, string>();
+  let userArn: string;
+
+  const start = (...args: string[]) => {
+    const stack = new Stack(['--work-dir', dir, '--schedule-minutes', '0', '--quota-scale', '20', ...args]);
+    stacks.push(stack);
+    return stack;
+  };
+
+  const seed = async (tenantId: string, users: Record<string, unknown>[]) => {
+    const response = await fetch(`http://127.0.0.1:${ports.chime}/_emulator/seed`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ appInstanceName: tenantId, users }),
+    });
+    expect(response.status).toBe(201);
+    const { appInstanceArn } = (await response.json()) as { appInstanceArn: string; userArns: string[] };
+    arns.set(tenantId, appInstanceArn);
+    return appInstanceArn;
+  };
+
+  const putPolicy = async (env: NodeJS.ProcessEnv, tenantId: string) => {
+    const file = path.join(dir, `${tenantId}.json`);
+    const document = policyDocument(tenantId, arns.get(tenantId) as string, {
+      safety: { minRemainingDays: 1, maxShorteningChanges: 100_000, maxShorteningPercent: 100 },
+    });
+    await writeFile(file, JSON.stringify(document));
+    const result = await cli(env, 'policy', 'put', file);
+    expect(result.code, result.stderr).toBe(0);
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'chime-lifecycle-restart-'));
+    ports = await freePorts();
+  });
+
+  afterAll(async () => {
+    for (const stack of stacks) stack.kill();
+    await sleep(4_000);
+    await rm(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  it('comes up, and a second start on the same work directory refuses, naming the running pid', async () => {
+    const first = start('--persist', '--no-demo', ...portFlags(ports));
+    await first.ready();
+    expect(first.output).toContain('nothing kept yet, started fresh');
+    const env = first.environment();
+    const now = Date.now();
+    await seed('keep', [
+      { appInstanceUserId: 'guest-1', name: 'Guest', createdAt: new Date(now - DAY).toISOString() },
+      { appInstanceUserId: 'emp-1', name: 'Staff', createdAt: new Date(now - 50 * DAY).toISOString() },
+      { appInstanceUserId: 'user-1', name: 'User', createdAt: new Date(now - 5 * DAY).toISOString() },
+    ]);
+    userArn = `${arns.get('keep')}/user/guest-1`;
+    await putPolicy(env, 'keep');
+    await eventually(
+      'keep to be reconciled',
+      async () => (first.output.includes('tenant=keep state=completed') ? true : undefined),
+      120_000,
+      () => first.output,
+    );
+
+    const second = start('--persist', ...portFlags(await freePorts()));
+    expect(
+      await Promise.race([second.exited, sleep(60_000).then(() => 'still running')]),
+      second.output,
+    ).toBe(1);
+    expect(second.output).toContain(`the offline system is already running (pid ${first.pid}`);
+    expect(second.output).not.toContain('starting the offline system');
+  }, 300_000);
+
+  it('kill -9 of the whole group leaves no process and no port behind', async () => {
+    const [first] = stacks as [Stack];
+    const recorded = JSON.parse(await readFile(path.join(dir, 'stack.pid'), 'utf8')) as {
+      pid: number;
+      children: { name: string; pid: number }[];
+    };
+    expect(recorded.pid).toBe(first.pid);
+    expect(recorded.children.map((child) => child.name).sort()).toEqual([
+      'DynamoDB Local',
+      'serverless offline',
+    ]);
+    first.kill();
+    await first.exited;
+    await eventually(
+      'the children of the killed stack to be gone',
+      async () => (recorded.children.every((child) => !alive(child.pid)) ? true : undefined),
+      20_000,
+    );
+    for (const port of Object.values(ports)) {
+      expect(await canBind(port, '127.0.0.1'), `port ${port} is still held`).toBe(true);
+    }
+  }, 60_000);
+
+  it('the next start notices the earlier one and comes back with its tenants and users', async () => {
+    const [first] = stacks as [Stack];
+    const again = start('--persist', ...portFlags(ports));
+    await again.ready();
+    expect(again.output).toContain(`an earlier start (pid ${first.pid}`);
+    expect(again.output).toContain('restored 1 tenants');
+    expect(again.output).toMatch(/queues {20}start empty/);
+    expect(again.output).toMatch(/tenant keep +3 users in Chime/);
+    const env = again.environment();
+    const listed = await cli(env, 'policy', 'list', '--json');
+    expect(listed.code, listed.stderr).toBe(0);
+    expect((JSON.parse(listed.stdout) as { tenantId: string }[]).map((p) => p.tenantId)).toEqual(['keep']);
+    const chime = new ChimeSDKIdentityClient({
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${ports.chime}`,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    try {
+      const { AppInstanceUser } = await chime.send(
+        new DescribeAppInstanceUserCommand({ AppInstanceUserArn: userArn }),
+      );
+      // Kept with what the reconcile gave it before the kill.
+      expect(AppInstanceUser?.ExpirationSettings?.ExpirationDays).toBe(7);
+    } finally {
+      chime.destroy();
+    }
+  }, 240_000);
+
+  it('Ctrl-C during a reconcile stops quietly, in one line, and the next start resumes the run', async () => {
+    const current = stacks[2] as Stack;
+    const env = current.environment();
+    const now = Date.now();
+    await seed(
+      'big',
+      Array.from({ length: 600 }, (_, i) => ({
+        appInstanceUserId: `user-${i}`,
+        name: 'U',
+        createdAt: new Date(now - (i % 90) * DAY).toISOString(),
+      })),
+    );
+    // Slow every Chime call down so the run is certainly still going when Ctrl-C arrives.
+    await fetch(`http://127.0.0.1:${ports.chime}/_emulator/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ latencyMs: 300 }),
+    });
+    await putPolicy(env, 'big');
+    await eventually(
+      'the reconcile of big to be under way',
+      async () => {
+        const stats = (await (await fetch(`http://127.0.0.1:${ports.chime}/_emulator/stats`)).json()) as {
+          calls: Record<string, number>;
+        };
+        return (stats.calls.PutAppInstanceUserExpirationSettings ?? 0) > 0 ? true : undefined;
+      },
+      120_000,
+      () => current.output,
+    );
+    const before = current.output.length;
+    expect(await current.interrupt(), current.output).toBe(0);
+    const tail = current.output.slice(before);
+    expect(tail.trim().split('\n')).toEqual([
+      'stopping...',
+      'interrupted a running reconcile (tenant big): its message goes back to the queue and the next start with --persist resumes the run from its checkpoint',
+      'stopped.',
+    ]);
+    expect(current.output).not.toMatch(/Unhandled|^\s+at /m);
+
+    const resumed = start('--persist', '--functions', 'in-process', ...portFlags(ports));
+    await resumed.ready();
+    expect(resumed.output).toMatch(/resumed {19}the interrupted run \S+ of tenant big from step \d+/);
+    await eventually(
+      'the resumed run of big to complete',
+      async () => (resumed.output.includes('tenant=big state=completed') ? true : undefined),
+      180_000,
+      () => resumed.output,
+    );
+    expect(await resumed.interrupt(), resumed.output).toBe(0);
+  }, 420_000);
+
+  it('--reset wipes the kept state', async () => {
+    const fresh = start(
+      '--persist',
+      '--reset',
+      '--no-demo',
+      '--functions',
+      'in-process',
+      ...portFlags(ports),
+    );
+    await fresh.ready();
+    expect(fresh.output).toContain('--reset: wiped the kept state');
+    expect(fresh.output).toContain('nothing kept yet, started fresh');
+    const listed = await cli(fresh.environment(), 'policy', 'list', '--json');
+    expect(JSON.parse(listed.stdout)).toEqual([]);
+    expect(await fresh.interrupt(), fresh.output).toBe(0);
+    expect(existsSync(path.join(dir, 'stack.pid'))).toBe(false);
+  }, 240_000);
+});
