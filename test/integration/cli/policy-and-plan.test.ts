@@ -22,7 +22,8 @@ interface CliResult {
 }
 
 /** The CLI as a user runs it: a separate process, configured only through its environment. */
-describe('chime-lifecycle policy and plan commands', () => {
+// Each command is a fresh Node process (~1-4 s on a busy machine), so the tests get generous time.
+describe('chime-lifecycle policy and plan commands', { timeout: 240_000 }, () => {
   let emulator: ChimeEmulator;
   let env: NodeJS.ProcessEnv;
   let dir: string;
