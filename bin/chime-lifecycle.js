@@ -9,6 +9,13 @@ if (major < 22) {
   );
   process.exit(1);
 }
+// fauxqs (the local SQS) imports node:sqlite, and Node 22 announces that with an ExperimentalWarning on
+// every `npm start`. It is noise to an operator; every other warning is still printed as Node would.
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  if (warning.name === 'ExperimentalWarning' && /SQLite/i.test(warning.message)) return;
+  process.stderr.write(`(node:${process.pid}) ${warning.name}: ${warning.message}\n`);
+});
 const { register } = await import('tsx/esm/api');
 register();
 const { main } = await import('../cli/main.ts');

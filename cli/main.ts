@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
+import packageJson from '../package.json' with { type: 'json' };
 import { CliError } from './errors';
+import { explainError } from './explain-error';
 
 /** Builds the `chime-lifecycle` program; each subcommand lives in its own module under `cli/commands/`. */
 export async function buildProgram(): Promise<Command> {
@@ -7,6 +9,7 @@ export async function buildProgram(): Promise<Command> {
     .description(
       'Keeps Amazon Chime SDK Identity AppInstanceUser expiration in line with per-tenant policies',
     )
+    .version(packageJson.version, '-V, --version', 'print the version and exit')
     .option('--debug', 'print stack traces for errors')
     .showHelpAfterError()
     .exitOverride();
@@ -15,6 +18,7 @@ export async function buildProgram(): Promise<Command> {
     import('./commands/local'),
     import('./commands/policy'),
     import('./commands/plan'),
+    import('./commands/report'),
     import('./commands/sync'),
     import('./commands/dlq'),
     import('./commands/onboard'),
@@ -35,15 +39,20 @@ export async function main(argv: readonly string[]): Promise<number> {
       // Commander has already printed the problem (or the help/version text).
       return error.exitCode === 0 ? 0 : 2;
     }
-    if (error instanceof CliError) {
-      process.stderr.write(`chime-lifecycle: ${error.message}\n`);
-      if (debug && error.stack) process.stderr.write(`${error.stack}\n`);
-      return error.exitCode;
+    const known = error instanceof CliError ? error : explainError(error);
+    if (known) {
+      process.stderr.write(`chime-lifecycle: ${known.message}\n`);
+      if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+      return known.exitCode;
     }
+    // Unexpected: still one line, with the hint on it rather than on a line of its own.
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`chime-lifecycle: ${message}\n`);
-    if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-    else process.stderr.write('(run with --debug for the stack trace)\n');
+    const firstLine = message.split('\n')[0] ?? '';
+    if (debug && error instanceof Error && error.stack) {
+      process.stderr.write(`chime-lifecycle: ${message}\n${error.stack}\n`);
+    } else {
+      process.stderr.write(`chime-lifecycle: ${firstLine} (run with --debug for the stack trace)\n`);
+    }
     return 1;
   }
 }

@@ -1,18 +1,27 @@
 import type { Command } from 'commander';
 import type { Policy } from '../../shared/policy';
-import { type Plan, planTenant } from '../../shared/sync/plan';
-import { CliError, EXIT_INVALID } from '../errors';
+import { buildReport } from '../../shared/report/data';
+import { renderPlanMarkdown } from '../../shared/report/markdown';
+import type { Plan } from '../../shared/sync/plan';
+import { CliError, EXIT_INVALID, noPolicyError } from '../errors';
 import { positiveNumberOption } from '../options';
 import { printJson } from '../output';
 import { readPolicyFile, tenantIdArgument } from '../policy-file';
+import { progressOnTerminal } from '../progress';
+import { lastScanEstimate, scanForReport } from '../scan';
+import { formatTable } from '../table';
 import { withRuntime } from '../with-runtime';
 
 interface PlanOptions {
   readonly tenant?: string;
   readonly policy?: string;
   readonly json?: boolean;
+  readonly format?: string;
   readonly quotaScale?: string;
 }
+
+const FORMATS = ['text', 'json', 'markdown'] as const;
+type Format = (typeof FORMATS)[number];
 
 export function register(program: Command): void {
   program
@@ -21,76 +30,132 @@ export function register(program: Command): void {
     .option('--tenant <tenantId>', 'the tenant (defaults to the tenantId of --policy)')
     .option('--policy <file>', 'preview an unsaved policy document instead of the stored one')
     .option('--quota-scale <k>', 'multiply the Chime quotas the client respects (match the emulator)')
-    .option('--json', 'print one JSON object with summary and changes')
+    .option('--format <format>', 'text (default), json, or markdown (a summary for a pull-request comment)')
+    .option('--json', 'print one JSON object with summary and changes (same as --format json)')
     .action(async (options: PlanOptions) => {
+      const format = formatOption(options);
       const quotaScale =
         options.quotaScale === undefined
           ? undefined
           : positiveNumberOption('--quota-scale', options.quotaScale);
-      if (options.tenant === undefined && options.policy === undefined) {
-        throw new CliError('--tenant: required (or give --policy <file>)', EXIT_INVALID);
-      }
       const tenantId =
         options.tenant === undefined ? undefined : tenantIdArgument(options.tenant, '--tenant');
-      let unsaved: Policy | undefined;
-      if (options.policy !== undefined) {
-        const file = await readPolicyFile(options.policy);
-        if (!file.ok)
-          throw new CliError(
-            `${options.policy} is not a valid policy:\n  ${file.problems.join('\n  ')}`,
-            EXIT_INVALID,
-          );
-        if (tenantId !== undefined && file.policy.tenantId !== tenantId) {
-          throw new CliError(
-            `--policy: the document is for tenant "${file.policy.tenantId}", not "${tenantId}"`,
-            EXIT_INVALID,
-          );
-        }
-        unsaved = file.policy;
+      const unsaved = await unsavedPolicy(options.policy, tenantId);
+      if (tenantId === undefined && unsaved === undefined) {
+        throw new CliError('--tenant: required (or give --policy <file>)', EXIT_INVALID);
       }
-      const plan = await withRuntime(
+      const now = Date.now();
+      const { plan, users, policy } = await withRuntime(
         async (runtime) => {
-          let policy = unsaved;
-          if (!policy) {
-            const stored = await runtime.policyStore.get(tenantId as string);
-            if (!stored) throw new CliError(`no policy stored for tenant ${tenantId}`);
-            policy = stored.policy;
-          }
-          return planTenant(policy, runtime.chimeUsers, Date.now());
+          const policy = unsaved ?? (await storedPolicy(runtime, tenantId as string));
+          const estimate = await lastScanEstimate(runtime, policy.tenantId);
+          const progress = progressOnTerminal(`plan ${policy.tenantId}`, {
+            json: format !== 'text',
+            estimate,
+          });
+          return { ...(await scanForReport(runtime, policy, now, progress)), policy };
         },
         quotaScale === undefined ? {} : { quotaScale },
       );
-      if (options.json) printJson(plan);
+      if (format === 'json') printJson(plan);
+      else if (format === 'markdown')
+        process.stdout.write(renderPlanMarkdown(buildReport(policy, plan, users, now)));
       else printPlan(plan);
     });
+}
+
+function formatOption(options: PlanOptions): Format {
+  if (options.json) {
+    if (options.format !== undefined && options.format !== 'json') {
+      throw new CliError(
+        `--json and --format ${options.format} contradict each other; give one`,
+        EXIT_INVALID,
+      );
+    }
+    return 'json';
+  }
+  const format = options.format ?? 'text';
+  if (!(FORMATS as readonly string[]).includes(format)) {
+    throw new CliError(
+      `--format: must be one of ${FORMATS.join(', ')}, got ${JSON.stringify(format)}`,
+      EXIT_INVALID,
+    );
+  }
+  return format as Format;
+}
+
+/** The document given with --policy, validated; it must be for --tenant when both are given. */
+export async function unsavedPolicy(
+  file: string | undefined,
+  tenantId: string | undefined,
+): Promise<Policy | undefined> {
+  if (file === undefined) return undefined;
+  const read = await readPolicyFile(file);
+  if (!read.ok)
+    throw new CliError(`${file} is not a valid policy:\n  ${read.problems.join('\n  ')}`, EXIT_INVALID);
+  if (tenantId !== undefined && read.policy.tenantId !== tenantId) {
+    throw new CliError(
+      `--policy: the document is for tenant "${read.policy.tenantId}", not "${tenantId}"`,
+      EXIT_INVALID,
+    );
+  }
+  return read.policy;
+}
+
+export async function storedPolicy(
+  runtime: { policyStore: { get(tenantId: string): Promise<{ policy: Policy } | null> } },
+  tenantId: string,
+): Promise<Policy> {
+  const stored = await runtime.policyStore.get(tenantId);
+  if (!stored) throw noPolicyError(tenantId);
+  return stored.policy;
 }
 
 function printPlan(plan: Plan): void {
   const { summary } = plan;
   console.log(`plan for tenant ${plan.tenantId} (${plan.appInstanceArn}) at ${plan.generatedAt}`);
+  console.log('');
   console.log(
-    `  users ${summary.users}, unchanged ${summary.unchanged}, set ${summary.set}, remove ${summary.remove}, ` +
-      `shortening ${summary.shortening}, rescues ${summary.rescues}, unmanaged ${summary.unmanaged}, gone ${summary.gone}`,
+    formatTable(
+      ['USERS', 'UNCHANGED', 'SET', 'REMOVE', 'SHORTENING', 'RESCUES', 'UNMANAGED', 'GONE'],
+      [
+        [
+          summary.users,
+          summary.unchanged,
+          summary.set,
+          summary.remove,
+          summary.shortening,
+          summary.rescues,
+          summary.unmanaged,
+          summary.gone,
+        ].map(String),
+      ],
+      { rightAlign: [0, 1, 2, 3, 4, 5, 6, 7], indent: '  ' },
+    ),
   );
+  console.log('');
   console.log(
     summary.safety.wouldHold
-      ? `  safety: a sync would HOLD the ${summary.shortening} shortening change(s): ${summary.safety.reasons.join('; ')}`
-      : '  safety: within the caps; a sync would apply every change',
+      ? `safety: a sync would HOLD the ${summary.shortening} shortening change(s): ${summary.safety.reasons.join('; ')}`
+      : 'safety: within the caps; a sync would apply every change',
   );
   if (plan.changes.length === 0) {
-    console.log('  no changes');
+    console.log('no changes');
     return;
   }
   console.log('');
-  console.log('  user id\tcurrent\tdesired\trule\treason');
-  for (const change of plan.changes) {
-    const current = change.currentDays === null ? 'none' : `${change.currentDays}d`;
-    const desired = change.desiredDays === null ? 'none' : `${change.desiredDays}d`;
-    const flags = [change.shortens ? 'SHORTENS' : '', change.rescue ? 'RESCUE' : '']
-      .filter(Boolean)
-      .join(' ');
-    console.log(
-      `  ${change.appInstanceUserId}\t${current}\t${desired}\t${change.ruleId ?? change.source}\t${change.reason}${flags ? ` [${flags}]` : ''}`,
-    );
-  }
+  console.log(
+    formatTable(
+      ['USER', 'CURRENT', 'DESIRED', 'RULE', 'FLAGS', 'REASON'],
+      plan.changes.map((change) => [
+        change.appInstanceUserId,
+        change.currentDays === null ? 'none' : `${change.currentDays}d`,
+        change.desiredDays === null ? 'none' : `${change.desiredDays}d`,
+        change.ruleId ?? change.source,
+        [change.shortens ? 'SHORTENS' : '', change.rescue ? 'RESCUE' : ''].filter(Boolean).join(' ') || '-',
+        change.reason,
+      ]),
+      { rightAlign: [1, 2] },
+    ),
+  );
 }

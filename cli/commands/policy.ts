@@ -1,12 +1,25 @@
+import { DescribeAppInstanceCommand } from '@aws-sdk/client-chime-sdk-identity';
 import type { Command } from 'commander';
-import type { StoredPolicy } from '../../shared/aws/policy-store';
-import { CliError, EXIT_INVALID } from '../errors';
+import {
+  AppInstanceClaimedError,
+  AppInstanceMoveError,
+  type StoredPolicy,
+  sameDocument,
+} from '../../shared/aws/policy-store';
+import type { Runtime } from '../../shared/composition-root';
+import { CliError, EXIT_INVALID, noPolicyError } from '../errors';
 import { printJson } from '../output';
 import { readPolicyFile, tenantIdArgument } from '../policy-file';
+import { formatTable } from '../table';
 import { withRuntime } from '../with-runtime';
 
 interface JsonOption {
   readonly json?: boolean;
+}
+
+interface PutOptions extends JsonOption {
+  readonly expectedVersion?: string;
+  readonly moveAppInstance?: boolean;
 }
 
 export function register(program: Command): void {
@@ -39,44 +52,85 @@ export function register(program: Command): void {
     .command('put <file>')
     .description('store a policy as the next version of its tenant (conditional on the version read)')
     .option('--expected-version <n>', 'fail unless the stored version is exactly this (0: no policy yet)')
+    .option(
+      '--move-app-instance',
+      "allow a change of the tenant's appInstanceArn (the old AppInstance is released for other tenants)",
+    )
     .option('--json', 'print machine-readable output')
-    .action(async (file: string, options: JsonOption & { expectedVersion?: string }) => {
+    .action(async (file: string, options: PutOptions) => {
       const expectedVersion =
         options.expectedVersion === undefined ? undefined : versionOption(options.expectedVersion);
       const result = await readPolicyFile(file);
       if (!result.ok) {
         throw new CliError(`${file} is not a valid policy:\n  ${result.problems.join('\n  ')}`, EXIT_INVALID);
       }
+      const { policy: parsed, document, source } = result;
       await withRuntime(async (runtime) => {
-        const current = await runtime.policyStore.get(result.policy.tenantId);
+        const current = await runtime.policyStore.get(parsed.tenantId);
         if (expectedVersion !== undefined && (current?.version ?? 0) !== expectedVersion) {
           throw new CliError(
-            `tenant ${result.policy.tenantId} is at version ${current?.version ?? 0}, not ${expectedVersion}; nothing written`,
+            `tenant ${parsed.tenantId} is at version ${current?.version ?? 0}, not ${expectedVersion}; nothing written`,
           );
         }
-        const stored = await runtime.policyStore.put(
-          result.policy,
-          result.document,
-          current ? { version: current.version, appInstanceArn: current.policy.appInstanceArn } : null,
-        );
-        if (options.json) printJson(summary(stored));
+        if (current && sameDocument(current.document, document)) {
+          // Nothing to store: a new version would only trigger a reconcile that changes nothing.
+          if (options.json) printJson({ ...summary(current), unchanged: true });
+          else console.log(`tenant ${current.tenantId}: unchanged (version ${current.version})`);
+          return;
+        }
+        const moving = current !== null && current.policy.appInstanceArn !== parsed.appInstanceArn;
+        if (moving && !options.moveAppInstance) {
+          throw new CliError(
+            new AppInstanceMoveError(parsed.tenantId, current.policy.appInstanceArn, parsed.appInstanceArn)
+              .message,
+            EXIT_INVALID,
+          );
+        }
+        await requireAppInstance(runtime, parsed.appInstanceArn);
+        let stored: StoredPolicy;
+        try {
+          stored = await runtime.policyStore.put(
+            parsed,
+            document,
+            current ? { version: current.version, appInstanceArn: current.policy.appInstanceArn } : null,
+            { source, moveAppInstance: options.moveAppInstance === true },
+          );
+        } catch (error) {
+          if (error instanceof AppInstanceClaimedError) {
+            throw new CliError(
+              `AppInstance ${error.appInstanceArn} already belongs to another tenant (whose name is not shown: ` +
+                'one tenant never learns the names of others); a tenant can only manage an AppInstance no other tenant has. Nothing written',
+              EXIT_INVALID,
+            );
+          }
+          throw error;
+        }
+        if (options.json) printJson({ ...summary(stored), unchanged: false });
+        else if (stored.movedFrom !== undefined)
+          console.log(
+            `tenant ${stored.tenantId}: stored version ${stored.version}, moved from ${stored.movedFrom} to ${stored.policy.appInstanceArn}`,
+          );
         else console.log(`tenant ${stored.tenantId}: stored version ${stored.version}`);
       });
     });
 
   policy
     .command('get <tenantId>')
-    .description("print a tenant's current policy")
+    .description(
+      "print a tenant's current policy document as it was put (the version line goes to stderr, so `policy get T > file.json` gives valid JSON)",
+    )
     .option('--json', 'print machine-readable output')
     .action(async (tenantId: string, options: JsonOption) => {
       tenantIdArgument(tenantId);
       await withRuntime(async (runtime) => {
         const stored = await runtime.policyStore.get(tenantId);
-        if (!stored) throw new CliError(`no policy stored for tenant ${tenantId}`);
+        if (!stored) throw noPolicyError(tenantId);
         if (options.json) printJson({ ...summary(stored), document: stored.document });
         else {
-          console.log(`# tenant ${stored.tenantId}, version ${stored.version}, updated ${stored.updatedAt}`);
-          console.log(JSON.stringify(stored.document, null, 2));
+          process.stderr.write(
+            `# tenant ${stored.tenantId}, version ${stored.version}, updated ${stored.updatedAt}\n`,
+          );
+          process.stdout.write(stored.source ?? `${JSON.stringify(stored.document, null, 2)}\n`);
         }
       });
     });
@@ -92,13 +146,24 @@ export function register(program: Command): void {
           printJson(policies.map(summary));
           return;
         }
-        if (policies.length === 0) console.log('no tenants');
-        for (const stored of policies) {
-          const { enabled, rules, appInstanceArn } = stored.policy;
-          console.log(
-            `${stored.tenantId}\tv${stored.version}\t${enabled ? 'enabled' : 'disabled'}\t${rules.length} rules\t${appInstanceArn}\t${stored.updatedAt}`,
-          );
+        if (policies.length === 0) {
+          console.log('no tenants (store one with: chime-lifecycle policy put <file>)');
+          return;
         }
+        console.log(
+          formatTable(
+            ['TENANT', 'VERSION', 'STATE', 'RULES', 'APPINSTANCE', 'UPDATED'],
+            policies.map((stored) => [
+              stored.tenantId,
+              String(stored.version),
+              stored.policy.enabled ? 'enabled' : 'disabled',
+              String(stored.policy.rules.length),
+              stored.policy.appInstanceArn,
+              stored.updatedAt,
+            ]),
+            { rightAlign: [1, 3] },
+          ),
+        );
       });
     });
 
@@ -110,18 +175,48 @@ export function register(program: Command): void {
       tenantIdArgument(tenantId);
       await withRuntime(async (runtime) => {
         const versions = await runtime.policyStore.history(tenantId);
-        if (versions.length === 0) throw new CliError(`no policy stored for tenant ${tenantId}`);
+        if (versions.length === 0) throw noPolicyError(tenantId);
         if (options.json) {
-          printJson(versions.map((stored) => ({ ...summary(stored), document: stored.document })));
+          printJson(
+            versions.map((stored) => ({
+              ...summary(stored),
+              movedFrom: stored.movedFrom ?? null,
+              document: stored.document,
+            })),
+          );
           return;
         }
-        for (const stored of versions) {
-          console.log(
-            `v${stored.version}\t${stored.updatedAt}\t${stored.policy.rules.length} rules\t${stored.policy.appInstanceArn}`,
-          );
-        }
+        console.log(
+          formatTable(
+            ['VERSION', 'UPDATED', 'RULES', 'APPINSTANCE', 'NOTE'],
+            versions.map((stored) => [
+              String(stored.version),
+              stored.updatedAt,
+              String(stored.policy.rules.length),
+              stored.policy.appInstanceArn,
+              stored.movedFrom === undefined ? '' : `moved from ${stored.movedFrom}`,
+            ]),
+            { rightAlign: [0, 2] },
+          ),
+        );
       });
     });
+}
+
+/** Refuses an AppInstance that does not exist, before anything is stored (exit 2). */
+async function requireAppInstance(runtime: Runtime, appInstanceArn: string): Promise<void> {
+  try {
+    await runtime.chime.send(new DescribeAppInstanceCommand({ AppInstanceArn: appInstanceArn }));
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    if (name === 'NotFoundException' || name === 'BadRequestException') {
+      throw new CliError(
+        `appInstanceArn: AppInstance ${appInstanceArn} does not exist (DescribeAppInstance: ${name}); check the ARN and the region, and create the AppInstance first. Nothing written`,
+        EXIT_INVALID,
+      );
+    }
+    throw error;
+  }
 }
 
 function summary(stored: StoredPolicy) {
@@ -135,10 +230,15 @@ function summary(stored: StoredPolicy) {
   };
 }
 
-function versionOption(value: string): number {
-  const version = Number(value);
-  if (!Number.isInteger(version) || version < 0) {
-    throw new CliError(`--expected-version: must be a whole number >= 0, got "${value}"`, EXIT_INVALID);
+/** Only a plain non-negative decimal integer: `0x3`, `1e0`, `3.0`, `-0`, `""` and `" "` are refused. */
+const VERSION = /^(?:0|[1-9][0-9]{0,14})$/;
+
+export function versionOption(value: string): number {
+  if (!VERSION.test(value)) {
+    throw new CliError(
+      `--expected-version: must be a plain whole number such as 0 or 3 (digits only, no sign, no leading zeros), got ${JSON.stringify(value)}`,
+      EXIT_INVALID,
+    );
   }
-  return version;
+  return Number(value);
 }

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { syncInProcess } from '../../shared/sync/pull-mode';
-import { CliError, EXIT_INVALID } from '../errors';
+import { CliError, EXIT_INVALID, noPolicyError } from '../errors';
 import { positiveNumberOption } from '../options';
 import { printJson } from '../output';
 import { tenantIdArgument } from '../policy-file';
+import { progressOnTerminal } from '../progress';
+import { countingDirectory, lastScanEstimate } from '../scan';
 import { withRuntime } from '../with-runtime';
 
 interface SyncOptions {
@@ -40,19 +42,34 @@ export function register(program: Command): void {
         async (runtime) => {
           let tenantIds: string[];
           if (tenant !== undefined) {
-            if (!(await runtime.policyStore.get(tenant)))
-              throw new CliError(`no policy stored for tenant ${tenant}`);
+            if (!(await runtime.policyStore.get(tenant))) throw noPolicyError(tenant);
             tenantIds = [tenant];
           } else {
             tenantIds = (await runtime.policyStore.list())
               .filter((stored) => stored.policy.enabled)
               .map((stored) => stored.tenantId);
           }
-          return syncInProcess(
-            tenantIds,
-            (queue) => runtime.reconcileDeps({ queue, finalAttempt: true }),
-            options.approveShortening ? { approveShortening: true } : {},
-          );
+          const results = [];
+          // One tenant at a time, so the progress line can name it and use its last run as the estimate.
+          for (const tenantId of tenantIds) {
+            const estimate = await lastScanEstimate(runtime, tenantId);
+            const progress = progressOnTerminal(`sync ${tenantId}`, { json: options.json, estimate });
+            try {
+              results.push(
+                ...(await syncInProcess(
+                  [tenantId],
+                  (queue) => {
+                    const deps = runtime.reconcileDeps({ queue, finalAttempt: true });
+                    return { ...deps, users: countingDirectory(deps.users, progress.update) };
+                  },
+                  options.approveShortening ? { approveShortening: true } : {},
+                )),
+              );
+            } finally {
+              progress.done();
+            }
+          }
+          return results;
         },
         quotaScale === undefined ? {} : { quotaScale },
       );

@@ -8,6 +8,7 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { type Policy, parsePolicy } from '../policy';
+import { parseStrictJson } from '../policy/strict-json';
 
 /** One stored version of a tenant's policy. */
 export interface StoredPolicy {
@@ -18,6 +19,17 @@ export interface StoredPolicy {
   readonly document: Record<string, unknown>;
   /** The validated policy with defaults applied. */
   readonly policy: Policy;
+  /** The document's text as it was put (key order and layout kept), so `policy get` round-trips. */
+  readonly source?: string;
+  /** Set on the version that moved the tenant to another AppInstance: the ARN it left. */
+  readonly movedFrom?: string;
+}
+
+export interface PutOptions {
+  /** The document's text as the operator wrote it; defaults to the document as indented JSON. */
+  readonly source?: string;
+  /** Allow a put that changes the tenant's appInstanceArn (the old AppInstance is released). */
+  readonly moveAppInstance?: boolean;
 }
 
 /** The version a writer read; `null` when it expects the tenant to have no policy yet. */
@@ -40,6 +52,20 @@ export class AppInstanceClaimedError extends Error {
   ) {
     super(
       `AppInstance ${appInstanceArn} already belongs to another tenant; a tenant can only manage its own`,
+    );
+  }
+}
+
+/** A put would move a tenant to another AppInstance without saying so (`--move-app-instance`). */
+export class AppInstanceMoveError extends Error {
+  override name = 'AppInstanceMoveError';
+  constructor(
+    readonly tenantId: string,
+    readonly from: string,
+    readonly to: string,
+  ) {
+    super(
+      `this put moves tenant ${tenantId} from AppInstance ${from} to ${to}, which releases ${from} for any other tenant to claim; add --move-app-instance if that is what you mean`,
     );
   }
 }
@@ -115,11 +141,28 @@ export class PolicyStore {
     policy: Policy,
     document: Record<string, unknown>,
     expected: ExpectedVersion,
+    options: PutOptions = {},
   ): Promise<StoredPolicy> {
     const { tenantId, appInstanceArn } = policy;
+    const movedFrom =
+      expected && expected.appInstanceArn !== appInstanceArn ? expected.appInstanceArn : undefined;
+    if (movedFrom !== undefined && !options.moveAppInstance) {
+      throw new AppInstanceMoveError(tenantId, movedFrom, appInstanceArn);
+    }
     const version = (expected?.version ?? 0) + 1;
     const updatedAt = new Date().toISOString();
-    const item = { tenantId, version, updatedAt, enabled: policy.enabled, appInstanceArn, document };
+    const source = options.source ?? `${JSON.stringify(document, null, 2)}\n`;
+    // The document is stored as its text, not as a DynamoDB map: metadata keys are user data, and the
+    // marshaller mishandles keys such as `__proto__` and `constructor`; the text also keeps key order.
+    const item = {
+      tenantId,
+      version,
+      updatedAt,
+      enabled: policy.enabled,
+      appInstanceArn,
+      documentJson: source,
+      ...(movedFrom === undefined ? {} : { movedFrom }),
+    };
     const items: NonNullable<TransactWriteCommandInput['TransactItems']> = [
       {
         Put: {
@@ -150,11 +193,11 @@ export class PolicyStore {
         },
       },
     ];
-    if (expected && expected.appInstanceArn !== appInstanceArn) {
+    if (movedFrom !== undefined) {
       items.push({
         Delete: {
           TableName: this.tables.stateTable,
-          Key: { pk: claimKey(expected.appInstanceArn), sk: 'CLAIM' },
+          Key: { pk: claimKey(movedFrom), sk: 'CLAIM' },
           ConditionExpression: 'attribute_not_exists(pk) OR tenantId = :tenantId',
           ExpressionAttributeValues: { ':tenantId': tenantId },
         },
@@ -177,8 +220,31 @@ export class PolicyStore {
       }
       throw error;
     }
-    return { tenantId, version, updatedAt, document, policy };
+    return {
+      tenantId,
+      version,
+      updatedAt,
+      document,
+      policy,
+      source,
+      ...(movedFrom === undefined ? {} : { movedFrom }),
+    };
   }
+}
+
+/** Same document, whatever its layout or key order: an identical put is a no-op. */
+export function sameDocument(a: unknown, b: unknown): boolean {
+  return canonicalJson(a) === canonicalJson(b);
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const record = value as Record<string, unknown>;
+    const keys = Object.keys(record).sort();
+    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }
 
 /**
@@ -204,7 +270,22 @@ export async function storePolicyDocument(
 
 function toStoredPolicy(item: Record<string, unknown>): StoredPolicy {
   const tenantId = String(item.tenantId);
-  const document = (item.document ?? {}) as Record<string, unknown>;
+  let document: Record<string, unknown>;
+  let source: string;
+  if (typeof item.documentJson === 'string') {
+    const read = parseStrictJson(item.documentJson);
+    if (!read.ok) {
+      throw new StoredPolicyInvalidError(
+        `the stored policy of tenant "${tenantId}" is not valid JSON: ${read.problem.path}: ${read.problem.message}`,
+      );
+    }
+    document = read.value as Record<string, unknown>;
+    source = item.documentJson;
+  } else {
+    // Versions written before documents were stored as text hold a DynamoDB map.
+    document = (item.document ?? {}) as Record<string, unknown>;
+    source = `${JSON.stringify(document, null, 2)}\n`;
+  }
   const parsed = parsePolicy(document);
   if (!parsed.ok) {
     const detail = parsed.problems.map((problem) => `${problem.path}: ${problem.message}`).join('; ');
@@ -216,5 +297,7 @@ function toStoredPolicy(item: Record<string, unknown>): StoredPolicy {
     updatedAt: String(item.updatedAt),
     document,
     policy: parsed.policy,
+    source,
+    ...(typeof item.movedFrom === 'string' ? { movedFrom: item.movedFrom } : {}),
   };
 }

@@ -179,9 +179,10 @@ function describeIssue(issue: Issue, input: unknown): string | null {
     case 'unrecognized_keys': {
       const keys = issue.keys.filter((key) => !(issue.path.length === 0 && key === 'appInstanceArn'));
       if (keys.length === 0) return null;
-      const shown = keys.slice(0, 3).map(safeKey).join(', ');
+      // Positions, never the keys' text: a key can carry personal data (issue 14 item 8).
+      const shown = keyPositions(input, issue.path, keys.slice(0, 3)).join(', ');
       const more = keys.length > 3 ? ` and ${keys.length - 3} more` : '';
-      return `${path}: unknown key(s) ${shown}${more}`;
+      return `${path}: unknown key(s) at position(s) ${shown}${more} (keys are not echoed: they may hold personal data)`;
     }
     case 'invalid_type':
       return `${path}: ${isPresent(input, issue.path) ? `must be ${article(issue.expected)}` : `required (${article(issue.expected)})`}`;
@@ -216,10 +217,12 @@ function pathText(path: readonly PropertyKey[]): string {
     .join('');
 }
 
-/** An unknown key as sent, but bounded and escaped, so it cannot smuggle a long value into the detail. */
-function safeKey(key: string): string {
-  const shown = codePoints(key) > 40 ? `${[...key].slice(0, 40).join('')}…` : key;
-  return JSON.stringify(shown);
+/** 1-based positions of `keys` among the members of the object at `path` (in the order JSON.parse kept). */
+function keyPositions(input: unknown, path: readonly PropertyKey[], keys: readonly string[]): number[] {
+  let current: unknown = input;
+  for (const segment of path) current = (current as Record<PropertyKey, unknown> | undefined)?.[segment];
+  const members = typeof current === 'object' && current !== null ? Object.keys(current) : [];
+  return keys.map((key) => members.indexOf(key) + 1);
 }
 
 /** The tags in the shape ChimeUsers.create takes (keys are unique: the schema checks it). */

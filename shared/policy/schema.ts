@@ -9,6 +9,15 @@ export const MAX_PRIORITY = 1_000_000;
 export const MAX_PATTERN_LENGTH = 256;
 export const MAX_METADATA_KEYS = 20;
 export const MAX_METADATA_VALUES = 50;
+/**
+ * A policy document, as compact JSON, may be at most this many UTF-8 bytes. The store keeps it twice per put
+ * (current item and history item), and DynamoDB refuses items above 400 KB; 64 KiB leaves room for both and
+ * is far more than 100 rules need.
+ */
+export const MAX_DOCUMENT_BYTES = 65_536;
+/** DynamoDB numbers: magnitude 1e-130 .. 9.99…e125 (or 0), at most 38 significant digits. */
+export const DYNAMODB_MIN_MAGNITUDE = 1e-130;
+export const DYNAMODB_MAX_MAGNITUDE = 1e126;
 
 export const DEFAULT_SAFETY = {
   minRemainingDays: 1,
@@ -188,8 +197,18 @@ const metadataSelector = z
         fail(METADATA_VALUE_MESSAGE, [key]);
       }
     }
-    // fromEntries defines properties, so a `__proto__` key stays an ordinary own property.
-    return Object.fromEntries(kept);
+    // A null-prototype object, filled with defineProperty: `__proto__`, `constructor` and `prototype` stay
+    // ordinary own keys, and no code that reads the selector can reach Object.prototype through one.
+    const selector: MetadataSelector = Object.create(null);
+    for (const [key, accepted] of kept) {
+      Object.defineProperty(selector, key, {
+        value: accepted,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    return selector;
   });
 
 const userIdPattern = z
@@ -368,12 +387,81 @@ function crossRuleProblems(input: unknown): PolicyProblem[] {
   return problems;
 }
 
+/**
+ * What the store could not hold, checked over the whole document whatever its shape: numbers outside
+ * DynamoDB's range (5e-324 fails there with "Number underflow"), strings or keys that are not well-formed
+ * Unicode (a lone surrogate), and a document above MAX_DOCUMENT_BYTES.
+ */
+/** With the u flag a surrogate pair is one code point, so this matches only an unpaired surrogate. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+function storageProblems(input: unknown): PolicyProblem[] {
+  const problems: PolicyProblem[] = [];
+  const visit = (value: unknown, path: PropertyKey[], depth: number): void => {
+    if (problems.length >= 20 || depth > 64) return;
+    if (typeof value === 'number') {
+      const magnitude = Math.abs(value);
+      if (
+        !Number.isFinite(value) ||
+        (magnitude !== 0 && (magnitude < DYNAMODB_MIN_MAGNITUDE || magnitude >= DYNAMODB_MAX_MAGNITUDE))
+      ) {
+        problems.push({
+          path: formatPath(path),
+          message: `${value} cannot be stored: DynamoDB numbers are 0 or of magnitude 1e-130 to 9.99e125`,
+        });
+      }
+    } else if (typeof value === 'string') {
+      if (LONE_SURROGATE.test(value)) {
+        problems.push({
+          path: formatPath(path),
+          message: 'holds a lone surrogate; text must be well-formed Unicode',
+        });
+      }
+    } else if (Array.isArray(value)) {
+      for (const [index, item] of value.entries()) visit(item, [...path, index], depth + 1);
+    } else if (typeof value === 'object' && value !== null) {
+      for (const key of Object.keys(value)) {
+        if (LONE_SURROGATE.test(key)) {
+          problems.push({
+            path: formatPath([...path, key.replace(/[\uD800-\uDFFF]/gu, '\uFFFD')]),
+            message: 'key holds a lone surrogate; text must be well-formed Unicode',
+          });
+        }
+        visit((value as Record<string, unknown>)[key], [...path, key], depth + 1);
+      }
+    }
+  };
+  visit(input, [], 0);
+  if (problems.length === 0) {
+    let bytes: number;
+    try {
+      bytes = Buffer.byteLength(JSON.stringify(input) ?? '', 'utf8');
+    } catch {
+      bytes = 0;
+    }
+    if (bytes > MAX_DOCUMENT_BYTES) {
+      problems.push({
+        path: '(root)',
+        message: `the document is ${bytes} bytes as compact JSON; the limit is ${MAX_DOCUMENT_BYTES} bytes (64 KiB, well under DynamoDB's 400 KB item limit)`,
+      });
+    }
+  }
+  return problems;
+}
+
 /** Validates a policy document and reports every problem at once, each with its JSON path. */
 export function parsePolicy(input: unknown): ParsePolicyResult {
+  const storage = storageProblems(input);
+  // A document too large to store is not examined further: its size is the one thing to fix first.
+  if (storage.some((problem) => problem.message.includes('the limit is')))
+    return { ok: false, problems: storage };
   const result = policySchema.safeParse(input);
   const problems: PolicyProblem[] = [];
   if (!result.success) collectProblems(result.error.issues, [], problems);
   problems.push(...crossRuleProblems(input));
+  // A value the schema already bounds (priority 1e300) needs one message, the schema's own.
+  const reported = new Set(problems.map((problem) => problem.path));
+  problems.push(...storage.filter((problem) => !reported.has(problem.path)));
   if (result.success && problems.length === 0) return { ok: true, policy: result.data };
   return { ok: false, problems: dedupe(problems) };
 }

@@ -22,7 +22,8 @@ interface CliResult {
 }
 
 /** The CLI as a user runs it: a separate process, configured only through its environment. */
-describe('chime-lifecycle policy and plan commands', () => {
+// Each command is a fresh Node process (~1-4 s on a busy machine), so the tests get generous time.
+describe('chime-lifecycle policy and plan commands', { timeout: 240_000 }, () => {
   let emulator: ChimeEmulator;
   let env: NodeJS.ProcessEnv;
   let dir: string;
@@ -118,14 +119,33 @@ describe('chime-lifecycle policy and plan commands', () => {
     const first = await cli('policy', 'put', file, '--json');
     expect(first.code, first.stderr).toBe(0);
     expect(JSON.parse(first.stdout)).toMatchObject({ tenantId: 'acme', version: 1 });
-    const second = await cli('policy', 'put', file);
+    // An identical document (here re-indented) stores nothing and triggers nothing.
+    const same = await writeJson('acme-same.json', JSON.stringify(policyDocument('acme', arn)));
+    const unchanged = await cli('policy', 'put', same);
+    expect(unchanged.code, unchanged.stderr).toBe(0);
+    expect(unchanged.stdout).toBe('tenant acme: unchanged (version 1)\n');
+    expect(
+      JSON.parse((await cli('policy', 'history', 'acme', '--json')).stdout).map(
+        (entry: { version: number }) => entry.version,
+      ),
+    ).toEqual([1]);
+    const edited = await writeJson(
+      'acme-edited.json',
+      policyDocument('acme', arn, {
+        rules: (policyDocument('acme', arn).rules as { id: string }[]).map((rule) => ({
+          ...rule,
+          description: `rule ${rule.id}`,
+        })),
+      }),
+    );
+    const second = await cli('policy', 'put', edited);
     expect(second.stdout).toMatch(/stored version 2/);
     const stale = await cli('policy', 'put', file, '--expected-version', '1');
     expect(stale.code).toBe(1);
     expect(stale.stderr).toMatch(/at version 2, not 1; nothing written/);
 
     const get = JSON.parse((await cli('policy', 'get', 'acme', '--json')).stdout);
-    expect(get).toMatchObject({ tenantId: 'acme', version: 2, document: policyDocument('acme', arn) });
+    expect(get).toMatchObject({ tenantId: 'acme', version: 2, rules: 4 });
     const list = JSON.parse((await cli('policy', 'list', '--json')).stdout);
     expect(list).toEqual([expect.objectContaining({ tenantId: 'acme', version: 2, rules: 4 })]);
     const history = JSON.parse((await cli('policy', 'history', 'acme', '--json')).stdout);
@@ -133,7 +153,9 @@ describe('chime-lifecycle policy and plan commands', () => {
 
     const unknown = await cli('policy', 'get', 'nobody');
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/no policy stored for tenant nobody/);
+    expect(unknown.stderr).toBe(
+      'chime-lifecycle: no policy stored for tenant nobody; `chime-lifecycle policy list` shows the tenants that have one\n',
+    );
     const badId = await cli('policy', 'get', '../x');
     expect(badId.code).toBe(2);
   });
@@ -175,11 +197,27 @@ describe('chime-lifecycle policy and plan commands', () => {
     expect(emulator.stats().calls.PutAppInstanceUserExpirationSettings ?? 0).toBe(before);
 
     const text = await cli('plan', '--tenant', 'acme');
-    expect(text.stdout).toMatch(
-      /users 6, unchanged 2, set 2, remove 1, shortening 1, rescues 1, unmanaged 1/,
+    const lines = text.stdout.split('\n');
+    const countsHeader = lines.findIndex((line) => /^\s+USERS\s+UNCHANGED\s+SET/.test(line));
+    expect(lines[countsHeader]).toBe('  USERS  UNCHANGED  SET  REMOVE  SHORTENING  RESCUES  UNMANAGED  GONE');
+    expect(lines[countsHeader + 1]).toBe(
+      '      6          2    2       1           1        1          1     0',
     );
-    expect(text.stdout).toMatch(/guest-legacy\tnone\t7d\tguests/);
     expect(text.stdout).toMatch(/safety: a sync would HOLD the 1 shortening change/);
+    // The changes table: a header, then one row per change, every column starting where its header does.
+    const header = lines.findIndex((line) => line.startsWith('USER '));
+    const row = lines.find((line) => line.startsWith('guest-legacy'));
+    expect(row).toBeDefined();
+    const columns = ['CURRENT', 'DESIRED', 'RULE', 'FLAGS', 'REASON'];
+    const headerLine = lines[header] as string;
+    expect(row?.slice(headerLine.indexOf('RULE')).startsWith('guests ')).toBe(true);
+    expect(row?.slice(headerLine.indexOf('FLAGS')).startsWith('SHORTENS ')).toBe(true);
+    // right-aligned day columns end where their headers end
+    const desiredEnd = headerLine.indexOf('DESIRED') + 'DESIRED'.length;
+    expect(row?.slice(desiredEnd - 2, desiredEnd)).toBe('7d');
+    for (const column of columns) expect(headerLine).toContain(column);
+    expect(text.stdout).not.toContain('\t');
+    expect(text.stderr).toBe('');
   });
 
   it('plan previews an unsaved policy, and its caps say whether a sync would hold', async () => {
@@ -193,7 +231,7 @@ describe('chime-lifecycle policy and plan commands', () => {
     const plan = JSON.parse(result.stdout);
     expect(plan.summary.shortening).toBeGreaterThan(1);
     expect(plan.summary.safety).toMatchObject({ wouldHold: true });
-    expect((await cli('policy', 'get', 'acme', '--json')).stdout).toMatch(/"version": 2/);
+    expect(JSON.parse((await cli('policy', 'get', 'acme', '--json')).stdout).version).toBe(2);
 
     const mismatch = await cli('plan', '--tenant', 'other', '--policy', file);
     expect(mismatch.code).toBe(2);

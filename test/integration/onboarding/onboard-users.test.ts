@@ -252,7 +252,7 @@ describe('onboard-users handler (real handler, local SQS runner, emulator, Dynam
         .map((l) => l.detail)
         .sort(),
     ).toEqual([
-      '(root): unknown key(s) "color"',
+      '(root): unknown key(s) at position(s) 4 (keys are not echoed: they may hold personal data)',
       expect.stringContaining('appInstanceUserId: must be 1-64 characters'),
     ]);
     for (const letter of letters) {

@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppInstanceClaimedError, PolicyChangedError } from '../../../shared/aws/policy-store';
+import {
+  AppInstanceClaimedError,
+  AppInstanceMoveError,
+  PolicyChangedError,
+} from '../../../shared/aws/policy-store';
 import { ensureTables } from '../../../shared/aws/tables';
 import type { Runtime } from '../../../shared/composition-root';
 import { type Policy, parsePolicy } from '../../../shared/policy';
@@ -88,9 +92,32 @@ describe('PolicyStore on DynamoDB Local', () => {
     expect(await store.get('intruder')).toBeNull();
 
     const moved = policyDocument('owner', appInstanceArn('claimed-2'));
-    await store.put(validated(moved), moved, { version: 1, appInstanceArn: shared });
+    // A move must be asked for: without it nothing is written and the old AppInstance stays claimed.
+    await expect(
+      store.put(validated(moved), moved, { version: 1, appInstanceArn: shared }),
+    ).rejects.toBeInstanceOf(AppInstanceMoveError);
+    await expect(store.put(validated(intruder), intruder, null)).rejects.toBeInstanceOf(
+      AppInstanceClaimedError,
+    );
+    await store.put(
+      validated(moved),
+      moved,
+      { version: 1, appInstanceArn: shared },
+      { moveAppInstance: true },
+    );
+    expect((await store.history('owner')).map((stored) => stored.movedFrom)).toEqual([shared, undefined]);
     const now = await store.put(validated(intruder), intruder, null);
     expect(now.version).toBe(1);
+    // The owner cannot move back: the intruder holds it now.
+    await expect(
+      store.put(
+        validated(owner),
+        owner,
+        { version: 2, appInstanceArn: appInstanceArn('claimed-2') },
+        { moveAppInstance: true },
+      ),
+    ).rejects.toBeInstanceOf(AppInstanceClaimedError);
+    expect((await store.get('owner'))?.version).toBe(2);
   });
 
   it('lists every tenant in id order', async () => {

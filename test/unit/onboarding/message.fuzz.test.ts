@@ -140,7 +140,7 @@ describe('the onboarding message boundary (fuzzed)', () => {
       ok: false,
       reason: 'app-instance-not-allowed',
       detail:
-        'appInstanceArn: not accepted; the AppInstance is the one in the tenant\'s policy; (root): unknown key(s) "z"',
+        "appInstanceArn: not accepted; the AppInstance is the one in the tenant's policy; (root): unknown key(s) at position(s) 5 (keys are not echoed: they may hold personal data)",
       identifiers: { tenantId: 'a', appInstanceUserId: 'u' },
     });
   });

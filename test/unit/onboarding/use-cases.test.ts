@@ -243,7 +243,10 @@ describe('processOnboardingMessage', () => {
     const result = await processOnboardingMessage({ messageId: 'm', body: bad, receiveCount: 1 }, deps);
     expect(result).toMatchObject({ status: 'rejected', reason: 'invalid-message' });
     expect(onboardOnce).not.toHaveBeenCalled();
-    expect(calls.deadLetter).toHaveBeenCalledWith('invalid-message', '(root): unknown key(s) "x"');
+    expect(calls.deadLetter).toHaveBeenCalledWith(
+      'invalid-message',
+      '(root): unknown key(s) at position(s) 4 (keys are not echoed: they may hold personal data)',
+    );
     expect(calls.publish).toHaveBeenCalledTimes(1);
     expect(JSON.stringify([calls.publish.mock.calls, calls.logs])).not.toContain('Secret');
   });

@@ -1,0 +1,57 @@
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { buildReport } from '../../shared/report/data';
+import { renderReportHtml } from '../../shared/report/html';
+import { CliError, EXIT_INVALID } from '../errors';
+import { positiveNumberOption } from '../options';
+import { tenantIdArgument } from '../policy-file';
+import { progressOnTerminal } from '../progress';
+import { lastScanEstimate, scanForReport } from '../scan';
+import { withRuntime } from '../with-runtime';
+import { storedPolicy, unsavedPolicy } from './plan';
+
+interface ReportOptions {
+  readonly tenant?: string;
+  readonly policy?: string;
+  readonly html?: string;
+  readonly quotaScale?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('report')
+    .description(
+      'write a tenant report (expiry chart before/after the plan, 90-day calendar, rules, safety) as one HTML file',
+    )
+    .requiredOption('--tenant <tenantId>', 'the tenant')
+    .requiredOption('--html <file>', 'where to write the page (self-contained: no network fetch when opened)')
+    .option('--policy <file>', 'report on an unsaved policy document instead of the stored one')
+    .option('--quota-scale <k>', 'multiply the Chime quotas the client respects (match the emulator)')
+    .action(async (options: ReportOptions) => {
+      const tenantId = tenantIdArgument(options.tenant as string, '--tenant');
+      const quotaScale =
+        options.quotaScale === undefined
+          ? undefined
+          : positiveNumberOption('--quota-scale', options.quotaScale);
+      const html = options.html as string;
+      if (html.trim() === '') throw new CliError('--html: needs a file name', EXIT_INVALID);
+      const unsaved = await unsavedPolicy(options.policy, tenantId);
+      const now = Date.now();
+      const report = await withRuntime(
+        async (runtime) => {
+          const policy = unsaved ?? (await storedPolicy(runtime, tenantId));
+          const estimate = await lastScanEstimate(runtime, tenantId);
+          const progress = progressOnTerminal(`report ${tenantId}`, { estimate });
+          const { plan, users } = await scanForReport(runtime, policy, now, progress);
+          return buildReport(policy, plan, users, now);
+        },
+        quotaScale === undefined ? {} : { quotaScale },
+      );
+      await writeFile(html, renderReportHtml(report)).catch((error: NodeJS.ErrnoException) => {
+        throw new CliError(`--html: cannot write ${html}: ${error.code ?? error.message}`, EXIT_INVALID);
+      });
+      console.log(
+        `wrote ${html}: tenant ${tenantId}, ${report.summary.users} users, ${report.summary.shortening} shortening change(s), ${report.summary.safety.wouldHold ? 'a sync would hold them' : 'within the safety caps'}`,
+      );
+    });
+}
