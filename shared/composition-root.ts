@@ -3,16 +3,24 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context, SQSRecord } from 'aws-lambda';
 import { EventPublisher } from './aws/events';
+import { dynamoIdempotency } from './aws/idempotency';
 import { Ledger } from './aws/ledger';
 import { PolicyStore } from './aws/policy-store';
-import { createSqsClient, type QueueKind, queueNamesOf, SqsQueues } from './aws/queues';
+import { createSqsClient, SqsQueues } from './aws/queues';
 import { RunStore } from './aws/runs';
 import { ChimeAttemptCounter, createChimeClient, createChimeRateLimiter } from './chime/client';
 import type { RateLimiter } from './chime/rate-limiter';
+import { ChimeUserPort } from './chime/user-port';
 import { ChimeUsers } from './chime/users';
 import { type Config, loadConfig } from './config';
+import { type OnboardOutcome, onboardRequest } from './onboarding/onboard-request';
+import { cachedTenantPolicies } from './onboarding/policy-cache';
+import { type MessageResult, processOnboardingMessage } from './onboarding/process-message';
+import { checkRetryBackoff, type RetryBackoff } from './onboarding/retry';
 import { DAY_MS } from './policy';
+import { type QueueKind, queueNamesOf } from './queue-settings';
 import type { ReconcileMessage } from './sync/messages';
 import type { Log, ReconcileQueuePort } from './sync/ports';
 import {
@@ -40,6 +48,36 @@ export interface RuntimeOptions {
 }
 
 const silentLog: Log = { info: () => {}, warn: () => {}, error: () => {} };
+
+export interface OnboardingSettings {
+  readonly retry: RetryBackoff;
+  /** How long an enabled tenant's policy is reused before it is read again (see cachedTenantPolicies). */
+  readonly policyCacheMs: number;
+  /**
+   * How long a completed request is remembered. Covers SQS redeliveries and producer retries by a wide
+   * margin; after it, a late duplicate converges the (unchanged) user again and publishes a second event,
+   * but can never create a second user (Chime user ids are unique and the ClientRequestToken is the same).
+   */
+  readonly idempotencyTtlSeconds: number;
+}
+
+/** The onboarding settings of a configuration (shared/config.ts reads and validates the variables). */
+export function onboardingSettingsOf(config: Config): OnboardingSettings {
+  return {
+    retry: checkRetryBackoff({
+      baseSeconds: config.onboardingRetryBaseSeconds,
+      capSeconds: config.onboardingRetryCapSeconds,
+    }),
+    policyCacheMs: config.onboardingPolicyCacheSeconds * 1000,
+    idempotencyTtlSeconds: config.onboardingIdempotencyTtlSeconds,
+  };
+}
+
+export interface Onboarding {
+  /** Lets an in-progress idempotency record expire with the invocation, so a crash blocks retries only that long. */
+  registerLambdaContext(context: Context): void;
+  processRecord(record: SQSRecord): Promise<MessageResult>;
+}
 
 /**
  * The one place that builds AWS clients and wires adapters. Lambda handlers build it once per container
@@ -105,6 +143,11 @@ export class Runtime {
 
   get chimeUsers(): ChimeUsers {
     return new ChimeUsers(this.chime);
+  }
+
+  /** Chime as the use cases' ports: failures become ChimeCallErrors (classified, without Chime's message). */
+  get chimeUserPort(): ChimeUserPort {
+    return new ChimeUserPort(this.chimeUsers);
   }
 
   get sqs(): SQSClient {
@@ -198,7 +241,7 @@ export class Runtime {
   }): ReconcileDeps {
     return {
       policies: this.policyStore,
-      users: this.chimeUsers,
+      users: this.chimeUserPort,
       ledger: this.ledger,
       runs: this.runs,
       events: this.events,
@@ -215,6 +258,61 @@ export class Runtime {
         maxPagesPerInvocation: this.config.syncMaxPagesPerInvocation || Number.POSITIVE_INFINITY,
         ...this.options.reconcile,
       },
+    };
+  }
+
+  /**
+   * Wires the onboarding use case: Chime through the runtime's rate-limited client (the limiter the sync
+   * uses too), the ledger, the event bus, the DLQ, and exactly-once through Powertools idempotency.
+   */
+  onboarding(options: {
+    readonly log: Log;
+    readonly settings?: OnboardingSettings;
+    readonly now?: () => number;
+    readonly random?: () => number;
+  }): Onboarding {
+    const settings = options.settings ?? onboardingSettingsOf(this.config);
+    const now = options.now ?? Date.now;
+    const idempotency = dynamoIdempotency<OnboardOutcome>(this.dynamo, {
+      tableName: this.config.idempotencyTable,
+      expiresAfterSeconds: settings.idempotencyTtlSeconds,
+    });
+    const deps = {
+      policies: cachedTenantPolicies(this.policyStore, settings.policyCacheMs, now),
+      users: this.chimeUserPort,
+      ledger: this.ledger,
+      events: this.events,
+      now,
+    };
+    return {
+      registerLambdaContext: (context) => idempotency.registerLambdaContext(context),
+      processRecord: (record) =>
+        processOnboardingMessage(
+          {
+            messageId: record.messageId,
+            body: record.body,
+            receiveCount: Number(record.attributes.ApproximateReceiveCount ?? 1),
+          },
+          {
+            onboardOnce: async (request, key) => {
+              const { result, replayed } = await idempotency.once(key, () =>
+                onboardRequest(request, key, deps),
+              );
+              return { outcome: result, replayed };
+            },
+            deadLetter: (reason, detail) => this.deadLetter('onboarding', record, reason, detail),
+            retryLater: async (delaySeconds) => {
+              // The queue the record came from (its event source ARN's last part) gets the retry delay.
+              const source = record.eventSourceARN?.split(':')[5] || this.config.onboardingQueue;
+              const url = await this.queues.resolveQueueUrl(source);
+              await this.queues.changeVisibility(url, record.receiptHandle, delaySeconds);
+            },
+            events: this.events,
+            log: options.log,
+            backoff: settings.retry,
+            ...(options.random ? { random: options.random } : {}),
+          },
+        ),
     };
   }
 

@@ -6,12 +6,11 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { Runtime } from '../../shared/composition-root';
 import { asLog, createLogger, createMetrics, MetricUnit } from '../../shared/observability';
 import { RetryLaterError } from '../../shared/onboarding/process-message';
-import { createOnboarding } from '../../shared/onboarding/wiring';
 
 const logger = createLogger('onboard-users');
 const metrics = createMetrics('onboard-users');
 const runtime = new Runtime();
-const onboarding = createOnboarding(runtime, { log: asLog(logger) });
+const onboarding = runtime.onboarding({ log: asLog(logger) });
 
 async function onboardRecord(record: SQSRecord): Promise<void> {
   try {

@@ -3,10 +3,10 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { QUEUE_SETTINGS } from '../../shared/aws/queues';
-import { retryVisibilitySeconds } from '../../shared/backoff';
+import { visibilityDelaySeconds } from '../../shared/backoff';
 import { Runtime } from '../../shared/composition-root';
 import { asLog, createLogger, createMetrics, MetricUnit } from '../../shared/observability';
+import { QUEUE_SETTINGS } from '../../shared/queue-settings';
 import { type ReconcileMessage, reconcileMessageSchema } from '../../shared/sync/messages';
 import { reconcileTenant } from '../../shared/sync/reconcile-tenant';
 
@@ -75,7 +75,7 @@ async function reconcile(
     // The step failed in a retryable way (the use case finished the run itself otherwise): it comes back
     // after a backoff on its receive count (30 s, 60 s, ... up to 15 min by default) rather than the queue's
     // 16-minute visibility timeout, and after the queue's receive limit SQS moves it to the reconcile DLQ.
-    const delaySeconds = retryVisibilitySeconds(receiveCount, {
+    const delaySeconds = visibilityDelaySeconds(receiveCount, {
       baseSeconds: runtime.config.syncRetryBaseSeconds,
       capSeconds: runtime.config.syncRetryCapSeconds,
     });

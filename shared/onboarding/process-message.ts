@@ -1,4 +1,6 @@
-import type { LifecycleEvent } from '../aws/events';
+import { visibilityDelaySeconds } from '../backoff';
+import { RetryableError, safeErrorText } from '../errors';
+import type { LifecycleEvent } from '../sync/events';
 import type { EventSink, Log } from '../sync/ports';
 import {
   type OnboardRequest,
@@ -7,7 +9,7 @@ import {
   type RequestIdentifiers,
 } from './message';
 import type { OnboardOutcome } from './onboard-request';
-import { describeFailure, onboardingFailureVerdict, type RetryBackoff, retryDelaySeconds } from './retry';
+import { onboardingFailureVerdict, type RetryBackoff } from './retry';
 import { onboardingKey } from './token';
 
 /** One delivery of an onboarding message, as the SQS record gives it. */
@@ -42,13 +44,13 @@ export type MessageResult =
   | { readonly status: 'rejected'; readonly reason: RejectionReason; readonly detail: string };
 
 /** Thrown to fail the record: SQS delivers it again after `delaySeconds` (or the queue's visibility timeout). */
-export class RetryLaterError extends Error {
+export class RetryLaterError extends RetryableError {
   override name = 'RetryLaterError';
   constructor(
     readonly delaySeconds: number,
     options: { cause: unknown },
   ) {
-    super(`will be retried in about ${delaySeconds} s: ${describeFailure(options.cause)}`, options);
+    super(`will be retried in about ${delaySeconds} s: ${safeErrorText(options.cause)}`, options);
   }
 }
 
@@ -81,20 +83,20 @@ export async function processOnboardingMessage(
   } catch (error) {
     const verdict = onboardingFailureVerdict(error);
     if (verdict.action === 'reject') return reject(message, request, verdict.reason, verdict.detail, deps);
-    const delaySeconds = retryDelaySeconds(message.receiveCount, deps.backoff, deps.random);
+    const delaySeconds = visibilityDelaySeconds(message.receiveCount, deps.backoff, deps.random);
     try {
       await deps.retryLater(delaySeconds);
     } catch (visibilityError) {
       // The message still comes back, after the queue's own visibility timeout instead of the backoff.
       deps.log.warn('could not set the retry delay of an onboarding message', {
         ...identify(message, request),
-        error: describeFailure(visibilityError),
+        error: safeErrorText(visibilityError),
       });
     }
     deps.log.warn('onboarding request failed, will be retried', {
       ...identify(message, request),
       delaySeconds,
-      error: describeFailure(error),
+      error: safeErrorText(error),
     });
     throw new RetryLaterError(delaySeconds, { cause: error });
   }
@@ -120,7 +122,7 @@ async function reject(
     // Failing the message now would dead-letter it a second time; the DLQ entry already says everything.
     deps.log.error('could not publish Onboarding Request Rejected', {
       ...identify(message, request),
-      error: describeFailure(error),
+      error: safeErrorText(error),
     });
   }
   return { status: 'rejected', reason, detail };

@@ -1,6 +1,5 @@
-import type { RunRecord } from '../aws/runs';
 import type { ReconcileMessage } from './messages';
-import type { ReconcileQueuePort } from './ports';
+import type { ReconcileQueuePort, RunRecord } from './ports';
 import { type ReconcileDeps, type ReconcileOutcome, reconcileTenant } from './reconcile-tenant';
 
 export interface PullModeResult {

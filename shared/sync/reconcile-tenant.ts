@@ -1,16 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
-import type { LifecycleEvent } from '../aws/events';
-import type { LedgerEntry } from '../aws/ledger';
-import type { StoredPolicy } from '../aws/policy-store';
-import {
-  emptyCounters,
-  type PendingShortening,
-  type RunCounters,
-  type RunRecord,
-  type RunState,
-} from '../aws/runs';
-import { isRetryableChimeError } from '../chime/errors';
+import { isRetryable, safeErrorText } from '../errors';
 import {
   type CompiledPolicy,
   compilePolicy,
@@ -20,16 +10,24 @@ import {
   resolveExpiration,
 } from '../policy';
 import type { ContinueMessage, ReconcileMessage, StartMessage } from './messages';
-import type {
-  EventSink,
-  LedgerPort,
-  ListedUser,
-  Log,
-  PolicySource,
-  ReconcileQueuePort,
-  RunPort,
-  UserDirectory,
-  UserPage,
+import {
+  type EventSink,
+  emptyCounters,
+  type LedgerEntry,
+  type LedgerPort,
+  type LifecycleEvent,
+  type ListedUser,
+  type Log,
+  type PendingShortening,
+  type PolicySource,
+  type ReconcileQueuePort,
+  type RunCounters,
+  type RunPort,
+  type RunRecord,
+  type RunState,
+  type StoredPolicy,
+  type UserDirectory,
+  type UserPage,
 } from './ports';
 
 export interface ReconcileSettings {
@@ -203,23 +201,23 @@ async function work(record: RunRecord, stored: StoredPolicy, deps: ReconcileDeps
     }
     return await applyPhase(record, stored, counters, deps);
   } catch (error) {
-    const retryable = isRetryableChimeError(error);
+    const retryable = isRetryable(error);
     if (retryable && !deps.finalAttempt) {
       // Nothing of this invocation is saved; the same step is retried from its checkpoint (the writes it did
       // make are idempotent PUTs).
       deps.log.warn('run step failed, will be retried', {
         tenantId: record.tenantId,
         runId: record.runId,
-        error: describeError(error),
+        error: safeErrorText(error),
       });
       throw error;
     }
     deps.log.error('run failed', {
       tenantId: record.tenantId,
       runId: record.runId,
-      error: describeError(error),
+      error: safeErrorText(error),
     });
-    const failed = await finish({ ...record, counters }, 'failed', describeError(error), deps);
+    const failed = await finish({ ...record, counters }, 'failed', safeErrorText(error), deps);
     return { status: 'finished', run: failed, ...(retryable ? { exhaustedRetries: true } : {}) };
   }
 }
@@ -707,9 +705,13 @@ async function finish(
     counters: record.counters,
     ...(reason === undefined ? {} : { reason }),
   };
-  const type =
-    state === 'held' ? 'Tenant Run Held' : state === 'failed' ? 'Tenant Run Failed' : 'Tenant Run Completed';
-  await deps.events.publish([{ type, detail }]);
+  const event: LifecycleEvent =
+    state === 'held'
+      ? { type: 'Tenant Run Held', detail: { ...detail, state } }
+      : state === 'failed'
+        ? { type: 'Tenant Run Failed', detail: { ...detail, state } }
+        : { type: 'Tenant Run Completed', detail: { ...detail, state } };
+  await deps.events.publish([event]);
   deps.log.info(`run ${state}`, detail);
   if (state !== 'failed') {
     // A policy put while this run was going could not start its own run (the lease refused it): run again.
@@ -719,9 +721,4 @@ async function finish(
     }
   }
   return final;
-}
-
-function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
 }

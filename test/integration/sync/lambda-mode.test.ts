@@ -6,11 +6,11 @@ import { type LocalEventBridge, startLocalEventBridge } from '../../../local/eve
 import { type SqsServer, startSqsServer } from '../../../local/sqs-server';
 import { type StreamSource, startStreamSource } from '../../../local/stream-runner';
 import { storePolicyDocument } from '../../../shared/aws/policy-store';
-import type { RunRecord } from '../../../shared/aws/runs';
 import { ensureTables } from '../../../shared/aws/tables';
 import { Runtime } from '../../../shared/composition-root';
 import type { Config } from '../../../shared/config';
 import { compilePolicy, decide, type Policy } from '../../../shared/policy';
+import type { RunRecord } from '../../../shared/sync/ports';
 import { policyDocument } from '../../fixtures/policies';
 import { type ChimeEmulator, days, type SeedUser, seedTenant, startTestEmulator } from '../../support/chime';
 import { dynamoDbUrl } from '../../support/context';

@@ -1,18 +1,12 @@
-import {
-  BadRequestException,
-  ConflictException,
-  ThrottledClientException,
-} from '@aws-sdk/client-chime-sdk-identity';
 import { describe, expect, it, vi } from 'vitest';
-import type { LifecycleEvent } from '../../../shared/aws/events';
-import type { LedgerEntry } from '../../../shared/aws/ledger';
-import type { ChimeUser, CreateChimeUser } from '../../../shared/chime/users';
+import { ChimeCallError } from '../../../shared/errors';
 import {
   type OnboardingDeps,
   type OnboardOutcome,
   onboardRequest,
   type TenantPolicy,
 } from '../../../shared/onboarding/onboard-request';
+import type { ExistingUser as ChimeUser, NewUser as CreateChimeUser } from '../../../shared/onboarding/ports';
 import {
   type MessageDeps,
   processOnboardingMessage,
@@ -20,6 +14,8 @@ import {
 } from '../../../shared/onboarding/process-message';
 import { OnboardingRejection } from '../../../shared/onboarding/retry';
 import { compilePolicy, DAY_MS, parsePolicy } from '../../../shared/policy';
+import type { LifecycleEvent } from '../../../shared/sync/events';
+import type { LedgerEntry } from '../../../shared/sync/ports';
 import { appInstanceArn, policyDocument } from '../../fixtures/policies';
 
 const NOW = Date.UTC(2025, 0, 10);
@@ -67,7 +63,8 @@ function fakes(options: { policy?: TenantPolicy | null; existing?: ChimeUser; cr
   return { deps, created, updates, expirations, ledger, events };
 }
 
-const conflict = () => new ConflictException({ message: 'exists', $metadata: { httpStatusCode: 409 } });
+// What the Chime port throws (shared/chime/user-port.ts translates the SDK's exceptions).
+const conflict = () => new ChimeCallError('CreateAppInstanceUser', 'conflict', 'ConflictException', 409);
 
 describe('onboardRequest', () => {
   it('creates with the decided expiration and the token, records the ledger and the event', async () => {
@@ -139,11 +136,16 @@ describe('onboardRequest', () => {
 
   it('turns a Chime 400 into a rejection and lets a throttle through to be retried', async () => {
     const request = { tenantId: 'acme', appInstanceUserId: 'u', name: 'n' };
-    const bad = new BadRequestException({ message: 'no', $metadata: { httpStatusCode: 400 } });
+    const bad = new ChimeCallError('CreateAppInstanceUser', 'bad-request', 'BadRequestException', 400);
     await expect(onboardRequest(request, 't', fakes({ createError: bad }).deps)).rejects.toBeInstanceOf(
       OnboardingRejection,
     );
-    const throttled = new ThrottledClientException({ message: 'slow', $metadata: { httpStatusCode: 429 } });
+    const throttled = new ChimeCallError(
+      'CreateAppInstanceUser',
+      'throttled',
+      'ThrottledClientException',
+      429,
+    );
     await expect(onboardRequest(request, 't', fakes({ createError: throttled }).deps)).rejects.toBe(
       throttled,
     );
@@ -267,7 +269,12 @@ describe('processOnboardingMessage', () => {
   });
 
   it('sets a backoff visibility on retryable failures and fails only this record', async () => {
-    const throttled = new ThrottledClientException({ message: 'slow', $metadata: { httpStatusCode: 429 } });
+    const throttled = new ChimeCallError(
+      'CreateAppInstanceUser',
+      'throttled',
+      'ThrottledClientException',
+      429,
+    );
     const { deps, calls } = messageDeps(async () => {
       throw throttled;
     });

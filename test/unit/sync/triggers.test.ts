@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { StoredPolicy } from '../../../shared/aws/policy-store';
 import { type ReconcileMessage, reconcileMessageSchema } from '../../../shared/sync/messages';
 import { onPolicyChanged, type PolicyChange } from '../../../shared/sync/policy-changed';
+import type { StoredPolicy } from '../../../shared/sync/ports';
 import { newRunId } from '../../../shared/sync/reconcile-tenant';
 import { scheduleSync } from '../../../shared/sync/schedule';
 
