@@ -233,7 +233,7 @@ describe('sync in Lambda mode: stream → policy-changed → reconcile queue →
     expect(letters[0]?.detail).toMatch(/trigger/);
   });
 
-  it('a step that keeps failing is retried with backoff, then the run is failed and the message dead-lettered', async () => {
+  it('a step that keeps failing is retried with backoff; at the last attempt the run is failed and the message dead-lettered with its reason', async () => {
     const arn = seedTenant(emulator, [{ appInstanceUserId: 'guest-z', ageMs: days(1) }], 'broken');
     emulator.setFaults({ serviceUnavailableRate: 1 });
     try {
@@ -249,7 +249,8 @@ describe('sync in Lambda mode: stream → policy-changed → reconcile queue →
         letters = await runtime.queues.peekDeadLetters(dlqUrl, 10);
       }
       const letter = letters.find((candidate) => candidate.body.includes('"broken"'));
-      expect(letter?.reason).toBe('max-receive-count-exceeded');
+      expect(letter?.reason).toBe('retries-exhausted');
+      expect(letter?.detail).toMatch(/ServiceUnavailable/);
       expect(eventBridge.events.some((event) => event.detailType === 'Tenant Run Failed')).toBe(true);
     } finally {
       emulator.setFaults({});

@@ -8,9 +8,9 @@ import {
 } from '../../../shared/onboarding/onboard-request';
 import type { ExistingUser as ChimeUser, NewUser as CreateChimeUser } from '../../../shared/onboarding/ports';
 import {
-  type MessageDeps,
-  processOnboardingMessage,
-  RetryLaterError,
+  describeInvalidOnboarding,
+  processOnboardingRequest,
+  rejectedEvent,
 } from '../../../shared/onboarding/process-message';
 import { OnboardingRejection } from '../../../shared/onboarding/retry';
 import { compilePolicy, DAY_MS, parsePolicy } from '../../../shared/policy';
@@ -205,93 +205,33 @@ describe('onboardRequest', () => {
   });
 });
 
-describe('processOnboardingMessage', () => {
+describe('processOnboardingRequest', () => {
   const outcome = { result: 'created' } as OnboardOutcome;
-  const body = JSON.stringify({ tenantId: 'acme', appInstanceUserId: 'u-1', name: 'Secret Person' });
+  const request = { tenantId: 'acme', appInstanceUserId: 'u-1', name: 'Secret Person' };
 
-  function messageDeps(onboardOnce: MessageDeps['onboardOnce']) {
-    const calls = {
-      deadLetter: vi.fn(async () => {}),
-      retryLater: vi.fn(async () => {}),
-      publish: vi.fn(async () => {}),
-      logs: [] as unknown[],
-    };
-    const log = (...args: unknown[]) => void calls.logs.push(args);
-    const deps: MessageDeps = {
-      onboardOnce,
-      deadLetter: calls.deadLetter,
-      retryLater: calls.retryLater,
-      events: { publish: calls.publish },
-      log: { info: log, warn: log, error: log },
-      backoff: { baseSeconds: 2, capSeconds: 300 },
-      random: () => 0,
-    };
-    return { deps, calls };
-  }
-
-  it('onboards a valid message under its key and reports replays', async () => {
+  it('onboards a valid request under its key and logs replays without the name', async () => {
+    const logs: unknown[] = [];
+    const log = (...args: unknown[]) => void logs.push(args);
     const onboardOnce = vi.fn(async (_request: unknown, _key: string) => ({ outcome, replayed: true }));
-    const { deps, calls } = messageDeps(onboardOnce);
-    const result = await processOnboardingMessage({ messageId: 'm', body, receiveCount: 1 }, deps);
-    expect(result).toEqual({ status: 'onboarded', outcome, replayed: true });
-    expect(onboardOnce.mock.calls[0]?.[1]).toMatch(/^[-_A-Za-z0-9]{43}$/);
-    expect(calls.deadLetter).not.toHaveBeenCalled();
-  });
-
-  it('dead-letters an invalid message at once and publishes the rejection without the name', async () => {
-    const onboardOnce = vi.fn();
-    const { deps, calls } = messageDeps(onboardOnce);
-    const bad = JSON.stringify({ tenantId: 'acme', appInstanceUserId: 'u-1', name: 'Secret Person', x: 1 });
-    const result = await processOnboardingMessage({ messageId: 'm', body: bad, receiveCount: 1 }, deps);
-    expect(result).toMatchObject({ status: 'rejected', reason: 'invalid-message' });
-    expect(onboardOnce).not.toHaveBeenCalled();
-    expect(calls.deadLetter).toHaveBeenCalledWith('invalid-message', '(root): unknown key(s) "x"');
-    expect(calls.publish).toHaveBeenCalledTimes(1);
-    expect(JSON.stringify([calls.publish.mock.calls, calls.logs])).not.toContain('Secret');
-  });
-
-  it('dead-letters a rejection from the use case and still succeeds when the event cannot be published', async () => {
-    const { deps, calls } = messageDeps(async () => {
-      throw new OnboardingRejection('tenant-disabled', 'tenantId: disabled');
-    });
-    calls.publish.mockRejectedValueOnce(new Error('EventBridge down'));
-    const result = await processOnboardingMessage({ messageId: 'm', body, receiveCount: 1 }, deps);
-    expect(result).toMatchObject({ status: 'rejected', reason: 'tenant-disabled' });
-    expect(calls.deadLetter).toHaveBeenCalledOnce();
-  });
-
-  it('fails the message when even the DLQ copy fails, so nothing is lost', async () => {
-    const { deps, calls } = messageDeps(vi.fn());
-    calls.deadLetter.mockRejectedValueOnce(new Error('SQS down'));
-    await expect(
-      processOnboardingMessage({ messageId: 'm', body: '{', receiveCount: 1 }, deps),
-    ).rejects.toThrow('SQS down');
-  });
-
-  it('sets a backoff visibility on retryable failures and fails only this record', async () => {
-    const throttled = new ChimeCallError(
-      'CreateAppInstanceUser',
-      'throttled',
-      'ThrottledClientException',
-      429,
+    const result = await processOnboardingRequest(
+      request,
+      { messageId: 'm', attempt: 1 },
+      { onboardOnce, log: { info: log, warn: log, error: log } },
     );
-    const { deps, calls } = messageDeps(async () => {
-      throw throttled;
-    });
-    const failure = processOnboardingMessage({ messageId: 'm', body, receiveCount: 4 }, deps);
-    await expect(failure).rejects.toBeInstanceOf(RetryLaterError);
-    await expect(failure).rejects.toMatchObject({ delaySeconds: 8, cause: throttled });
-    expect(calls.retryLater).toHaveBeenCalledWith(8);
-    expect(calls.deadLetter).not.toHaveBeenCalled();
+    expect(result).toEqual({ outcome, replayed: true });
+    expect(onboardOnce.mock.calls[0]?.[1]).toMatch(/^[-_A-Za-z0-9]{43}$/);
+    expect(logs).toHaveLength(1);
+    expect(JSON.stringify(logs)).not.toContain('Secret');
   });
 
-  it('still fails the record when the visibility change fails (it returns after the queue timeout)', async () => {
-    const { deps, calls } = messageDeps(async () => {
-      throw new Error('DynamoDB unavailable');
+  it('describes an invalid body by field, and its rejection event carries identifiers only', () => {
+    const bad = JSON.stringify({ ...request, x: 1 });
+    expect(describeInvalidOnboarding(bad)).toEqual({
+      reason: 'invalid-message',
+      detail: '(root): unknown key(s) "x"',
     });
-    calls.retryLater.mockRejectedValueOnce(new Error('SQS down'));
-    await expect(
-      processOnboardingMessage({ messageId: 'm', body, receiveCount: 1 }, deps),
-    ).rejects.toBeInstanceOf(RetryLaterError);
+    const event = rejectedEvent(bad, 'm', 'invalid-message', 'detail');
+    expect(event.detail).toMatchObject({ tenantId: 'acme', appInstanceUserId: 'u-1', messageId: 'm' });
+    expect(JSON.stringify(event)).not.toContain('Secret');
   });
 });
