@@ -9,7 +9,7 @@ import { Runtime } from '../shared/composition-root';
 import type { Config } from '../shared/config';
 import { DAY_MS, parsePolicy } from '../shared/policy';
 import type { EventSink, LedgerPort, ReconcileQueuePort, RunPort, UserDirectory } from '../shared/sync/ports';
-import type { ReconcileDeps } from '../shared/sync/reconcile-tenant';
+import type { ReconcileDeps } from '../shared/sync/settings';
 import { policyDocument as fixturePolicyDocument } from '../test/fixtures/policies';
 
 /** Dummy credentials: every endpoint is local, and the benchmark must never reach a real AWS account. */

@@ -1,21 +1,28 @@
-/** How long retries wait: the one backoff rule of the project (Chime retries, SQS, DynamoDB, EventBridge). */
-export interface BackoffPolicy {
-  readonly baseMs: number;
-  readonly capMs: number;
+/**
+ * How long retries wait: the one backoff rule of the project (Chime retries, SQS sends and visibility,
+ * DynamoDB unprocessed items, EventBridge failed entries all use `backoff`).
+ */
+export interface Backoff {
+  /** The first retry's ceiling, in whatever unit the caller uses (ms for sleeps, s for visibility). */
+  readonly base: number;
+  readonly cap: number;
+  /**
+   * `full` (default): uniform in [0, ceiling), which spreads concurrent retries best (AWS Architecture Blog,
+   * "Exponential Backoff And Jitter"). `equal`: half fixed and half random, for a queue message that must
+   * really wait (full jitter could bring it back at once) yet come back spread out.
+   */
+  readonly jitter?: 'full' | 'equal';
 }
 
 /**
- * Full-jitter exponential backoff (AWS Architecture Blog, "Exponential Backoff And Jitter"): a uniform delay
- * in [0, min(cap, base × 2^(attempt-1))). `attempt` is 1 for the first retry. Full jitter spreads concurrent
- * retries best, which is what matters when many workers hit the same quota.
+ * Exponential backoff with jitter: the ceiling is min(cap, base × 2^(attempt-1)), `attempt` 1 for the
+ * first retry. Absurd attempts (NaN, 0, 10⁶) count as 1 or reach the cap; never throws.
  */
-export function fullJitterBackoffMs(
-  attempt: number,
-  policy: BackoffPolicy,
-  random: () => number = Math.random,
-): number {
-  const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.floor(random() * ceiling);
+export function backoff(attempt: number, policy: Backoff, random: () => number = Math.random): number {
+  const n = Number.isFinite(attempt) ? Math.max(1, Math.floor(attempt)) : 1;
+  // 2^(n-1) overflows to Infinity for absurd counts; min() then returns the cap, as wanted.
+  const ceiling = Math.min(policy.cap, policy.base * 2 ** (n - 1));
+  return policy.jitter === 'equal' ? ceiling / 2 + random() * (ceiling / 2) : random() * ceiling;
 }
 
 export function sleep(ms: number): Promise<void> {
@@ -25,20 +32,23 @@ export function sleep(ms: number): Promise<void> {
 /** ChangeMessageVisibility accepts 0..43200 seconds (12 hours). */
 export const MAX_VISIBILITY_SECONDS = 43_200;
 
+/** Where a queue's retry delay comes from (configured per queue, see shared/config.ts). */
+export interface VisibilityBackoff {
+  readonly baseSeconds: number;
+  readonly capSeconds: number;
+}
+
 /**
- * The visibility timeout for a queue message that failed on its `receiveCount`-th delivery: exponential in
- * the receive count (base, 2×base, 4×base, ... up to the cap) with "equal jitter": half of it fixed, so a
- * throttled message really waits (full jitter could bring it back at once), and half random, so messages
- * throttled together come back spread out. Whole seconds, at least 1, as ChangeMessageVisibility wants.
+ * The visibility timeout for a message that failed on its `receiveCount`-th delivery: `backoff` with equal
+ * jitter, in whole seconds from 1 to SQS's maximum, as ChangeMessageVisibility wants.
  */
-export function retryVisibilitySeconds(
+export function visibilityDelaySeconds(
   receiveCount: number,
-  policy: { readonly baseSeconds: number; readonly capSeconds: number },
+  policy: VisibilityBackoff,
   random: () => number = Math.random,
 ): number {
-  const attempt = Number.isFinite(receiveCount) ? Math.max(1, Math.floor(receiveCount)) : 1;
-  // 2^(attempt-1) overflows to Infinity for absurd counts; min() then returns the cap, as wanted.
-  const ceiling = Math.min(policy.capSeconds, policy.baseSeconds * 2 ** (attempt - 1));
-  const seconds = Math.ceil(ceiling / 2 + random() * (ceiling / 2));
+  const seconds = Math.ceil(
+    backoff(receiveCount, { base: policy.baseSeconds, cap: policy.capSeconds, jitter: 'equal' }, random),
+  );
   return Math.min(MAX_VISIBILITY_SECONDS, Math.max(1, seconds));
 }

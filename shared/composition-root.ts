@@ -3,24 +3,34 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
 import { EventPublisher } from './aws/events';
+import { dynamoIdempotency } from './aws/idempotency';
 import { Ledger } from './aws/ledger';
 import { PolicyStore } from './aws/policy-store';
-import { createSqsClient, type QueueKind, queueNamesOf, SqsQueues } from './aws/queues';
+import { type Delivery, QueueDriver, type QueueDriverOptions } from './aws/queue-driver';
+import { createSqsClient, SqsQueues } from './aws/queues';
 import { QuotaLeases } from './aws/quota-leases';
 import { RunStore } from './aws/runs';
+import { SqsTransport } from './aws/sqs-transport';
 import { ChimeAttemptCounter, type ChimeQuota, createChimeClient, createChimeQuota } from './chime/client';
 import type { RateLimiter } from './chime/rate-limiter';
+import { ChimeUserPort } from './chime/user-port';
 import { ChimeUsers } from './chime/users';
 import { type Config, loadConfig } from './config';
-import { DAY_MS } from './policy';
-import type { ReconcileMessage } from './sync/messages';
-import type { Log, ReconcileQueuePort } from './sync/ports';
+import { type OnboardRequest, onboardRequestSchema } from './onboarding/message';
+import { type OnboardOutcome, onboardRequest } from './onboarding/onboard-request';
+import { cachedTenantPolicies } from './onboarding/policy-cache';
 import {
-  DEFAULT_RECONCILE_SETTINGS,
-  type ReconcileDeps,
-  type ReconcileSettings,
-} from './sync/reconcile-tenant';
+  describeInvalidOnboarding,
+  type MessageResult,
+  processOnboardingRequest,
+  rejectedEvent,
+} from './onboarding/process-message';
+import { checkRetryBackoff, type RetryBackoff } from './onboarding/retry';
+import { DAY_MS } from './policy';
+import type { Log, ReconcileQueuePort } from './sync/ports';
+import { DEFAULT_RECONCILE_SETTINGS, type ReconcileDeps, type ReconcileSettings } from './sync/settings';
 
 /**
  * Explicit endpoints for tests and benchmarks that run several local stacks in one process; in normal use
@@ -42,6 +52,36 @@ export interface RuntimeOptions {
 
 const silentLog: Log = { info: () => {}, warn: () => {}, error: () => {} };
 
+export interface OnboardingSettings {
+  readonly retry: RetryBackoff;
+  /** How long an enabled tenant's policy is reused before it is read again (see cachedTenantPolicies). */
+  readonly policyCacheMs: number;
+  /**
+   * How long a completed request is remembered. Covers SQS redeliveries and producer retries by a wide
+   * margin; after it, a late duplicate converges the (unchanged) user again and publishes a second event,
+   * but can never create a second user (Chime user ids are unique and the ClientRequestToken is the same).
+   */
+  readonly idempotencyTtlSeconds: number;
+}
+
+/** The onboarding settings of a configuration (shared/config.ts reads and validates the variables). */
+export function onboardingSettingsOf(config: Config): OnboardingSettings {
+  return {
+    retry: checkRetryBackoff({
+      baseSeconds: config.onboardingRetryBaseSeconds,
+      capSeconds: config.onboardingRetryCapSeconds,
+    }),
+    policyCacheMs: config.onboardingPolicyCacheSeconds * 1000,
+    idempotencyTtlSeconds: config.onboardingIdempotencyTtlSeconds,
+  };
+}
+
+export interface Onboarding {
+  /** Lets an in-progress idempotency record expire with the invocation, so a crash blocks retries only that long. */
+  registerLambdaContext(context: Context): void;
+  readonly driver: QueueDriver<OnboardRequest>;
+}
+
 /**
  * The one place that builds AWS clients and wires adapters. Lambda handlers build it once per container
  * (module scope) and the CLI once per command; endpoints come from the SDK's own `AWS_ENDPOINT_URL_<SERVICE>`
@@ -61,6 +101,7 @@ export class Runtime {
   #sqs: SQSClient | undefined;
   #eventBridge: EventBridgeClient | undefined;
   #queues: SqsQueues | undefined;
+  #transport: SqsTransport | undefined;
 
   constructor(config: Config = loadConfig(), options: RuntimeOptions = {}) {
     this.config = config;
@@ -121,6 +162,11 @@ export class Runtime {
     return new ChimeUsers(this.chime);
   }
 
+  /** Chime as the use cases' ports: failures become ChimeCallErrors (classified, without Chime's message). */
+  get chimeUserPort(): ChimeUserPort {
+    return new ChimeUserPort(this.chimeUsers);
+  }
+
   get sqs(): SQSClient {
     this.#sqs ??= createSqsClient({
       region: this.config.region,
@@ -158,48 +204,20 @@ export class Runtime {
     return new RunStore(this.documents, this.config.stateTable);
   }
 
-  /** The reconcile queue as the sync's continuation port (Lambda mode). */
-  reconcileQueue(): ReconcileQueuePort {
-    const queues = this.queues;
-    const name = this.config.reconcileQueue;
-    return {
-      send: async (messages: readonly ReconcileMessage[]) => {
-        const url = await queues.resolveQueueUrl(name);
-        await queues.sendBatch(
-          url,
-          messages.map((message) => ({ body: JSON.stringify(message) })),
-        );
-      },
-    };
+  /** The runtime side of the queues (send, visibility, dead-letter), for the queue driver. */
+  get transport(): SqsTransport {
+    this.#transport ??= new SqsTransport(this.queues, this.config);
+    return this.#transport;
   }
 
-  /**
-   * Copies a message that can never succeed to its queue's DLQ at once, with the reason as attributes
-   * (the record is then reported successful, so SQS deletes it: nothing is retried in a loop or lost).
-   */
-  async deadLetter(
-    kind: QueueKind,
-    record: {
-      readonly body: string;
-      readonly attributes: {
-        readonly ApproximateReceiveCount?: string;
-        readonly ApproximateFirstReceiveTimestamp?: string;
-      };
-    },
-    reason: string,
-    detail: string,
-  ): Promise<void> {
-    const names = queueNamesOf(this.config, kind);
-    const url = await this.queues.resolveQueueUrl(names.deadLetterQueue);
-    const firstReceivedAt = Number(record.attributes.ApproximateFirstReceiveTimestamp);
-    await this.queues.sendToDeadLetter(url, {
-      body: record.body,
-      reason,
-      detail,
-      sourceQueue: names.queue,
-      receiveCount: Number(record.attributes.ApproximateReceiveCount ?? 1),
-      ...(Number.isFinite(firstReceivedAt) ? { firstReceivedAt } : {}),
-    });
+  /** The reconcile queue as the sync's start and continuation port (Lambda mode). */
+  reconcileQueue(): ReconcileQueuePort {
+    return { send: (messages) => this.transport.send('reconcile', messages) };
+  }
+
+  /** The one queue driver, over this runtime's queues. */
+  queueDriver<Message>(options: Omit<QueueDriverOptions<Message>, 'transport'>): QueueDriver<Message> {
+    return new QueueDriver({ ...options, transport: this.transport });
   }
 
   /** Wires the reconcile use case; the caller supplies what depends on the invocation. */
@@ -207,12 +225,14 @@ export class Runtime {
     readonly queue?: ReconcileQueuePort;
     readonly log?: Log;
     readonly remainingTimeMs?: () => number;
+    /** The message's receive count (1 in pull mode). */
+    readonly attempt?: number;
     readonly finalAttempt: boolean;
     readonly now?: () => number;
   }): ReconcileDeps {
     return {
       policies: this.policyStore,
-      users: this.chimeUsers,
+      users: this.chimeUserPort,
       ledger: this.ledger,
       runs: this.runs,
       events: this.events,
@@ -220,6 +240,7 @@ export class Runtime {
       log: invocation.log ?? silentLog,
       now: invocation.now ?? Date.now,
       remainingTimeMs: invocation.remainingTimeMs ?? (() => Number.POSITIVE_INFINITY),
+      attempt: invocation.attempt ?? 1,
       finalAttempt: invocation.finalAttempt,
       settings: {
         ...DEFAULT_RECONCILE_SETTINGS,
@@ -227,8 +248,66 @@ export class Runtime {
         seenRefreshMs: this.config.ledgerRefreshHours * 3_600_000,
         safetyMarginMs: this.config.syncSafetyMarginSeconds * 1000,
         maxPagesPerInvocation: this.config.syncMaxPagesPerInvocation || Number.POSITIVE_INFINITY,
+        retry: { baseSeconds: this.config.syncRetryBaseSeconds, capSeconds: this.config.syncRetryCapSeconds },
         ...this.options.reconcile,
       },
+    };
+  }
+
+  /**
+   * Wires the onboarding use case behind the queue driver: Chime through the runtime's rate-limited client
+   * (the limiter the sync uses too), the ledger, the event bus, the DLQ, and exactly-once through Powertools
+   * idempotency. `observe` sees every result (metrics).
+   */
+  onboardingDriver(options: {
+    readonly log: Log;
+    readonly observe?: (result: MessageResult | { readonly rejected: string }, delivery?: Delivery) => void;
+    readonly settings?: OnboardingSettings;
+    readonly now?: () => number;
+    readonly random?: () => number;
+  }): Onboarding {
+    const settings = options.settings ?? onboardingSettingsOf(this.config);
+    const now = options.now ?? Date.now;
+    const idempotency = dynamoIdempotency<OnboardOutcome>(this.dynamo, {
+      tableName: this.config.idempotencyTable,
+      expiresAfterSeconds: settings.idempotencyTtlSeconds,
+    });
+    const deps = {
+      policies: cachedTenantPolicies(this.policyStore, settings.policyCacheMs, now),
+      users: this.chimeUserPort,
+      ledger: this.ledger,
+      events: this.events,
+      now,
+    };
+    const onboardOnce = async (request: OnboardRequest, key: string) => {
+      const { result, replayed } = await idempotency.once(key, () => onboardRequest(request, key, deps));
+      return { outcome: result, replayed };
+    };
+    return {
+      registerLambdaContext: (context) => idempotency.registerLambdaContext(context),
+      driver: this.queueDriver<OnboardRequest>({
+        kind: 'onboarding',
+        schema: onboardRequestSchema,
+        retry: settings.retry,
+        log: options.log,
+        ...(options.random ? { random: options.random } : {}),
+        describeInvalid: describeInvalidOnboarding,
+        handle: async (request, delivery) => {
+          options.observe?.(
+            await processOnboardingRequest(request, delivery, { onboardOnce, log: options.log }),
+            delivery,
+          );
+          return undefined;
+        },
+        onDeadLettered: async (body, delivery, failure) => {
+          options.observe?.({ rejected: failure.reason }, delivery);
+          // Retries ran out: not a rejection of the request, which a redrive may still complete.
+          if (failure.reason === 'retries-exhausted') return;
+          await this.events.publish([
+            rejectedEvent(body, delivery.messageId, failure.reason, failure.detail),
+          ]);
+        },
+      }),
     };
   }
 

@@ -1,4 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
 import type { Log } from './sync/ports';
@@ -59,4 +60,13 @@ export function asLog(logger: Logger): Log {
     warn: (message, extra) => (extra ? logger.warn(message, extra) : logger.warn(message)),
     error: (message, extra) => (extra ? logger.error(message, extra) : logger.error(message)),
   };
+}
+
+/**
+ * The logger middleware of every handler. Event logging is off whatever POWERTOOLS_LOGGER_LOG_EVENT says:
+ * an SQS event carries onboarding bodies, whose names and metadata are personal data (the explicit option
+ * takes precedence over the variable).
+ */
+export function lambdaContext(logger: Logger) {
+  return injectLambdaContext(logger, { logEvent: false, resetKeys: true });
 }

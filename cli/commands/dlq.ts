@@ -2,15 +2,12 @@ import type { Command } from 'commander';
 import {
   createSqsClient,
   type DeadLetter,
-  isQueueKind,
   isSqsError,
-  QUEUE_KINDS,
   QUEUE_MISSING_CODES,
-  type QueueKind,
-  queueNamesOf,
   SqsQueues,
 } from '../../shared/aws/queues';
 import { type Config, loadConfig } from '../../shared/config';
+import { isQueueKind, QUEUE_KINDS, type QueueKind, queueNamesOf } from '../../shared/queue-settings';
 import { CliError, EXIT_INVALID } from '../errors';
 import { printJson } from '../output';
 

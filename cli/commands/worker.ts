@@ -1,7 +1,7 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { Command } from 'commander';
 import { type EventSource, type SqsEventHandler, startEventSource } from '../../local/event-source-runner';
-import { isQueueKind, QUEUE_KINDS, type QueueKind, queueNamesOf } from '../../shared/aws/queues';
+import { isQueueKind, QUEUE_KINDS, type QueueKind, queueNamesOf } from '../../shared/queue-settings';
 import { CliError, EXIT_INVALID } from '../errors';
 import { positiveIntegerOption } from '../options';
 import { withRuntime } from '../with-runtime';

@@ -1,61 +1,50 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { Runtime } from '../../shared/composition-root';
 import {
   asLog,
   chimeAttemptMetrics,
   createLogger,
   createMetrics,
+  lambdaContext,
   MetricUnit,
 } from '../../shared/observability';
-import { RetryLaterError } from '../../shared/onboarding/process-message';
-import { createOnboarding } from '../../shared/onboarding/wiring';
 
 const logger = createLogger('onboard-users');
 const metrics = createMetrics('onboard-users');
 const runtime = new Runtime();
-const onboarding = createOnboarding(runtime, { log: asLog(logger) });
-
-async function onboardRecord(record: SQSRecord): Promise<void> {
-  try {
-    const result = await onboarding.processRecord(record);
-    if (result.status === 'rejected') {
-      metrics.addMetric('Rejected', MetricUnit.Count, 1);
-    } else if (result.replayed) {
-      metrics.addMetric('Duplicates', MetricUnit.Count, 1);
-    } else {
-      metrics.addMetric(result.outcome.result === 'created' ? 'Created' : 'Converged', MetricUnit.Count, 1);
-      // From the producer's send to the user existing: the dashboard's onboarding latency.
-      const sentAt = Number(record.attributes.SentTimestamp);
-      if (Number.isFinite(sentAt)) {
-        metrics.addMetric('OnboardingLatency', MetricUnit.Milliseconds, Math.max(0, Date.now() - sentAt));
-      }
+const onboarding = runtime.onboardingDriver({
+  log: asLog(logger),
+  observe: (result, delivery) => {
+    const name =
+      'rejected' in result
+        ? 'Rejected'
+        : result.replayed
+          ? 'Duplicates'
+          : result.outcome.result === 'created'
+            ? 'Created'
+            : 'Converged';
+    metrics.addMetric(name, MetricUnit.Count, 1);
+    // From the producer's send to the user existing: the dashboard's onboarding latency.
+    if ((name === 'Created' || name === 'Converged') && delivery?.sentAt !== undefined) {
+      metrics.addMetric(
+        'OnboardingLatency',
+        MetricUnit.Milliseconds,
+        Math.max(0, Date.now() - delivery.sentAt),
+      );
     }
-  } catch (error) {
-    if (error instanceof RetryLaterError) metrics.addMetric('Retried', MetricUnit.Count, 1);
-    throw error;
-  }
-}
+  },
+});
 
 /**
- * SQS → onboard each record; a record that should be retried is a batch item failure (ReportBatchItemFailures),
- * a record that can never succeed was dead-lettered and counts as processed.
+ * SQS → onboard each record through the queue driver: a record that should be retried is a batch item
+ * failure (ReportBatchItemFailures), one that can never succeed is dead-lettered and counts as processed.
  */
 export const handler = middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   onboarding.registerLambdaContext(context);
-  // One processor per invocation: it keeps the batch's state, and the local worker may run several
-  // invocations of this module at once (Lambda never does).
-  const processor = new BatchProcessor(EventType.SQS);
-  return processPartialResponse(event, onboardRecord, processor, {
-    context,
-    // A batch that failed entirely is still a well-formed partial response: every record is retried on its
-    // own backoff, and the invocation does not count as a function error.
-    throwOnFullBatchFailure: false,
-  });
+  return onboarding.driver.run(event, context);
 })
-  .use(injectLambdaContext(logger))
+  .use(lambdaContext(logger))
   .use(logMetrics(metrics))
   .use(chimeAttemptMetrics(runtime.chimeAttempts, metrics));

@@ -1,8 +1,7 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { DynamoDBStreamEvent, AttributeValue as StreamAttributeValue } from 'aws-lambda';
 import { Runtime } from '../../shared/composition-root';
-import { createLogger } from '../../shared/observability';
+import { createLogger, lambdaContext } from '../../shared/observability';
 import { onPolicyChanged, type PolicyChange } from '../../shared/sync/policy-changed';
 
 const logger = createLogger('policy-changed');
@@ -32,4 +31,4 @@ export const handler = middy(async (event: DynamoDBStreamEvent): Promise<{ queue
   const result = await onPolicyChanged(changes, runtime.reconcileQueue());
   logger.info('policy changes handled', { records: event.Records.length, queued: result.queued });
   return result;
-}).use(injectLambdaContext(logger));
+}).use(lambdaContext(logger));

@@ -1,8 +1,7 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { Runtime } from '../../shared/composition-root';
-import { createLogger, createMetrics, MetricUnit } from '../../shared/observability';
+import { createLogger, createMetrics, lambdaContext, MetricUnit } from '../../shared/observability';
 import { type ScheduleResult, scheduleSync } from '../../shared/sync/schedule';
 
 const logger = createLogger('schedule-sync');
@@ -22,5 +21,5 @@ export const handler = middy(async (): Promise<ScheduleResult> => {
   metrics.addMetric('TenantsSkipped', MetricUnit.Count, result.skipped.length);
   return result;
 })
-  .use(injectLambdaContext(logger))
+  .use(lambdaContext(logger))
   .use(logMetrics(metrics));

@@ -3,7 +3,7 @@ import {
   type BatchWriteCommandOutput,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { fullJitterBackoffMs, sleep } from '../backoff';
+import { backoff, sleep } from '../backoff';
 
 type WriteRequest = NonNullable<
   ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']
@@ -26,7 +26,7 @@ export async function batchWriteAll(
     let pending: WriteRequest[] | undefined = requests.slice(start, start + CHUNK);
     for (let round = 0; pending && pending.length > 0; round++) {
       if (round >= MAX_ROUNDS) throw new Error(`DynamoDB kept returning unprocessed writes for ${table}`);
-      if (round > 0) await sleep(fullJitterBackoffMs(round, { baseMs: 50, capMs: 1_000 }));
+      if (round > 0) await sleep(backoff(round, { base: 50, cap: 1_000 }));
       const result: BatchWriteCommandOutput = await dynamo.send(
         new BatchWriteCommand({ RequestItems: { [table]: pending } }),
       );

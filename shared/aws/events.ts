@@ -3,16 +3,11 @@ import {
   PutEventsCommand,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
-import { fullJitterBackoffMs, sleep } from '../backoff';
+import { backoff, sleep } from '../backoff';
+import { assertValidEvent, type LifecycleEvent } from '../sync/events';
+import type { EventSink } from '../sync/ports';
 
-/** The lifecycle events chime-lifecycle publishes; `detail` never carries a user's name or metadata. */
-export type LifecycleEvent =
-  | { readonly type: 'Tenant Run Completed'; readonly detail: Record<string, unknown> }
-  | { readonly type: 'Tenant Run Held'; readonly detail: Record<string, unknown> }
-  | { readonly type: 'Tenant Run Failed'; readonly detail: Record<string, unknown> }
-  | { readonly type: 'User Rescued'; readonly detail: Record<string, unknown> }
-  | { readonly type: 'User Onboarded'; readonly detail: Record<string, unknown> }
-  | { readonly type: 'Onboarding Request Rejected'; readonly detail: Record<string, unknown> };
+export type { LifecycleEvent };
 
 export const EVENT_SOURCE = 'chime-lifecycle';
 
@@ -30,7 +25,7 @@ export interface EventPublisherOptions {
  * Publishes lifecycle events to an EventBridge bus in batches of 10 and retries the entries PutEvents
  * reports as failed (it answers 200 with FailedEntryCount > 0, which the SDK's own retries never see).
  */
-export class EventPublisher {
+export class EventPublisher implements EventSink {
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(
@@ -41,6 +36,8 @@ export class EventPublisher {
   }
 
   async publish(events: readonly LifecycleEvent[]): Promise<void> {
+    // Cheap next to a PutEvents call, and it keeps every published event inside its documented schema.
+    for (const event of events) assertValidEvent(event);
     const entries: PutEventsRequestEntry[] = events.map((event) => ({
       EventBusName: this.options.busName,
       Source: EVENT_SOURCE,
@@ -68,7 +65,7 @@ export class EventPublisher {
         );
       }
       pending = failed;
-      await this.sleep(fullJitterBackoffMs(attempt, { baseMs: 100, capMs: 2_000 }));
+      await this.sleep(backoff(attempt, { base: 100, cap: 2_000 }));
     }
   }
 }

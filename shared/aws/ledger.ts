@@ -5,30 +5,9 @@ import {
   paginateQuery,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { fullJitterBackoffMs, sleep } from '../backoff';
+import { backoff as backoffDelay, sleep } from '../backoff';
+import type { LedgerEntry } from '../sync/ports';
 import { batchWriteAll } from './batch-write';
-
-/**
- * What chime-lifecycle knows about one user without asking Chime: the facts ListAppInstanceUsers does not
- * return (creation time, current expiration) and what it last applied. Lets a steady-state sync cost the
- * list pages and nothing more.
- */
-export interface LedgerEntry {
-  readonly appInstanceUserId: string;
-  /** Epoch ms; from DescribeAppInstanceUser, never changes for a user. */
-  readonly createdAt: number;
-  /** The user's ExpirationDays as last read or written; null when it has none. */
-  readonly expirationDays: number | null;
-  /** Epoch ms of the last DescribeAppInstanceUser that confirmed this entry. */
-  readonly verifiedAt: number;
-  readonly appliedPolicyVersion?: number | undefined;
-  readonly appliedRuleId?: string | undefined;
-  readonly lastSeenRunId?: string | undefined;
-  /** Epoch ms of the last run that listed the user and wrote this entry (see ReconcileSettings.seenRefreshMs). */
-  readonly lastSeenAt?: number | undefined;
-  /** Epoch ms when a run found the user missing from Chime. */
-  readonly goneAt?: number | undefined;
-}
 
 const partition = (tenantId: string) => `LEDGER#${tenantId}`;
 /** BatchGetItem takes 100 keys. */
@@ -136,5 +115,5 @@ function fromItem(item: Record<string, unknown>): LedgerEntry {
 }
 
 function backoff(round: number): Promise<void> {
-  return sleep(fullJitterBackoffMs(round, { baseMs: 50, capMs: 1_000 }));
+  return sleep(backoffDelay(round, { base: 50, cap: 1_000 }));
 }

@@ -15,52 +15,16 @@ import {
   SetQueueAttributesCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import queueDefinitions from '../../infra/queues.json' with { type: 'json' };
-import { fullJitterBackoffMs } from '../backoff';
+import { backoff } from '../backoff';
 import type { Config } from '../config';
-
-// ---------------------------------------------------------------------------------------------------------
-// Queue definitions
-// ---------------------------------------------------------------------------------------------------------
-
-export const QUEUE_KINDS = ['onboarding', 'reconcile'] as const;
-export type QueueKind = (typeof QUEUE_KINDS)[number];
-
-export function isQueueKind(value: string): value is QueueKind {
-  return (QUEUE_KINDS as readonly string[]).includes(value);
-}
-
-export interface QueueSettings {
-  readonly visibilityTimeoutSeconds: number;
-  readonly messageRetentionPeriodSeconds: number;
-  /** Deliveries before SQS moves a message to the dead-letter queue (the RedrivePolicy). */
-  readonly maxReceiveCount: number;
-}
-
-/** The settings from infra/queues.json, which the deployed stack uses too. */
-export const QUEUE_SETTINGS: Readonly<Record<QueueKind, QueueSettings>> = {
-  onboarding: settingsOf(queueDefinitions.OnboardingQueue),
-  reconcile: settingsOf(queueDefinitions.ReconcileQueue),
-};
-
-function settingsOf(definition: {
-  VisibilityTimeout: number;
-  MessageRetentionPeriod: number;
-  maxReceiveCount: number;
-}): QueueSettings {
-  return {
-    visibilityTimeoutSeconds: definition.VisibilityTimeout,
-    messageRetentionPeriodSeconds: definition.MessageRetentionPeriod,
-    maxReceiveCount: definition.maxReceiveCount,
-  };
-}
-
-/** The configured name-or-URL of a queue and of its dead-letter queue. */
-export function queueNamesOf(config: Config, kind: QueueKind): { queue: string; deadLetterQueue: string } {
-  return kind === 'onboarding'
-    ? { queue: config.onboardingQueue, deadLetterQueue: config.onboardingDeadLetterQueue }
-    : { queue: config.reconcileQueue, deadLetterQueue: config.reconcileDeadLetterQueue };
-}
+import { LifecycleError } from '../errors';
+import {
+  QUEUE_KINDS,
+  QUEUE_SETTINGS,
+  type QueueKind,
+  type QueueSettings,
+  queueNamesOf,
+} from '../queue-settings';
 
 export interface EnsuredQueue {
   readonly url: string;
@@ -158,15 +122,16 @@ export interface FailedEntry {
 }
 
 /** Some messages of a `sendBatch` could not be sent; `sent` lists those that were. */
-export class SendBatchError extends Error {
+export class SendBatchError extends LifecycleError {
   override name = 'SendBatchError';
   constructor(
     message: string,
     readonly failed: readonly FailedEntry[],
     readonly sent: readonly SentMessage[],
-    options?: { cause?: unknown },
+    options: { cause?: unknown } = {},
   ) {
-    super(message, options);
+    // Retryable unless SQS blamed every failed entry on the request itself.
+    super(message, { retryable: !failed.every((entry) => entry.senderFault), ...options });
   }
 }
 
@@ -407,7 +372,8 @@ export class SqsQueues {
           else failed.push(failure);
         }
         pending = retryable;
-        if (pending.length > 0) await this.#sleep(backoffMs(attempt, this.#retry));
+        if (pending.length > 0)
+          await this.#sleep(backoff(attempt, { base: this.#retry.baseDelayMs, cap: this.#retry.maxDelayMs }));
       }
     }
     if (failed.length > 0) {
@@ -634,11 +600,6 @@ export function queueNameOf(nameOrUrl: string): string {
   const name = segments.at(-1);
   if (!name) throw new Error(`not a queue URL: ${nameOrUrl}`);
   return name;
-}
-
-/** Exponential backoff with full jitter: a random delay in [0, min(max, base * 2^(attempt-1))]. */
-export function backoffMs(attempt: number, retry: RetryOptions, random: () => number = Math.random): number {
-  return fullJitterBackoffMs(attempt, { baseMs: retry.baseDelayMs, capMs: retry.maxDelayMs }, random);
 }
 
 function toBatchEntries(messages: readonly OutgoingMessage[]): SendMessageBatchRequestEntry[] {

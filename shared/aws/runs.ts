@@ -7,73 +7,8 @@ import {
   paginateQuery,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { PendingShortening, RunRecord } from '../sync/ports';
 import { batchWriteAll } from './batch-write';
-
-export type RunState = 'running' | 'completed' | 'held' | 'failed';
-
-export interface RunCounters {
-  scanned: number;
-  pages: number;
-  described: number;
-  unchanged: number;
-  set: number;
-  removed: number;
-  shortening: number;
-  shorteningApplied: number;
-  held: number;
-  rescued: number;
-  unmanaged: number;
-  floored: number;
-  gone: number;
-  chimeCalls: number;
-}
-
-export const emptyCounters = (): RunCounters => ({
-  scanned: 0,
-  pages: 0,
-  described: 0,
-  unchanged: 0,
-  set: 0,
-  removed: 0,
-  shortening: 0,
-  shorteningApplied: 0,
-  held: 0,
-  rescued: 0,
-  unmanaged: 0,
-  floored: 0,
-  gone: 0,
-  chimeCalls: 0,
-});
-
-export interface RunRecord {
-  readonly tenantId: string;
-  readonly runId: string;
-  readonly state: RunState;
-  readonly trigger: string;
-  readonly policyVersion: number;
-  /** Incremented by every invocation that makes progress; a redelivered continuation finds it moved on. */
-  readonly step: number;
-  /** `scan` pages through the users; `apply` writes the shortening changes the safety caps allowed. */
-  readonly phase: 'scan' | 'apply';
-  readonly approveShortening: boolean;
-  /** The ListAppInstanceUsers NextToken to resume from; absent before the first page and after the last. */
-  readonly cursor?: string | undefined;
-  readonly startedAt: string;
-  readonly updatedAt: string;
-  readonly finishedAt?: string | undefined;
-  readonly counters: RunCounters;
-  readonly reason?: string | undefined;
-}
-
-/** A shortening change found by a run and applied only when the run's safety caps allow it. */
-export interface PendingShortening {
-  readonly appInstanceUserId: string;
-  readonly userArn: string;
-  readonly runId: string;
-  /** null removes the expiration (never shortening in practice, kept for completeness). */
-  readonly desiredDays: number | null;
-  readonly ruleId: string | null;
-}
 
 const runPartition = (tenantId: string) => `RUN#${tenantId}`;
 const runKey = (runId: string) => `R#${runId}`;

@@ -6,7 +6,7 @@ import {
 
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import type { FinalizeRequestMiddleware, RetryErrorInfo, StandardRetryToken } from '@smithy/types';
-import { fullJitterBackoffMs } from '../backoff';
+import { backoff } from '../backoff';
 import { type ChimeErrorKind, classifyChimeError } from './errors';
 import {
   CoordinatedRateLimiter,
@@ -54,7 +54,7 @@ export const BACKOFF_CAP_MS = 5_000;
  * delay in [0, min(cap, base * 2^(retry-1))). `retry` is 1 for the first retry.
  */
 export function backoffDelayMs(retry: number, random: () => number = Math.random): number {
-  return fullJitterBackoffMs(retry, { baseMs: BACKOFF_BASE_MS, capMs: BACKOFF_CAP_MS }, random);
+  return Math.floor(backoff(retry, { base: BACKOFF_BASE_MS, cap: BACKOFF_CAP_MS }, random));
 }
 
 /**

@@ -1,37 +1,12 @@
-import type { LifecycleEvent } from '../aws/events';
-import type { LedgerEntry } from '../aws/ledger';
-import { classifyChimeError } from '../chime/errors';
-import type { ChimeUser, CreateChimeUser } from '../chime/users';
-import { type CompiledPolicy, type Decision, decide } from '../policy';
+import { ChimeCallError, RetryableError } from '../errors';
+import { type Decision, decide } from '../policy';
+import type { LifecycleEvent } from '../sync/events';
 import type { EventSink } from '../sync/ports';
 import { type OnboardRequest, tagRecord } from './message';
+import type { OnboardingLedger, OnboardingUsers, TenantPolicy, TenantPolicySource } from './ports';
 import { chimeFailureVerdict, OnboardingRejection } from './retry';
 
-/** What onboarding needs of a tenant's policy: where its users live and how they expire. */
-export interface TenantPolicy {
-  readonly tenantId: string;
-  readonly version: number;
-  readonly enabled: boolean;
-  readonly appInstanceArn: string;
-  readonly compiled: CompiledPolicy;
-}
-
-export interface TenantPolicySource {
-  get(tenantId: string): Promise<TenantPolicy | null>;
-}
-
-/** The Chime side of onboarding; implemented by shared/chime's ChimeUsers (rate limited, shared with the sync). */
-export interface OnboardingUsers {
-  userArn(appInstanceArn: string, appInstanceUserId: string): string;
-  create(user: CreateChimeUser): Promise<string>;
-  describe(userArn: string): Promise<ChimeUser | null>;
-  update(userArn: string, attributes: { name: string; metadata: string }): Promise<void>;
-  putExpiration(userArn: string, days: number | null): Promise<void>;
-}
-
-export interface OnboardingLedger {
-  putMany(tenantId: string, entries: readonly LedgerEntry[]): Promise<void>;
-}
+export type { OnboardingLedger, OnboardingUsers, TenantPolicy, TenantPolicySource };
 
 export interface OnboardingDeps {
   readonly policies: TenantPolicySource;
@@ -63,7 +38,7 @@ export interface OnboardOutcome {
 }
 
 /** Chime said "conflict" but the user is not there: it was deleted meanwhile. Retried: the retry creates it. */
-export class UserVanishedError extends Error {
+export class UserVanishedError extends RetryableError {
   override name = 'UserVanishedError';
 }
 
@@ -117,7 +92,7 @@ export async function onboardRequest(
       ...(expirationDays === undefined ? {} : { expirationDays }),
     });
   } catch (error) {
-    if (classifyChimeError(error) !== 'conflict') throw asRejection(error, 'CreateAppInstanceUser');
+    if (!(error instanceof ChimeCallError && error.kind === 'conflict')) throw asRejection(error);
     return converge(request, policy, deps);
   }
 
@@ -150,7 +125,7 @@ async function converge(
   deps: OnboardingDeps,
 ): Promise<OnboardOutcome> {
   const userArn = deps.users.userArn(policy.appInstanceArn, request.appInstanceUserId);
-  const current = await chime('DescribeAppInstanceUser', () => deps.users.describe(userArn));
+  const current = await rejecting(() => deps.users.describe(userArn));
   if (!current) {
     throw new UserVanishedError('CreateAppInstanceUser reported a conflict but the user does not exist');
   }
@@ -159,7 +134,7 @@ async function converge(
   if (current.name !== request.name) changed.push('name');
   if (current.metadata !== metadata) changed.push('metadata');
   if (changed.length > 0) {
-    await chime('UpdateAppInstanceUser', () => deps.users.update(userArn, { name: request.name, metadata }));
+    await rejecting(() => deps.users.update(userArn, { name: request.name, metadata }));
   }
 
   const now = deps.now();
@@ -172,7 +147,7 @@ async function converge(
   let expirationDays = current.expirationDays ?? null;
   if (decision.changes) {
     const days = decision.desired.kind === 'set' ? decision.desired.days : null;
-    await chime('PutAppInstanceUserExpirationSettings', () => deps.users.putExpiration(userArn, days));
+    await rejecting(() => deps.users.putExpiration(userArn, days));
     expirationDays = days;
     changed.push('expiration');
   }
@@ -223,21 +198,21 @@ export function onboardedEvent(outcome: OnboardOutcome): LifecycleEvent {
       ruleId: outcome.ruleId,
       expirationDays: outcome.expirationDays,
       policyVersion: outcome.policyVersion,
-      changed: outcome.changed,
+      changed: [...outcome.changed],
     },
   };
 }
 
-async function chime<T>(operation: string, call: () => Promise<T>): Promise<T> {
+async function rejecting<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    throw asRejection(error, operation);
+    throw asRejection(error);
   }
 }
 
 /** A permanent Chime answer becomes a rejection; anything else is rethrown as is (to be retried). */
-function asRejection(error: unknown, operation: string): unknown {
-  const verdict = chimeFailureVerdict(error, operation);
+function asRejection(error: unknown): unknown {
+  const verdict = chimeFailureVerdict(error);
   return verdict.action === 'reject' ? new OnboardingRejection(verdict.reason, verdict.detail) : error;
 }

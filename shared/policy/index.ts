@@ -37,3 +37,11 @@ export {
   type SafetySettings,
   TENANT_ID_PATTERN,
 } from './schema';
+export {
+  dueForVerification,
+  MAX_USERS_PER_APP_INSTANCE,
+  shorteningCanBeHeld,
+  sightingStale,
+  unseenByRun,
+  verificationSpread,
+} from './sync-rules';

@@ -1,6 +1,8 @@
 import pLimit from 'p-limit';
-import { compilePolicy, decide, evaluateSafety, type Policy, resolveExpiration } from '../policy';
-import type { ListedUser, UserDirectory } from './ports';
+import { compilePolicy, evaluateSafety, type Policy } from '../policy';
+import { assessUser, countChange } from './assess';
+import { scanPages } from './pages';
+import { emptyCounters, type ListedUser, type UserDirectory } from './ports';
 
 export interface PlannedChange {
   readonly appInstanceUserId: string;
@@ -44,8 +46,9 @@ export interface Plan {
 
 /**
  * What a sync would do for one tenant, read from Chime itself (no ledger, so it shows the truth even for a
- * tenant never synced) and writing nothing anywhere. Its Chime calls go through the same rate-limited client
- * as the sync, so it stays within the quotas.
+ * tenant never synced) and writing nothing anywhere. It runs the sync's own scan (`scanPages`,
+ * `assessUser`, `countChange`) with the sync's counters; its Chime calls go through the same rate-limited
+ * client as the sync, so it stays within the quotas.
  */
 export async function planTenant(
   policy: Policy,
@@ -56,40 +59,15 @@ export async function planTenant(
   const compiled = compilePolicy(policy);
   const limit = pLimit(options.describeConcurrency ?? 16);
   const changes: PlannedChange[] = [];
-  const counts = {
-    users: 0,
-    unchanged: 0,
-    set: 0,
-    remove: 0,
-    shortening: 0,
-    rescues: 0,
-    unmanaged: 0,
-    floored: 0,
-    gone: 0,
-  };
+  const counters = emptyCounters();
 
   const planUser = async (user: ListedUser) => {
-    counts.users++;
-    if (resolveExpiration(compiled, user).expiration === 'unmanaged') {
-      counts.unmanaged++;
-      return;
-    }
-    const current = await limit(() => users.describe(user.arn));
-    if (!current) {
-      counts.gone++;
-      return;
-    }
-    const decision = decide(compiled, user, current, now);
-    if (decision.floored) counts.floored++;
-    if (!decision.changes) {
-      counts.unchanged++;
-      return;
-    }
-    const desiredDays = decision.desired.kind === 'set' ? decision.desired.days : null;
-    if (desiredDays === null) counts.remove++;
-    else counts.set++;
-    if (decision.shortens) counts.shortening++;
-    if (decision.rescue) counts.rescues++;
+    const assessment = await assessUser(user, compiled, now, counters, () =>
+      limit(() => users.describe(user.arn)),
+    );
+    if (assessment.kind !== 'decided' || !assessment.decision.changes) return;
+    const { current, decision, desiredDays } = assessment;
+    countChange(counters, { ...decision, desiredDays }, 'applied');
     changes.push({
       appInstanceUserId: user.appInstanceUserId,
       appInstanceUserArn: user.arn,
@@ -107,19 +85,36 @@ export async function planTenant(
     });
   };
 
-  for await (const page of users.listPages(policy.appInstanceArn, {})) {
-    await Promise.all(page.users.map(planUser));
-  }
+  await scanPages(users.listPages(policy.appInstanceArn, {}), {
+    prefetch: async () => undefined,
+    work: async (page) => {
+      await Promise.all(page.users.map(planUser));
+      return undefined;
+    },
+    stopAfter: () => false,
+  });
   changes.sort((a, b) => a.appInstanceUserId.localeCompare(b.appInstanceUserId));
   const verdict = evaluateSafety(policy.safety, {
-    usersScanned: counts.users,
-    shorteningChanges: counts.shortening,
+    usersScanned: counters.scanned,
+    shorteningChanges: counters.shortening,
   });
   return {
     tenantId: policy.tenantId,
     appInstanceArn: policy.appInstanceArn,
     generatedAt: new Date(now).toISOString(),
-    summary: { ...counts, safety: { wouldHold: verdict.hold, reasons: verdict.reasons } },
+    // The plan's summary keeps its published names; the numbers are the run counters' own.
+    summary: {
+      users: counters.scanned,
+      unchanged: counters.unchanged,
+      set: counters.set,
+      remove: counters.removed,
+      shortening: counters.shortening,
+      rescues: counters.rescued,
+      unmanaged: counters.unmanaged,
+      floored: counters.floored,
+      gone: counters.gone,
+      safety: { wouldHold: verdict.hold, reasons: verdict.reasons },
+    },
     changes,
   };
 }

@@ -1,7 +1,7 @@
-import type { RunRecord } from '../aws/runs';
 import type { ReconcileMessage } from './messages';
-import type { ReconcileQueuePort } from './ports';
-import { type ReconcileDeps, type ReconcileOutcome, reconcileTenant } from './reconcile-tenant';
+import type { ReconcileQueuePort, RunRecord } from './ports';
+import { RetriesExhaustedError, reconcileStep, type StepResult } from './reconcile-step';
+import type { ReconcileDeps } from './settings';
 
 export interface PullModeResult {
   readonly tenantId: string;
@@ -25,31 +25,37 @@ export async function syncInProcess(
   for (const tenantId of tenantIds) {
     const pending: ReconcileMessage[] = [];
     const deps = makeDeps({ send: async (messages) => void pending.push(...messages) });
-    let outcome: ReconcileOutcome = await reconcileTenant(
-      {
-        kind: 'start',
-        tenantId,
-        trigger: 'cli',
-        ...(options.approveShortening ? { approveShortening: true } : {}),
-      },
-      deps,
-    );
+    const step = async (message: ReconcileMessage): Promise<StepResult> => {
+      try {
+        return await reconcileStep(message, deps);
+      } catch (error) {
+        // In this process every attempt is the last: the run is saved as failed; report it as such.
+        if (error instanceof RetriesExhaustedError) return { kind: 'done', run: error.run };
+        throw error;
+      }
+    };
+    let result = await step({
+      kind: 'start',
+      tenantId,
+      trigger: 'cli',
+      ...(options.approveShortening ? { approveShortening: true } : {}),
+    });
     let invocations = 1;
-    let last: RunRecord | null = outcome.status === 'skipped' ? null : outcome.run;
+    let last = runOf(result);
     for (let next = pending.shift(); next; next = pending.shift()) {
       // A follow-up start (the policy changed during the run) is left to the next sync: pull mode reports
       // the run it was asked for.
       if (next.kind !== 'continue') continue;
-      outcome = await reconcileTenant(next, deps);
+      result = await step(next);
       invocations++;
-      if (outcome.status !== 'skipped') last = outcome.run;
+      last = runOf(result) ?? last;
     }
-    results.push({
-      tenantId,
-      run: last,
-      invocations,
-      ...(outcome.status === 'skipped' && last === null ? { skipped: outcome.reason } : {}),
-    });
+    const skipped = result.kind === 'done' && last === null ? result.skipped : undefined;
+    results.push({ tenantId, run: last, invocations, ...(skipped === undefined ? {} : { skipped }) });
   }
   return results;
+}
+
+function runOf(result: StepResult): RunRecord | null {
+  return result.kind === 'retryAfter' ? null : result.run;
 }

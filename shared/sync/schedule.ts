@@ -1,5 +1,4 @@
-import type { StoredPolicy } from '../aws/policy-store';
-import type { ReconcileQueuePort } from './ports';
+import type { ReconcileQueuePort, StoredPolicy } from './ports';
 
 export interface ScheduleDeps {
   readonly policies: { list(): Promise<StoredPolicy[]> };

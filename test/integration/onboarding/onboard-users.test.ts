@@ -2,7 +2,6 @@ import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { register as registerDlq } from '../../../cli/commands/dlq';
-import { REDRIVE_POLICY_REASON } from '../../../shared/aws/queues';
 import { DAY_MS } from '../../../shared/policy';
 import { seedTenant } from '../../support/chime';
 import { queueDepth, waitFor } from '../queues/helpers';
@@ -188,7 +187,7 @@ describe('onboard-users handler (real handler, local SQS runner, emulator, Dynam
     expect(await deadLetters()).toEqual([]);
   });
 
-  it('moves a record that keeps failing to the DLQ after the receive limit', async () => {
+  it('dead-letters a record that keeps failing at its last receive, with the last error', async () => {
     stack.emulator.setFaults({ serviceUnavailableRate: 1 });
     try {
       await send(stack, [{ tenantId: 'acme', appInstanceUserId: 'doomed-1', name: 'D' }]);
@@ -202,7 +201,8 @@ describe('onboard-users handler (real handler, local SQS runner, emulator, Dynam
       );
       await source;
       expect(letters).toHaveLength(1);
-      expect(letters[0]?.reason).toBe(REDRIVE_POLICY_REASON);
+      expect(letters[0]?.reason).toBe('retries-exhausted');
+      expect(letters[0]?.detail).toMatch(/ServiceUnavailableException/);
       expect(JSON.parse(letters[0]?.body ?? '{}').appInstanceUserId).toBe('doomed-1');
     } finally {
       stack.emulator.setFaults({});

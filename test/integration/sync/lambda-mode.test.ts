@@ -6,11 +6,11 @@ import { type LocalEventBridge, startLocalEventBridge } from '../../../local/eve
 import { type SqsServer, startSqsServer } from '../../../local/sqs-server';
 import { type StreamSource, startStreamSource } from '../../../local/stream-runner';
 import { storePolicyDocument } from '../../../shared/aws/policy-store';
-import type { RunRecord } from '../../../shared/aws/runs';
 import { ensureTables } from '../../../shared/aws/tables';
 import { Runtime } from '../../../shared/composition-root';
 import type { Config } from '../../../shared/config';
 import { compilePolicy, decide, type Policy } from '../../../shared/policy';
+import type { RunRecord } from '../../../shared/sync/ports';
 import { policyDocument } from '../../fixtures/policies';
 import { type ChimeEmulator, days, type SeedUser, seedTenant, startTestEmulator } from '../../support/chime';
 import { dynamoDbUrl } from '../../support/context';
@@ -233,7 +233,7 @@ describe('sync in Lambda mode: stream → policy-changed → reconcile queue →
     expect(letters[0]?.detail).toMatch(/trigger/);
   });
 
-  it('a step that keeps failing is retried with backoff, then the run is failed and the message dead-lettered', async () => {
+  it('a step that keeps failing is retried with backoff; at the last attempt the run is failed and the message dead-lettered with its reason', async () => {
     const arn = seedTenant(emulator, [{ appInstanceUserId: 'guest-z', ageMs: days(1) }], 'broken');
     emulator.setFaults({ serviceUnavailableRate: 1 });
     try {
@@ -249,7 +249,8 @@ describe('sync in Lambda mode: stream → policy-changed → reconcile queue →
         letters = await runtime.queues.peekDeadLetters(dlqUrl, 10);
       }
       const letter = letters.find((candidate) => candidate.body.includes('"broken"'));
-      expect(letter?.reason).toBe('max-receive-count-exceeded');
+      expect(letter?.reason).toBe('retries-exhausted');
+      expect(letter?.detail).toMatch(/ServiceUnavailable/);
       expect(eventBridge.events.some((event) => event.detailType === 'Tenant Run Failed')).toBe(true);
     } finally {
       emulator.setFaults({});

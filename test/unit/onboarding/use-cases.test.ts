@@ -1,25 +1,21 @@
-import {
-  BadRequestException,
-  ConflictException,
-  ThrottledClientException,
-} from '@aws-sdk/client-chime-sdk-identity';
 import { describe, expect, it, vi } from 'vitest';
-import type { LifecycleEvent } from '../../../shared/aws/events';
-import type { LedgerEntry } from '../../../shared/aws/ledger';
-import type { ChimeUser, CreateChimeUser } from '../../../shared/chime/users';
+import { ChimeCallError } from '../../../shared/errors';
 import {
   type OnboardingDeps,
   type OnboardOutcome,
   onboardRequest,
   type TenantPolicy,
 } from '../../../shared/onboarding/onboard-request';
+import type { ExistingUser as ChimeUser, NewUser as CreateChimeUser } from '../../../shared/onboarding/ports';
 import {
-  type MessageDeps,
-  processOnboardingMessage,
-  RetryLaterError,
+  describeInvalidOnboarding,
+  processOnboardingRequest,
+  rejectedEvent,
 } from '../../../shared/onboarding/process-message';
 import { OnboardingRejection } from '../../../shared/onboarding/retry';
 import { compilePolicy, DAY_MS, parsePolicy } from '../../../shared/policy';
+import type { LifecycleEvent } from '../../../shared/sync/events';
+import type { LedgerEntry } from '../../../shared/sync/ports';
 import { appInstanceArn, policyDocument } from '../../fixtures/policies';
 
 const NOW = Date.UTC(2025, 0, 10);
@@ -67,7 +63,8 @@ function fakes(options: { policy?: TenantPolicy | null; existing?: ChimeUser; cr
   return { deps, created, updates, expirations, ledger, events };
 }
 
-const conflict = () => new ConflictException({ message: 'exists', $metadata: { httpStatusCode: 409 } });
+// What the Chime port throws (shared/chime/user-port.ts translates the SDK's exceptions).
+const conflict = () => new ChimeCallError('CreateAppInstanceUser', 'conflict', 'ConflictException', 409);
 
 describe('onboardRequest', () => {
   it('creates with the decided expiration and the token, records the ledger and the event', async () => {
@@ -139,11 +136,16 @@ describe('onboardRequest', () => {
 
   it('turns a Chime 400 into a rejection and lets a throttle through to be retried', async () => {
     const request = { tenantId: 'acme', appInstanceUserId: 'u', name: 'n' };
-    const bad = new BadRequestException({ message: 'no', $metadata: { httpStatusCode: 400 } });
+    const bad = new ChimeCallError('CreateAppInstanceUser', 'bad-request', 'BadRequestException', 400);
     await expect(onboardRequest(request, 't', fakes({ createError: bad }).deps)).rejects.toBeInstanceOf(
       OnboardingRejection,
     );
-    const throttled = new ThrottledClientException({ message: 'slow', $metadata: { httpStatusCode: 429 } });
+    const throttled = new ChimeCallError(
+      'CreateAppInstanceUser',
+      'throttled',
+      'ThrottledClientException',
+      429,
+    );
     await expect(onboardRequest(request, 't', fakes({ createError: throttled }).deps)).rejects.toBe(
       throttled,
     );
@@ -203,91 +205,33 @@ describe('onboardRequest', () => {
   });
 });
 
-describe('processOnboardingMessage', () => {
+describe('processOnboardingRequest', () => {
   const outcome = { result: 'created' } as OnboardOutcome;
-  const body = JSON.stringify({ tenantId: 'acme', appInstanceUserId: 'u-1', name: 'Secret Person' });
+  const request = { tenantId: 'acme', appInstanceUserId: 'u-1', name: 'Secret Person' };
 
-  function messageDeps(onboardOnce: MessageDeps['onboardOnce']) {
-    const calls = {
-      deadLetter: vi.fn(async () => {}),
-      retryLater: vi.fn(async () => {}),
-      publish: vi.fn(async () => {}),
-      logs: [] as unknown[],
-    };
-    const log = (...args: unknown[]) => void calls.logs.push(args);
-    const deps: MessageDeps = {
-      onboardOnce,
-      deadLetter: calls.deadLetter,
-      retryLater: calls.retryLater,
-      events: { publish: calls.publish },
-      log: { info: log, warn: log, error: log },
-      backoff: { baseSeconds: 2, capSeconds: 300 },
-      random: () => 0,
-    };
-    return { deps, calls };
-  }
-
-  it('onboards a valid message under its key and reports replays', async () => {
+  it('onboards a valid request under its key and logs replays without the name', async () => {
+    const logs: unknown[] = [];
+    const log = (...args: unknown[]) => void logs.push(args);
     const onboardOnce = vi.fn(async (_request: unknown, _key: string) => ({ outcome, replayed: true }));
-    const { deps, calls } = messageDeps(onboardOnce);
-    const result = await processOnboardingMessage({ messageId: 'm', body, receiveCount: 1 }, deps);
-    expect(result).toEqual({ status: 'onboarded', outcome, replayed: true });
-    expect(onboardOnce.mock.calls[0]?.[1]).toMatch(/^[-_A-Za-z0-9]{43}$/);
-    expect(calls.deadLetter).not.toHaveBeenCalled();
-  });
-
-  it('dead-letters an invalid message at once and publishes the rejection without the name', async () => {
-    const onboardOnce = vi.fn();
-    const { deps, calls } = messageDeps(onboardOnce);
-    const bad = JSON.stringify({ tenantId: 'acme', appInstanceUserId: 'u-1', name: 'Secret Person', x: 1 });
-    const result = await processOnboardingMessage({ messageId: 'm', body: bad, receiveCount: 1 }, deps);
-    expect(result).toMatchObject({ status: 'rejected', reason: 'invalid-message' });
-    expect(onboardOnce).not.toHaveBeenCalled();
-    expect(calls.deadLetter).toHaveBeenCalledWith(
-      'invalid-message',
-      '(root): unknown key(s) at position(s) 4 (keys are not echoed: they may hold personal data)',
+    const result = await processOnboardingRequest(
+      request,
+      { messageId: 'm', attempt: 1 },
+      { onboardOnce, log: { info: log, warn: log, error: log } },
     );
-    expect(calls.publish).toHaveBeenCalledTimes(1);
-    expect(JSON.stringify([calls.publish.mock.calls, calls.logs])).not.toContain('Secret');
+    expect(result).toEqual({ outcome, replayed: true });
+    expect(onboardOnce.mock.calls[0]?.[1]).toMatch(/^[-_A-Za-z0-9]{43}$/);
+    expect(logs).toHaveLength(1);
+    expect(JSON.stringify(logs)).not.toContain('Secret');
   });
 
-  it('dead-letters a rejection from the use case and still succeeds when the event cannot be published', async () => {
-    const { deps, calls } = messageDeps(async () => {
-      throw new OnboardingRejection('tenant-disabled', 'tenantId: disabled');
+  it('describes an invalid body by field, and its rejection event carries identifiers only', () => {
+    const bad = JSON.stringify({ ...request, x: 1 });
+    expect(describeInvalidOnboarding(bad)).toEqual({
+      reason: 'invalid-message',
+      detail: '(root): unknown key(s) at position(s) 4 (keys are not echoed: they may hold personal data)',
     });
-    calls.publish.mockRejectedValueOnce(new Error('EventBridge down'));
-    const result = await processOnboardingMessage({ messageId: 'm', body, receiveCount: 1 }, deps);
-    expect(result).toMatchObject({ status: 'rejected', reason: 'tenant-disabled' });
-    expect(calls.deadLetter).toHaveBeenCalledOnce();
-  });
-
-  it('fails the message when even the DLQ copy fails, so nothing is lost', async () => {
-    const { deps, calls } = messageDeps(vi.fn());
-    calls.deadLetter.mockRejectedValueOnce(new Error('SQS down'));
-    await expect(
-      processOnboardingMessage({ messageId: 'm', body: '{', receiveCount: 1 }, deps),
-    ).rejects.toThrow('SQS down');
-  });
-
-  it('sets a backoff visibility on retryable failures and fails only this record', async () => {
-    const throttled = new ThrottledClientException({ message: 'slow', $metadata: { httpStatusCode: 429 } });
-    const { deps, calls } = messageDeps(async () => {
-      throw throttled;
-    });
-    const failure = processOnboardingMessage({ messageId: 'm', body, receiveCount: 4 }, deps);
-    await expect(failure).rejects.toBeInstanceOf(RetryLaterError);
-    await expect(failure).rejects.toMatchObject({ delaySeconds: 8, cause: throttled });
-    expect(calls.retryLater).toHaveBeenCalledWith(8);
-    expect(calls.deadLetter).not.toHaveBeenCalled();
-  });
-
-  it('still fails the record when the visibility change fails (it returns after the queue timeout)', async () => {
-    const { deps, calls } = messageDeps(async () => {
-      throw new Error('DynamoDB unavailable');
-    });
-    calls.retryLater.mockRejectedValueOnce(new Error('SQS down'));
-    await expect(
-      processOnboardingMessage({ messageId: 'm', body, receiveCount: 1 }, deps),
-    ).rejects.toBeInstanceOf(RetryLaterError);
+    const event = rejectedEvent(bad, 'm', 'invalid-message', 'detail');
+    expect(event.detail).toMatchObject({ tenantId: 'acme', appInstanceUserId: 'u-1', messageId: 'm' });
+    expect(JSON.stringify(event)).not.toContain('Secret');
   });
 });

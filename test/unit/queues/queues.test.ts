@@ -3,7 +3,6 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describe as describeLetter, formatAge } from '../../../cli/commands/dlq';
 import {
-  backoffMs,
   chunkEntries,
   DEAD_LETTER_ATTRIBUTES,
   isSqsError,
@@ -124,17 +123,6 @@ describe('chunkEntries', () => {
   it('keeps a batch under 256 KiB', () => {
     const chunks = chunkEntries([entry('a', 100_000), entry('b', 100_000), entry('c', 100_000)]);
     expect(chunks.map((chunk) => chunk.map((item) => item.Id))).toEqual([['a', 'b'], ['c']]);
-  });
-});
-
-describe('backoffMs', () => {
-  const retry = { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 300 };
-
-  it('grows exponentially up to the cap, with full jitter', () => {
-    expect([1, 2, 3, 4, 5].map((attempt) => backoffMs(attempt, retry, () => 0.999_999))).toEqual([
-      49, 99, 199, 299, 299,
-    ]);
-    expect(backoffMs(3, retry, () => 0)).toBe(0);
   });
 });
 

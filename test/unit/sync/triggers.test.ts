@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { StoredPolicy } from '../../../shared/aws/policy-store';
 import { type ReconcileMessage, reconcileMessageSchema } from '../../../shared/sync/messages';
 import { onPolicyChanged, type PolicyChange } from '../../../shared/sync/policy-changed';
-import { newRunId } from '../../../shared/sync/reconcile-tenant';
+import type { StoredPolicy } from '../../../shared/sync/ports';
+import { newRunId } from '../../../shared/sync/run-lifecycle';
 import { scheduleSync } from '../../../shared/sync/schedule';
 
 function recordingQueue() {

@@ -1,0 +1,67 @@
+import { type CompiledPolicy, type Decision, decide, resolveExpiration } from '../policy';
+import type { ListedUser, RunCounters } from './ports';
+
+/** What Chime (or the ledger, standing in for it) says of a user's expiration. */
+export interface CurrentState {
+  readonly createdAt: number;
+  readonly expirationDays: number | undefined;
+}
+
+export type Assessment =
+  | { readonly kind: 'unmanaged' }
+  | { readonly kind: 'gone' }
+  | {
+      readonly kind: 'decided';
+      readonly current: CurrentState;
+      readonly decision: Decision;
+      /** The ExpirationDays the decision wants (null: none). */
+      readonly desiredDays: number | null;
+    };
+
+/**
+ * The one per-user scan step of `plan` and `reconcile`: resolves the user against the policy, reads its
+ * current state (Describe, or the ledger) only when it is managed, decides, and counts what it found in the
+ * run's counters. Both use cases count with this and `countChange`, so a plan's summary and a run's counters
+ * mean the same thing.
+ */
+export async function assessUser(
+  user: ListedUser,
+  compiled: CompiledPolicy,
+  now: number,
+  counters: RunCounters,
+  current: () => Promise<CurrentState | null>,
+): Promise<Assessment> {
+  counters.scanned++;
+  if (resolveExpiration(compiled, user).expiration === 'unmanaged') {
+    counters.unmanaged++;
+    return { kind: 'unmanaged' };
+  }
+  const state = await current();
+  if (!state) {
+    // Listed a moment ago, gone now: Chime's expiry sweeper or someone else deleted it.
+    counters.gone++;
+    return { kind: 'gone' };
+  }
+  const decision = decide(compiled, user, state, now);
+  if (decision.floored) counters.floored++;
+  if (!decision.changes) counters.unchanged++;
+  const desiredDays = decision.desired.kind === 'set' ? decision.desired.days : null;
+  return { kind: 'decided', current: state, decision, desiredDays };
+}
+
+/**
+ * Counts a change: `applied` (written, or what a plan would write), `held` (waits for the caps) or
+ * `released` (a held change written at the end of the scan; its shortening was counted when it was held).
+ */
+export function countChange(
+  counters: RunCounters,
+  change: { readonly shortens: boolean; readonly rescue: boolean; readonly desiredDays: number | null },
+  outcome: 'applied' | 'held' | 'released',
+): void {
+  if (change.shortens && outcome !== 'released') counters.shortening++;
+  if (outcome === 'held') return;
+  if (change.desiredDays === null) counters.removed++;
+  else counters.set++;
+  if (change.shortens) counters.shorteningApplied++;
+  if (change.rescue) counters.rescued++;
+}

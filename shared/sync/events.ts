@@ -1,0 +1,89 @@
+import { z } from 'zod';
+
+/**
+ * The contracts of the lifecycle events on the bus: one zod schema per `detail-type`. They are the source of
+ * the JSON Schema files under docs/events/ (`npm run events:schemas`), and the events adapter validates
+ * every event against them before PutEvents, so nothing leaves that a consumer's schema would refuse.
+ * No detail carries a user's name or metadata.
+ */
+
+const counters = z.strictObject({
+  scanned: z.number().int().min(0),
+  pages: z.number().int().min(0),
+  described: z.number().int().min(0),
+  unchanged: z.number().int().min(0),
+  set: z.number().int().min(0),
+  removed: z.number().int().min(0),
+  shortening: z.number().int().min(0),
+  shorteningApplied: z.number().int().min(0),
+  held: z.number().int().min(0),
+  rescued: z.number().int().min(0),
+  unmanaged: z.number().int().min(0),
+  floored: z.number().int().min(0),
+  gone: z.number().int().min(0),
+  chimeCalls: z.number().int().min(0),
+});
+
+const runFinished = <State extends string>(state: State) =>
+  z.strictObject({
+    tenantId: z.string().min(1),
+    runId: z.string().min(1),
+    state: z.literal(state),
+    policyVersion: z.number().int().min(1),
+    counters,
+    reason: z.string().optional(),
+  });
+
+const nullableString = z.string().min(1).nullable();
+const expirationDays = z.number().int().min(1).max(5475).nullable();
+
+export const EVENT_DETAIL_SCHEMAS = {
+  'Tenant Run Completed': runFinished('completed'),
+  'Tenant Run Held': runFinished('held'),
+  'Tenant Run Failed': runFinished('failed'),
+  'User Rescued': z.strictObject({
+    tenantId: z.string().min(1),
+    runId: z.string().min(1),
+    appInstanceUserArn: z.string().min(1),
+    ruleId: nullableString,
+    expirationDays,
+  }),
+  'User Onboarded': z.strictObject({
+    tenantId: z.string().min(1),
+    appInstanceUserId: z.string().min(1),
+    appInstanceUserArn: z.string().min(1),
+    requestId: nullableString,
+    result: z.enum(['created', 'converged']),
+    ruleId: nullableString,
+    expirationDays,
+    policyVersion: z.number().int().min(1),
+    changed: z.array(z.enum(['name', 'metadata', 'expiration'])),
+  }),
+  'Onboarding Request Rejected': z.strictObject({
+    reason: z.string().min(1),
+    detail: z.string(),
+    messageId: z.string().min(1),
+    tenantId: nullableString,
+    appInstanceUserId: nullableString,
+    requestId: nullableString,
+  }),
+} as const;
+
+export type EventType = keyof typeof EVENT_DETAIL_SCHEMAS;
+export const EVENT_TYPES = Object.keys(EVENT_DETAIL_SCHEMAS) as EventType[];
+
+/** A lifecycle event: its type and the detail its schema describes. */
+export type LifecycleEvent = {
+  [Type in EventType]: { readonly type: Type; readonly detail: z.infer<(typeof EVENT_DETAIL_SCHEMAS)[Type]> };
+}[EventType];
+
+/** Throws a description (paths and rules, never values) when an event breaks its contract. */
+export function assertValidEvent(event: LifecycleEvent): void {
+  const result = EVENT_DETAIL_SCHEMAS[event.type].safeParse(event.detail);
+  if (!result.success) {
+    const problems = result.error.issues
+      .map((issue) => `${issue.path.join('.') || '(detail)'}: ${issue.message}`)
+      .join('; ');
+    throw new Error(`event "${event.type}" breaks its contract: ${problems}`);
+  }
+}

@@ -1,0 +1,134 @@
+import pLimit from 'p-limit';
+import { type CompiledPolicy, dueForVerification, shorteningCanBeHeld, sightingStale } from '../policy';
+import { assessUser, countChange } from './assess';
+import type {
+  LedgerEntry,
+  LifecycleEvent,
+  ListedUser,
+  PendingShortening,
+  RunCounters,
+  RunRecord,
+  StoredPolicy,
+  UserPage,
+} from './ports';
+import type { ReconcileDeps } from './settings';
+
+/** Whether the facts of a ledger entry differ (the sighting fields aside). */
+function ledgerEntryChanged(previous: LedgerEntry, next: LedgerEntry): boolean {
+  return (
+    previous.createdAt !== next.createdAt ||
+    previous.expirationDays !== next.expirationDays ||
+    previous.verifiedAt !== next.verifiedAt ||
+    previous.appliedPolicyVersion !== next.appliedPolicyVersion ||
+    previous.appliedRuleId !== next.appliedRuleId ||
+    previous.goneAt !== next.goneAt
+  );
+}
+
+/**
+ * Decides every user of a page and makes its Chime calls: Describe only for users the ledger does not know
+ * or whose entry is due for verification, a write only for drift. Returns the page's DynamoDB writes (ledger,
+ * pending shortening changes, rescue events) for the caller to run in the background.
+ */
+export async function reconcilePage(
+  page: UserPage,
+  known: Map<string, LedgerEntry>,
+  run: { readonly record: RunRecord; readonly stored: StoredPolicy; readonly compiled: CompiledPolicy },
+  counters: RunCounters,
+  deps: ReconcileDeps,
+): Promise<() => Promise<void>> {
+  const { record, stored, compiled } = run;
+  const { tenantId, runId } = record;
+  const now = deps.now();
+  const holdShortening = shorteningCanBeHeld(stored.policy.safety, record.approveShortening);
+  const describeLimit = pLimit(deps.settings.describeConcurrency);
+  const writeLimit = pLimit(deps.settings.writeConcurrency);
+  const entries: LedgerEntry[] = [];
+  const pending: PendingShortening[] = [];
+  const rescues: LifecycleEvent[] = [];
+  /** Records what the ledger should say of a user; writes it only when that changed or the sighting is stale. */
+  const remember = (previous: LedgerEntry | undefined, next: LedgerEntry) => {
+    if (
+      previous &&
+      !ledgerEntryChanged(previous, next) &&
+      !sightingStale(previous, now, deps.settings.seenRefreshMs)
+    ) {
+      return;
+    }
+    entries.push({ ...next, lastSeenAt: now, lastSeenRunId: runId });
+  };
+
+  const reconcileUser = async (user: ListedUser): Promise<void> => {
+    const entry = known.get(user.appInstanceUserId);
+    let verifiedAt = entry?.verifiedAt ?? now;
+    const assessment = await assessUser(user, compiled, now, counters, async () => {
+      if (
+        entry &&
+        entry.goneAt === undefined &&
+        !dueForVerification(entry, now, deps.settings.verifyIntervalMs)
+      ) {
+        return { createdAt: entry.createdAt, expirationDays: entry.expirationDays ?? undefined };
+      }
+      const described = await describeLimit(() => deps.users.describe(user.arn));
+      counters.described++;
+      counters.chimeCalls++;
+      verifiedAt = now;
+      return described;
+    });
+    if (assessment.kind === 'unmanaged') {
+      if (entry) remember(entry, entry);
+      return;
+    }
+    if (assessment.kind === 'gone') {
+      if (entry) entries.push({ ...entry, goneAt: now });
+      return;
+    }
+    const { current, decision, desiredDays } = assessment;
+    let expirationDays = current.expirationDays ?? null;
+    const held = decision.changes && decision.shortens && holdShortening;
+    if (held) {
+      countChange(counters, { ...decision, desiredDays }, 'held');
+      pending.push({
+        appInstanceUserId: user.appInstanceUserId,
+        userArn: user.arn,
+        runId,
+        desiredDays,
+        ruleId: decision.ruleId,
+      });
+    } else if (decision.changes) {
+      await writeLimit(() => deps.users.putExpiration(user.arn, desiredDays));
+      counters.chimeCalls++;
+      countChange(counters, { ...decision, desiredDays }, 'applied');
+      expirationDays = desiredDays;
+      if (decision.rescue) {
+        rescues.push({
+          type: 'User Rescued',
+          detail: {
+            tenantId,
+            runId,
+            appInstanceUserArn: user.arn,
+            ruleId: decision.ruleId,
+            expirationDays: desiredDays,
+          },
+        });
+      }
+    }
+    remember(entry, {
+      appInstanceUserId: user.appInstanceUserId,
+      createdAt: current.createdAt,
+      expirationDays,
+      verifiedAt,
+      appliedPolicyVersion: decision.changes && !held ? stored.version : entry?.appliedPolicyVersion,
+      appliedRuleId: decision.ruleId ?? undefined,
+    });
+  };
+
+  await Promise.all(page.users.map(reconcileUser));
+  return async () => {
+    await Promise.all([
+      deps.ledger.putMany(tenantId, entries),
+      pending.length > 0 ? deps.runs.addPending(tenantId, pending) : undefined,
+      rescues.length > 0 ? deps.events.publish(rescues) : undefined,
+    ]);
+  };
+}

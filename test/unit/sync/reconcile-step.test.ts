@@ -1,0 +1,205 @@
+import { describe, expect, it } from 'vitest';
+import { ChimeCallError } from '../../../shared/errors';
+import type { ContinueMessage, ReconcileMessage } from '../../../shared/sync/messages';
+import { RetriesExhaustedError, reconcileStep } from '../../../shared/sync/reconcile-step';
+import { reconcileFakes } from '../../support/fakes';
+
+const DAY = 86_400_000;
+const start: ReconcileMessage = { kind: 'start', tenantId: 'acme', trigger: 'schedule' };
+
+/** A tenant with four guests (two pages of two) whose expiration is not yet what the policy wants. */
+function tenant() {
+  const fakes = reconcileFakes();
+  // Caps that cannot hold a run: changes are written as they are found.
+  fakes.policies.put('acme', {
+    safety: { minRemainingDays: 1, maxShorteningChanges: 100_000, maxShorteningPercent: 100 },
+  });
+  for (const id of ['guest-1', 'guest-2', 'guest-3', 'guest-4']) {
+    fakes.chime.add({ appInstanceUserId: id, createdAt: Date.UTC(2025, 0, 9), expirationDays: undefined });
+  }
+  return fakes;
+}
+
+const continuations = (messages: ReconcileMessage[]) =>
+  messages.filter((message): message is ContinueMessage => message.kind === 'continue');
+
+describe('reconcileStep: at-least-once branches', () => {
+  it('a run goes start → checkpoint per page → done, writing each drifted user once', async () => {
+    const fakes = tenant();
+    expect((await reconcileStep(start, fakes.deps())).kind).toBe('checkpoint');
+    let result = await reconcileStep(fakes.queue.take()[0] as ReconcileMessage, fakes.deps());
+    expect(result.kind).toBe('checkpoint');
+    result = await reconcileStep(fakes.queue.take()[0] as ReconcileMessage, fakes.deps());
+    expect(result).toMatchObject({
+      kind: 'done',
+      run: { state: 'completed', counters: { scanned: 4, set: 4 } },
+    });
+    expect(fakes.chime.puts.map((put) => put.days)).toEqual([7, 7, 7, 7]);
+  });
+
+  it('duplicate start: a second start while the run is going starts nothing and hands nothing over again', async () => {
+    const fakes = tenant();
+    await reconcileStep(start, fakes.deps());
+    await reconcileStep(fakes.queue.take()[0] as ReconcileMessage, fakes.deps());
+    fakes.queue.take();
+    const again = await reconcileStep(start, fakes.deps());
+    expect(again).toMatchObject({ kind: 'done', run: null, skipped: expect.stringMatching(/still going/) });
+    expect(fakes.runs.records.size).toBe(1);
+    expect(fakes.queue.sent).toEqual([]);
+  });
+
+  it('zero-step handover: a start redelivered before its run got going hands the run over again', async () => {
+    const fakes = tenant();
+    await reconcileStep(start, fakes.deps());
+    const [handover] = fakes.queue.take();
+    const again = await reconcileStep(start, fakes.deps());
+    expect(again).toMatchObject({ kind: 'done', skipped: expect.stringMatching(/still going/) });
+    expect(fakes.runs.records.size).toBe(1);
+    expect(fakes.queue.take()).toEqual([handover]);
+  });
+
+  it('duplicate continuation: the step already done re-sends the next continuation and does no work', async () => {
+    const fakes = tenant();
+    await reconcileStep(start, fakes.deps());
+    const step0 = fakes.queue.take()[0] as ContinueMessage;
+    await reconcileStep(step0, fakes.deps());
+    const [step1] = continuations(fakes.queue.take());
+    const putsBefore = fakes.chime.puts.length;
+    const again = await reconcileStep(step0, fakes.deps());
+    expect(again).toMatchObject({
+      kind: 'done',
+      skipped: expect.stringMatching(/already done; continuation re-sent/),
+    });
+    expect(fakes.queue.take()).toEqual([step1]);
+    expect(fakes.chime.puts.length).toBe(putsBefore);
+  });
+
+  it('stale continuation: a step two or more behind is dropped without sending anything', async () => {
+    const fakes = tenant();
+    await reconcileStep(start, fakes.deps());
+    const step0 = fakes.queue.take()[0] as ContinueMessage;
+    await reconcileStep(step0, fakes.deps());
+    await reconcileStep(fakes.queue.take()[0] as ReconcileMessage, fakes.deps());
+    fakes.queue.take();
+    const run = [...fakes.runs.records.values()][0];
+    expect(run?.state).toBe('completed');
+    // A finished run drops everything; a running one drops a step far behind.
+    expect(await reconcileStep(step0, fakes.deps())).toMatchObject({
+      skipped: expect.stringMatching(/is completed/),
+    });
+    const other = tenant();
+    await reconcileStep(start, other.deps());
+    const first = other.queue.take()[0] as ContinueMessage;
+    await reconcileStep(first, other.deps());
+    const running = [...other.runs.records.values()][0];
+    if (!running) throw new Error('no run');
+    other.runs.records.set(running.runId, { ...running, step: 3 });
+    other.queue.take();
+    expect(await reconcileStep(first, other.deps())).toMatchObject({
+      skipped: 'duplicate delivery of step 0 (run is at 3)',
+    });
+    expect(other.queue.sent).toEqual([]);
+  });
+
+  it('lease lost: the run fails and leaves the new holder its lease', async () => {
+    const fakes = tenant();
+    await reconcileStep(start, fakes.deps());
+    const step0 = fakes.queue.take()[0] as ContinueMessage;
+    fakes.runs.lease = { runId: 'someone-else', until: Number.MAX_SAFE_INTEGER };
+    const result = await reconcileStep(step0, fakes.deps());
+    expect(result).toMatchObject({
+      kind: 'done',
+      run: { state: 'failed', reason: 'lease lost to run someone-else' },
+    });
+    expect(fakes.runs.lease).toEqual({ runId: 'someone-else', until: Number.MAX_SAFE_INTEGER });
+    expect(fakes.chime.puts).toEqual([]);
+  });
+
+  it('policy disabled mid-run: the next step fails the run, publishes it, writes nothing', async () => {
+    const fakes = tenant();
+    await reconcileStep(start, fakes.deps());
+    const step0 = fakes.queue.take()[0] as ContinueMessage;
+    fakes.policies.put('acme', { enabled: false }, 2);
+    const result = await reconcileStep(step0, fakes.deps());
+    expect(result).toMatchObject({
+      kind: 'done',
+      run: { state: 'failed', reason: 'policy removed or disabled during the run' },
+    });
+    expect(fakes.events.published.map((event) => event.type)).toEqual(['Tenant Run Failed']);
+    expect(fakes.chime.puts).toEqual([]);
+    expect(fakes.runs.lease).toBeUndefined();
+  });
+
+  it('lost conditional save: another delivery saved the step first, so this one sends no continuation', async () => {
+    const fakes = tenant();
+    await reconcileStep(start, fakes.deps());
+    const step0 = fakes.queue.take()[0] as ContinueMessage;
+    fakes.runs.loseNextSave = true;
+    const result = await reconcileStep(step0, fakes.deps());
+    expect(result).toMatchObject({ kind: 'done', skipped: 'step 0 was completed by another delivery' });
+    expect(fakes.queue.sent).toEqual([]);
+    expect([...fakes.runs.records.values()][0]?.step).toBe(0);
+  });
+
+  it('a failing step is retried after the backoff of its attempt, with nothing saved', async () => {
+    const fakes = tenant();
+    await reconcileStep(start, fakes.deps());
+    const step0 = fakes.queue.take()[0] as ContinueMessage;
+    fakes.chime.failNext = new ChimeCallError(
+      'ListAppInstanceUsers',
+      'throttled',
+      'ThrottledClientException',
+      429,
+    );
+    const result = await reconcileStep(step0, fakes.deps({ attempt: 3, random: () => 0 }));
+    // Third attempt, base 30 s: ceiling 30 × 2² = 120 s, equal jitter with random 0 → 60 s.
+    expect(result).toMatchObject({ kind: 'retryAfter', delaySeconds: 60 });
+    expect([...fakes.runs.records.values()][0]).toMatchObject({ step: 0, state: 'running' });
+    expect(fakes.queue.sent).toEqual([]);
+  });
+
+  it('at the last attempt a retryable failure fails the run and is terminal (dead-lettered)', async () => {
+    const fakes = tenant();
+    await reconcileStep(start, fakes.deps());
+    const step0 = fakes.queue.take()[0] as ContinueMessage;
+    fakes.chime.failNext = new ChimeCallError(
+      'ListAppInstanceUsers',
+      'retryable',
+      'ServiceUnavailableException',
+      503,
+    );
+    const failure = reconcileStep(step0, fakes.deps({ finalAttempt: true }));
+    await expect(failure).rejects.toBeInstanceOf(RetriesExhaustedError);
+    await expect(failure).rejects.toMatchObject({ reason: 'retries-exhausted', terminal: true });
+    expect([...fakes.runs.records.values()][0]).toMatchObject({
+      state: 'failed',
+      reason: 'ListAppInstanceUsers: ServiceUnavailableException (HTTP 503)',
+    });
+  });
+
+  it('a terminal failure fails the run at once, without a retry', async () => {
+    const fakes = tenant();
+    await reconcileStep(start, fakes.deps());
+    const step0 = fakes.queue.take()[0] as ContinueMessage;
+    fakes.chime.failNext = new ChimeCallError('ListAppInstanceUsers', 'forbidden', 'ForbiddenException', 403);
+    const result = await reconcileStep(step0, fakes.deps());
+    expect(result).toMatchObject({ kind: 'done', run: { state: 'failed' } });
+  });
+
+  it('holds shortening above the caps, and re-verifies a ledger entry only when it is due', async () => {
+    const fakes = reconcileFakes();
+    fakes.policies.put('acme', {
+      safety: { minRemainingDays: 1, maxShorteningChanges: 0, maxShorteningPercent: 10 },
+    });
+    fakes.chime.add({ appInstanceUserId: 'guest-1', createdAt: Date.UTC(2025, 0, 9), expirationDays: 30 });
+    const deps = fakes.deps({
+      settings: { ...fakes.deps().settings, maxPagesPerInvocation: 10, verifyIntervalMs: 30 * DAY },
+    });
+    await reconcileStep(start, deps);
+    const result = await reconcileStep(fakes.queue.take()[0] as ReconcileMessage, deps);
+    expect(result).toMatchObject({ kind: 'held', run: { counters: { shortening: 1, held: 1 } } });
+    expect(fakes.chime.puts).toEqual([]);
+    expect(fakes.runs.pendingItems.get('guest-1')).toMatchObject({ desiredDays: 7 });
+    expect(fakes.chime.describes).toBe(1);
+  });
+});
