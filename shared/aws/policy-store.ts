@@ -254,6 +254,7 @@ function canonicalJson(value: unknown): string {
 export async function storePolicyDocument(
   store: PolicyStore,
   document: Record<string, unknown>,
+  options: PutOptions = {},
 ): Promise<StoredPolicy> {
   const parsed = parsePolicy(document);
   if (!parsed.ok) {
@@ -265,6 +266,7 @@ export async function storePolicyDocument(
     parsed.policy,
     document,
     current ? { version: current.version, appInstanceArn: current.policy.appInstanceArn } : null,
+    options,
   );
 }
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppInstanceClaimedError } from '../../../shared/aws/policy-store';
+import { AppInstanceClaimedError, AppInstanceMoveError } from '../../../shared/aws/policy-store';
 import { days, seedTenant } from '../../support/chime';
 import {
   eventsOfType,
@@ -122,9 +122,11 @@ describe('tenant isolation of onboarding (the code is the boundary where IAM can
     await expect(putPolicy(stack.runtime, 'tenant-c', tenantB)).rejects.toBeInstanceOf(
       AppInstanceClaimedError,
     );
-    await expect(putPolicy(stack.runtime, 'tenant-a', tenantB)).rejects.toBeInstanceOf(
-      AppInstanceClaimedError,
-    );
+    // Moving tenant-a onto B's AppInstance needs the explicit move flag, and even with it the claim refuses.
+    await expect(putPolicy(stack.runtime, 'tenant-a', tenantB)).rejects.toBeInstanceOf(AppInstanceMoveError);
+    await expect(
+      putPolicy(stack.runtime, 'tenant-a', tenantB, {}, { moveAppInstance: true }),
+    ).rejects.toBeInstanceOf(AppInstanceClaimedError);
     // tenant-a still onboards into its own AppInstance; tenant-c has no policy and is refused.
     await send(stack, [
       { tenantId: 'tenant-a', appInstanceUserId: 'after-claim', name: 'A user', requestId: 'after-claim' },

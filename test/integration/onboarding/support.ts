@@ -14,7 +14,7 @@ import {
   startLocalEventBridge,
 } from '../../../local/eventbridge-server';
 import { type SqsServer, startSqsServer } from '../../../local/sqs-server';
-import { storePolicyDocument } from '../../../shared/aws/policy-store';
+import { type PutOptions, storePolicyDocument } from '../../../shared/aws/policy-store';
 import type { EnsuredQueue } from '../../../shared/aws/queues';
 import type { Runtime } from '../../../shared/composition-root';
 import { policyDocument } from '../../fixtures/policies';
@@ -112,9 +112,10 @@ export async function putPolicy(
   tenantId: string,
   appInstanceArn: string,
   overrides: Record<string, unknown> = {},
+  options: PutOptions = {},
 ): Promise<void> {
   const document = policyDocument(tenantId, appInstanceArn, overrides);
-  await storePolicyDocument(runtime.policyStore, document);
+  await storePolicyDocument(runtime.policyStore, document, options);
 }
 
 export interface RequestBody {
