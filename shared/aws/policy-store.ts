@@ -249,11 +249,13 @@ function canonicalJson(value: unknown): string {
 
 /**
  * Validates a policy document and stores it as the next version of its tenant, conditional on the version
- * read just before (so a concurrent writer still gets "changed since you read it").
+ * read just before (so a concurrent writer still gets "changed since you read it"). A change of the tenant's
+ * AppInstance is refused unless `options.moveAppInstance` is set.
  */
 export async function storePolicyDocument(
   store: PolicyStore,
   document: Record<string, unknown>,
+  options: PutOptions = {},
 ): Promise<StoredPolicy> {
   const parsed = parsePolicy(document);
   if (!parsed.ok) {
@@ -265,6 +267,7 @@ export async function storePolicyDocument(
     parsed.policy,
     document,
     current ? { version: current.version, appInstanceArn: current.policy.appInstanceArn } : null,
+    options,
   );
 }
 
