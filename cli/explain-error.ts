@@ -82,10 +82,17 @@ export function explainError(error: unknown, env: NodeJS.ProcessEnv = process.en
     );
   }
   if (failure.code !== undefined && NETWORK_CODES.has(failure.code)) {
-    const endpoint = endpointOf(failure, env);
+    // With several addresses for one name (localhost: ::1 and 127.0.0.1) Node reports an AggregateError whose
+    // members carry the address and port.
+    const members = (error as { errors?: NetworkError[] }).errors;
+    const located =
+      failure.hostname === undefined && failure.address === undefined && members?.[0]
+        ? { ...members[0], code: failure.code }
+        : failure;
+    const endpoint = endpointOf(located, env);
     const target = endpoint
       ? `${endpoint.service} at ${endpoint.detail}`
-      : `${failure.hostname ?? failure.address ?? 'an endpoint'}${failure.port ? `:${failure.port}` : ''}; ${WHERE_TO_LOOK}`;
+      : `${located.hostname ?? located.address ?? 'an endpoint'}${located.port ? `:${located.port}` : ''}; ${WHERE_TO_LOOK}`;
     return new CliError(`cannot reach ${target} (${failure.code})`);
   }
   return null;

@@ -68,8 +68,12 @@ export async function scanForReport(
     },
     putExpiration: () => Promise.reject(new Error('a plan never writes')),
   };
-  const plan = await planTenant(policy, countingDirectory(recording, progress.update), now);
-  progress.done();
+  let plan: Plan;
+  try {
+    plan = await planTenant(policy, countingDirectory(recording, progress.update), now);
+  } finally {
+    progress.done();
+  }
   const changes = new Map(plan.changes.map((change) => [change.appInstanceUserArn, change]));
   const users: ReportUser[] = [];
   for (const user of listed) {

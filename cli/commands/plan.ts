@@ -2,13 +2,13 @@ import type { Command } from 'commander';
 import type { Policy } from '../../shared/policy';
 import { buildReport } from '../../shared/report/data';
 import { renderPlanMarkdown } from '../../shared/report/markdown';
-import type { Plan } from '../../shared/sync/plan';
+import { type Plan, planTenant } from '../../shared/sync/plan';
 import { CliError, EXIT_INVALID, noPolicyError } from '../errors';
 import { positiveNumberOption } from '../options';
 import { printJson } from '../output';
 import { readPolicyFile, tenantIdArgument } from '../policy-file';
 import { progressOnTerminal } from '../progress';
-import { lastScanEstimate, scanForReport } from '../scan';
+import { countingDirectory, lastScanEstimate, scanForReport } from '../scan';
 import { formatTable } from '../table';
 import { withRuntime } from '../with-runtime';
 
@@ -53,7 +53,19 @@ export function register(program: Command): void {
             json: format !== 'text',
             estimate,
           });
-          return { ...(await scanForReport(runtime, policy, now, progress)), policy };
+          if (format === 'markdown')
+            return { ...(await scanForReport(runtime, policy, now, progress)), policy };
+          // Text and JSON need no per-user expiries: only the plan's own Chime calls are made.
+          try {
+            const plan = await planTenant(
+              policy,
+              countingDirectory(runtime.chimeUsers, progress.update),
+              now,
+            );
+            return { plan, users: [], policy };
+          } finally {
+            progress.done();
+          }
         },
         quotaScale === undefined ? {} : { quotaScale },
       );

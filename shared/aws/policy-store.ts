@@ -249,7 +249,8 @@ function canonicalJson(value: unknown): string {
 
 /**
  * Validates a policy document and stores it as the next version of its tenant, conditional on the version
- * read just before (so a concurrent writer still gets "changed since you read it").
+ * read just before (so a concurrent writer still gets "changed since you read it"). A change of the tenant's
+ * AppInstance is refused unless `options.moveAppInstance` is set.
  */
 export async function storePolicyDocument(
   store: PolicyStore,

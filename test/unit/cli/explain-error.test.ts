@@ -28,6 +28,21 @@ describe('explainError', () => {
     );
   });
 
+  it('finds the endpoint inside an AggregateError (a name with several addresses)', () => {
+    const member = (address: string) =>
+      Object.assign(new Error(`connect ECONNREFUSED ${address}:9324`), {
+        code: 'ECONNREFUSED',
+        address,
+        port: 9324,
+      });
+    const error = Object.assign(new AggregateError([member('::1'), member('127.0.0.1')]), {
+      code: 'ECONNREFUSED',
+    });
+    expect(explainError(error, { AWS_ENDPOINT_URL_SQS: 'http://localhost:9324' })?.message).toMatch(
+      /^cannot reach SQS at http:\/\/localhost:9324 \(from AWS_ENDPOINT_URL_SQS\)/,
+    );
+  });
+
   it('explains missing credentials and leaves other errors alone', () => {
     const missing = Object.assign(new Error('Could not load credentials from any providers'), {
       name: 'CredentialsProviderError',
