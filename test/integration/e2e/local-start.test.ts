@@ -5,7 +5,11 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ChimeSDKIdentityClient, DescribeAppInstanceUserCommand } from '@aws-sdk/client-chime-sdk-identity';
+import {
+  ChimeSDKIdentityClient,
+  DescribeAppInstanceUserCommand,
+  paginateListAppInstanceUsers,
+} from '@aws-sdk/client-chime-sdk-identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../local/dynamodb-local';
 import { canBind } from '../../../local/port-owner';
@@ -379,20 +383,43 @@ describe('local start --persist across kill -9, Ctrl-C and restarts', () => {
     expect(await resumed.interrupt(), resumed.output).toBe(0);
   }, 420_000);
 
-  it('--reset wipes the kept state', async () => {
-    const fresh = start(
-      '--persist',
-      '--reset',
-      '--no-demo',
-      '--functions',
-      'in-process',
-      ...portFlags(ports),
-    );
+  it('--reset wipes the kept state; the demo banner counts the users Chime holds', async () => {
+    const fresh = start('--persist', '--reset', '--functions', 'in-process', ...portFlags(ports));
     await fresh.ready();
     expect(fresh.output).toContain('--reset: wiped the kept state');
     expect(fresh.output).toContain('nothing kept yet, started fresh');
     const listed = await cli(fresh.environment(), 'policy', 'list', '--json');
-    expect(JSON.parse(listed.stdout)).toEqual([]);
+    expect((JSON.parse(listed.stdout) as { tenantId: string }[]).map((p) => p.tenantId).sort()).toEqual([
+      'acme',
+      'globex',
+      'initech',
+    ]);
+    // Each banner count is what ListAppInstanceUsers finds; with the swept ones it makes the seeded 339.
+    const banner = [
+      ...fresh.output.matchAll(
+        /^ {2}tenant (\w+) +(\d+) users in Chime(?: \((\d+) more were seeded already expired: Chime's sweep deleted them\))? +(arn:\S+)$/gm,
+      ),
+    ];
+    expect(banner.map((line) => line[1])).toEqual(['acme', 'globex', 'initech']);
+    const chime = new ChimeSDKIdentityClient({
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${ports.chime}`,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    let seeded = 0;
+    try {
+      for (const [, tenantId, shown, swept, arn] of banner) {
+        let count = 0;
+        for await (const page of paginateListAppInstanceUsers({ client: chime }, { AppInstanceArn: arn })) {
+          count += page.AppInstanceUsers?.length ?? 0;
+        }
+        expect(Number(shown), tenantId).toBe(count);
+        seeded += count + Number(swept ?? 0);
+      }
+    } finally {
+      chime.destroy();
+    }
+    expect(seeded).toBe(339);
     expect(await fresh.interrupt(), fresh.output).toBe(0);
     expect(existsSync(path.join(dir, 'stack.pid'))).toBe(false);
   }, 240_000);
