@@ -170,6 +170,15 @@ describe('malformed HTTP gets the modelled error shape', () => {
     expect(answer.body.Message).toMatch(/^malformed HTTP request \(HPE_/);
   });
 
+  it('a body longer than its Content-Length: the excess is answered as malformed and the connection closed', async () => {
+    const answer = await send(
+      'POST /_emulator/sweep HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}GARBAGE\r\n\r\n',
+    );
+    expect(answer.status).toBe(400);
+    expect(answer.errorType).toBe('BadRequestException');
+    expect(answer.body.Message).toMatch(/^malformed HTTP request \(HPE_/);
+  });
+
   it('a 60 KB path: 431 in the error shape', async () => {
     const answer = await send(`GET /${'a'.repeat(60_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
     expect(answer.status).toBe(431);
