@@ -255,6 +255,7 @@ describe('local start --persist across kill -9, Ctrl-C and restarts', () => {
     const first = start('--persist', '--no-demo', ...portFlags(ports));
     await first.ready();
     expect(first.output).toContain('nothing kept yet, started fresh');
+    expect(first.output).not.toMatch(/Warning|^error /m);
     const env = first.environment();
     const now = Date.now();
     await seed('keep', [
@@ -388,6 +389,8 @@ describe('local start --persist across kill -9, Ctrl-C and restarts', () => {
     await fresh.ready();
     expect(fresh.output).toContain('--reset: wiped the kept state');
     expect(fresh.output).toContain('nothing kept yet, started fresh');
+    // Nothing alarming on the way up: no warning, no error line.
+    expect(fresh.output).not.toMatch(/Warning|^error /m);
     const listed = await cli(fresh.environment(), 'policy', 'list', '--json');
     expect((JSON.parse(listed.stdout) as { tenantId: string }[]).map((p) => p.tenantId).sort()).toEqual([
       'acme',
