@@ -74,7 +74,8 @@ export async function assertPortsFree(claims: readonly PortClaim[], hosts: reado
 
 export class PortsInUseError extends Error {
   constructor(readonly clashes: readonly PortInUseError[]) {
-    super(clashes.map((clash) => clash.message).join('\n'));
+    // One line, like every CLI error: each clash keeps its own port, holder and flag.
+    super(clashes.map((clash) => clash.message).join('; and '));
     this.name = 'PortsInUseError';
   }
 }

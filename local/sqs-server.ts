@@ -1,4 +1,23 @@
-import { buildApp } from 'fauxqs';
+/**
+ * fauxqs, loaded without its one startup warning. Its optional persistence module imports `node:sqlite` at
+ * load, and Node 22 then prints "ExperimentalWarning: SQLite is an experimental feature" on every
+ * `npm start`, although we never use that persistence. Only that warning is dropped, only during this import;
+ * every other warning passes through.
+ */
+async function loadFauxqs(): Promise<typeof import('fauxqs')> {
+  const emitWarning = process.emitWarning;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const text = typeof warning === 'string' ? warning : warning.message;
+    const type = typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type;
+    if (type === 'ExperimentalWarning' && /SQLite/.test(text)) return;
+    (emitWarning as (...args: unknown[]) => void).call(process, warning, ...rest);
+  }) as typeof process.emitWarning;
+  try {
+    return await import('fauxqs');
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+}
 
 export interface SqsServer {
   /** The endpoint to give SQS clients, e.g. `http://127.0.0.1:4566` (set it as `AWS_ENDPOINT_URL_SQS`). */
@@ -28,6 +47,7 @@ export interface SqsServerOptions {
  */
 export async function startSqsServer(options: SqsServerOptions = {}): Promise<SqsServer> {
   const host = options.host ?? '127.0.0.1';
+  const { buildApp } = await loadFauxqs();
   const app = buildApp({ logger: false });
   await app.listen({ port: options.port ?? 0, host });
   const address = app.server.address();

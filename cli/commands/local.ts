@@ -228,13 +228,12 @@ export function register(program: Command): void {
       console.log('point the CLI at it from another shell:');
       console.log('  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local');
       for (const [key, value] of Object.entries(stack.environment)) console.log(`  export ${key}=${value}`);
+      const globexFile = path.relative(process.cwd(), path.join(workDir, 'policies', 'globex.json'));
       console.log('then try:');
       console.log('  npx chime-lifecycle policy list');
       console.log('  npx chime-lifecycle plan --tenant acme');
       console.log('  npx chime-lifecycle onboard --file examples/onboarding.jsonl');
-      console.log(
-        `  edit .local/policies/globex.json, then: npx chime-lifecycle policy put .local/policies/globex.json`,
-      );
+      console.log(`  edit ${globexFile}, then: npx chime-lifecycle policy put ${globexFile}`);
       console.log('  npx chime-lifecycle sync --tenant initech --json');
       console.log(
         "  npx chime-lifecycle sync --tenant globex --approve-shortening   (globex's first run is held by its safety caps)",

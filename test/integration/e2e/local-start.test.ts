@@ -1,11 +1,15 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ChimeSDKIdentityClient, DescribeAppInstanceUserCommand } from '@aws-sdk/client-chime-sdk-identity';
+import {
+  ChimeSDKIdentityClient,
+  DescribeAppInstanceUserCommand,
+  paginateListAppInstanceUsers,
+} from '@aws-sdk/client-chime-sdk-identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../local/dynamodb-local';
 import { canBind } from '../../../local/port-owner';
@@ -146,6 +150,24 @@ const cli = async (env: NodeJS.ProcessEnv, ...args: string[]) => {
   }
 };
 
+/** The children of a process, from /proc (pid and command line). */
+async function childrenOf(parent: number): Promise<{ pid: number; command: string }[]> {
+  const found: { pid: number; command: string }[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== parent) continue;
+      const command = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0').join(' ');
+      found.push({ pid: Number(entry), command });
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return found;
+}
+
 describe('local start refuses a taken port', () => {
   let holder: Server;
   let dir: string;
@@ -233,6 +255,7 @@ describe('local start --persist across kill -9, Ctrl-C and restarts', () => {
     const first = start('--persist', '--no-demo', ...portFlags(ports));
     await first.ready();
     expect(first.output).toContain('nothing kept yet, started fresh');
+    expect(first.output).not.toMatch(/Warning|^error /m);
     const env = first.environment();
     const now = Date.now();
     await seed('keep', [
@@ -361,21 +384,95 @@ describe('local start --persist across kill -9, Ctrl-C and restarts', () => {
     expect(await resumed.interrupt(), resumed.output).toBe(0);
   }, 420_000);
 
-  it('--reset wipes the kept state', async () => {
-    const fresh = start(
-      '--persist',
-      '--reset',
-      '--no-demo',
-      '--functions',
-      'in-process',
-      ...portFlags(ports),
-    );
+  it('--reset wipes the kept state; the demo banner counts the users Chime holds', async () => {
+    const fresh = start('--persist', '--reset', '--functions', 'in-process', ...portFlags(ports));
     await fresh.ready();
     expect(fresh.output).toContain('--reset: wiped the kept state');
     expect(fresh.output).toContain('nothing kept yet, started fresh');
+    // Nothing alarming on the way up: no warning, no error line.
+    expect(fresh.output).not.toMatch(/Warning|^error /m);
     const listed = await cli(fresh.environment(), 'policy', 'list', '--json');
-    expect(JSON.parse(listed.stdout)).toEqual([]);
+    expect((JSON.parse(listed.stdout) as { tenantId: string }[]).map((p) => p.tenantId).sort()).toEqual([
+      'acme',
+      'globex',
+      'initech',
+    ]);
+    // Each banner count is what ListAppInstanceUsers finds; with the swept ones it makes the seeded 339.
+    const banner = [
+      ...fresh.output.matchAll(
+        /^ {2}tenant (\w+) +(\d+) users in Chime(?: \((\d+) more were seeded already expired: Chime's sweep deleted them\))? +(arn:\S+)$/gm,
+      ),
+    ];
+    expect(banner.map((line) => line[1])).toEqual(['acme', 'globex', 'initech']);
+    const chime = new ChimeSDKIdentityClient({
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${ports.chime}`,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    let seeded = 0;
+    try {
+      for (const [, tenantId, shown, swept, arn] of banner) {
+        let count = 0;
+        for await (const page of paginateListAppInstanceUsers({ client: chime }, { AppInstanceArn: arn })) {
+          count += page.AppInstanceUsers?.length ?? 0;
+        }
+        expect(Number(shown), tenantId).toBe(count);
+        seeded += count + Number(swept ?? 0);
+      }
+    } finally {
+      chime.destroy();
+    }
+    expect(seeded).toBe(339);
     expect(await fresh.interrupt(), fresh.output).toBe(0);
     expect(existsSync(path.join(dir, 'stack.pid'))).toBe(false);
+  }, 240_000);
+});
+
+describe('local start cleans up after an earlier start whose watchdog died too', () => {
+  let dir: string;
+  const stacks: Stack[] = [];
+  afterAll(async () => {
+    for (const stack of stacks) stack.kill();
+    await sleep(3_000);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  it('finds the leftovers through the pid file, stops them and names them', async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'chime-lifecycle-leftovers-'));
+    const ports = await freePorts();
+    const args = [
+      '--work-dir',
+      dir,
+      '--no-demo',
+      '--functions',
+      'in-process',
+      '--schedule-minutes',
+      '0',
+      ...portFlags(ports),
+    ];
+    const first = new Stack(args);
+    stacks.push(first);
+    await first.ready();
+    const recorded = JSON.parse(await readFile(path.join(dir, 'stack.pid'), 'utf8')) as {
+      children: { name: string; pid: number }[];
+    };
+    const dynamo = recorded.children.find((child) => child.name === 'DynamoDB Local');
+    expect(dynamo).toBeDefined();
+    const reaper = (await childrenOf(first.pid)).find((child) => child.command.includes('local/reaper.js'));
+    expect(reaper, 'the reaper is a child of the stack').toBeDefined();
+    // The watchdog dies first, then the whole stack: DynamoDB Local (its own process group) is orphaned.
+    process.kill(reaper?.pid as number, 'SIGKILL');
+    first.kill();
+    await first.exited;
+    await sleep(1_000);
+    expect(alive(dynamo?.pid as number), 'DynamoDB Local outlived its stack').toBe(true);
+
+    const second = new Stack(args);
+    stacks.push(second);
+    await second.ready();
+    expect(second.output).toContain(`an earlier start (pid ${first.pid}, started `);
+    expect(second.output).toContain(`stopped what it left running: DynamoDB Local (pid ${dynamo?.pid})`);
+    expect(alive(dynamo?.pid as number)).toBe(false);
+    expect(await second.interrupt(), second.output).toBe(0);
   }, 240_000);
 });

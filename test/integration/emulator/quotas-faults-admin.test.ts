@@ -333,10 +333,11 @@ describe('admin API', () => {
     const elapsedMs = performance.now() - started;
     expect(seeded.status).toBe(201);
     expect(seeded.body.userArns).toHaveLength(100_000);
-    // The 2 s goal is measured by bench/emulator.ts on an idle machine; this bound leaves room for a loaded CI
-    // box while still catching a quadratic load path (per-user sorted inserts would take minutes).
-    expect(elapsedMs).toBeLessThan(8000);
+    // The 2 s goal is measured by bench/emulator.ts on an idle machine. This bound only catches a quadratic load
+    // path (per-user sorted inserts take minutes); 8 s proved too tight for a shared 2-core box at load 20,
+    // where the same seed took 17 s with the code unchanged.
+    expect(elapsedMs).toBeLessThan(60_000);
     const health = await admin<{ users: number }>(emulator.url, 'GET', 'health');
     expect(health.body.users).toBe(100_000);
-  });
+  }, 120_000);
 });
