@@ -18,6 +18,7 @@ import {
 } from './event-source-runner';
 import { type LocalEventBridge, type ReceivedEvent, startLocalEventBridge } from './eventbridge-server';
 import { LOCAL_PORTS } from './ports';
+import { ensureQueues } from './queue-provisioning';
 import { startServerlessOffline } from './serverless-offline';
 import { type SqsServer, startSqsServer } from './sqs-server';
 import { type StreamSource, startStreamSource } from './stream-runner';
@@ -169,7 +170,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stops.push(async () => runtime.destroy());
 
     await ensureTables(runtime.dynamo, config);
-    const queues = await runtime.queues.ensureQueues(config);
+    const queues = await ensureQueues(runtime.sqs, config);
     try {
       await runtime.eventBridge.send(new CreateEventBusCommand({ Name: config.eventBus }));
     } catch (error) {

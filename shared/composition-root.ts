@@ -4,13 +4,15 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
+import { DeadLetterTools } from './aws/dead-letters';
 import { EventPublisher } from './aws/events';
 import { dynamoIdempotency } from './aws/idempotency';
 import { Ledger } from './aws/ledger';
 import { PolicyStore } from './aws/policy-store';
 import { QueueDriver, type QueueDriverOptions } from './aws/queue-driver';
-import { createSqsClient, SqsQueues } from './aws/queues';
+import { SqsQueues } from './aws/queues';
 import { RunStore } from './aws/runs';
+import { createSqsClient } from './aws/sqs';
 import { SqsTransport } from './aws/sqs-transport';
 import { ChimeAttemptCounter, createChimeClient, createChimeRateLimiter } from './chime/client';
 import type { RateLimiter } from './chime/rate-limiter';
@@ -164,6 +166,11 @@ export class Runtime {
   get queues(): SqsQueues {
     this.#queues ??= new SqsQueues(this.sqs);
     return this.#queues;
+  }
+
+  /** The operator's DLQ tools (`dlq list`, `dlq redrive`). */
+  get deadLetters(): DeadLetterTools {
+    return new DeadLetterTools(this.sqs, this.queues);
   }
 
   get eventBridge(): EventBridgeClient {

@@ -3,6 +3,7 @@ import type { Context, DynamoDBStreamEvent, ScheduledEvent, SQSBatchResponse, SQ
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext, type EventSource, startEventSource } from '../../../local/event-source-runner';
 import { type LocalEventBridge, startLocalEventBridge } from '../../../local/eventbridge-server';
+import { ensureQueues } from '../../../local/queue-provisioning';
 import { type SqsServer, startSqsServer } from '../../../local/sqs-server';
 import { type StreamSource, startStreamSource } from '../../../local/stream-runner';
 import { storePolicyDocument } from '../../../shared/aws/policy-store';
@@ -110,7 +111,7 @@ describe('sync in Lambda mode: stream → policy-changed → reconcile queue →
     exportEnvironment(config, endpoints);
     runtime = new Runtime(config, { endpoints });
     await ensureTables(runtime.dynamo, config);
-    const queues = await runtime.queues.ensureQueues(config, {
+    const queues = await ensureQueues(runtime.sqs, config, {
       reconcile: { visibilityTimeoutSeconds: 30, maxReceiveCount: 3 },
     });
 
@@ -227,10 +228,10 @@ describe('sync in Lambda mode: stream → policy-changed → reconcile queue →
     await runtime.queues.sendBatch(queueUrl, [{ body: '{"kind":"start","tenantId":"../etc"}' }]);
     const dlqUrl = await runtime.queues.resolveQueueUrl(config.reconcileDeadLetterQueue);
     const deadline = Date.now() + 20_000;
-    let letters = await runtime.queues.peekDeadLetters(dlqUrl, 10);
+    let letters = await runtime.deadLetters.peek(dlqUrl, 10);
     while (letters.length === 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 300));
-      letters = await runtime.queues.peekDeadLetters(dlqUrl, 10);
+      letters = await runtime.deadLetters.peek(dlqUrl, 10);
     }
     expect(letters).toHaveLength(1);
     expect(letters[0]?.reason).toBe('invalid-message');
@@ -248,10 +249,10 @@ describe('sync in Lambda mode: stream → policy-changed → reconcile queue →
       expect(run.counters.scanned).toBe(0);
       const dlqUrl = await runtime.queues.resolveQueueUrl(config.reconcileDeadLetterQueue);
       const deadline = Date.now() + 30_000;
-      let letters = await runtime.queues.peekDeadLetters(dlqUrl, 10);
+      let letters = await runtime.deadLetters.peek(dlqUrl, 10);
       while (!letters.some((letter) => letter.body.includes('"broken"')) && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 500));
-        letters = await runtime.queues.peekDeadLetters(dlqUrl, 10);
+        letters = await runtime.deadLetters.peek(dlqUrl, 10);
       }
       const letter = letters.find((candidate) => candidate.body.includes('"broken"'));
       expect(letter?.reason).toBe('retries-exhausted');
