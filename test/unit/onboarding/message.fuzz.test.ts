@@ -112,7 +112,7 @@ describe('the onboarding message boundary (fuzzed)', () => {
       identifiers: { tenantId: 'a' },
     });
     expect(parseOnboardRequest({ tenantId: 'a', appInstanceUserId: 'u', name: '   ' })).toMatchObject({
-      detail: 'name: must contain a character other than white space',
+      detail: 'name: must be on one line (no line breaks) and contain a character other than white space',
     });
     expect(
       parseOnboardRequest({
@@ -127,7 +127,7 @@ describe('the onboarding message boundary (fuzzed)', () => {
     ).toMatchObject({ detail: 'tags: tag keys must be unique' });
     expect(
       parseOnboardRequest({ tenantId: 'a', appInstanceUserId: 'u', name: 'x'.repeat(101), metadata: 7 }),
-    ).toMatchObject({ detail: 'name: name must be 1-100 characters; metadata: must be a string' });
+    ).toMatchObject({ detail: 'name: must be 1-100 characters; metadata: must be a string' });
     expect(
       parseOnboardRequest({
         tenantId: 'a',
