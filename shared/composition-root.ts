@@ -213,6 +213,19 @@ export class Runtime {
     return new QueueDriver({ ...options, transport: this.transport });
   }
 
+  /** The sync's settings from the configuration (and the runtime's overrides). */
+  get reconcileSettings(): ReconcileSettings {
+    return {
+      ...DEFAULT_RECONCILE_SETTINGS,
+      verifyIntervalMs: this.config.verifyIntervalDays * DAY_MS,
+      seenRefreshMs: this.config.ledgerRefreshHours * 3_600_000,
+      safetyMarginMs: this.config.syncSafetyMarginSeconds * 1000,
+      maxPagesPerInvocation: this.config.syncMaxPagesPerInvocation || Number.POSITIVE_INFINITY,
+      retry: { baseSeconds: this.config.syncRetryBaseSeconds, capSeconds: this.config.syncRetryCapSeconds },
+      ...this.options.reconcile,
+    };
+  }
+
   /** Wires the reconcile use case; the caller supplies what depends on the invocation. */
   reconcileDeps(invocation: {
     readonly queue?: ReconcileQueuePort;
@@ -235,15 +248,7 @@ export class Runtime {
       remainingTimeMs: invocation.remainingTimeMs ?? (() => Number.POSITIVE_INFINITY),
       attempt: invocation.attempt ?? 1,
       finalAttempt: invocation.finalAttempt,
-      settings: {
-        ...DEFAULT_RECONCILE_SETTINGS,
-        verifyIntervalMs: this.config.verifyIntervalDays * DAY_MS,
-        seenRefreshMs: this.config.ledgerRefreshHours * 3_600_000,
-        safetyMarginMs: this.config.syncSafetyMarginSeconds * 1000,
-        maxPagesPerInvocation: this.config.syncMaxPagesPerInvocation || Number.POSITIVE_INFINITY,
-        retry: { baseSeconds: this.config.syncRetryBaseSeconds, capSeconds: this.config.syncRetryCapSeconds },
-        ...this.options.reconcile,
-      },
+      settings: this.reconcileSettings,
     };
   }
 

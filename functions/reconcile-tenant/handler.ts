@@ -1,7 +1,6 @@
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { describeInvalidBody } from '../../shared/aws/queue-driver';
 import { Runtime } from '../../shared/composition-root';
 import { asLog, createLogger, createMetrics, lambdaContext, MetricUnit } from '../../shared/observability';
 import { type ReconcileMessage, reconcileMessageSchema } from '../../shared/sync/messages';
@@ -17,9 +16,8 @@ export const handler = middy(async (event: SQSEvent, context: Context): Promise<
   const driver = runtime.queueDriver<ReconcileMessage>({
     kind: 'reconcile',
     schema: reconcileMessageSchema,
-    retry: runtime.reconcileDeps({ finalAttempt: false }).settings.retry,
+    retry: runtime.reconcileSettings.retry,
     log: asLog(logger),
-    describeInvalid: (body) => describeInvalidBody(reconcileMessageSchema, body),
     handle: async (message, delivery, send) => {
       const before = runtime.chimeAttempts.total();
       const deps = runtime.reconcileDeps({
