@@ -2,7 +2,14 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { Runtime } from '../../shared/composition-root';
-import { asLog, createLogger, createMetrics, lambdaContext, MetricUnit } from '../../shared/observability';
+import {
+  asLog,
+  countFinishedRun,
+  createLogger,
+  createMetrics,
+  lambdaContext,
+  MetricUnit,
+} from '../../shared/observability';
 import { type ReconcileMessage, reconcileMessageSchema } from '../../shared/sync/messages';
 import { reconcileStep } from '../../shared/sync/reconcile-step';
 
@@ -34,12 +41,7 @@ export const handler = middy(async (event: SQSEvent, context: Context): Promise<
       });
       if (result.kind === 'retryAfter')
         return { retryAfterSeconds: result.delaySeconds, error: result.error };
-      if (result.run && result.run.state !== 'running') {
-        const { counters, state } = result.run;
-        count('UsersScanned', counters.scanned);
-        count('UsersChanged', counters.set + counters.removed);
-        count(state === 'completed' ? 'RunsCompleted' : state === 'held' ? 'RunsHeld' : 'RunsFailed', 1);
-      }
+      if (result.run && result.run.state !== 'running') countFinishedRun(metrics, result.run);
       return undefined;
     },
   });
