@@ -16,6 +16,7 @@ import { startDynamoDbLocal } from '../local/dynamodb-local';
 import { environmentFor, isolatedConfig } from '../local/environment';
 import { type SqsEventHandler, startEventSource } from '../local/event-source-runner';
 import { startLocalEventBridge } from '../local/eventbridge-server';
+import { ensureQueues } from '../local/queue-provisioning';
 import { startSqsServer } from '../local/sqs-server';
 import { ensureTables } from '../shared/aws/tables';
 import { DEFAULT_CHIME_QUOTAS } from '../shared/chime/quotas';
@@ -84,7 +85,7 @@ export async function run(): Promise<BenchSection> {
   });
   try {
     await ensureTables(runtime.dynamo, config);
-    const { onboarding: queue } = await runtime.queues.ensureQueues(config);
+    const { onboarding: queue } = await ensureQueues(runtime.sqs, config);
     Object.assign(process.env, {
       ...environmentFor(
         { ...config, onboardingRetryCapSeconds: Number(RETRY_CAP_SECONDS) },
@@ -334,7 +335,7 @@ async function deadLettersOf(
   deadLetterUrl: string,
   expected: ReadonlySet<string>,
 ): Promise<Map<string, string>> {
-  const letters = await runtime.queues.peekDeadLetters(deadLetterUrl, 10_000);
+  const letters = await runtime.deadLetters.peek(deadLetterUrl, 10_000);
   const found = new Map<string, string>();
   for (const letter of letters) {
     try {

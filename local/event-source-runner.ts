@@ -36,7 +36,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
-import { receiveEverything } from '../shared/aws/queues';
+import { receiveEverything } from '../shared/aws/sqs';
 
 // biome-ignore lint/suspicious/noConfusingVoidType: handlers that report nothing are `async () => {}`, as with aws-lambda's SQSHandler.
 export type SqsEventHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;

@@ -19,6 +19,7 @@ import {
 import { type LocalEventBridge, type ReceivedEvent, startLocalEventBridge } from './eventbridge-server';
 import { type PortClaim, PortInUseError, portHolders } from './port-owner';
 import { LOCAL_PORTS } from './ports';
+import { ensureQueues } from './queue-provisioning';
 import { startServerlessOffline } from './serverless-offline';
 import { type SqsServer, startSqsServer } from './sqs-server';
 import { type StreamSource, startStreamSource } from './stream-runner';
@@ -257,7 +258,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const tables = await ensureTables(runtime.dynamo, config);
     const restored = persist !== undefined && tables.every((table) => !table.created);
-    const queues = await runtime.queues.ensureQueues(config);
+    const queues = await ensureQueues(runtime.sqs, config);
     try {
       await runtime.eventBridge.send(new CreateEventBusCommand({ Name: config.eventBus }));
     } catch (error) {

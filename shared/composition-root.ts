@@ -4,14 +4,16 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
+import { DeadLetterTools } from './aws/dead-letters';
 import { EventPublisher } from './aws/events';
 import { dynamoIdempotency } from './aws/idempotency';
 import { Ledger } from './aws/ledger';
 import { PolicyStore } from './aws/policy-store';
 import { type Delivery, QueueDriver, type QueueDriverOptions } from './aws/queue-driver';
-import { createSqsClient, SqsQueues } from './aws/queues';
+import { SqsQueues } from './aws/queues';
 import { QuotaLeases } from './aws/quota-leases';
 import { RunStore } from './aws/runs';
+import { createSqsClient } from './aws/sqs';
 import { SqsTransport } from './aws/sqs-transport';
 import { ChimeAttemptCounter, type ChimeQuota, createChimeClient, createChimeQuota } from './chime/client';
 import type { RateLimiter } from './chime/rate-limiter';
@@ -180,6 +182,11 @@ export class Runtime {
     return this.#queues;
   }
 
+  /** The operator's DLQ tools (`dlq list`, `dlq redrive`). */
+  get deadLetters(): DeadLetterTools {
+    return new DeadLetterTools(this.sqs, this.queues);
+  }
+
   get eventBridge(): EventBridgeClient {
     this.#eventBridge ??= new EventBridgeClient(this.clientOptions(this.endpoints.eventbridge));
     return this.#eventBridge;
@@ -220,6 +227,19 @@ export class Runtime {
     return new QueueDriver({ ...options, transport: this.transport });
   }
 
+  /** The sync's settings from the configuration (and the runtime's overrides). */
+  get reconcileSettings(): ReconcileSettings {
+    return {
+      ...DEFAULT_RECONCILE_SETTINGS,
+      verifyIntervalMs: this.config.verifyIntervalDays * DAY_MS,
+      seenRefreshMs: this.config.ledgerRefreshHours * 3_600_000,
+      safetyMarginMs: this.config.syncSafetyMarginSeconds * 1000,
+      maxPagesPerInvocation: this.config.syncMaxPagesPerInvocation || Number.POSITIVE_INFINITY,
+      retry: { baseSeconds: this.config.syncRetryBaseSeconds, capSeconds: this.config.syncRetryCapSeconds },
+      ...this.options.reconcile,
+    };
+  }
+
   /** Wires the reconcile use case; the caller supplies what depends on the invocation. */
   reconcileDeps(invocation: {
     readonly queue?: ReconcileQueuePort;
@@ -242,15 +262,7 @@ export class Runtime {
       remainingTimeMs: invocation.remainingTimeMs ?? (() => Number.POSITIVE_INFINITY),
       attempt: invocation.attempt ?? 1,
       finalAttempt: invocation.finalAttempt,
-      settings: {
-        ...DEFAULT_RECONCILE_SETTINGS,
-        verifyIntervalMs: this.config.verifyIntervalDays * DAY_MS,
-        seenRefreshMs: this.config.ledgerRefreshHours * 3_600_000,
-        safetyMarginMs: this.config.syncSafetyMarginSeconds * 1000,
-        maxPagesPerInvocation: this.config.syncMaxPagesPerInvocation || Number.POSITIVE_INFINITY,
-        retry: { baseSeconds: this.config.syncRetryBaseSeconds, capSeconds: this.config.syncRetryCapSeconds },
-        ...this.options.reconcile,
-      },
+      settings: this.reconcileSettings,
     };
   }
 

@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
-import type { Log } from './sync/ports';
+import type { Log, RunRecord } from './sync/ports';
 
 export const SERVICE_NAME = 'chime-lifecycle';
 export const METRICS_NAMESPACE = 'ChimeLifecycle';
@@ -69,4 +69,15 @@ export function asLog(logger: Logger): Log {
  */
 export function lambdaContext(logger: Logger) {
   return injectLambdaContext(logger, { logEvent: false, resetKeys: true });
+}
+
+/** The metrics of a finished run (reconcile-tenant). */
+export function countFinishedRun(metrics: Metrics, run: RunRecord): void {
+  const { counters, state } = run;
+  metrics.addMetric('UsersScanned', MetricUnit.Count, counters.scanned);
+  metrics.addMetric('UsersChanged', MetricUnit.Count, counters.set + counters.removed);
+  metrics.addMetric('UsersHeld', MetricUnit.Count, counters.held);
+  metrics.addMetric('UsersRescued', MetricUnit.Count, counters.rescued);
+  const name = state === 'completed' ? 'RunsCompleted' : state === 'held' ? 'RunsHeld' : 'RunsFailed';
+  metrics.addMetric(name, MetricUnit.Count, 1);
 }

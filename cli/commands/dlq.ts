@@ -1,15 +1,11 @@
 import type { Command } from 'commander';
-import {
-  createSqsClient,
-  type DeadLetter,
-  isSqsError,
-  QUEUE_MISSING_CODES,
-  SqsQueues,
-} from '../../shared/aws/queues';
-import { type Config, loadConfig } from '../../shared/config';
+import type { DeadLetter, DeadLetterTools } from '../../shared/aws/dead-letters';
+import { isSqsError, QUEUE_MISSING_CODES } from '../../shared/aws/sqs';
+import type { Runtime } from '../../shared/composition-root';
 import { isQueueKind, QUEUE_KINDS, type QueueKind, queueNamesOf } from '../../shared/queue-settings';
 import { CliError, EXIT_INVALID } from '../errors';
 import { printJson } from '../output';
+import { withRuntime } from '../with-runtime';
 
 interface DlqOptions {
   readonly queue: string;
@@ -34,10 +30,10 @@ export function register(program: Command): void {
     .action(async (options: DlqOptions) => {
       const kind = queueOption(options.queue);
       const max = maxOption(options.max, DEFAULT_LIST_MAX);
-      await withQueues(kind, async (queues, config) => {
-        const names = queueNamesOf(config, kind);
-        const deadLetterUrl = await queues.resolveQueueUrl(names.deadLetterQueue);
-        const letters = await queues.peekDeadLetters(deadLetterUrl, max);
+      await withQueues(kind, async (runtime, tools) => {
+        const names = queueNamesOf(runtime.config, kind);
+        const deadLetterUrl = await runtime.queues.resolveQueueUrl(names.deadLetterQueue);
+        const letters = await tools.peek(deadLetterUrl, max);
         const rows = letters.map(describe);
         if (options.json) {
           printJson({
@@ -73,11 +69,11 @@ export function register(program: Command): void {
     .action(async (options: DlqOptions) => {
       const kind = queueOption(options.queue);
       const max = maxOption(options.max, DEFAULT_REDRIVE_MAX);
-      await withQueues(kind, async (queues, config) => {
-        const names = queueNamesOf(config, kind);
-        const deadLetterUrl = await queues.resolveQueueUrl(names.deadLetterQueue);
-        const sourceUrl = await queues.resolveQueueUrl(names.queue);
-        const moved = await queues.redrive(deadLetterUrl, sourceUrl, max);
+      await withQueues(kind, async (runtime, tools) => {
+        const names = queueNamesOf(runtime.config, kind);
+        const deadLetterUrl = await runtime.queues.resolveQueueUrl(names.deadLetterQueue);
+        const sourceUrl = await runtime.queues.resolveQueueUrl(names.queue);
+        const moved = await tools.redrive(deadLetterUrl, sourceUrl, max);
         if (options.json) {
           printJson({
             queue: kind,
@@ -175,24 +171,23 @@ function maxOption(value: string | undefined, fallback: number): number {
   return parsed;
 }
 
+/** The DLQ tools come from the composition root, which builds the one SQS client of the command. */
 async function withQueues(
   kind: QueueKind,
-  work: (queues: SqsQueues, config: Config) => Promise<void>,
+  work: (runtime: Runtime, tools: DeadLetterTools) => Promise<void>,
 ): Promise<void> {
-  const config = loadConfig();
-  const sqs = createSqsClient({ region: config.region });
-  try {
-    await work(new SqsQueues(sqs), config);
-  } catch (error) {
-    if (isSqsError(error, QUEUE_MISSING_CODES)) {
-      throw new CliError(
-        `${kind} queue or its dead-letter queue does not exist (${Object.values(queueNamesOf(config, kind)).join(', ')}); check CHIME_LIFECYCLE_*_QUEUE[_DLQ] and AWS_ENDPOINT_URL_SQS`,
-      );
+  await withRuntime(async (runtime) => {
+    try {
+      await work(runtime, runtime.deadLetters);
+    } catch (error) {
+      if (isSqsError(error, QUEUE_MISSING_CODES)) {
+        throw new CliError(
+          `${kind} queue or its dead-letter queue does not exist (${Object.values(queueNamesOf(runtime.config, kind)).join(', ')}); check CHIME_LIFECYCLE_*_QUEUE[_DLQ] and AWS_ENDPOINT_URL_SQS`,
+        );
+      }
+      throw error;
     }
-    throw error;
-  } finally {
-    sqs.destroy();
-  }
+  });
 }
 
 function write(line: string): void {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { CreateEventBusCommand, ResourceAlreadyExistsException } from '@aws-sdk/client-eventbridge';
 import type { Command } from 'commander';
 import { LOCAL_PORTS } from '../../local/ports';
+import { ensureQueues } from '../../local/queue-provisioning';
 import { ensureTables } from '../../shared/aws/tables';
 import { CliError, EXIT_INVALID } from '../errors';
 import { positiveNumberOption } from '../options';
@@ -34,7 +35,7 @@ export function register(program: Command): void {
     .action(async (options: { json?: boolean }) => {
       await withRuntime(async (runtime) => {
         const tables = await ensureTables(runtime.dynamo, runtime.config);
-        const queues = await runtime.queues.ensureQueues(runtime.config);
+        const queues = await ensureQueues(runtime.sqs, runtime.config);
         let busCreated = true;
         try {
           await runtime.eventBridge.send(new CreateEventBusCommand({ Name: runtime.config.eventBus }));

@@ -1,6 +1,7 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { Command } from 'commander';
 import { type EventSource, type SqsEventHandler, startEventSource } from '../../local/event-source-runner';
+import { safeErrorText } from '../../shared/errors';
 import { isQueueKind, QUEUE_KINDS, type QueueKind, queueNamesOf } from '../../shared/queue-settings';
 import { CliError, EXIT_INVALID } from '../errors';
 import { positiveIntegerOption } from '../options';
@@ -71,8 +72,7 @@ batches in flight have finished; messages they did not finish come back after th
           functionName: kind === 'onboarding' ? 'onboard-users' : 'reconcile-tenant',
           timeoutMs: Math.min(visibilitySeconds, MAX_FUNCTION_TIMEOUT_SECONDS) * 1000,
           onError: (error, info) => {
-            const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-            line(`${info.phase} failed (${info.messageIds.length} message(s)): ${message}`);
+            line(`${info.phase} failed (${info.messageIds.length} message(s)): ${safeErrorText(error)}`);
           },
         });
         line(`consuming ${queueUrl} (batch size ${batchSize}, concurrency ${concurrency}); Ctrl-C to stop`);

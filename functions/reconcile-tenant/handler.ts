@@ -1,27 +1,30 @@
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { describeInvalidBody } from '../../shared/aws/queue-driver';
 import { Runtime } from '../../shared/composition-root';
-import { asLog, createLogger, createMetrics, lambdaContext, MetricUnit } from '../../shared/observability';
+import {
+  asLog,
+  chimeAttemptMetrics,
+  countFinishedRun,
+  createLogger,
+  createMetrics,
+  lambdaContext,
+} from '../../shared/observability';
 import { type ReconcileMessage, reconcileMessageSchema } from '../../shared/sync/messages';
 import { reconcileStep } from '../../shared/sync/reconcile-step';
 
 const logger = createLogger('reconcile-tenant');
 const metrics = createMetrics('reconcile-tenant');
 const runtime = new Runtime();
-const count = (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value);
 
 /** SQS → one step of a tenant's run (batch size 1), through the queue driver. */
 export const handler = middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   const driver = runtime.queueDriver<ReconcileMessage>({
     kind: 'reconcile',
     schema: reconcileMessageSchema,
-    retry: runtime.reconcileDeps({ finalAttempt: false }).settings.retry,
+    retry: runtime.reconcileSettings.retry,
     log: asLog(logger),
-    describeInvalid: (body) => describeInvalidBody(reconcileMessageSchema, body),
     handle: async (message, delivery, send) => {
-      const before = runtime.chimeAttempts.total();
       const deps = runtime.reconcileDeps({
         queue: { send },
         log: asLog(logger),
@@ -29,23 +32,15 @@ export const handler = middy(async (event: SQSEvent, context: Context): Promise<
         attempt: delivery.attempt,
         finalAttempt: delivery.finalAttempt,
       });
-      const result = await reconcileStep(message, deps).finally(() => {
-        const after = runtime.chimeAttempts.total();
-        count('ChimeCalls', after.attempts - before.attempts);
-        count('ChimeThrottled', after.throttled - before.throttled);
-      });
+      const result = await reconcileStep(message, deps);
       if (result.kind === 'retryAfter')
         return { retryAfterSeconds: result.delaySeconds, error: result.error };
-      if (result.run && result.run.state !== 'running') {
-        const { counters, state } = result.run;
-        count('UsersScanned', counters.scanned);
-        count('UsersChanged', counters.set + counters.removed);
-        count(state === 'completed' ? 'RunsCompleted' : state === 'held' ? 'RunsHeld' : 'RunsFailed', 1);
-      }
+      if (result.run && result.run.state !== 'running') countFinishedRun(metrics, result.run);
       return undefined;
     },
   });
   return driver.run(event, context);
 })
   .use(lambdaContext(logger))
-  .use(logMetrics(metrics));
+  .use(logMetrics(metrics))
+  .use(chimeAttemptMetrics(runtime.chimeAttempts, metrics));

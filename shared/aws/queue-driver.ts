@@ -43,8 +43,8 @@ export interface QueueDriverOptions<Message> {
     delivery: Delivery,
     send: (bodies: readonly unknown[]) => Promise<void>,
   ) => Promise<Handled>;
-  /** Why a body is invalid, without quoting it (bodies may hold personal data). */
-  readonly describeInvalid: (body: string) => { readonly reason: string; readonly detail: string };
+  /** Why a body is invalid, without quoting it (bodies may hold personal data); default: describeInvalidBody. */
+  readonly describeInvalid?: (body: string) => { readonly reason: string; readonly detail: string };
   /** Told after a message was dead-lettered (e.g. to publish a rejection event); its failure is only logged. */
   readonly onDeadLettered?: (body: string, delivery: Delivery, failure: TerminalError) => Promise<void>;
   readonly random?: () => number;
@@ -101,7 +101,9 @@ export class QueueDriver<Message> extends BatchProcessor {
     if (!parsed.success) {
       // A record Lambda itself built wrong is not the message's fault: fail it, it comes back.
       if (!SqsRecordSchema.safeParse(record).success) throw new Error('malformed SQS record');
-      const invalid = this.#options.describeInvalid(record.body);
+      const invalid = (
+        this.#options.describeInvalid ?? ((body) => describeInvalidBody(this.#options.schema, body))
+      )(record.body);
       return this.#deadLetter(record, delivery, new TerminalError(invalid.reason, invalid.detail));
     }
     let handled: Handled;

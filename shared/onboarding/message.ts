@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TENANT_ID_PATTERN } from '../policy';
+import { CHIME_CONSTRAINTS } from './chime-constraints';
 
 /**
  * The onboarding message: one "create this user" request, validated at the boundary with the constraints of
@@ -16,24 +17,46 @@ const codePoints = (value: string): number => {
   return count;
 };
 
-const lengthBetween = (field: string, min: number, max: number) =>
-  z.string({ error: 'must be a string' }).refine((value) => {
-    const length = codePoints(value);
-    return length >= min && length <= max;
-  }, `${field} must be ${min}-${max} characters`);
+/** In `u` mode a paired surrogate is one code point; only a lone one is in the Cs category. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+type Constraint = { readonly min: number; readonly max: number; readonly pattern?: string };
+
+/**
+ * A string field held to Chime's own constraint (shared/onboarding/chime-constraints.ts, generated from the
+ * API model): well-formed Unicode (a lone surrogate cannot be sent as UTF-8), the length in code points, and
+ * the model's pattern, whose `.` refuses line breaks as Chime's does. Messages name the rule, never the value.
+ */
+const chimeString = (constraint: Constraint, rule: string) => {
+  const pattern = constraint.pattern === undefined ? undefined : new RegExp(constraint.pattern, 'u');
+  return z
+    .string({ error: 'must be a string' })
+    .refine(
+      (value) => !LONE_SURROGATE.test(value),
+      'must be well-formed Unicode (it contains a lone surrogate)',
+    )
+    .refine(
+      (value) => {
+        const length = codePoints(value);
+        return length >= constraint.min && length <= constraint.max;
+      },
+      { message: `must be ${constraint.min}-${constraint.max} characters`, abort: true },
+    )
+    .refine((value) => !pattern || pattern.test(value), rule);
+};
 
 /** The model's `UserId`: starts and ends with an alphanumeric; only `: - _ . @` in between. */
-export const APP_INSTANCE_USER_ID = /^[A-Za-z0-9](?:[A-Za-z0-9:\-_.@]{0,62}[A-Za-z0-9])?$/;
+export const APP_INSTANCE_USER_ID = new RegExp(CHIME_CONSTRAINTS.appInstanceUserId.pattern, 'u');
 export const TENANT_ID = TENANT_ID_PATTERN;
 /** Printable ASCII without spaces: fits in logs, DLQ attributes and the idempotency key material as is. */
 export const REQUEST_ID = /^[\x21-\x7E]{1,128}$/;
-export const MAX_NAME_LENGTH = 100;
-export const MAX_METADATA_LENGTH = 1024;
+export const MAX_NAME_LENGTH = CHIME_CONSTRAINTS.name.max;
+export const MAX_METADATA_LENGTH = CHIME_CONSTRAINTS.metadata.max;
 export const MAX_TAGS = 50;
 
 const tagSchema = z.strictObject({
-  Key: lengthBetween('Key', 1, 128),
-  Value: lengthBetween('Value', 1, 256),
+  Key: chimeString(CHIME_CONSTRAINTS.tagKey, 'must be a tag key Chime accepts'),
+  Value: chimeString(CHIME_CONSTRAINTS.tagValue, 'must be a tag value Chime accepts'),
 });
 
 export const onboardRequestSchema = z.strictObject({
@@ -46,11 +69,11 @@ export const onboardRequestSchema = z.strictObject({
       APP_INSTANCE_USER_ID,
       'must be 1-64 characters of A-Z a-z 0-9 : - _ . @, starting and ending with a letter or digit',
     ),
-  name: lengthBetween('name', 1, MAX_NAME_LENGTH).refine(
-    (value) => /\S/.test(value),
-    'must contain a character other than white space',
+  name: chimeString(
+    CHIME_CONSTRAINTS.name,
+    'must be on one line (no line breaks) and contain a character other than white space',
   ),
-  metadata: lengthBetween('metadata', 0, MAX_METADATA_LENGTH).optional(),
+  metadata: chimeString(CHIME_CONSTRAINTS.metadata, 'must be on one line (no line breaks)').optional(),
   tags: z
     .array(tagSchema, { error: 'must be an array of {"Key","Value"}' })
     .min(1, 'must have 1-50 tags (leave tags out for none)')

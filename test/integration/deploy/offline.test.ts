@@ -3,6 +3,7 @@ import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../local/dynamodb-local';
 import { environmentFor } from '../../../local/environment';
+import { ensureQueues } from '../../../local/queue-provisioning';
 import { type SqsServer, startSqsServer } from '../../../local/sqs-server';
 import type { Runtime } from '../../../shared/composition-root';
 import { dynamoDbUrl } from '../../support/context';
@@ -27,7 +28,7 @@ describe('serverless offline (stage local)', () => {
     work = createWorkDir();
     sqs = await startSqsServer({ port: 0 });
     runtime = await testRuntime({ runtime: { endpoints: { sqs: sqs.url } } });
-    reconcileQueueUrl = (await runtime.queues.ensureQueues(runtime.config)).reconcile.url;
+    reconcileQueueUrl = (await ensureQueues(runtime.sqs, runtime.config)).reconcile.url;
     const lambdaPort = await freePort();
     const env = offlineEnv(work.home, {
       ...environmentFor(runtime.config, {

@@ -55,7 +55,7 @@ async function snapshot(appInstanceArn: string) {
 }
 
 async function deadLetterReasons(): Promise<Record<string, string>> {
-  const letters = await stack.runtime.queues.peekDeadLetters(stack.queue.deadLetterUrl, 100);
+  const letters = await stack.runtime.deadLetters.peek(stack.queue.deadLetterUrl, 100);
   return Object.fromEntries(
     letters.map((letter) => [String(JSON.parse(letter.body).requestId ?? letter.body), letter.reason ?? '']),
   );

@@ -8,7 +8,7 @@ import { ChimeSDKIdentityClient, DescribeAppInstanceUserCommand } from '@aws-sdk
 import { GetQueueUrlCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../local/dynamodb-local';
-import { createSqsClient } from '../../../shared/aws/queues';
+import { createSqsClient } from '../../../shared/aws/sqs';
 import { policyDocument } from '../../fixtures/policies';
 
 const run = promisify(execFile);

@@ -37,7 +37,7 @@ afterAll(async () => {
 const arnOf = (appInstanceArn: string, userId: string) => `${appInstanceArn}/user/${userId}`;
 
 async function deadLetters() {
-  return stack.runtime.queues.peekDeadLetters(stack.queue.deadLetterUrl, 100);
+  return stack.runtime.deadLetters.peek(stack.queue.deadLetterUrl, 100);
 }
 
 describe('onboard-users handler (real handler, local SQS runner, emulator, DynamoDB Local)', () => {
@@ -210,7 +210,7 @@ describe('onboard-users handler (real handler, local SQS runner, emulator, Dynam
     expect(await stack.runtime.chimeUsers.describe(arnOf(acme, 'doomed-1'))).toBeNull();
     // Leave the DLQ empty for the next test.
     const url = stack.queue.deadLetterUrl;
-    await stack.runtime.queues.redrive(url, stack.queue.url, 10);
+    await stack.runtime.deadLetters.redrive(url, stack.queue.url, 10);
     await runUntilIdle(stack);
     expect(onboardedEventsFor(stack, 'doomed-1')).toHaveLength(1);
   });

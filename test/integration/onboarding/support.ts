@@ -13,9 +13,10 @@ import {
   type ReceivedEvent,
   startLocalEventBridge,
 } from '../../../local/eventbridge-server';
+import type { EnsuredQueue } from '../../../local/queue-provisioning';
+import { ensureQueues } from '../../../local/queue-provisioning';
 import { type SqsServer, startSqsServer } from '../../../local/sqs-server';
 import { type PutOptions, storePolicyDocument } from '../../../shared/aws/policy-store';
-import type { EnsuredQueue } from '../../../shared/aws/queues';
 import type { Runtime } from '../../../shared/composition-root';
 import { policyDocument } from '../../fixtures/policies';
 import { type ChimeEmulator, startTestEmulator } from '../../support/chime';
@@ -58,7 +59,7 @@ export async function startOnboardingStack(options: OnboardingStackOptions = {})
     config: { quotaScale, eventBus: 'default' },
     runtime: { endpoints: { chime: emulator.url, eventbridge: eventBridge.url, sqs: sqsServer.url } },
   });
-  const { onboarding: queue } = await runtime.queues.ensureQueues(runtime.config, {
+  const { onboarding: queue } = await ensureQueues(runtime.sqs, runtime.config, {
     onboarding: {
       visibilityTimeoutSeconds,
       ...(options.maxReceiveCount === undefined ? {} : { maxReceiveCount: options.maxReceiveCount }),

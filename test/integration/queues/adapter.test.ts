@@ -1,12 +1,9 @@
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createSqsClient,
-  DEAD_LETTER_ATTRIBUTES,
-  REDRIVE_POLICY_REASON,
-  REDRIVEN_FROM_ATTRIBUTE,
-  SqsQueues,
-} from '../../../shared/aws/queues';
+import { ensureQueues } from '../../../local/queue-provisioning';
+import { REDRIVE_POLICY_REASON } from '../../../shared/aws/dead-letters';
+import { SqsQueues } from '../../../shared/aws/queues';
+import { createSqsClient, DEAD_LETTER_ATTRIBUTES, REDRIVEN_FROM_ATTRIBUTE } from '../../../shared/aws/sqs';
 import {
   type QueueStack,
   queueDepth,
@@ -36,8 +33,8 @@ async function attributesOf(url: string): Promise<Record<string, string>> {
 describe('ensureQueues', () => {
   it('creates both queues with their DLQs and redrive policies from infra/queues.json, idempotently', async () => {
     const config = uniqueQueueConfig();
-    const first = await stack.queues.ensureQueues(config);
-    const second = await stack.queues.ensureQueues(config);
+    const first = await ensureQueues(stack.sqs, config);
+    const second = await ensureQueues(stack.sqs, config);
     expect(second).toEqual(first);
 
     const onboarding = await attributesOf(first.onboarding.url);
@@ -60,8 +57,8 @@ describe('ensureQueues', () => {
 
   it('brings an existing queue with other attributes in line instead of failing', async () => {
     const config = uniqueQueueConfig();
-    await stack.queues.ensureQueues(config);
-    const changed = await stack.queues.ensureQueues(config, {
+    await ensureQueues(stack.sqs, config);
+    const changed = await ensureQueues(stack.sqs, config, {
       onboarding: { visibilityTimeoutSeconds: 1, maxReceiveCount: 2 },
     });
     const attributes = await attributesOf(changed.onboarding.url);
@@ -71,8 +68,8 @@ describe('ensureQueues', () => {
 
   it('accepts full queue URLs in the config', async () => {
     const names = uniqueQueueConfig();
-    const created = await stack.queues.ensureQueues(names);
-    const byUrl = await stack.queues.ensureQueues({
+    const created = await ensureQueues(stack.sqs, names);
+    const byUrl = await ensureQueues(stack.sqs, {
       ...names,
       onboardingQueue: created.onboarding.url,
       onboardingDeadLetterQueue: created.onboarding.deadLetterUrl,
@@ -86,7 +83,7 @@ describe('resolveQueueUrl', () => {
     const config = uniqueQueueConfig();
     const queues = new SqsQueues(stack.sqs);
     await expect(queues.resolveQueueUrl(config.reconcileQueue)).rejects.toThrow();
-    const ensured = await stack.queues.ensureQueues(config);
+    const ensured = await ensureQueues(stack.sqs, config);
     await expect(queues.resolveQueueUrl(config.reconcileQueue)).resolves.toBe(ensured.reconcile.url);
     await expect(queues.resolveQueueUrl(ensured.reconcile.url)).resolves.toBe(ensured.reconcile.url);
   });
@@ -94,7 +91,7 @@ describe('resolveQueueUrl', () => {
 
 describe('sendBatch', () => {
   it('sends 25 messages in batches of 10 and reports each id with its SQS message id', async () => {
-    const { onboarding } = await stack.queues.ensureQueues(uniqueQueueConfig());
+    const { onboarding } = await ensureQueues(stack.sqs, uniqueQueueConfig());
     const messages = Array.from({ length: 25 }, (_, index) => ({
       id: `req-${index}`,
       body: JSON.stringify({ requestId: `req-${index}` }),
@@ -112,7 +109,7 @@ describe('sendBatch', () => {
   });
 
   it('rejects duplicate or malformed entry ids before sending anything', async () => {
-    const { onboarding } = await stack.queues.ensureQueues(uniqueQueueConfig());
+    const { onboarding } = await ensureQueues(stack.sqs, uniqueQueueConfig());
     await expect(
       stack.queues.sendBatch(onboarding.url, [
         { id: 'a', body: '1' },
@@ -127,9 +124,9 @@ describe('sendBatch', () => {
 });
 
 describe('dead letters', () => {
-  it('sendToDeadLetter records why; peekDeadLetters shows it and leaves the messages in place', async () => {
+  it('sendToDeadLetter records why; the DLQ peek shows it and leaves the messages in place', async () => {
     const config = uniqueQueueConfig();
-    const { onboarding } = await stack.queues.ensureQueues(config);
+    const { onboarding } = await ensureQueues(stack.sqs, config);
     const firstReceivedAt = Date.now() - 5_000;
     await stack.queues.sendToDeadLetter(onboarding.deadLetterUrl, {
       body: JSON.stringify({ tenantId: 't1', requestId: 'r1' }),
@@ -141,7 +138,7 @@ describe('dead letters', () => {
       messageAttributes: { tenant: { DataType: 'String', StringValue: 't1' } },
     });
 
-    const [letter, ...others] = await stack.queues.peekDeadLetters(onboarding.deadLetterUrl, 10);
+    const [letter, ...others] = await stack.deadLetters.peek(onboarding.deadLetterUrl, 10);
     expect(others).toEqual([]);
     expect(letter).toMatchObject({
       reason: 'invalid-message',
@@ -158,16 +155,16 @@ describe('dead letters', () => {
 
     // Still there and visible: a second peek sees the same message, and the recorded count is unchanged
     // although SQS counted the peeks as receives.
-    const again = await stack.queues.peekDeadLetters(onboarding.deadLetterUrl, 10);
+    const again = await stack.deadLetters.peek(onboarding.deadLetterUrl, 10);
     expect(again.map((entry) => entry.messageId)).toEqual([letter?.messageId]);
     expect(again[0]?.receiveCount).toBe(1);
     expect(await queueDepth(stack.sqs, onboarding.deadLetterUrl)).toEqual({ visible: 1, inFlight: 0 });
   });
 
   it('reports messages moved by the redrive policy with the queue receive count', async () => {
-    const { onboarding } = await stack.queues.ensureQueues(uniqueQueueConfig());
+    const { onboarding } = await ensureQueues(stack.sqs, uniqueQueueConfig());
     await stack.sqs.send(new SendMessageCommand({ QueueUrl: onboarding.deadLetterUrl, MessageBody: 'x' }));
-    const [letter] = await stack.queues.peekDeadLetters(onboarding.deadLetterUrl, 5);
+    const [letter] = await stack.deadLetters.peek(onboarding.deadLetterUrl, 5);
     expect(letter).toMatchObject({
       reason: REDRIVE_POLICY_REASON,
       receiveCount: 1,
@@ -176,18 +173,18 @@ describe('dead letters', () => {
   });
 
   it('peeks at most max messages', async () => {
-    const { reconcile } = await stack.queues.ensureQueues(uniqueQueueConfig());
+    const { reconcile } = await ensureQueues(stack.sqs, uniqueQueueConfig());
     await stack.queues.sendBatch(
       reconcile.deadLetterUrl,
       Array.from({ length: 15 }, (_, index) => ({ body: `m${index}` })),
     );
-    expect(await stack.queues.peekDeadLetters(reconcile.deadLetterUrl, 12)).toHaveLength(12);
+    expect(await stack.deadLetters.peek(reconcile.deadLetterUrl, 12)).toHaveLength(12);
     expect(await queueDepth(stack.sqs, reconcile.deadLetterUrl)).toEqual({ visible: 15, inFlight: 0 });
   });
 
   it('redrive moves messages back with their body and own attributes, and they are gone from the DLQ', async () => {
     const config = uniqueQueueConfig();
-    const { onboarding } = await stack.queues.ensureQueues(config);
+    const { onboarding } = await ensureQueues(stack.sqs, config);
     for (const requestId of ['r1', 'r2', 'r3']) {
       await stack.queues.sendToDeadLetter(onboarding.deadLetterUrl, {
         body: JSON.stringify({ requestId }),
@@ -198,10 +195,10 @@ describe('dead letters', () => {
       });
     }
 
-    expect(await stack.queues.redrive(onboarding.deadLetterUrl, onboarding.url, 2)).toBe(2);
+    expect(await stack.deadLetters.redrive(onboarding.deadLetterUrl, onboarding.url, 2)).toBe(2);
     expect(await queueDepth(stack.sqs, onboarding.deadLetterUrl)).toEqual({ visible: 1, inFlight: 0 });
-    expect(await stack.queues.redrive(onboarding.deadLetterUrl, onboarding.url, 100)).toBe(1);
-    expect(await stack.queues.peekDeadLetters(onboarding.deadLetterUrl, 10)).toEqual([]);
+    expect(await stack.deadLetters.redrive(onboarding.deadLetterUrl, onboarding.url, 100)).toBe(1);
+    expect(await stack.deadLetters.peek(onboarding.deadLetterUrl, 10)).toEqual([]);
 
     const back = await receiveAll(stack.sqs, onboarding.url);
     expect(back.map((message) => JSON.parse(message.Body ?? '{}').requestId).sort()).toEqual([
@@ -222,8 +219,8 @@ describe('dead letters', () => {
   });
 
   it('refuses to redrive a queue into itself', async () => {
-    const { onboarding } = await stack.queues.ensureQueues(uniqueQueueConfig());
-    await expect(stack.queues.redrive(onboarding.url, onboarding.url, 1)).rejects.toThrow(
+    const { onboarding } = await ensureQueues(stack.sqs, uniqueQueueConfig());
+    await expect(stack.deadLetters.redrive(onboarding.url, onboarding.url, 1)).rejects.toThrow(
       /source queue is the dead-letter queue/,
     );
   });
@@ -231,7 +228,7 @@ describe('dead letters', () => {
 
 describe('createSqsClient', () => {
   it('works with fauxqs queue URLs when the endpoint comes from AWS_ENDPOINT_URL_SQS', async () => {
-    const { onboarding } = await stack.queues.ensureQueues(uniqueQueueConfig());
+    const { onboarding } = await ensureQueues(stack.sqs, uniqueQueueConfig());
     // The queue URL names a host that does not resolve; requests must still go to the configured endpoint.
     expect(new URL(onboarding.url).hostname).toBe(`sqs.${REGION}.localhost`);
     const fromEnv = createSqsClient({ region: REGION }, { AWS_ENDPOINT_URL_SQS: stack.server.url });
@@ -246,7 +243,7 @@ describe('createSqsClient', () => {
   });
 
   it('is needed: a default client follows the QueueUrl host, which does not resolve', async () => {
-    const { onboarding } = await stack.queues.ensureQueues(uniqueQueueConfig());
+    const { onboarding } = await ensureQueues(stack.sqs, uniqueQueueConfig());
     const previous = process.env.AWS_ENDPOINT_URL_SQS;
     process.env.AWS_ENDPOINT_URL_SQS = stack.server.url;
     const silent = { debug() {}, info() {}, warn() {}, error() {} };

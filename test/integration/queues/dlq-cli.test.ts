@@ -2,7 +2,8 @@ import { Command } from 'commander';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { register } from '../../../cli/commands/dlq';
 import { CliError } from '../../../cli/errors';
-import type { EnsuredQueue } from '../../../shared/aws/queues';
+import type { EnsuredQueue } from '../../../local/queue-provisioning';
+import { ensureQueues } from '../../../local/queue-provisioning';
 import { ENV } from '../../../shared/config';
 import { type QueueStack, queueDepth, receiveAll, startQueueStack, uniqueQueueConfig } from './helpers';
 
@@ -35,7 +36,7 @@ let reconcile: EnsuredQueue;
 /** Each test gets its own queues, named through the environment exactly as an operator would. */
 beforeEach(async () => {
   const config = uniqueQueueConfig();
-  ({ onboarding, reconcile } = await stack.queues.ensureQueues(config));
+  ({ onboarding, reconcile } = await ensureQueues(stack.sqs, config));
   process.env.AWS_ENDPOINT_URL_SQS = stack.server.url;
   process.env.AWS_REGION = config.region;
   process.env[ENV.onboardingQueue] = config.onboardingQueue;

@@ -7,7 +7,8 @@ import {
   pollOnce,
   startEventSource,
 } from '../../../local/event-source-runner';
-import type { EnsuredQueue } from '../../../shared/aws/queues';
+import type { EnsuredQueue } from '../../../local/queue-provisioning';
+import { ensureQueues } from '../../../local/queue-provisioning';
 import { type QueueStack, queueDepth, startQueueStack, uniqueQueueConfig, waitFor } from './helpers';
 
 let stack: QueueStack;
@@ -22,7 +23,7 @@ afterAll(async () => {
 
 /** An onboarding queue with a 1 s visibility timeout, so failed messages come back quickly. */
 async function fastQueue(maxReceiveCount = 5): Promise<EnsuredQueue> {
-  const { onboarding } = await stack.queues.ensureQueues(uniqueQueueConfig(), {
+  const { onboarding } = await ensureQueues(stack.sqs, uniqueQueueConfig(), {
     onboarding: { visibilityTimeoutSeconds: 1, maxReceiveCount },
   });
   return onboarding;
@@ -224,13 +225,13 @@ describe('startEventSource', () => {
       await source.stop();
     }
     expect(deliveries).toEqual(['1', '2', '3']);
-    const [letter] = await stack.queues.peekDeadLetters(queue.deadLetterUrl, 10);
+    const [letter] = await stack.deadLetters.peek(queue.deadLetterUrl, 10);
     expect(letter).toMatchObject({ body: 'poison', reason: 'max-receive-count-exceeded' });
     expect(source.stats).toMatchObject({ batches: 3, received: 3, deleted: 0, retried: 3, inFlight: 0 });
   });
 
   it('processes every message once with concurrent pollers and drains', async () => {
-    const { onboarding: queue } = await stack.queues.ensureQueues(uniqueQueueConfig());
+    const { onboarding: queue } = await ensureQueues(stack.sqs, uniqueQueueConfig());
     const bodies = Array.from({ length: 25 }, (_, index) => `m${index}`);
     await send(queue.url, bodies);
     const handled: string[] = [];
@@ -257,7 +258,7 @@ describe('startEventSource', () => {
   });
 
   it('stop() lets the in-flight batch finish and delete before resolving', async () => {
-    const { onboarding: queue } = await stack.queues.ensureQueues(uniqueQueueConfig());
+    const { onboarding: queue } = await ensureQueues(stack.sqs, uniqueQueueConfig());
     let started!: () => void;
     const handlerStarted = new Promise<void>((resolve) => {
       started = resolve;
@@ -289,7 +290,7 @@ describe('startEventSource', () => {
   });
 
   it('stop() returns promptly while a long poll is waiting', async () => {
-    const { onboarding: queue } = await stack.queues.ensureQueues(uniqueQueueConfig());
+    const { onboarding: queue } = await ensureQueues(stack.sqs, uniqueQueueConfig());
     const source = await startEventSource({
       sqs: stack.sqs,
       queueUrl: queue.url,

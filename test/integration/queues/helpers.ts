@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type SqsServer, startSqsServer } from '../../../local/sqs-server';
-import { createSqsClient, receiveEverything, SqsQueues } from '../../../shared/aws/queues';
+import { DeadLetterTools } from '../../../shared/aws/dead-letters';
+import { SqsQueues } from '../../../shared/aws/queues';
+import { createSqsClient, receiveEverything } from '../../../shared/aws/sqs';
 import { type Config, loadConfig } from '../../../shared/config';
 
 /** Dummy credentials: fauxqs accepts any, and no test may reach a real AWS account. */
@@ -14,6 +16,7 @@ export interface QueueStack {
   readonly server: SqsServer;
   readonly sqs: SQSClient;
   readonly queues: SqsQueues;
+  readonly deadLetters: DeadLetterTools;
   close(): Promise<void>;
 }
 
@@ -21,10 +24,12 @@ export interface QueueStack {
 export async function startQueueStack(): Promise<QueueStack> {
   const server = await startSqsServer({ port: 0 });
   const sqs = createSqsClient({ region: REGION, endpoint: server.url });
+  const queues = new SqsQueues(sqs);
   return {
     server,
     sqs,
-    queues: new SqsQueues(sqs, { holdSeconds: 10 }),
+    queues,
+    deadLetters: new DeadLetterTools(sqs, queues, { holdSeconds: 10 }),
     close: async () => {
       sqs.destroy();
       await server.close();

@@ -62,46 +62,65 @@ function expectWellFormed(result: ReturnType<typeof parseOnboardRequest>): void 
   expect(result.detail).not.toContain('SECRET');
 }
 
+/** Thousands of runs: generous, because a loaded shared machine can be slow (correctness, not speed). */
+const FUZZ_TIMEOUT_MS = 60_000;
+
 describe('the onboarding message boundary (fuzzed)', () => {
-  it('accepts every valid request as is', () => {
-    fc.assert(
-      fc.property(validRequest, (request) => {
-        const result = parseOnboardMessage(JSON.stringify(request));
-        expect(result).toEqual({ ok: true, request });
-      }),
-      { numRuns: 3_000 },
-    );
-  });
+  it(
+    'accepts every valid request as is',
+    () => {
+      fc.assert(
+        fc.property(validRequest, (request) => {
+          const result = parseOnboardMessage(JSON.stringify(request));
+          expect(result).toEqual({ ok: true, request });
+        }),
+        { numRuns: 3_000 },
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
-  it('accepts or rejects with a reason every arbitrary JSON value, and never throws', () => {
-    fc.assert(
-      fc.property(fc.jsonValue(), (value) => {
-        expectWellFormed(parseOnboardMessage(JSON.stringify(value)));
-      }),
-      { numRuns: 4_000 },
-    );
-  });
+  it(
+    'accepts or rejects with a reason every arbitrary JSON value, and never throws',
+    () => {
+      fc.assert(
+        fc.property(fc.jsonValue(), (value) => {
+          expectWellFormed(parseOnboardMessage(JSON.stringify(value)));
+        }),
+        { numRuns: 4_000 },
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
-  it('rejects arbitrary text that is not JSON, and never throws', () => {
-    fc.assert(
-      fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (body) => {
-        expectWellFormed(parseOnboardMessage(body));
-      }),
-      { numRuns: 2_000 },
-    );
-  });
+  it(
+    'rejects arbitrary text that is not JSON, and never throws',
+    () => {
+      fc.assert(
+        fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (body) => {
+          expectWellFormed(parseOnboardMessage(body));
+        }),
+        { numRuns: 2_000 },
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
-  it('rejects a broken member with its path, never quoting the name or metadata', () => {
-    fc.assert(
-      fc.property(nearlyValid, (value) => {
-        const result = parseOnboardRequest(value);
-        expectWellFormed(result);
-        if ('appInstanceArn' in value)
-          expect(result).toMatchObject({ ok: false, reason: 'app-instance-not-allowed' });
-      }),
-      { numRuns: 4_000 },
-    );
-  });
+  it(
+    'rejects a broken member with its path, never quoting the name or metadata',
+    () => {
+      fc.assert(
+        fc.property(nearlyValid, (value) => {
+          const result = parseOnboardRequest(value);
+          expectWellFormed(result);
+          if ('appInstanceArn' in value)
+            expect(result).toMatchObject({ ok: false, reason: 'app-instance-not-allowed' });
+        }),
+        { numRuns: 4_000 },
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
   it('explains rejections by field path and rule', () => {
     expect(parseOnboardMessage('{')).toMatchObject({ ok: false, reason: 'invalid-json' });
@@ -112,7 +131,7 @@ describe('the onboarding message boundary (fuzzed)', () => {
       identifiers: { tenantId: 'a' },
     });
     expect(parseOnboardRequest({ tenantId: 'a', appInstanceUserId: 'u', name: '   ' })).toMatchObject({
-      detail: 'name: must contain a character other than white space',
+      detail: 'name: must be on one line (no line breaks) and contain a character other than white space',
     });
     expect(
       parseOnboardRequest({
@@ -127,7 +146,7 @@ describe('the onboarding message boundary (fuzzed)', () => {
     ).toMatchObject({ detail: 'tags: tag keys must be unique' });
     expect(
       parseOnboardRequest({ tenantId: 'a', appInstanceUserId: 'u', name: 'x'.repeat(101), metadata: 7 }),
-    ).toMatchObject({ detail: 'name: name must be 1-100 characters; metadata: must be a string' });
+    ).toMatchObject({ detail: 'name: must be 1-100 characters; metadata: must be a string' });
     expect(
       parseOnboardRequest({
         tenantId: 'a',

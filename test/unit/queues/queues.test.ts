@@ -2,16 +2,9 @@ import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient }
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describe as describeLetter, formatAge } from '../../../cli/commands/dlq';
-import {
-  chunkEntries,
-  DEAD_LETTER_ATTRIBUTES,
-  isSqsError,
-  QUEUE_EXISTS_CODES,
-  queueNameOf,
-  SendBatchError,
-  SqsQueues,
-  toDeadLetter,
-} from '../../../shared/aws/queues';
+import { toDeadLetter } from '../../../shared/aws/dead-letters';
+import { chunkEntries, SendBatchError, SqsQueues } from '../../../shared/aws/queues';
+import { DEAD_LETTER_ATTRIBUTES, isSqsError, QUEUE_EXISTS_CODES, queueNameOf } from '../../../shared/aws/sqs';
 
 const sqsMock = mockClient(SQSClient);
 afterEach(() => sqsMock.reset());

@@ -1,0 +1,160 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+
+/**
+ * The layer rules of README's architecture section, checked on the import graph (`npm test` runs
+ * test/unit/architecture/layers.test.ts). Paths are repository-relative, without extension.
+ */
+
+export type Layer =
+  | 'functions'
+  | 'composition'
+  | 'usecase'
+  | 'port'
+  | 'domain'
+  | 'kernel'
+  | 'adapter'
+  | 'emulator'
+  | 'data'
+  | 'other';
+
+/** Modules every layer may import: errors, backoff, configuration and queue settings (no I/O, no SDK). */
+const KERNEL = new Set(['shared/errors', 'shared/backoff', 'shared/config', 'shared/queue-settings']);
+/** The use cases' port and contract modules, which adapters implement. */
+const PORTS = new Set([
+  'shared/sync/ports',
+  'shared/sync/events',
+  'shared/sync/messages',
+  'shared/onboarding/ports',
+]);
+
+export function layerOf(path: string): Layer {
+  if (path.startsWith('emulator/')) return 'emulator';
+  // infra/*.json: table and queue definitions, plain data shared with serverless.yml.
+  if (path.startsWith('infra/')) return 'data';
+  if (path.startsWith('functions/')) return 'functions';
+  if (path === 'shared/composition-root') return 'composition';
+  if (KERNEL.has(path)) return 'kernel';
+  if (PORTS.has(path)) return 'port';
+  if (path === 'shared/policy' || path.startsWith('shared/policy/')) return 'domain';
+  if (path.startsWith('shared/sync/') || path.startsWith('shared/onboarding/')) return 'usecase';
+  if (path.startsWith('shared/aws/') || path.startsWith('shared/chime/') || path === 'shared/observability') {
+    return 'adapter';
+  }
+  return 'other';
+}
+
+/** What each layer may import from the product (npm packages are checked separately). */
+const ALLOWED: Record<Layer, readonly Layer[]> = {
+  functions: ['composition', 'usecase', 'port', 'domain', 'kernel', 'adapter', 'data'],
+  composition: ['usecase', 'port', 'domain', 'kernel', 'adapter', 'data'],
+  usecase: ['usecase', 'port', 'domain', 'kernel', 'data'],
+  port: ['port', 'domain', 'kernel'],
+  domain: ['domain'],
+  kernel: ['kernel', 'data'],
+  adapter: ['adapter', 'port', 'domain', 'kernel', 'data'],
+  emulator: ['emulator'],
+  data: [],
+  other: [
+    'functions',
+    'composition',
+    'usecase',
+    'port',
+    'domain',
+    'kernel',
+    'adapter',
+    'emulator',
+    'data',
+    'other',
+  ],
+};
+
+/** npm packages a layer must not import: the SDKs and Powertools belong to adapters and handlers. */
+const FORBIDDEN_PACKAGES: Partial<Record<Layer, RegExp>> = {
+  usecase: /^@aws-sdk\/|^@smithy\/|^@aws-lambda-powertools\//,
+  port: /^@aws-sdk\/|^@smithy\/|^@aws-lambda-powertools\//,
+  domain: /^@aws-sdk\/|^@smithy\/|^@aws-lambda-powertools\//,
+  kernel: /^@aws-sdk\/|^@smithy\/|^@aws-lambda-powertools\//,
+};
+
+export interface ImportGraph {
+  /** module → what it imports: product modules (repo-relative, no extension) and npm packages (`pkg:<name>`). */
+  readonly imports: ReadonlyMap<string, readonly string[]>;
+}
+
+export function checkLayers(graph: ImportGraph): string[] {
+  const problems: string[] = [];
+  for (const [from, targets] of graph.imports) {
+    const layer = layerOf(from);
+    if (layer === 'other') continue;
+    for (const target of targets) {
+      if (target.startsWith('pkg:')) {
+        const forbidden = FORBIDDEN_PACKAGES[layer];
+        if (forbidden?.test(target.slice(4))) problems.push(`${from} (${layer}) imports ${target.slice(4)}`);
+        continue;
+      }
+      const targetLayer = layerOf(target);
+      if (!ALLOWED[layer].includes(targetLayer)) {
+        problems.push(`${from} (${layer}) imports ${target} (${targetLayer})`);
+      }
+    }
+  }
+  return problems.concat(findCycles(graph));
+}
+
+/** Import cycles among product modules, each reported once as `a → b → a`. */
+export function findCycles(graph: ImportGraph): string[] {
+  const cycles: string[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const visit = (node: string) => {
+    state.set(node, 'visiting');
+    stack.push(node);
+    for (const next of graph.imports.get(node) ?? []) {
+      if (next.startsWith('pkg:') || !graph.imports.has(next)) continue;
+      if (state.get(next) === 'visiting')
+        cycles.push([...stack.slice(stack.indexOf(next)), next].join(' → '));
+      else if (!state.has(next)) visit(next);
+    }
+    stack.pop();
+    state.set(node, 'done');
+  };
+  for (const node of graph.imports.keys()) if (!state.has(node)) visit(node);
+  return cycles;
+}
+
+const IMPORT =
+  /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+/** Reads the import graph of the given folders of the repository. */
+export function readImportGraph(root: string, folders: readonly string[]): ImportGraph {
+  const imports = new Map<string, string[]>();
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) return entry.name === 'node_modules' ? [] : walk(path);
+      return /\.ts$/.test(entry.name) && !entry.name.endsWith('.d.ts') ? [path] : [];
+    });
+  for (const folder of folders) {
+    for (const file of walk(join(root, folder))) {
+      const from = relative(root, file).replace(/\.ts$/, '');
+      const targets: string[] = [];
+      for (const match of readFileSync(file, 'utf8').matchAll(IMPORT)) {
+        const specifier = match[1] ?? match[2] ?? '';
+        if (specifier.startsWith('.')) {
+          targets.push(relative(root, resolve(dirname(file), specifier)).replace(/\.(ts|js|json)$/, ''));
+        } else if (!specifier.startsWith('node:')) {
+          const parts = specifier.split('/');
+          targets.push(
+            `pkg:${specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]}/${parts.slice(specifier.startsWith('@') ? 2 : 1).join('/')}`.replace(
+              /\/$/,
+              '',
+            ),
+          );
+        }
+      }
+      imports.set(from, targets);
+    }
+  }
+  return { imports };
+}
