@@ -165,6 +165,8 @@ export async function run(): Promise<BenchSection> {
     lambda: await freePort(),
   };
   const onboarded: { at: number; key: string }[] = [];
+  // The last lines serverless offline printed, shown if a phase fails.
+  const serverlessLines: string[] = [];
   const stack = await startLocalStack({
     ports,
     demo: false,
@@ -178,7 +180,14 @@ export async function run(): Promise<BenchSection> {
       const detail = event.detail as { tenantId: string; appInstanceUserId: string };
       onboarded.push({ at: performance.now(), key: `${detail.tenantId}/${detail.appInstanceUserId}` });
     },
-    onError: (source, error) => console.error(`[${source}]`, error instanceof Error ? error.message : error),
+    onServerlessOutput: (line) => {
+      serverlessLines.push(line);
+      if (serverlessLines.length > 40) serverlessLines.shift();
+    },
+    onError: (source, error) => {
+      const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : '';
+      progress(`${source}: ${error instanceof Error ? error.message : String(error)}${cause}`);
+    },
   });
   const rows: BenchRow[] = [];
   const notes: string[] = [
@@ -461,6 +470,9 @@ export async function run(): Promise<BenchSection> {
     notes.push(
       `coordination: ${requests} lease requests (renewals + releases) for ${sum(all.calls)} Chime calls, counted while the big tenant was still syncing`,
     );
+  } catch (error) {
+    progress(`failed; serverless offline's last lines:\n${serverlessLines.join('\n')}`);
+    throw error;
   } finally {
     clearInterval(sampler);
     await stack.stop();
