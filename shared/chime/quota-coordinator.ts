@@ -191,9 +191,13 @@ export class QuotaCoordinator {
       if (!this.used.has(key)) added = true;
       this.used.set(key, now);
     }
-    // Stale (a Lambda thawed after its lease expired): wait too, unless a renewal was tried within the last
-    // heartbeat, i.e. the store is failing: then the fallback share applies and calls must not queue on it.
-    const stale = now - this.lastRenewedAt >= this.leaseTtlMs && now - this.lastAttemptAt >= this.heartbeatMs;
+    // Stale (a Lambda thawed after its lease expired): wait too, unless a renewal is in flight or was tried
+    // within the last heartbeat, i.e. the store is failing or hanging: then the fallback share applies and
+    // calls must not queue on it.
+    const stale =
+      now - this.lastRenewedAt >= this.leaseTtlMs &&
+      now - this.lastAttemptAt >= this.heartbeatMs &&
+      this.renewing === undefined;
     if (!this.holding || stale) {
       this.holding = true;
       this.scheduleHeartbeat();

@@ -221,8 +221,11 @@ describe('QuotaCoordinator', () => {
     const a = coordinated(hanging, { joinTimeoutMs: 500 });
     void a.calls.acquire(['account']);
     await vi.advanceTimersByTimeAsync(500);
-    // Well past the lease lifetime, still no answer from the store: calls go at once, at the fallback share.
+    // Busy and well past the lease lifetime, still no answer from the store: calls go at once, at the
+    // fallback share.
+    const keepBusy = setInterval(() => a.coordinator.touch(['account']), 500);
     await vi.advanceTimersByTimeAsync(10_000);
+    clearInterval(keepBusy);
     let done = false;
     void a.calls.acquire(['account']).then(() => {
       done = true;
