@@ -337,8 +337,17 @@ export class RateLimiter implements CallRateLimiter {
     const floor = bucket.configuredRate * this.minimumRateFraction;
     const start = bucket.episode?.startRate ?? bucket.effectiveRate;
     const next = Math.max(floor, bucket.effectiveRate * this.decreaseFactor);
-    // At the floor or at the episode's depth: the next complete window decides (see record).
-    if (next >= bucket.effectiveRate - TOKEN_EPSILON || next < start * EPISODE_DEPTH) return;
+    if (next >= bucket.effectiveRate - TOKEN_EPSILON) return; // at the floor
+    if (next < start * EPISODE_DEPTH) {
+      // At the episode's depth the next complete window decides (see record), unless the window so far is
+      // already throttled more than any blip explains: then we are far above a real limit, and a new
+      // episode from here lets the cuts go on at the classic pace.
+      const heavy =
+        bucket.windowAnswers >= this.windowSamples / 4 &&
+        bucket.windowThrottles > MAX_FOREIGN_FRACTION * bucket.windowAnswers;
+      if (!heavy) return;
+      bucket.episode = undefined;
+    }
     bucket.episode ??= { startRate: bucket.effectiveRate, startThrottledAt: bucket.throttledAtRate };
     bucket.throttledAtRate = bucket.effectiveRate;
     bucket.setRate(next);
@@ -372,10 +381,10 @@ export class RateLimiter implements CallRateLimiter {
       const low = episode.probe;
       const sentRatio = window.sent / Math.max(1e-9, low.window.sent);
       // Foreign throttles: accepted grows in proportion to sent; a real limit: accepted stays put. The
-      // geometric mean of the two predictions separates them. Sending hardly more (demand-bound) means the
-      // throttles came while we were under our rate: not ours either.
-      const foreign =
-        sentRatio < 1.2 || window.accepted >= low.window.accepted * Math.sqrt(Math.max(1, sentRatio));
+      // geometric mean of the two predictions separates them. When we hardly sent more (the calls waiting
+      // on retries' backoff, not on the limiter), the probe proves nothing: keep the safe, lower rate.
+      const conclusive = sentRatio >= 1.2;
+      const foreign = conclusive && window.accepted >= low.window.accepted * Math.sqrt(sentRatio);
       bucket.refill(now);
       if (foreign) {
         bucket.throttledAtRate = episode.startThrottledAt;
