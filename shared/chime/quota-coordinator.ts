@@ -138,6 +138,7 @@ export class QuotaCoordinator {
   private readonly used = new Map<string, number>();
   private leases: readonly QuotaLease[] = [];
   private lastRenewedAt = Number.NEGATIVE_INFINITY;
+  private lastAttemptAt = Number.NEGATIVE_INFINITY;
   private renewing: Promise<void> | undefined;
   /** A bucket was added while a renewal was in flight: renew again right after it. */
   private dirty = false;
@@ -190,7 +191,13 @@ export class QuotaCoordinator {
       if (!this.used.has(key)) added = true;
       this.used.set(key, now);
     }
-    const stale = now - this.lastRenewedAt >= this.leaseTtlMs;
+    // Stale (a Lambda thawed after its lease expired): wait too, unless a renewal is in flight or was tried
+    // within the last heartbeat, i.e. the store is failing or hanging: then the fallback share applies and
+    // calls must not queue on it.
+    const stale =
+      now - this.lastRenewedAt >= this.leaseTtlMs &&
+      now - this.lastAttemptAt >= this.heartbeatMs &&
+      this.renewing === undefined;
     if (!this.holding || stale) {
       this.holding = true;
       this.scheduleHeartbeat();
@@ -279,6 +286,7 @@ export class QuotaCoordinator {
 
   private async renewOnce(): Promise<void> {
     const now = this.clock.now();
+    this.lastAttemptAt = now;
     const lease: QuotaLease = {
       holderId: this.holderId,
       buckets: [...this.used.keys()],

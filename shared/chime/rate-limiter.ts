@@ -27,7 +27,11 @@
  * their share is remembered as foreign noise, under which throttles only cut when a window's share climbs
  * clearly above it. When what gets through stays put, we are at a real limit (a competitor took part of the
  * quota): back to the bottom, and the cuts go on from there. The noise estimate only follows the measured
- * share down, so it fades within a few windows once the blips stop.
+ * share down, so it fades within a few windows once the blips stop. Safety nets keep the classic speed
+ * where no blip can be the cause: a window throttled more than MAX_FOREIGN_FRACTION lets the cuts go past
+ * the depth, a probe throttled more than PROBE_ABORT_FRACTION ends at once, a bottom window with fewer than
+ * MIN_PROBE_FRACTION throttles (stragglers) ends the episode without a probe, and no additive increase
+ * runs under a probe.
  * Configured rates can change at run time (`setConfiguredRate`): the quota coordinator moves them as other
  * processes start and stop drawing on the same quotas.
  */
@@ -121,6 +125,10 @@ const NOISE_WEIGHT = 0.25;
 const EPISODE_DEPTH = 0.45;
 /** A throttled share this high at the bottom of a run of cuts is taken as ours without a probe. */
 const MAX_FOREIGN_FRACTION = 0.35;
+/** Below this throttled share at the bottom of a run of cuts, the cuts were enough: no probe. */
+const MIN_PROBE_FRACTION = 0.1;
+/** A probe whose first half-window is throttled more than this ends at once: the limit is ours. */
+const PROBE_ABORT_FRACTION = 0.5;
 
 interface WindowStats {
   /** Throttled share of the answers. */
@@ -332,13 +340,32 @@ export class RateLimiter implements CallRateLimiter {
   /** One multiplicative cut, within the current episode's depth; starts an episode if there is none. */
   private cut(bucket: Bucket, now: number): void {
     if (now - bucket.lastDecreaseAt < this.decreaseCooldownMs) return;
-    if (bucket.episode?.probe) return; // the probe's window decides
+    const probe = bucket.episode?.probe;
+    if (probe) {
+      // The probe's window decides, unless it is already throttled more than any blip explains: then the
+      // limit is ours, and the probe ends at once, back at the bottom of the cuts.
+      if (!this.heavy(bucket, this.windowSamples / 2, PROBE_ABORT_FRACTION)) return;
+      bucket.episode = undefined;
+      bucket.refill(now);
+      bucket.setRate(probe.rate);
+      bucket.throttledAtRate = probe.rate;
+      bucket.lastDecreaseAt = now;
+      bucket.lastIncreaseAt = now;
+      bucket.resetWindow(now + this.decreaseCooldownMs);
+      return;
+    }
     bucket.refill(now);
     const floor = bucket.configuredRate * this.minimumRateFraction;
     const start = bucket.episode?.startRate ?? bucket.effectiveRate;
     const next = Math.max(floor, bucket.effectiveRate * this.decreaseFactor);
-    // At the floor or at the episode's depth: the next complete window decides (see record).
-    if (next >= bucket.effectiveRate - TOKEN_EPSILON || next < start * EPISODE_DEPTH) return;
+    if (next >= bucket.effectiveRate - TOKEN_EPSILON) return; // at the floor
+    if (next < start * EPISODE_DEPTH) {
+      // At the episode's depth the next complete window decides (see record), unless the window so far is
+      // already throttled more than any blip explains: then we are far above a real limit, and a new
+      // episode from here lets the cuts go on at the classic pace.
+      if (!this.heavy(bucket, this.windowSamples / 4, MAX_FOREIGN_FRACTION)) return;
+      bucket.episode = undefined;
+    }
     bucket.episode ??= { startRate: bucket.effectiveRate, startThrottledAt: bucket.throttledAtRate };
     bucket.throttledAtRate = bucket.effectiveRate;
     bucket.setRate(next);
@@ -346,6 +373,11 @@ export class RateLimiter implements CallRateLimiter {
     bucket.lastIncreaseAt = now;
     // Answers within the cooldown are to calls sent at the old rate: the next window starts after it.
     bucket.resetWindow(now + this.decreaseCooldownMs);
+  }
+
+  /** The current window is already throttled more than any blip explains. */
+  private heavy(bucket: Bucket, minAnswers: number, fraction: number): boolean {
+    return bucket.windowAnswers >= minAnswers && bucket.windowThrottles > fraction * bucket.windowAnswers;
   }
 
   /**
@@ -372,10 +404,10 @@ export class RateLimiter implements CallRateLimiter {
       const low = episode.probe;
       const sentRatio = window.sent / Math.max(1e-9, low.window.sent);
       // Foreign throttles: accepted grows in proportion to sent; a real limit: accepted stays put. The
-      // geometric mean of the two predictions separates them. Sending hardly more (demand-bound) means the
-      // throttles came while we were under our rate: not ours either.
-      const foreign =
-        sentRatio < 1.2 || window.accepted >= low.window.accepted * Math.sqrt(Math.max(1, sentRatio));
+      // geometric mean of the two predictions separates them. When we hardly sent more (the calls waiting
+      // on retries' backoff, not on the limiter), the probe proves nothing: keep the safe, lower rate.
+      const conclusive = sentRatio >= 1.2;
+      const foreign = conclusive && window.accepted >= low.window.accepted * Math.sqrt(sentRatio);
       bucket.refill(now);
       if (foreign) {
         bucket.throttledAtRate = episode.startThrottledAt;
@@ -391,8 +423,10 @@ export class RateLimiter implements CallRateLimiter {
       }
       return;
     }
-    if (window.fraction === 0) bucket.episode = undefined;
-    if (episode && window.fraction > 0) {
+    // A window without throttles, or with only the stragglers sent before the last cut: the cuts were enough.
+    if (window.fraction < MIN_PROBE_FRACTION) bucket.episode = undefined;
+    if (bucket.episode && window.fraction >= MIN_PROBE_FRACTION) {
+      const episode = bucket.episode;
       const floor = bucket.configuredRate * this.minimumRateFraction;
       const atBottom =
         bucket.effectiveRate * this.decreaseFactor < episode.startRate * EPISODE_DEPTH ||
@@ -431,6 +465,11 @@ export class RateLimiter implements CallRateLimiter {
     for (const key of new Set(keys)) {
       const bucket = this.bucket(key, now);
       this.record(bucket, false, now);
+      // A probe measures one rate: no additive increase under it.
+      if (bucket.episode?.probe) {
+        bucket.lastIncreaseAt = now;
+        continue;
+      }
       if (bucket.effectiveRate < bucket.configuredRate) {
         bucket.refill(now);
         let step = (bucket.configuredRate * Math.max(0, now - bucket.lastIncreaseAt)) / this.recoveryMs;

@@ -150,8 +150,9 @@ describe('quota coordination between processes (DynamoDB Local, Chime emulator)'
       LEASE_MS + 10_000,
     );
     // Its lease was renewed at most one heartbeat before the kill, so it counts at most one lease lifetime
-    // after it; the survivor sees that at its next heartbeat. Slack for a loaded machine on top.
-    expect(recovered - killedAt).toBeLessThanOrEqual(LEASE_MS + HEARTBEAT_MS + 1_500);
+    // after it; the survivor sees that at its next heartbeat. Slack for a loaded 2-core machine on top (late
+    // timers, a slow DynamoDB Local), still well short of a second lease lifetime.
+    expect(recovered - killedAt).toBeLessThanOrEqual(LEASE_MS + HEARTBEAT_MS + 2_500);
     expect(rate(describeKey)).toBe(describeQuota);
     // The dead process never released: its lease is still stored, just expired.
     const after = await leases.read();

@@ -89,7 +89,8 @@ describe('client-side rate limiting against the emulator quotas', () => {
     console.info(
       `adaptive run: ${throttled}/${attempts} attempts throttled (${((100 * throttled) / attempts).toFixed(1)}%),` +
         ` second half ${laterThrottled}/${laterHalf.length};` +
-        ` user-writes rate ended at ${writes?.effectiveRate.toFixed(1)} rps (quota ${10 * emulatorScale})`,
+        ` user-writes rate ended at ${writes?.effectiveRate.toFixed(1)} rps (quota ${10 * emulatorScale});` +
+        ` cuts undone as foreign ${writes?.cutsUndone}, foreign share ${writes?.foreignThrottleShare.toFixed(2)}`,
     );
     expect(throttled / attempts).toBeLessThan(0.4);
     expect(laterThrottled / laterHalf.length).toBeLessThan(0.05);

@@ -213,6 +213,29 @@ describe('QuotaCoordinator', () => {
     expect(rateOf(a.limiter, 'account')).toBe(5);
   });
 
+  it('makes only the first call of an active period wait for a store that hangs', async () => {
+    const hanging: QuotaLeaseStore = {
+      renew: () => new Promise(() => {}),
+      release: async () => {},
+    };
+    const a = coordinated(hanging, { joinTimeoutMs: 500 });
+    void a.calls.acquire(['account']);
+    await vi.advanceTimersByTimeAsync(500);
+    // Busy and well past the lease lifetime, still no answer from the store: calls go at once, at the
+    // fallback share.
+    const keepBusy = setInterval(() => a.coordinator.touch(['account']), 500);
+    await vi.advanceTimersByTimeAsync(10_000);
+    clearInterval(keepBusy);
+    let done = false;
+    void a.calls.acquire(['account']).then(() => {
+      done = true;
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(done).toBe(true);
+    expect(rateOf(a.limiter, 'account')).toBe(5);
+    a.coordinator.stop();
+  });
+
   it('keeps the cut proportion of a throttled bucket when its share changes', async () => {
     const store = new MemoryLeases();
     const a = coordinated(store);
