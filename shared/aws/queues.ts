@@ -221,7 +221,7 @@ export class SqsQueues {
   }
 
   /**
-   * Creates both queues and their dead-letter queues if missing, and brings the attributes of existing
+   * Creates every queue and its dead-letter queues if missing, and brings the attributes of existing
    * ones in line with infra/queues.json (plus `overrides`, which tests use for short timeouts). Safe to run
    * any number of times.
    */
@@ -234,8 +234,8 @@ export class SqsQueues {
         this.#ensurePair(queueNamesOf(config, kind), { ...QUEUE_SETTINGS[kind], ...overrides[kind] }),
       ),
     );
-    const [onboarding, reconcile] = ensured as [EnsuredQueue, EnsuredQueue];
-    return { onboarding, reconcile };
+    const [onboarding, reconcile, activity] = ensured as [EnsuredQueue, EnsuredQueue, EnsuredQueue];
+    return { onboarding, reconcile, activity };
   }
 
   async #ensurePair(
