@@ -138,18 +138,20 @@ describe('warnings, renewal and Chime deletions over 40 simulated days', () => {
       [33, 7],
       [39, 1],
     ]);
+    const leaverCreatedAt = (await runtime.ledger.getMany(TENANT, ['leaver'])).get('leaver')?.createdAt ?? 0;
+    expect(Math.abs(leaverCreatedAt - (t0 - 3_600_000))).toBeLessThan(1_000);
     const leaverWarning = published('User Expiring Soon').find(
       (event) => detailOf(event).appInstanceUserId === 'leaver',
     );
     expect(detailOf(leaverWarning as ReceivedEvent)).toMatchObject({
       tenantId: TENANT,
-      expiresAt: new Date(t0 - 3_600_000 + 40 * DAY_MS).toISOString(),
+      expiresAt: new Date(leaverCreatedAt + 40 * DAY_MS).toISOString(),
       ruleId: null,
     });
     // One digest per run, counting the users within each horizon.
     const digests = published('Tenant Expiry Digest');
     expect(digests).toHaveLength(runs);
-    // Day 39: the leaver within every horizon, the active user within 30 days (expiry created + 65 d), and
+    // Day 39: the leaver within every horizon, the active user within 30 days (expiry created + 63 d), and
     // the deleted user no longer counted.
     expect(detailOf(digests.at(-1) as ReceivedEvent)).toMatchObject({
       horizons: [
@@ -161,11 +163,12 @@ describe('warnings, renewal and Chime deletions over 40 simulated days', () => {
       truncated: false,
     });
 
-    // Renewal: active daily, 30 inactive days. Day 0 sets created + 31 d (its first activity is 1 h after
-    // creation, rounded up to whole days); the expiry is then < 15 days away on day 17 (written: created + 48 d)
-    // and on day 34 (created + 65 d). Three writes in 40 days, within the bound 1 + 40 / (N/2).
+    // Renewal: active daily, 30 inactive days, created 1 h before day 0. Day 0 sets created + 31 d (its first
+    // activity is 1 h after creation, rounded up to whole days): expiry at day 31 − 1 h. It is less than 15 days
+    // away from day 16 on, so day 16 renews to created + 47 d, and day 32 to created + 63 d. Three writes in 40
+    // days, within the bound 1 + 40 / (N/2).
     const activeEntry = (await runtime.ledger.getMany(TENANT, ['active-1'])).get('active-1');
-    expect(activeEntry?.expirationDays).toBe(65);
+    expect(activeEntry?.expirationDays).toBe(63);
     const puts = (emulator.stats().calls.PutAppInstanceUserExpirationSettings ?? 0) - putsBefore;
     // leaver and doomed: one write each on day 0.
     expect(puts - 2).toBe(3);

@@ -126,7 +126,11 @@ describe('parsePolicy: problems', () => {
       { expiration: 'nevr' },
       'rules[0].expiration: must be {"days": 1..5475}, {"inactiveDays": 1..5475}, "never" or "unmanaged"',
     ],
-    ['a number', { expiration: 7 }, 'rules[0].expiration: must be {"days": 1..5475}, {"inactiveDays": 1..5475}, "never" or "unmanaged"'],
+    [
+      'a number',
+      { expiration: 7 },
+      'rules[0].expiration: must be {"days": 1..5475}, {"inactiveDays": 1..5475}, "never" or "unmanaged"',
+    ],
     ['a missing expiration', { expiration: undefined }, 'rules[0].expiration: is required'],
     ['priority -1', { priority: -1 }, 'rules[0].priority: must be an integer 0..1000000'],
     ['priority 1000001', { priority: 1_000_001 }, 'rules[0].priority: must be an integer 0..1000000'],
