@@ -68,7 +68,9 @@ export async function scanForReport(
     },
     putExpiration: () => Promise.reject(new Error('a plan never writes')),
   };
-  const plan = await planTenant(policy, countingDirectory(recording, progress.update), now);
+  const plan = await planTenant(policy, countingDirectory(recording, progress.update), now, {
+    activity: runtime.activity,
+  });
   progress.done();
   const changes = new Map(plan.changes.map((change) => [change.appInstanceUserArn, change]));
   const users: ReportUser[] = [];
