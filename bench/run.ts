@@ -12,6 +12,7 @@ const suites: Record<string, () => Promise<Suite>> = {
   sync: async () => (await import('./sync')).run,
   onboarding: async () => (await import('./onboarding')).run,
   deployed: async () => (await import('./deployed')).run,
+  renewal: async () => (await import('./renewal')).run,
 };
 
 async function main(): Promise<number> {

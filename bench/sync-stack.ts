@@ -260,6 +260,7 @@ export function syncDeps(runtime: Runtime, queue: ReconcileQueuePort, timings?: 
       return ledger.unseenBefore(tenantId, cutoff);
     },
     markGone: (tenantId, id, at) => timed(ledger.markGone(tenantId, id, at)),
+    all: (tenantId) => ledger.all(tenantId),
   };
   const timedRuns: RunPort = {
     acquireLease: (...args) => runs.acquireLease(...args),

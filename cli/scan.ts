@@ -70,7 +70,9 @@ export async function scanForReport(
   };
   let plan: Plan;
   try {
-    plan = await planTenant(policy, countingDirectory(recording, progress.update), now);
+    plan = await planTenant(policy, countingDirectory(recording, progress.update), now, {
+      activity: runtime.activity,
+    });
   } finally {
     progress.done();
   }

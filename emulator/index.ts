@@ -3,6 +3,12 @@
  * Self-contained: imports nothing from the rest of the project. See docs/emulator.md.
  */
 export type { EmulatorStats, FaultSettings, SeedRequest, SeedResult } from './admin';
+export {
+  type CloudTrailEntry,
+  type CloudTrailSinkOption,
+  cloudTrailEntry,
+  putEventsSink,
+} from './cloudtrail';
 export { ApiError, EXCEPTIONS, type ExceptionName } from './errors';
 export { DEFAULT_RATES } from './quotas';
 export { type ChimeEmulator, type ChimeEmulatorOptions, startChimeEmulator } from './server';

@@ -22,6 +22,7 @@ import {
   seed,
 } from './admin';
 import { EmulatorClock } from './clock';
+import { type CloudTrailSinkOption, cloudTrailEntry, putEventsSink } from './cloudtrail';
 import { ApiError, badRequest } from './errors';
 import { serviceModel } from './model';
 import type { ModelOperation } from './model/types';
@@ -61,6 +62,12 @@ export interface ChimeEmulatorOptions {
   readonly stateFile?: string;
   /** How often a changed state is saved to `stateFile` (default 1000 ms). */
   readonly saveIntervalMs?: number;
+  /**
+   * Where to deliver the CloudTrail events of user deletions (expiry sweeps and DeleteAppInstanceUser), as
+   * EventBridge delivers them on the default bus: the URL of a PutEvents endpoint (a local EventBridge), or a
+   * function. Absent: they are not produced.
+   */
+  readonly cloudTrailEvents?: CloudTrailSinkOption;
 }
 
 export interface ChimeEmulator {
@@ -262,7 +269,25 @@ export async function startChimeEmulator(options: ChimeEmulatorOptions = {}): Pr
   const router = new Router(model);
   const validators = new ValidatorSet(model);
   const clock = new EmulatorClock();
-  const service = new ChimeIdentityService({ region, accountId, expiryDelaySeconds, limits, clock });
+  const sink =
+    options.cloudTrailEvents === undefined
+      ? undefined
+      : typeof options.cloudTrailEvents === 'string'
+        ? putEventsSink(options.cloudTrailEvents)
+        : { send: options.cloudTrailEvents, flush: async () => {} };
+  const service = new ChimeIdentityService({
+    region,
+    accountId,
+    expiryDelaySeconds,
+    limits,
+    clock,
+    ...(sink
+      ? {
+          onUserRemoved: (userArn: string, reason: 'expired' | 'deleted', atMs: number) =>
+            sink.send(cloudTrailEntry(userArn, reason, atMs, { region, accountId })),
+        }
+      : {}),
+  });
   const quotas = new QuotaManager(quotaScale);
   const stats: EmulatorStats = { calls: {}, throttled: {}, faults: 0 };
   const stateFile = options.stateFile;
@@ -552,6 +577,7 @@ export async function startChimeEmulator(options: ChimeEmulatorOptions = {}): Pr
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
         save();
+        void sink?.flush();
       }),
     reset: () => {
       dirty = true;

@@ -178,6 +178,8 @@ export interface ServiceConfig {
   readonly expiryDelaySeconds: number;
   readonly limits: ResourceLimits;
   readonly clock: EmulatorClock;
+  /** Told of every user deletion: by the expiry sweeper (`expired`) or DeleteAppInstanceUser (`deleted`). */
+  readonly onUserRemoved?: (userArn: string, reason: 'expired' | 'deleted', atMs: number) => void;
 }
 
 export class ChimeIdentityService {
@@ -233,6 +235,7 @@ export class ChimeIdentityService {
     for (const user of this.expiring) {
       if (now < this.deletionDueMs(user)) continue;
       this.forgetUser(user.app, user);
+      this.config.onUserRemoved?.(user.arn, 'expired', now);
       touched.add(user.app);
       deleted++;
     }
@@ -299,8 +302,10 @@ export class ChimeIdentityService {
     const user = app.users.get(userId);
     if (!user) return undefined;
     // The periodic sweep may lag by up to its interval; a user already due for deletion is gone.
-    if (this.config.clock.now() >= this.deletionDueMs(user)) {
+    const now = this.config.clock.now();
+    if (now >= this.deletionDueMs(user)) {
       this.deleteUser(app, user);
+      this.config.onUserRemoved?.(user.arn, 'expired', now);
       return undefined;
     }
     return { app, user };
@@ -740,6 +745,7 @@ export class ChimeIdentityService {
       DeleteAppInstanceUser: (input) => {
         const { app, user } = this.requireUser(input.AppInstanceUserArn as string);
         this.deleteUser(app, user);
+        this.config.onUserRemoved?.(user.arn, 'deleted', now());
         return undefined;
       },
 

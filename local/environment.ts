@@ -44,6 +44,8 @@ export function isolatedConfig(prefix: string, overrides: Partial<Config> = {}):
       onboardingDeadLetterQueue: `${prefix}-onboarding-dlq`,
       reconcileQueue: `${prefix}-reconcile`,
       reconcileDeadLetterQueue: `${prefix}-reconcile-dlq`,
+      activityQueue: `${prefix}-activity`,
+      activityDeadLetterQueue: `${prefix}-activity-dlq`,
       eventBus: `${prefix}-bus`,
       ...overrides,
     },

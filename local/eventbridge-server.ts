@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type EventPattern, matchesPattern, validatePattern } from './event-pattern';
 
 /** An event as PutEvents received it. */
 export interface ReceivedEvent {
@@ -10,6 +11,29 @@ export interface ReceivedEvent {
   readonly source: string;
   readonly detailType: string;
   readonly detail: unknown;
+  readonly resources?: readonly string[];
+}
+
+/** An event as EventBridge hands it to a rule's target (and as its patterns see it). */
+export interface EventEnvelope {
+  readonly version: '0';
+  readonly id: string;
+  readonly 'detail-type': string;
+  readonly source: string;
+  readonly account: string;
+  readonly time: string;
+  readonly region: string;
+  readonly resources: readonly string[];
+  readonly detail: unknown;
+}
+
+/** A rule: events on `eventBusName` that match `pattern` go to `target`, asynchronously, like EventBridge. */
+export interface LocalRule {
+  readonly name: string;
+  /** Default `default`. */
+  readonly eventBusName?: string;
+  readonly pattern: EventPattern;
+  readonly target: (event: EventEnvelope) => Promise<unknown>;
 }
 
 export interface LocalEventBridge {
@@ -17,6 +41,12 @@ export interface LocalEventBridge {
   readonly events: readonly ReceivedEvent[];
   /** Fraction (0..1) of entries to reject with ThrottlingException, to exercise the publisher's retries. */
   setFailureRate(rate: number): void;
+  /** Adds a rule; throws with the pattern's problems when EventBridge would refuse it. */
+  addRule(rule: LocalRule): void;
+  /** Resolves once every target invocation started so far has finished. */
+  idle(): Promise<void>;
+  /** Target invocations per rule name, and how many failed. */
+  deliveries(): Record<string, { delivered: number; failed: number }>;
   clear(): void;
   close(): Promise<void>;
 }
@@ -25,6 +55,11 @@ export interface LocalEventBridgeOptions {
   readonly port?: number;
   readonly host?: string;
   readonly onEvent?: (event: ReceivedEvent) => void;
+  readonly rules?: readonly LocalRule[];
+  /** Told when a rule's target fails (EventBridge would retry; here it is reported and counted). */
+  readonly onRuleError?: (rule: string, error: unknown) => void;
+  readonly region?: string;
+  readonly accountId?: string;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -32,7 +67,8 @@ const MAX_BODY_BYTES = 1024 * 1024;
 /**
  * A small local EventBridge for the offline stack and the tests: PutEvents (AWS JSON 1.1, what SDK v3 speaks),
  * CreateEventBus and DescribeEventBus, keeping every event so tests can read what the system published
- * (`GET /_events`). No rule routing: chime-lifecycle only publishes, and consumers are the users' own.
+ * (`GET /_events`), and routing events to the targets of rules whose patterns match them (local/event-pattern.ts),
+ * so the offline stack can deliver Chime's CloudTrail events to user-removed the way the default bus does.
  */
 export async function startLocalEventBridge(
   options: LocalEventBridgeOptions = {},
@@ -40,6 +76,48 @@ export async function startLocalEventBridge(
   const events: ReceivedEvent[] = [];
   const buses = new Set<string>(['default']);
   let failureRate = 0;
+  const rules: LocalRule[] = [];
+  const counts: Record<string, { delivered: number; failed: number }> = {};
+  const running = new Set<Promise<void>>();
+  const region = options.region ?? 'us-east-1';
+  const account = options.accountId ?? '000000000000';
+  const addRule = (rule: LocalRule) => {
+    const problems = validatePattern(rule.pattern);
+    if (problems.length > 0)
+      throw new Error(`rule ${rule.name}: invalid event pattern: ${problems.join('; ')}`);
+    rules.push(rule);
+    counts[rule.name] ??= { delivered: 0, failed: 0 };
+  };
+  for (const rule of options.rules ?? []) addRule(rule);
+  const route = (event: ReceivedEvent) => {
+    const envelope: EventEnvelope = {
+      version: '0',
+      id: event.id,
+      'detail-type': event.detailType,
+      source: event.source,
+      account,
+      time: event.time,
+      region,
+      resources: event.resources ?? [],
+      detail: event.detail,
+    };
+    for (const rule of rules) {
+      if ((rule.eventBusName ?? 'default') !== event.eventBusName) continue;
+      if (!matchesPattern(rule.pattern, envelope)) continue;
+      const count = counts[rule.name] as { delivered: number; failed: number };
+      const delivery: Promise<void> = rule
+        .target(envelope)
+        .then(() => {
+          count.delivered++;
+        })
+        .catch((error: unknown) => {
+          count.failed++;
+          options.onRuleError?.(rule.name, error);
+        })
+        .finally(() => running.delete(delivery));
+      running.add(delivery);
+    }
+  };
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
@@ -137,16 +215,28 @@ export async function startLocalEventBridge(
         failed++;
         return { ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded (injected)' };
       }
+      // The SDK sends Time as epoch seconds; a hand-written request may send an ISO string.
+      const time =
+        typeof raw.Time === 'number'
+          ? raw.Time * 1000
+          : typeof raw.Time === 'string' && !Number.isNaN(Date.parse(raw.Time))
+            ? Date.parse(raw.Time)
+            : undefined;
+      const resources = Array.isArray(raw.Resources)
+        ? raw.Resources.filter((item): item is string => typeof item === 'string')
+        : [];
       const event: ReceivedEvent = {
         id: randomUUID(),
-        time: new Date().toISOString(),
+        time: new Date(time ?? Date.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
         eventBusName: busName,
         source: raw.Source,
         detailType: raw.DetailType,
         detail,
+        ...(resources.length > 0 ? { resources } : {}),
       };
       events.push(event);
       options.onEvent?.(event);
+      route(event);
       return { EventId: event.id };
     });
     return send(response, 200, { FailedEntryCount: failed, Entries: results });
@@ -168,6 +258,11 @@ export async function startLocalEventBridge(
     setFailureRate: (rate) => {
       failureRate = rate;
     },
+    addRule,
+    idle: async () => {
+      while (running.size > 0) await Promise.all([...running]);
+    },
+    deliveries: () => structuredClone(counts),
     clear: () => {
       events.length = 0;
     },

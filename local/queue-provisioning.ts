@@ -51,8 +51,8 @@ class QueueProvisioner {
         this.#ensurePair(queueNamesOf(config, kind), { ...QUEUE_SETTINGS[kind], ...overrides[kind] }),
       ),
     );
-    const [onboarding, reconcile] = ensured as [EnsuredQueue, EnsuredQueue];
-    return { onboarding, reconcile };
+    const [onboarding, reconcile, activity] = ensured as [EnsuredQueue, EnsuredQueue, EnsuredQueue];
+    return { onboarding, reconcile, activity };
   }
 
   async #ensurePair(

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { CreateEventBusCommand, ResourceAlreadyExistsException } from '@aws-sdk/client-eventbridge';
 import type { Context, DynamoDBStreamEvent, ScheduledEvent } from 'aws-lambda';
-import { type ChimeEmulator, startChimeEmulator } from '../emulator';
+import { type ChimeEmulator, putEventsSink, startChimeEmulator } from '../emulator';
+import eventRules from '../infra/event-rules.json' with { type: 'json' };
 import { ensureTables } from '../shared/aws/tables';
 import { type Endpoints, Runtime } from '../shared/composition-root';
 import { type Config, loadConfig } from '../shared/config';
@@ -16,7 +17,12 @@ import {
   type SqsEventHandler,
   startEventSource,
 } from './event-source-runner';
-import { type LocalEventBridge, type ReceivedEvent, startLocalEventBridge } from './eventbridge-server';
+import {
+  type EventEnvelope,
+  type LocalEventBridge,
+  type ReceivedEvent,
+  startLocalEventBridge,
+} from './eventbridge-server';
 import { type PortClaim, PortInUseError, portHolders } from './port-owner';
 import { LOCAL_PORTS } from './ports';
 import { ensureQueues } from './queue-provisioning';
@@ -102,6 +108,7 @@ export interface LocalStack {
 type SqsHandler = SqsEventHandler;
 type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<unknown>;
 type ScheduleHandler = (event: ScheduledEvent, context: Context) => Promise<unknown>;
+type RuleHandler = (event: EventEnvelope, context: Context) => Promise<unknown>;
 
 interface Functions {
   readonly mode: 'serverless-offline' | 'in-process';
@@ -109,6 +116,8 @@ interface Functions {
   readonly onboard: SqsHandler;
   readonly policyChanged: StreamHandler;
   readonly schedule: ScheduleHandler;
+  readonly recordActivity: SqsHandler;
+  readonly userRemoved: RuleHandler;
   /** Stops serverless offline (in-process functions have nothing to stop). */
   stop(): Promise<void>;
 }
@@ -128,6 +137,8 @@ async function loadFunctions(
       policyChanged: (await import('../functions/policy-changed/handler'))
         .handler as unknown as StreamHandler,
       schedule: (await import('../functions/schedule-sync/handler')).handler as unknown as ScheduleHandler,
+      recordActivity: (await import('../functions/record-activity/handler')).handler as unknown as SqsHandler,
+      userRemoved: (await import('../functions/user-removed/handler')).handler as unknown as RuleHandler,
       stop: async () => {},
     };
   }
@@ -156,6 +167,8 @@ async function loadFunctions(
     onboard: via('onboard-users') as SqsHandler,
     policyChanged: via('policy-changed'),
     schedule: via('schedule-sync'),
+    recordActivity: via('record-activity') as SqsHandler,
+    userRemoved: via('user-removed'),
     stop: () => offline.stop(),
   };
 }
@@ -223,10 +236,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       throw await inUse(error, { service: 'the SQS server', port: ports.sqs, flag: '--sqs-port' });
     });
     stops.push(() => sqs.close());
+    /** Set once the local EventBridge is up: the emulator's deletions go to its default bus as CloudTrail events. */
+    let cloudTrail: ReturnType<typeof putEventsSink> | undefined;
     const emulator = await startChimeEmulator({
       port: ports.chime,
       host,
       quotaScale,
+      cloudTrailEvents: (entry) => cloudTrail?.send(entry),
       ...(persist ? { stateFile: path.join(persist, 'chime-emulator.json') } : {}),
     }).catch(async (error: Error) => {
       throw await inUse(error, { service: 'the Chime emulator', port: ports.chime, flag: '--chime-port' });
@@ -244,6 +260,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       });
     });
     stops.push(() => eventBridge.close());
+    cloudTrail = putEventsSink(eventBridge.url);
 
     const endpoints = {
       dynamodb: dynamo.url,
@@ -269,6 +286,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const { policyChanged, schedule } = functions;
     const reconcile = tracked('reconcile-tenant', functions.reconcile);
     const onboard = tracked('onboard-users', functions.onboard);
+    const recordActivity = tracked('record-activity', functions.recordActivity);
 
     const context = (functionName: string, timeoutMs: number) =>
       createContext({ functionName, region: config.region, accountId: '000000000000', timeoutMs });
@@ -302,6 +320,32 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         onError: report('onboard-users'),
       }),
     );
+    sources.push(
+      await startEventSource({
+        sqs: runtime.sqs,
+        queueUrl: queues.activity.url,
+        queueArn: queues.activity.arn,
+        handler: recordActivity,
+        batchSize: 10,
+        concurrency: 1,
+        waitTimeSeconds: 2,
+        functionName: 'record-activity',
+        timeoutMs: 30_000,
+        onError: report('record-activity'),
+      }),
+    );
+    // The rules serverless.yml declares on the default bus, routed the way EventBridge matches them.
+    for (const [name, rule] of Object.entries(eventRules)) {
+      const target = rule.function === 'user-removed' ? functions.userRemoved : undefined;
+      if (!target)
+        throw new Error(`infra/event-rules.json: rule ${name} names an unknown function ${rule.function}`);
+      eventBridge.addRule({
+        name,
+        eventBusName: rule.eventBus,
+        pattern: rule.pattern,
+        target: (event) => target(event, context(rule.function, 30_000)),
+      });
+    }
     stops.push(async () => {
       // A poller waits for its invocation in flight. Under serverless offline that invocation has already
       // failed (the functions stopped first); an in-process handler cannot be cut short, so it is given a

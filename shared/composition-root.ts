@@ -3,13 +3,17 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Context } from 'aws-lambda';
+import type { Context, SQSEvent } from 'aws-lambda';
+import type { z } from 'zod';
+import { activityMessageSchema } from './activity/message';
+import { batchWinners } from './activity/record';
+import { ActivityStore } from './aws/activity';
 import { DeadLetterTools } from './aws/dead-letters';
 import { EventPublisher } from './aws/events';
 import { dynamoIdempotency } from './aws/idempotency';
 import { Ledger } from './aws/ledger';
 import { PolicyStore } from './aws/policy-store';
-import { type Delivery, QueueDriver, type QueueDriverOptions } from './aws/queue-driver';
+import { type Delivery, describeInvalidBody, QueueDriver, type QueueDriverOptions } from './aws/queue-driver';
 import { SqsQueues } from './aws/queues';
 import { QuotaLeases } from './aws/quota-leases';
 import { RunStore } from './aws/runs';
@@ -31,8 +35,9 @@ import {
 } from './onboarding/process-message';
 import { checkRetryBackoff, type RetryBackoff } from './onboarding/retry';
 import { DAY_MS } from './policy';
-import type { Log, ReconcileQueuePort } from './sync/ports';
+import type { ActivityEvent, Log, ReconcileQueuePort } from './sync/ports';
 import { DEFAULT_RECONCILE_SETTINGS, type ReconcileDeps, type ReconcileSettings } from './sync/settings';
+import type { UserRemovedDeps } from './sync/user-removed';
 
 /**
  * Explicit endpoints for tests and benchmarks that run several local stacks in one process; in normal use
@@ -254,6 +259,7 @@ export class Runtime {
       policies: this.policyStore,
       users: this.chimeUserPort,
       ledger: this.ledger,
+      activity: this.activity,
       runs: this.runs,
       events: this.events,
       queue: invocation.queue ?? this.reconcileQueue(),
@@ -323,6 +329,62 @@ export class Runtime {
     };
   }
 
+  /** Last activity of users (renewal), beside the ledger in the state table. */
+  get activity(): ActivityStore {
+    return new ActivityStore(this.documents, this.config.stateTable);
+  }
+
+  /**
+   * The activity queue's driver for one SQS batch: each valid record is one conditional update, except
+   * that a user's older events in the same batch are settled by its latest one (coalescing).
+   */
+  activityDriver(
+    event: SQSEvent,
+    options: {
+      readonly log: Log;
+      readonly observe?: (outcome: 'advanced' | 'stale' | 'coalesced') => void;
+      readonly random?: () => number;
+    },
+  ): QueueDriver<ActivityEvent> {
+    const store = this.activity;
+    const winners = batchWinners(
+      event.Records.map((record) => {
+        const parsed = parseJson(record.body);
+        const message = activityMessageSchema.safeParse(parsed);
+        return { messageId: record.messageId, event: message.success ? message.data : null };
+      }),
+    );
+    return this.queueDriver<ActivityEvent>({
+      kind: 'activity',
+      schema: activityMessageSchema as unknown as z.ZodType<ActivityEvent>,
+      retry: { baseSeconds: 5, capSeconds: 300 },
+      log: options.log,
+      ...(options.random ? { random: options.random } : {}),
+      describeInvalid: (body) => describeInvalidBody(activityMessageSchema, body),
+      handle: async (activity, delivery) => {
+        if (!winners.has(delivery.messageId)) {
+          options.observe?.('coalesced');
+          return undefined;
+        }
+        options.observe?.(await store.record(activity));
+        return undefined;
+      },
+    });
+  }
+
+  /** Chime's own deletions (CloudTrail through EventBridge) as the user-removed use case needs them. */
+  userRemovedDeps(options: { readonly log: Log; readonly now?: () => number }): UserRemovedDeps {
+    const store = this.policyStore;
+    const ledger = this.ledger;
+    return {
+      tenantOf: (appInstanceArn) => store.tenantOfAppInstance(appInstanceArn),
+      markRemoved: (tenantId, userId, at, reason) => ledger.markRemoved(tenantId, userId, at, reason),
+      events: this.events,
+      log: options.log,
+      now: options.now ?? Date.now,
+    };
+  }
+
   /** Releases sockets so a CLI process can exit promptly. */
   destroy(): void {
     // No release request here (destroy is synchronous): the lease expires within its TTL.
@@ -332,5 +394,13 @@ export class Runtime {
     this.#chime?.destroy();
     this.#sqs?.destroy();
     this.#eventBridge?.destroy();
+  }
+}
+
+function parseJson(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return undefined;
   }
 }

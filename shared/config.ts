@@ -17,6 +17,9 @@ export interface Config {
   readonly onboardingDeadLetterQueue: string;
   readonly reconcileQueue: string;
   readonly reconcileDeadLetterQueue: string;
+  /** User activity for renewal (`inactiveDays` rules). */
+  readonly activityQueue: string;
+  readonly activityDeadLetterQueue: string;
   readonly eventBus: string;
   /** Multiplies every Chime quota the client-side rate limiter enforces (tests, benchmarks, raised quotas). */
   readonly quotaScale: number;
@@ -72,6 +75,8 @@ export const ENV = {
   onboardingDeadLetterQueue: `${queues.OnboardingQueue.nameVariable}_DLQ`,
   reconcileQueue: queues.ReconcileQueue.nameVariable,
   reconcileDeadLetterQueue: `${queues.ReconcileQueue.nameVariable}_DLQ`,
+  activityQueue: queues.ActivityQueue.nameVariable,
+  activityDeadLetterQueue: `${queues.ActivityQueue.nameVariable}_DLQ`,
   eventBus: 'CHIME_LIFECYCLE_EVENT_BUS',
   quotaScale: 'CHIME_LIFECYCLE_QUOTA_SCALE',
   accountQuotaShare: 'CHIME_LIFECYCLE_ACCOUNT_QUOTA_SHARE',
@@ -99,6 +104,8 @@ export const DEFAULTS: Config = {
   onboardingDeadLetterQueue: queues.OnboardingQueue.deadLetterName,
   reconcileQueue: queues.ReconcileQueue.defaultName,
   reconcileDeadLetterQueue: queues.ReconcileQueue.deadLetterName,
+  activityQueue: queues.ActivityQueue.defaultName,
+  activityDeadLetterQueue: queues.ActivityQueue.deadLetterName,
   eventBus: 'chime-lifecycle',
   quotaScale: 1,
   accountQuotaShare: 1,
@@ -176,6 +183,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     onboardingDeadLetterQueue: text(env, 'onboardingDeadLetterQueue'),
     reconcileQueue: text(env, 'reconcileQueue'),
     reconcileDeadLetterQueue: text(env, 'reconcileDeadLetterQueue'),
+    activityQueue: text(env, 'activityQueue'),
+    activityDeadLetterQueue: text(env, 'activityDeadLetterQueue'),
     eventBus: text(env, 'eventBus'),
     quotaScale: numberSetting(env, 'quotaScale', { min: 0, minExclusive: true, max: 1_000_000 }),
     accountQuotaShare: numberSetting(env, 'accountQuotaShare', { min: 0, minExclusive: true, max: 1 }),

@@ -5,7 +5,7 @@ import type { Config } from './config';
  * The one source of queue settings: infra/queues.json, which serverless.yml deploys too. Lives beside the
  * configuration (not in an adapter) because use cases check their retry backoff against it.
  */
-export const QUEUE_KINDS = ['onboarding', 'reconcile'] as const;
+export const QUEUE_KINDS = ['onboarding', 'reconcile', 'activity'] as const;
 export type QueueKind = (typeof QUEUE_KINDS)[number];
 
 export function isQueueKind(value: string): value is QueueKind {
@@ -22,6 +22,7 @@ export interface QueueSettings {
 export const QUEUE_SETTINGS: Readonly<Record<QueueKind, QueueSettings>> = {
   onboarding: settingsOf(queueDefinitions.OnboardingQueue),
   reconcile: settingsOf(queueDefinitions.ReconcileQueue),
+  activity: settingsOf(queueDefinitions.ActivityQueue),
 };
 
 function settingsOf(definition: {
@@ -38,7 +39,12 @@ function settingsOf(definition: {
 
 /** The configured name-or-URL of a queue and of its dead-letter queue. */
 export function queueNamesOf(config: Config, kind: QueueKind): { queue: string; deadLetterQueue: string } {
-  return kind === 'onboarding'
-    ? { queue: config.onboardingQueue, deadLetterQueue: config.onboardingDeadLetterQueue }
-    : { queue: config.reconcileQueue, deadLetterQueue: config.reconcileDeadLetterQueue };
+  switch (kind) {
+    case 'onboarding':
+      return { queue: config.onboardingQueue, deadLetterQueue: config.onboardingDeadLetterQueue };
+    case 'reconcile':
+      return { queue: config.reconcileQueue, deadLetterQueue: config.reconcileDeadLetterQueue };
+    case 'activity':
+      return { queue: config.activityQueue, deadLetterQueue: config.activityDeadLetterQueue };
+  }
 }

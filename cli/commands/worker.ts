@@ -14,7 +14,7 @@ interface WorkerOptions {
 }
 
 /** The batch sizes the deployed event source mappings use: onboarding in tens, reconcile one tenant at a time. */
-const DEFAULT_BATCH_SIZE: Record<QueueKind, number> = { onboarding: 10, reconcile: 1 };
+const DEFAULT_BATCH_SIZE: Record<QueueKind, number> = { onboarding: 10, reconcile: 1, activity: 10 };
 /** Lambda's longest timeout; the queue's visibility timeout is the function timeout, as AWS requires. */
 const MAX_FUNCTION_TIMEOUT_SECONDS = 900;
 
@@ -23,6 +23,13 @@ const HANDLERS: Record<QueueKind, () => Promise<SqsEventHandler>> = {
   onboarding: async () => (await import('../../functions/onboard-users/handler')).handler as SqsEventHandler,
   reconcile: async () =>
     (await import('../../functions/reconcile-tenant/handler')).handler as SqsEventHandler,
+  activity: async () => (await import('../../functions/record-activity/handler')).handler as SqsEventHandler,
+};
+
+const FUNCTION_NAMES: Record<QueueKind, string> = {
+  onboarding: 'onboard-users',
+  reconcile: 'reconcile-tenant',
+  activity: 'record-activity',
 };
 
 export function register(program: Command): void {
@@ -69,7 +76,7 @@ batches in flight have finished; messages they did not finish come back after th
           handler: reportingBatches(handler),
           batchSize,
           concurrency,
-          functionName: kind === 'onboarding' ? 'onboard-users' : 'reconcile-tenant',
+          functionName: FUNCTION_NAMES[kind],
           timeoutMs: Math.min(visibilitySeconds, MAX_FUNCTION_TIMEOUT_SECONDS) * 1000,
           onError: (error, info) => {
             line(`${info.phase} failed (${info.messageIds.length} message(s)): ${safeErrorText(error)}`);

@@ -1,3 +1,4 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
@@ -80,6 +81,34 @@ export class Ledger {
     );
   }
 
+  /**
+   * Marks a user gone because Chime said so (CloudTrail), with the reason; false when the ledger has no
+   * entry for it. A repeated event keeps the first instant.
+   */
+  async markRemoved(
+    tenantId: string,
+    appInstanceUserId: string,
+    at: number,
+    reason: 'expired' | 'deleted',
+  ): Promise<boolean> {
+    try {
+      await this.dynamo.send(
+        new UpdateCommand({
+          TableName: this.stateTable,
+          Key: { pk: partition(tenantId), sk: appInstanceUserId },
+          UpdateExpression:
+            'SET goneAt = if_not_exists(goneAt, :at), goneReason = if_not_exists(goneReason, :reason)',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':at': at, ':reason': reason },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   async *all(tenantId: string): AsyncGenerator<LedgerEntry> {
     for await (const page of paginateQuery(
       { client: this.dynamo },
@@ -111,6 +140,9 @@ function fromItem(item: Record<string, unknown>): LedgerEntry {
     lastSeenRunId: item.lastSeenRunId === undefined ? undefined : String(item.lastSeenRunId),
     lastSeenAt: item.lastSeenAt === undefined ? undefined : Number(item.lastSeenAt),
     goneAt: item.goneAt === undefined ? undefined : Number(item.goneAt),
+    goneReason: item.goneReason === 'expired' || item.goneReason === 'deleted' ? item.goneReason : undefined,
+    warnedExpiresAt: item.warnedExpiresAt === undefined ? undefined : Number(item.warnedExpiresAt),
+    warnedHorizons: Array.isArray(item.warnedHorizons) ? item.warnedHorizons.map(Number) : undefined,
   };
 }
 

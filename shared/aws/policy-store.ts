@@ -103,6 +103,17 @@ export class PolicyStore {
   }
 
   /** Every tenant's current policy, in tenant id order. */
+  /** The tenant whose policy claimed an AppInstance (see the claim items), or null when none did. */
+  async tenantOfAppInstance(appInstanceArn: string): Promise<string | null> {
+    const result = await this.dynamo.send(
+      new GetCommand({
+        TableName: this.tables.stateTable,
+        Key: { pk: claimKey(appInstanceArn), sk: 'CLAIM' },
+      }),
+    );
+    return typeof result.Item?.tenantId === 'string' ? result.Item.tenantId : null;
+  }
+
   async list(): Promise<StoredPolicy[]> {
     const policies: StoredPolicy[] = [];
     for await (const page of paginateScan(

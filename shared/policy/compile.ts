@@ -1,4 +1,5 @@
 import type { RE2JS } from 're2js';
+import { normalizeHorizons, smallestHorizon } from './horizons';
 import { compileUserIdPattern, type Expiration, type Policy } from './schema';
 
 /** A rule ready for matching: regexes compiled once, metadata values normalised to lists. */
@@ -17,7 +18,13 @@ export interface CompiledPolicy {
   /** Ascending priority: the first rule that matches decides. */
   readonly rules: readonly CompiledRule[];
   readonly defaultExpiration: Expiration | undefined;
+  /**
+   * The floor of every write, in days from now: the policy's minRemainingDays, raised to its smallest warning
+   * horizon when it notifies, so no write can expire a user before it was warned at that horizon.
+   */
   readonly minRemainingDays: number;
+  /** The warning horizons (days), largest first; empty when the policy does not notify. */
+  readonly horizons: readonly number[];
 }
 
 const cache = new WeakMap<Policy, CompiledPolicy>();
@@ -45,11 +52,13 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
     )
     // Priorities are unique in a valid policy; the id tie-break only keeps hand-built policies deterministic.
     .sort((a, b) => a.priority - b.priority || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const horizons = normalizeHorizons(policy.notify?.horizons ?? []);
   const compiled: CompiledPolicy = {
     policy,
     rules,
     defaultExpiration: policy.default?.expiration,
-    minRemainingDays: policy.safety.minRemainingDays,
+    minRemainingDays: Math.max(policy.safety.minRemainingDays, smallestHorizon(horizons)),
+    horizons,
   };
   cache.set(policy, compiled);
   return compiled;

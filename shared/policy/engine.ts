@@ -1,4 +1,5 @@
 import { type CompiledPolicy, type CompiledRule, compilePolicy, isCompiledPolicy } from './compile';
+import { renewalDays, renewalDue } from './renewal';
 import { type Expiration, MAX_EXPIRATION_DAYS, MIN_EXPIRATION_DAYS, type Policy } from './schema';
 
 export const DAY_MS = 86_400_000;
@@ -19,6 +20,8 @@ export interface CurrentExpiration {
   readonly createdAt: number;
   /** Current ExpirationDays; undefined when the user has no ExpirationSettings. */
   readonly expirationDays?: number | undefined;
+  /** The user's last recorded activity (epoch ms), for `inactiveDays` expirations; undefined when none. */
+  readonly lastActiveAt?: number | undefined;
 }
 
 export type DecisionSource = 'rule' | 'default' | 'none';
@@ -220,7 +223,7 @@ export function decide(
   return toDecision(
     resolved,
     currentExpiresAt,
-    outcomeFor(resolved, createdAt, currentExpiresAt, compiled, now),
+    outcomeFor(resolved, createdAt, currentExpiresAt, compiled, now, current.lastActiveAt),
   );
 }
 
@@ -230,6 +233,7 @@ function outcomeFor(
   currentExpiresAt: number | null,
   compiled: CompiledPolicy,
   now: number,
+  lastActiveAt?: number,
 ): Outcome {
   const { expiration } = resolved;
   const who = label(resolved);
@@ -257,9 +261,20 @@ function outcomeFor(
     };
   }
 
-  const intended = expiration.days;
+  let intended: number;
+  let policyText: string;
+  if ('inactiveDays' in expiration) {
+    const { inactiveDays } = expiration;
+    intended = renewalDays(createdAt, lastActiveAt, inactiveDays);
+    policyText = `${who}: ${plural(inactiveDays, 'day')} after the last activity`;
+    if (!renewalDue(currentExpiresAt, expiresAt(createdAt, intended), now, inactiveDays)) {
+      return leave('days', intended, false, currentExpiresAt, `${policyText} (renewal not due yet)`);
+    }
+  } else {
+    intended = expiration.days;
+    policyText = `${who}: ${plural(intended, 'day')}`;
+  }
   const target = expiresAt(createdAt, intended);
-  const policyText = `${who}: ${plural(intended, 'day')}`;
   if (target === cur) return leave('days', intended, false, currentExpiresAt, `${policyText} (already set)`);
 
   const { minRemainingDays } = compiled;

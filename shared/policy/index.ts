@@ -13,6 +13,20 @@ export {
   type ResolvedExpiration,
   resolveExpiration,
 } from './engine';
+export {
+  MAX_HORIZON_DAYS,
+  MAX_HORIZONS,
+  MIN_HORIZON_DAYS,
+  normalizeHorizons,
+  parseWithin,
+  smallestHorizon,
+  tightestHorizon,
+  type WarningStep,
+  type WarningsSent,
+  warningsDue,
+  withinHorizon,
+} from './horizons';
+export { renewalDays, renewalDue, renewalWritesPerMonthBound } from './renewal';
 export { evaluateSafety, type SafetyCounts, type SafetyVerdict } from './safety';
 export {
   type AppInstanceArnParts,
@@ -21,10 +35,12 @@ export {
   type Expiration,
   formatProblems,
   IDENTIFIER_MESSAGE,
+  type InactiveExpiration,
   isChimeArn,
   MAX_EXPIRATION_DAYS,
   MAX_RULES,
   MIN_EXPIRATION_DAYS,
+  type NotifySettings,
   type ParsePolicyResult,
   type Policy,
   type PolicyInput,

@@ -1,5 +1,6 @@
 import { RE2JS } from 're2js';
 import { z } from 'zod';
+import { MAX_HORIZON_DAYS, MAX_HORIZONS, MIN_HORIZON_DAYS } from './horizons';
 
 /** Chime limits ExpirationDays to 1..5475 (15 years). */
 export const MIN_EXPIRATION_DAYS = 1;
@@ -241,10 +242,31 @@ const daysExpirationSchema = strictObject(
   `an object like {"days": ${MIN_EXPIRATION_DAYS}..${MAX_EXPIRATION_DAYS}}`,
 );
 
-const EXPIRATION_MESSAGE = `must be {"days": ${MIN_EXPIRATION_DAYS}..${MAX_EXPIRATION_DAYS}}, "never" or "unmanaged"`;
-const expirationSchema = z.union([z.literal('never'), z.literal('unmanaged'), daysExpirationSchema], {
-  error: fieldError(EXPIRATION_MESSAGE),
-});
+/** Renewal of active users: the expiry follows the last activity (see shared/policy/renewal.ts). */
+const inactiveExpirationSchema = strictObject(
+  { inactiveDays: integerIn(MIN_EXPIRATION_DAYS, MAX_EXPIRATION_DAYS) },
+  `an object like {"inactiveDays": ${MIN_EXPIRATION_DAYS}..${MAX_EXPIRATION_DAYS}}`,
+);
+
+const EXPIRATION_MESSAGE = `must be {"days": ${MIN_EXPIRATION_DAYS}..${MAX_EXPIRATION_DAYS}}, {"inactiveDays": ${MIN_EXPIRATION_DAYS}..${MAX_EXPIRATION_DAYS}}, "never" or "unmanaged"`;
+const expirationSchema = z.union(
+  [z.literal('never'), z.literal('unmanaged'), daysExpirationSchema, inactiveExpirationSchema],
+  { error: fieldError(EXPIRATION_MESSAGE) },
+);
+
+const HORIZONS_MESSAGE = `must be an array of 1..${MAX_HORIZONS} distinct integers ${MIN_HORIZON_DAYS}..${MAX_HORIZON_DAYS} (days before expiry)`;
+const notifySchema = strictObject(
+  {
+    horizons: z
+      .array(integerIn(MIN_HORIZON_DAYS, MAX_HORIZON_DAYS), { error: fieldError(HORIZONS_MESSAGE) })
+      .min(1, { error: HORIZONS_MESSAGE })
+      .max(MAX_HORIZONS, { error: HORIZONS_MESSAGE })
+      .refine((days) => new Set(days).size === days.length, {
+        error: `${HORIZONS_MESSAGE}; a day is repeated`,
+      }),
+  },
+  'an object like {"horizons": [30, 7, 1]}',
+);
 
 const ruleSchema = strictObject({
   id: identifier,
@@ -282,6 +304,7 @@ export const policySchema = strictObject(
       error: (issue) => `must have at most ${MAX_RULES} rules (got ${(issue.input as unknown[]).length})`,
     }),
     default: strictObject({ expiration: expirationSchema }).optional(),
+    notify: notifySchema.optional(),
     // prefault: an absent `safety` is parsed as {} so every member gets its own default.
     safety: safetySchema.prefault({}),
   },
@@ -296,6 +319,8 @@ export type PolicyRule = Policy['rules'][number];
 export type RuleMatch = PolicyRule['match'];
 export type Expiration = PolicyRule['expiration'];
 export type DaysExpiration = Extract<Expiration, { days: number }>;
+export type InactiveExpiration = Extract<Expiration, { inactiveDays: number }>;
+export type NotifySettings = NonNullable<Policy['notify']>;
 export type SafetySettings = Policy['safety'];
 
 // ---------------------------------------------------------------------------------------------------------
@@ -339,8 +364,14 @@ function collectProblems(
               inner.path.length === 0 && (inner.code === 'invalid_type' || inner.code === 'invalid_value'),
           ),
       );
-      const [only] = relevant;
-      if (relevant.length === 1 && only !== undefined) collectProblems(only, path, out);
+      // Of several object alternatives, the one whose keys the value uses ({"inactiveDays": 0} is not a
+      // mistyped {"days": ...}).
+      const keyed = relevant.filter(
+        (branch) => !branch.some((inner) => inner.path.length === 0 && inner.code === 'unrecognized_keys'),
+      );
+      // Otherwise the first object alternative ({"days": ...}), whose problems say the most to a reader.
+      const [only] = keyed.length === 1 ? keyed : relevant;
+      if (only !== undefined) collectProblems(only, path, out);
       else out.push({ path: formatPath(path), message: issue.message });
     } else {
       out.push({ path: formatPath(path), message: issue.message });

@@ -82,7 +82,8 @@ function expirationText(policy: Policy, ruleId: string | null, source: ReportUse
         ? policy.default?.expiration
         : 'unmanaged';
   if (expiration === undefined) return '';
-  return typeof expiration === 'string' ? expiration : `${expiration.days} d`;
+  if (typeof expiration === 'string') return expiration;
+  return 'days' in expiration ? `${expiration.days} d` : `${expiration.inactiveDays} d after last activity`;
 }
 
 /** Everything the report shows, computed once (pure: the renderers only lay it out). */

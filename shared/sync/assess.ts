@@ -5,6 +5,8 @@ import type { ListedUser, RunCounters } from './ports';
 export interface CurrentState {
   readonly createdAt: number;
   readonly expirationDays: number | undefined;
+  /** Last recorded activity (epoch ms), for `inactiveDays` rules. */
+  readonly lastActiveAt?: number | undefined;
 }
 
 export type Assessment =

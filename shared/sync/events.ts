@@ -37,6 +37,21 @@ const runFinished = <State extends string>(state: State) =>
 const nullableString = z.string().min(1).nullable();
 const expirationDays = z.number().int().min(1).max(5475).nullable();
 
+const isoInstant = z.iso.datetime();
+const horizonDays = z.number().int().min(1).max(365);
+
+const userRemoved = <Reason extends string>(reason: Reason) =>
+  z.strictObject({
+    tenantId: z.string().min(1),
+    appInstanceUserArn: z.string().min(1),
+    appInstanceUserId: z.string().min(1),
+    reason: z.literal(reason),
+    /** When Chime removed the user (the CloudTrail event's time). */
+    at: isoInstant,
+    /** Whether the ledger had an entry to mark gone (false: a user chime-lifecycle had not seen yet). */
+    ledgerMarked: z.boolean(),
+  });
+
 export const EVENT_DETAIL_SCHEMAS = {
   'Tenant Run Completed': runFinished('completed'),
   'Tenant Run Held': runFinished('held'),
@@ -67,6 +82,31 @@ export const EVENT_DETAIL_SCHEMAS = {
     appInstanceUserId: nullableString,
     requestId: nullableString,
   }),
+  /** A managed user's expiry is within a warning horizon: sent once per horizon per expiry instant. */
+  'User Expiring Soon': z.strictObject({
+    tenantId: z.string().min(1),
+    appInstanceUserId: z.string().min(1),
+    expiresAt: isoInstant,
+    horizonDays: horizonDays,
+    ruleId: nullableString,
+  }),
+  /** One per run of a notifying policy: how many users are within each horizon, and the first 100 of them. */
+  'Tenant Expiry Digest': z.strictObject({
+    tenantId: z.string().min(1),
+    runId: z.string().min(1),
+    at: isoInstant,
+    horizons: z
+      .array(z.strictObject({ days: horizonDays, users: z.number().int().min(0) }))
+      .min(1)
+      .max(5),
+    /** Soonest expiry first, at most 100. */
+    userIds: z.array(z.string().min(1)).max(100),
+    truncated: z.boolean(),
+  }),
+  /** Chime's expiry sweeper deleted a user (CloudTrail ExpireAppInstanceUser); the ledger marks it gone. */
+  'User Expired': userRemoved('expired'),
+  /** Someone called DeleteAppInstanceUser (CloudTrail); the ledger marks the user gone. */
+  'User Deleted': userRemoved('deleted'),
 } as const;
 
 export type EventType = keyof typeof EVENT_DETAIL_SCHEMAS;

@@ -2,7 +2,8 @@ import pLimit from 'p-limit';
 import { compilePolicy, evaluateSafety, type Policy } from '../policy';
 import { assessUser, countChange } from './assess';
 import { scanPages } from './pages';
-import { emptyCounters, type ListedUser, type UserDirectory } from './ports';
+import { type ActivityPort, emptyCounters, type ListedUser, type UserDirectory } from './ports';
+import { usesInactiveDays } from './warnings';
 
 export interface PlannedChange {
   readonly appInstanceUserId: string;
@@ -54,17 +55,23 @@ export async function planTenant(
   policy: Policy,
   users: UserDirectory,
   now: number,
-  options: { readonly describeConcurrency?: number } = {},
+  options: {
+    readonly describeConcurrency?: number;
+    /** Last activity of users, for `inactiveDays` rules (read only when the policy has one). */
+    readonly activity?: ActivityPort;
+  } = {},
 ): Promise<Plan> {
   const compiled = compilePolicy(policy);
   const limit = pLimit(options.describeConcurrency ?? 16);
   const changes: PlannedChange[] = [];
   const counters = emptyCounters();
 
-  const planUser = async (user: ListedUser) => {
-    const assessment = await assessUser(user, compiled, now, counters, () =>
-      limit(() => users.describe(user.arn)),
-    );
+  const planUser = async (user: ListedUser, activity: ReadonlyMap<string, number>) => {
+    const lastActiveAt = activity.get(user.appInstanceUserId);
+    const assessment = await assessUser(user, compiled, now, counters, async () => {
+      const described = await limit(() => users.describe(user.arn));
+      return described && { ...described, lastActiveAt };
+    });
     if (assessment.kind !== 'decided' || !assessment.decision.changes) return;
     const { current, decision, desiredDays } = assessment;
     countChange(counters, { ...decision, desiredDays }, 'applied');
@@ -85,10 +92,17 @@ export async function planTenant(
     });
   };
 
-  await scanPages(users.listPages(policy.appInstanceArn, {}), {
-    prefetch: async () => undefined,
-    work: async (page) => {
-      await Promise.all(page.users.map(planUser));
+  const activityPort = usesInactiveDays(compiled) ? options.activity : undefined;
+  await scanPages<Map<string, number>>(users.listPages(policy.appInstanceArn, {}), {
+    prefetch: async (page) =>
+      activityPort
+        ? activityPort.lastActiveMany(
+            policy.tenantId,
+            page.users.map((user) => user.appInstanceUserId),
+          )
+        : new Map(),
+    work: async (page, activity) => {
+      await Promise.all(page.users.map((user) => planUser(user, activity)));
       return undefined;
     },
     stopAfter: () => false,

@@ -102,8 +102,28 @@ export interface LedgerEntry {
   readonly lastSeenRunId?: string | undefined;
   /** Epoch ms of the last run that listed the user and wrote this entry (see ReconcileSettings.seenRefreshMs). */
   readonly lastSeenAt?: number | undefined;
-  /** Epoch ms when a run found the user missing from Chime. */
+  /** Epoch ms when a run found the user missing from Chime (or Chime's own deletion event arrived). */
   readonly goneAt?: number | undefined;
+  /** Why the user is gone, when Chime said so (CloudTrail): `expired` or `deleted`. */
+  readonly goneReason?: 'expired' | 'deleted' | undefined;
+  /** The expiry instant (epoch ms) the horizons in `warnedHorizons` were announced for (shared/sync/warnings.ts). */
+  readonly warnedExpiresAt?: number | undefined;
+  /** Warning horizons (days) already announced for `warnedExpiresAt`. */
+  readonly warnedHorizons?: readonly number[] | undefined;
+}
+
+/** One activity of a user: it moves the user's `lastActiveAt` forward (renewal of `inactiveDays` users). */
+export interface ActivityEvent {
+  readonly tenantId: string;
+  readonly appInstanceUserId: string;
+  /** Epoch ms of the activity. */
+  readonly at: number;
+}
+
+/** Where the last activity of users is kept, apart from the ledger entries the sync rewrites. */
+export interface ActivityPort {
+  /** Last activity (epoch ms) of the users that have one. */
+  lastActiveMany(tenantId: string, userIds: readonly string[]): Promise<Map<string, number>>;
 }
 
 export type { LifecycleEvent };
@@ -143,6 +163,8 @@ export interface LedgerPort {
   putMany(tenantId: string, entries: readonly LedgerEntry[]): Promise<void>;
   unseenBefore(tenantId: string, cutoff: number): AsyncIterable<LedgerEntry>;
   markGone(tenantId: string, appInstanceUserId: string, at: number): Promise<void>;
+  /** Every entry of the tenant (the warning digest and `expiring` read them; no Chime call). */
+  all(tenantId: string): AsyncIterable<LedgerEntry>;
 }
 
 export interface RunPort {

@@ -12,6 +12,7 @@ import type {
   UserPage,
 } from './ports';
 import type { ReconcileDeps } from './settings';
+import { userWarnings } from './warnings';
 
 /** Whether the facts of a ledger entry differ (the sighting fields aside). */
 function ledgerEntryChanged(previous: LedgerEntry, next: LedgerEntry): boolean {
@@ -21,7 +22,9 @@ function ledgerEntryChanged(previous: LedgerEntry, next: LedgerEntry): boolean {
     previous.verifiedAt !== next.verifiedAt ||
     previous.appliedPolicyVersion !== next.appliedPolicyVersion ||
     previous.appliedRuleId !== next.appliedRuleId ||
-    previous.goneAt !== next.goneAt
+    previous.goneAt !== next.goneAt ||
+    previous.warnedExpiresAt !== next.warnedExpiresAt ||
+    previous.warnedHorizons?.join() !== next.warnedHorizons?.join()
   );
 }
 
@@ -36,6 +39,8 @@ export async function reconcilePage(
   run: { readonly record: RunRecord; readonly stored: StoredPolicy; readonly compiled: CompiledPolicy },
   counters: RunCounters,
   deps: ReconcileDeps,
+  /** Last activity of the page's users (epoch ms), for `inactiveDays` rules; empty when none applies. */
+  activity: ReadonlyMap<string, number> = new Map(),
 ): Promise<() => Promise<void>> {
   const { record, stored, compiled } = run;
   const { tenantId, runId } = record;
@@ -46,6 +51,7 @@ export async function reconcilePage(
   const entries: LedgerEntry[] = [];
   const pending: PendingShortening[] = [];
   const rescues: LifecycleEvent[] = [];
+  const warnings: LifecycleEvent[] = [];
   /** Records what the ledger should say of a user; writes it only when that changed or the sighting is stale. */
   const remember = (previous: LedgerEntry | undefined, next: LedgerEntry) => {
     if (
@@ -62,18 +68,23 @@ export async function reconcilePage(
     const entry = known.get(user.appInstanceUserId);
     let verifiedAt = entry?.verifiedAt ?? now;
     const assessment = await assessUser(user, compiled, now, counters, async () => {
+      const lastActiveAt = activity.get(user.appInstanceUserId);
       if (
         entry &&
         entry.goneAt === undefined &&
         !dueForVerification(entry, now, deps.settings.verifyIntervalMs)
       ) {
-        return { createdAt: entry.createdAt, expirationDays: entry.expirationDays ?? undefined };
+        return {
+          createdAt: entry.createdAt,
+          expirationDays: entry.expirationDays ?? undefined,
+          lastActiveAt,
+        };
       }
       const described = await describeLimit(() => deps.users.describe(user.arn));
       counters.described++;
       counters.chimeCalls++;
       verifiedAt = now;
-      return described;
+      return described && { ...described, lastActiveAt };
     });
     if (assessment.kind === 'unmanaged') {
       if (entry) remember(entry, entry);
@@ -113,22 +124,27 @@ export async function reconcilePage(
         });
       }
     }
+    const facts = { appInstanceUserId: user.appInstanceUserId, createdAt: current.createdAt, expirationDays };
+    // From what is now known of the expiry (this write included): no Chime call of its own.
+    const warned = userWarnings(tenantId, facts, entry, compiled, decision.ruleId, now);
+    warnings.push(...warned.events);
     remember(entry, {
-      appInstanceUserId: user.appInstanceUserId,
-      createdAt: current.createdAt,
-      expirationDays,
+      ...facts,
       verifiedAt,
       appliedPolicyVersion: decision.changes && !held ? stored.version : entry?.appliedPolicyVersion,
       appliedRuleId: decision.ruleId ?? undefined,
+      ...warned.fields,
     });
   };
 
   await Promise.all(page.users.map(reconcileUser));
   return async () => {
+    // Events before the ledger that records them: a failure between the two repeats a warning at the next
+    // sync rather than losing it.
+    if (rescues.length > 0 || warnings.length > 0) await deps.events.publish([...rescues, ...warnings]);
     await Promise.all([
       deps.ledger.putMany(tenantId, entries),
       pending.length > 0 ? deps.runs.addPending(tenantId, pending) : undefined,
-      rescues.length > 0 ? deps.events.publish(rescues) : undefined,
     ]);
   };
 }

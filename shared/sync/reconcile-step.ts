@@ -14,6 +14,7 @@ import {
 import { reconcilePage } from './reconcile-page';
 import { continuation, finishRun, newRunId, saveCheckpoint } from './run-lifecycle';
 import { outOfTime, type ReconcileDeps } from './settings';
+import { publishDigest, usesInactiveDays } from './warnings';
 
 /**
  * What happens after one step of a run (controller-runtime's Result, for a queue):
@@ -143,18 +144,23 @@ async function work(
 ): Promise<StepResult> {
   if (record.phase === 'apply') return apply(record, stored, counters, deps);
   const compiled = compilePolicy(stored.policy);
-  const scan = await scanPages<Map<string, LedgerEntry>>(
+  const readsActivity = deps.activity !== undefined && usesInactiveDays(compiled);
+  const scan = await scanPages<readonly [Map<string, LedgerEntry>, Map<string, number>]>(
     deps.users.listPages(stored.policy.appInstanceArn, record.cursor ? { startToken: record.cursor } : {}),
     {
-      prefetch: (page) =>
-        deps.ledger.getMany(
-          record.tenantId,
-          page.users.map((user) => user.appInstanceUserId),
-        ),
-      work: (page, known) => {
+      prefetch: (page) => {
+        const ids = page.users.map((user) => user.appInstanceUserId);
+        return Promise.all([
+          deps.ledger.getMany(record.tenantId, ids),
+          readsActivity && deps.activity
+            ? deps.activity.lastActiveMany(record.tenantId, ids)
+            : Promise.resolve(new Map<string, number>()),
+        ] as const);
+      },
+      work: (page, [known, activity]) => {
         counters.pages++;
         counters.chimeCalls++;
-        return reconcilePage(page, known, { record, stored, compiled }, counters, deps);
+        return reconcilePage(page, known, { record, stored, compiled }, counters, deps, activity);
       },
       stopAfter: (pages) => outOfTime(deps, pages),
     },
@@ -177,6 +183,7 @@ async function endOfScan(
     await deps.ledger.markGone(record.tenantId, entry.appInstanceUserId, now);
     counters.gone++;
   }
+  await publishDigest(record, compilePolicy(stored.policy).horizons, deps);
   // Shortening changes written during the scan (the caps could not hold) are not waiting for a verdict.
   if (counters.shortening === counters.shorteningApplied) {
     return ended(await finishRun({ ...record, counters }, 'completed', undefined, deps));

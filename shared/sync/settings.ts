@@ -1,6 +1,7 @@
 import type { VisibilityBackoff } from '../backoff';
 import { DAY_MS } from '../policy';
 import type {
+  ActivityPort,
   EventSink,
   LedgerPort,
   Log,
@@ -46,6 +47,8 @@ export interface ReconcileDeps {
   readonly policies: PolicySource;
   readonly users: UserDirectory;
   readonly ledger: LedgerPort;
+  /** Last activity of users, read only for policies with `inactiveDays` rules. */
+  readonly activity?: ActivityPort | undefined;
   readonly runs: RunPort;
   readonly events: EventSink;
   readonly queue: ReconcileQueuePort;

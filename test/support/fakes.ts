@@ -94,6 +94,9 @@ export class FakeLedger implements LedgerPort {
     const entry = this.entries.get(id);
     if (entry) this.entries.set(id, { ...entry, goneAt: at });
   }
+  async *all(_tenantId: string) {
+    yield* [...this.entries.values()];
+  }
 }
 
 export class FakePolicies implements PolicySource {

@@ -37,7 +37,9 @@ export function layerOf(path: string): Layer {
   if (KERNEL.has(path)) return 'kernel';
   if (PORTS.has(path)) return 'port';
   if (path === 'shared/policy' || path.startsWith('shared/policy/')) return 'domain';
-  if (path.startsWith('shared/sync/') || path.startsWith('shared/onboarding/')) return 'usecase';
+  if (['shared/sync/', 'shared/onboarding/', 'shared/activity/'].some((dir) => path.startsWith(dir))) {
+    return 'usecase';
+  }
   if (path.startsWith('shared/aws/') || path.startsWith('shared/chime/') || path === 'shared/observability') {
     return 'adapter';
   }

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import eventRules from '../../../infra/event-rules.json' with { type: 'json' };
 import queues from '../../../infra/queues.json' with { type: 'json' };
 import tables from '../../../infra/tables.json' with { type: 'json' };
 import { ENV, loadConfig } from '../../../shared/config';
@@ -25,7 +26,14 @@ import { readZip } from './zip';
 
 const STAGE = 'test';
 const PREFIX = `chime-lifecycle-${STAGE}`;
-const FUNCTIONS = ['schedule-sync', 'reconcile-tenant', 'onboard-users', 'policy-changed'] as const;
+const FUNCTIONS = [
+  'schedule-sync',
+  'reconcile-tenant',
+  'onboard-users',
+  'policy-changed',
+  'record-activity',
+  'user-removed',
+] as const;
 type FunctionKey = (typeof FUNCTIONS)[number];
 
 interface CfnResource {
@@ -392,7 +400,11 @@ describe('serverless package (offline)', () => {
   });
 
   it('gives every work queue a DLQ with the receive count and visibility timeout of infra/queues.json', () => {
-    const byId = { OnboardingQueue: queues.OnboardingQueue, ReconcileQueue: queues.ReconcileQueue };
+    const byId = {
+      OnboardingQueue: queues.OnboardingQueue,
+      ReconcileQueue: queues.ReconcileQueue,
+      ActivityQueue: queues.ActivityQueue,
+    };
     for (const [id, definition] of Object.entries(byId)) {
       const queue = resource(id).Properties;
       expect(queue.VisibilityTimeout, id).toBe(definition.VisibilityTimeout);
@@ -414,6 +426,7 @@ describe('serverless package (offline)', () => {
     const cases = [
       { key: 'reconcile-tenant', queue: 'ReconcileQueue', batchSize: 1 },
       { key: 'onboard-users', queue: 'OnboardingQueue', batchSize: 10 },
+      { key: 'record-activity', queue: 'ActivityQueue', batchSize: 100 },
     ] as const;
     for (const { key, queue, batchSize } of cases) {
       const mapping = mappingOf(key).Properties;
@@ -449,6 +462,26 @@ describe('serverless package (offline)', () => {
       ),
     );
     expect(rules.map(([, rule]) => rule.Properties.ScheduleExpression)).toEqual(['rate(1 hour)']);
+    const permissions = resourcesOfType('AWS::Lambda::Permission').filter(
+      ([, permission]) => getAtt(permission.Properties.FunctionName) === `${functionId}.Arn`,
+    );
+    expect(permissions.map(([, permission]) => permission.Properties.Principal)).toEqual([
+      'events.amazonaws.com',
+    ]);
+  });
+
+  it('routes Chime CloudTrail deletions from the default bus to user-removed with the pattern of infra/event-rules.json', () => {
+    const [functionId] = lambda('user-removed');
+    const rules = resourcesOfType('AWS::Events::Rule').filter(([, rule]) =>
+      (rule.Properties.Targets as { Arn: unknown }[]).some(
+        (target) => getAtt(target.Arn) === `${functionId}.Arn`,
+      ),
+    );
+    expect(rules).toHaveLength(1);
+    const [, rule] = rules[0] as [string, CfnResource];
+    // No EventBusName: the default bus, the only one CloudTrail delivers to.
+    expect(rule.Properties.EventBusName).toBeUndefined();
+    expect(rule.Properties.EventPattern).toEqual(eventRules.ChimeUserRemoved.pattern);
     const permissions = resourcesOfType('AWS::Lambda::Permission').filter(
       ([, permission]) => getAtt(permission.Properties.FunctionName) === `${functionId}.Arn`,
     );
@@ -611,6 +644,8 @@ describe('serverless package (offline)', () => {
       [ENV.onboardingDeadLetterQueue, 'OnboardingDeadLetterQueue'],
       [ENV.reconcileQueue, 'ReconcileQueue'],
       [ENV.reconcileDeadLetterQueue, 'ReconcileDeadLetterQueue'],
+      [ENV.activityQueue, 'ActivityQueue'],
+      [ENV.activityDeadLetterQueue, 'ActivityDeadLetterQueue'],
       [ENV.eventBus, 'EventBus'],
     ];
     for (const [variable, logicalId] of expected) {

@@ -4,7 +4,11 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ChimeSDKIdentityClient, DescribeAppInstanceUserCommand } from '@aws-sdk/client-chime-sdk-identity';
+import {
+  ChimeSDKIdentityClient,
+  DeleteAppInstanceUserCommand,
+  DescribeAppInstanceUserCommand,
+} from '@aws-sdk/client-chime-sdk-identity';
 import { GetQueueUrlCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../local/dynamodb-local';
@@ -80,6 +84,7 @@ describe('the offline stack end to end', () => {
   const seed = async (tenantId: string, users: Record<string, unknown>[]) => {
     const response = await fetch(`http://127.0.0.1:${ports.chime}/_emulator/seed`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ appInstanceName: tenantId, users }),
     });
     expect(response.ok).toBe(true);
@@ -269,6 +274,27 @@ describe('the offline stack end to end', () => {
       return parsed.count > 0 ? parsed.messages : undefined;
     });
     expect(letters[0]?.reason).toMatch(/invalid|json|schema/i);
+  });
+
+  it("a Chime deletion reaches user-removed through the local EventBridge's default-bus rule, at once", async () => {
+    const userArn = `${arns.get('north')}/user/user-1`;
+    await chime.send(new DeleteAppInstanceUserCommand({ AppInstanceUserArn: userArn }));
+    // The emulator publishes DeleteAppInstanceUser as CloudTrail would; the rule of infra/event-rules.json
+    // invokes user-removed (under serverless offline), which marks the ledger and publishes User Deleted.
+    const deleted = await eventually(
+      'User Deleted on the bus',
+      async () => {
+        const response = await fetch(`http://127.0.0.1:${ports.eventbridge}/_events`);
+        const { events } = (await response.json()) as {
+          events: { source: string; detailType: string; detail: Record<string, unknown> }[];
+        };
+        return events.find(
+          (event) => event.detailType === 'User Deleted' && event.detail.appInstanceUserArn === userArn,
+        );
+      },
+      30_000,
+    );
+    expect(deleted.detail).toMatchObject({ tenantId: 'north', reason: 'deleted', ledgerMarked: true });
   });
 
   it('stops on Ctrl-C and leaves no process behind', async () => {

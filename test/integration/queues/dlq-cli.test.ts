@@ -155,7 +155,7 @@ describe('dlq redrive', () => {
 
 describe('flag validation', () => {
   it.each([
-    [['list', '--queue', 'billing'], /--queue must be one of onboarding, reconcile; got "billing"/],
+    [['list', '--queue', 'billing'], /--queue must be one of onboarding, reconcile, activity; got "billing"/],
     [['redrive', '--queue', 'ONBOARDING'], /--queue must be one of/],
     [['list', '--max', '0'], /--max must be a whole number from 1 to 1000; got "0"/],
     [['list', '--max', 'abc'], /--max must be a whole number/],

@@ -124,9 +124,13 @@ describe('parsePolicy: problems', () => {
     [
       'a misspelt keyword',
       { expiration: 'nevr' },
-      'rules[0].expiration: must be {"days": 1..5475}, "never" or "unmanaged"',
+      'rules[0].expiration: must be {"days": 1..5475}, {"inactiveDays": 1..5475}, "never" or "unmanaged"',
     ],
-    ['a number', { expiration: 7 }, 'rules[0].expiration: must be {"days": 1..5475}, "never" or "unmanaged"'],
+    [
+      'a number',
+      { expiration: 7 },
+      'rules[0].expiration: must be {"days": 1..5475}, {"inactiveDays": 1..5475}, "never" or "unmanaged"',
+    ],
     ['a missing expiration', { expiration: undefined }, 'rules[0].expiration: is required'],
     ['priority -1', { priority: -1 }, 'rules[0].priority: must be an integer 0..1000000'],
     ['priority 1000001', { priority: 1_000_001 }, 'rules[0].priority: must be an integer 0..1000000'],
@@ -233,7 +237,7 @@ describe('parsePolicy: problems', () => {
     [
       'the root',
       { ...EXAMPLE_DOCUMENT, rule: [] },
-      'rule: unknown key (allowed: tenantId, appInstanceArn, enabled, rules, default, safety)',
+      'rule: unknown key (allowed: tenantId, appInstanceArn, enabled, rules, default, notify, safety)',
     ],
     [
       'a rule',
@@ -298,14 +302,14 @@ describe('parsePolicy: problems', () => {
         'rules[0].match.userIdPattern: invalid regular expression: missing closing ): `(`',
         'rules[0].expiration.days: must be an integer 1..5475',
         'rules[1].match.metadata: must have 1..20 keys (got 0)',
-        'rules[1].expiration: must be {"days": 1..5475}, "never" or "unmanaged"',
+        'rules[1].expiration: must be {"days": 1..5475}, {"inactiveDays": 1..5475}, "never" or "unmanaged"',
         'rules[1].note: unknown key (allowed: id, priority, description, match, expiration)',
         'rules[1].id: duplicate rule id "dup" (also used by rules[0])',
         'rules[1].priority: duplicate priority 5 (also used by rules[0]); priorities must be unique so the winning rule is unambiguous',
         'rules[2]: must be an object',
         'default.expiration.days: must be an integer 1..5475',
         'safety.minRemainingDays: must be an integer 0..365',
-        'extra: unknown key (allowed: tenantId, appInstanceArn, enabled, rules, default, safety)',
+        'extra: unknown key (allowed: tenantId, appInstanceArn, enabled, rules, default, notify, safety)',
       ].sort(),
     );
   });
