@@ -1,4 +1,10 @@
-export { type CompiledPolicy, type CompiledRule, compilePolicy } from './compile';
+export {
+  type CompiledExemption,
+  type CompiledPolicy,
+  type CompiledRule,
+  compilePolicy,
+  type SelectorMiss,
+} from './compile';
 export {
   type CurrentExpiration,
   DAY_MS,
@@ -10,9 +16,22 @@ export {
   expiresAt,
   needsCreatedTimestamp,
   type PolicyUser,
+  type Protection,
+  type ResolveContext,
   type ResolvedExpiration,
   resolveExpiration,
+  selectorMiss,
+  type TraceStep,
 } from './engine';
+export {
+  EXEMPTION_ENDING_NOTICE_MS,
+  type ExemptionStatus,
+  exemptionStatuses,
+  exemptionsEndingSoon,
+  exemptionTimeProblems,
+  exemptionWarnings,
+  MAX_EXEMPTION_YEARS,
+} from './exemptions';
 export { evaluateSafety, type SafetyCounts, type SafetyVerdict } from './safety';
 export {
   type AppInstanceArnParts,
@@ -27,6 +46,7 @@ export {
   MIN_EXPIRATION_DAYS,
   type ParsePolicyResult,
   type Policy,
+  type PolicyExemption,
   type PolicyInput,
   type PolicyProblem,
   type PolicyRule,

@@ -22,6 +22,7 @@ const counters = z.strictObject({
   floored: z.number().int().min(0),
   gone: z.number().int().min(0),
   chimeCalls: z.number().int().min(0),
+  protected: z.number().int().min(0),
 });
 
 const runFinished = <State extends string>(state: State) =>
