@@ -27,7 +27,10 @@ describe('parsePolicy: valid documents', () => {
   it('accepts the documented example unchanged', () => {
     const result = parsePolicy(EXAMPLE_DOCUMENT);
     // The two members the example leaves out get their defaults: admins protected, no exemptions.
-    expect(result).toEqual({ ok: true, policy: { ...EXAMPLE_DOCUMENT, protectAdmins: true, exemptions: [] } });
+    expect(result).toEqual({
+      ok: true,
+      policy: { ...EXAMPLE_DOCUMENT, protectAdmins: true, exemptions: [] },
+    });
   });
 
   it('applies defaults: enabled true, safety members, no default expiration', () => {
