@@ -23,6 +23,8 @@ export async function buildProgram(): Promise<Command> {
     import('./commands/dlq'),
     import('./commands/onboard'),
     import('./commands/worker'),
+    import('./commands/exemptions'),
+    import('./commands/explain'),
   ]);
   for (const module of modules) module.register(program);
   return program;

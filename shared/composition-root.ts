@@ -7,6 +7,7 @@ import type { Context } from 'aws-lambda';
 import { EventPublisher } from './aws/events';
 import { dynamoIdempotency } from './aws/idempotency';
 import { Ledger } from './aws/ledger';
+import { Notices } from './aws/notices';
 import { PolicyStore } from './aws/policy-store';
 import { type Delivery, QueueDriver, type QueueDriverOptions } from './aws/queue-driver';
 import { createSqsClient, SqsQueues } from './aws/queues';
@@ -200,6 +201,10 @@ export class Runtime {
     return new Ledger(this.documents, this.config.stateTable);
   }
 
+  get notices(): Notices {
+    return new Notices(this.documents, this.config.stateTable);
+  }
+
   get runs(): RunStore {
     return new RunStore(this.documents, this.config.stateTable);
   }
@@ -236,6 +241,7 @@ export class Runtime {
       ledger: this.ledger,
       runs: this.runs,
       events: this.events,
+      notices: this.notices,
       queue: invocation.queue ?? this.reconcileQueue(),
       log: invocation.log ?? silentLog,
       now: invocation.now ?? Date.now,

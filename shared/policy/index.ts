@@ -32,6 +32,14 @@ export {
   exemptionWarnings,
   MAX_EXEMPTION_YEARS,
 } from './exemptions';
+export {
+  type ExplainedStep,
+  type Explanation,
+  explainDecision,
+  historyOf,
+  missText,
+  type RuleHistoryEntry,
+} from './explain';
 export { evaluateSafety, type SafetyCounts, type SafetyVerdict } from './safety';
 export {
   type AppInstanceArnParts,

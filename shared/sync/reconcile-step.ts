@@ -2,6 +2,7 @@ import { visibilityDelaySeconds } from '../backoff';
 import { isRetryable, safeErrorText, TerminalError } from '../errors';
 import { type CompiledPolicy, compilePolicy, evaluateSafety, unseenByRun } from '../policy';
 import { applyPending } from './apply-phase';
+import { announceEndingExemptions } from './exemption-notices';
 import type { ContinueMessage, ReconcileMessage, StartMessage } from './messages';
 import { scanPages } from './pages';
 import {
@@ -191,6 +192,9 @@ async function endOfScan(
 ): Promise<StepResult> {
   const startedAt = Date.parse(record.startedAt);
   const now = deps.now();
+  if (deps.notices && stored.policy.exemptions.length > 0) {
+    await announceEndingExemptions(stored, now, { notices: deps.notices, events: deps.events });
+  }
   const cutoff = startedAt - deps.settings.seenRefreshMs;
   for await (const entry of deps.ledger.unseenBefore(record.tenantId, cutoff)) {
     if (!unseenByRun(entry, startedAt, deps.settings.seenRefreshMs)) continue;

@@ -1,5 +1,6 @@
 import type { VisibilityBackoff } from '../backoff';
 import { DAY_MS } from '../policy';
+import type { NoticePort } from './exemption-notices';
 import type {
   EventSink,
   LedgerPort,
@@ -60,6 +61,8 @@ export interface ReconcileDeps {
   readonly settings: ReconcileSettings;
   /** Jitter source of the retry delay (tests fix it). */
   readonly random?: () => number;
+  /** Where "send once" notices are recorded ("Exemption Ending"); absent: none are sent. */
+  readonly notices?: NoticePort;
 }
 
 export function outOfTime(deps: ReconcileDeps, pagesThisInvocation: number): boolean {
