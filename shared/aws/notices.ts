@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { NoticePort } from '../sync/exemption-notices';
+import type { NoticePort } from '../sync/ports';
 
 const partition = (tenantId: string) => `NOTICE#${tenantId}`;
 

@@ -1,11 +1,7 @@
 import { DAY_MS, exemptionsEndingSoon } from '../policy';
-import type { EventSink, StoredPolicy } from './ports';
+import type { EventSink, NoticePort, StoredPolicy } from './ports';
 
-/** Records that a notice went out, so it goes out once (implemented in shared/aws/notices.ts). */
-export interface NoticePort {
-  /** True when this call recorded the notice first (publish it); false when it was already recorded. */
-  claim(tenantId: string, key: string, at: number, keepUntil: number): Promise<boolean>;
-}
+export type { NoticePort };
 
 /**
  * Publishes "Exemption Ending" once per exemption, from 7 days before its `until`: the notice is claimed in

@@ -169,6 +169,12 @@ export interface RunPort {
   removePending(tenantId: string, appInstanceUserIds: readonly string[]): Promise<void>;
 }
 
+/** Records that a notice went out, so it goes out once (implemented in shared/aws/notices.ts). */
+export interface NoticePort {
+  /** True when this call recorded the notice first (publish it); false when it was already recorded. */
+  claim(tenantId: string, key: string, at: number, keepUntil: number): Promise<boolean>;
+}
+
 export interface EventSink {
   publish(events: readonly LifecycleEvent[]): Promise<void>;
 }

@@ -1,10 +1,10 @@
 import type { VisibilityBackoff } from '../backoff';
 import { DAY_MS } from '../policy';
-import type { NoticePort } from './exemption-notices';
 import type {
   EventSink,
   LedgerPort,
   Log,
+  NoticePort,
   PolicySource,
   ReconcileQueuePort,
   RunPort,
