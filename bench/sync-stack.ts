@@ -279,6 +279,7 @@ export function syncDeps(runtime: Runtime, queue: ReconcileQueuePort, timings?: 
     listPages: (arn, options) => timedPages(users.listPages(arn, options), timings),
     describe: (arn) => users.describe(arn),
     putExpiration: (arn, days) => users.putExpiration(arn, days),
+    listAdmins: (arn) => users.listAdmins(arn),
   };
   return { ...base, events: NO_EVENTS, ledger: timedLedger, runs: timedRuns, users: timedUsers };
 }

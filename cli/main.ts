@@ -25,6 +25,8 @@ export async function buildProgram(): Promise<Command> {
     import('./commands/worker'),
     import('./commands/expiring'),
     import('./commands/activity'),
+    import('./commands/exemptions'),
+    import('./commands/explain'),
   ]);
   for (const module of modules) module.register(program);
   return program;

@@ -25,6 +25,7 @@ export function countingDirectory(
     },
     describe: (userArn) => directory.describe(userArn),
     putExpiration: (userArn, days) => directory.putExpiration(userArn, days),
+    listAdmins: (appInstanceArn) => directory.listAdmins(appInstanceArn),
   };
 }
 
@@ -52,6 +53,7 @@ export async function scanForReport(
   progress: Progress,
 ): Promise<{ plan: Plan; users: ReportUser[] }> {
   const directory = runtime.chimeUsers;
+  const adminPort = runtime.chimeUserPort;
   const listed: ListedUser[] = [];
   const described = new Map<string, DescribedUser | null>();
   const recording: UserDirectory = {
@@ -67,6 +69,7 @@ export async function scanForReport(
       return current;
     },
     putExpiration: () => Promise.reject(new Error('a plan never writes')),
+    listAdmins: (appInstanceArn) => adminPort.listAdmins(appInstanceArn),
   };
   let plan: Plan;
   try {
@@ -77,9 +80,10 @@ export async function scanForReport(
     progress.done();
   }
   const changes = new Map(plan.changes.map((change) => [change.appInstanceUserArn, change]));
+  const admins = new Set(plan.protected.map((user) => user.appInstanceUserId));
   const users: ReportUser[] = [];
   for (const user of listed) {
-    const resolved = resolveExpiration(policy, user);
+    const resolved = resolveExpiration(policy, user, { now, admins });
     const unmanaged = resolved.expiration === 'unmanaged';
     const current = described.has(user.arn) ? described.get(user.arn) : await directory.describe(user.arn);
     if (!current) continue; // gone meanwhile

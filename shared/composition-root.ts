@@ -12,6 +12,7 @@ import { DeadLetterTools } from './aws/dead-letters';
 import { EventPublisher } from './aws/events';
 import { dynamoIdempotency } from './aws/idempotency';
 import { Ledger } from './aws/ledger';
+import { Notices } from './aws/notices';
 import { PolicyStore } from './aws/policy-store';
 import { type Delivery, describeInvalidBody, QueueDriver, type QueueDriverOptions } from './aws/queue-driver';
 import { SqsQueues } from './aws/queues';
@@ -212,6 +213,10 @@ export class Runtime {
     return new Ledger(this.documents, this.config.stateTable);
   }
 
+  get notices(): Notices {
+    return new Notices(this.documents, this.config.stateTable);
+  }
+
   get runs(): RunStore {
     return new RunStore(this.documents, this.config.stateTable);
   }
@@ -262,6 +267,7 @@ export class Runtime {
       activity: this.activity,
       runs: this.runs,
       events: this.events,
+      notices: this.notices,
       queue: invocation.queue ?? this.reconcileQueue(),
       log: invocation.log ?? silentLog,
       now: invocation.now ?? Date.now,

@@ -1,8 +1,10 @@
+import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Policy } from '../../shared/policy';
 import { buildReport } from '../../shared/report/data';
 import { renderPlanMarkdown } from '../../shared/report/markdown';
 import { type Plan, planTenant } from '../../shared/sync/plan';
+import { createPlanFile, MAX_PLAN_VALIDITY_MS } from '../../shared/sync/plan-file';
 import { CliError, EXIT_INVALID, noPolicyError } from '../errors';
 import { positiveNumberOption } from '../options';
 import { printJson } from '../output';
@@ -18,6 +20,8 @@ interface PlanOptions {
   readonly json?: boolean;
   readonly format?: string;
   readonly quotaScale?: string;
+  readonly out?: string;
+  readonly validFor?: string;
 }
 
 const FORMATS = ['text', 'json', 'markdown'] as const;
@@ -32,8 +36,27 @@ export function register(program: Command): void {
     .option('--quota-scale <k>', 'multiply the Chime quotas the client respects (match the emulator)')
     .option('--format <format>', 'text (default), json, or markdown (a summary for a pull-request comment)')
     .option('--json', 'print one JSON object with summary and changes (same as --format json)')
+    .option(
+      '--out <file>',
+      'also write the plan to a file sealed with SHA-256, to apply exactly with `sync --apply <file>`',
+    )
+    .option(
+      '--valid-for <duration>',
+      'how long a plan written with --out may be applied (default 24h; e.g. 90m, 12h, 7d)',
+    )
     .action(async (options: PlanOptions) => {
       const format = formatOption(options);
+      const validForMs =
+        options.validFor === undefined ? undefined : durationOption('--valid-for', options.validFor);
+      if (options.out !== undefined && options.policy !== undefined) {
+        throw new CliError(
+          '--out: a plan file applies a stored policy version; store the policy first (`policy put`), then plan --tenant',
+          EXIT_INVALID,
+        );
+      }
+      if (validForMs !== undefined && options.out === undefined) {
+        throw new CliError('--valid-for: only with --out', EXIT_INVALID);
+      }
       const quotaScale =
         options.quotaScale === undefined
           ? undefined
@@ -45,9 +68,13 @@ export function register(program: Command): void {
         throw new CliError('--tenant: required (or give --policy <file>)', EXIT_INVALID);
       }
       const now = Date.now();
+      let version: number | undefined;
       const { plan, users, policy } = await withRuntime(
         async (runtime) => {
-          const policy = unsaved ?? (await storedPolicy(runtime, tenantId as string));
+          const stored =
+            unsaved === undefined ? await storedPolicyRecord(runtime, tenantId as string) : undefined;
+          version = stored?.version;
+          const policy = unsaved ?? (stored?.policy as Policy);
           const estimate = await lastScanEstimate(runtime, policy.tenantId);
           const progress = progressOnTerminal(`plan ${policy.tenantId}`, {
             json: format !== 'text',
@@ -59,8 +86,9 @@ export function register(program: Command): void {
           try {
             const plan = await planTenant(
               policy,
-              countingDirectory(runtime.chimeUsers, progress.update),
+              countingDirectory(runtime.chimeUserPort, progress.update),
               now,
+              { activity: runtime.activity },
             );
             return { plan, users: [], policy };
           } finally {
@@ -69,6 +97,14 @@ export function register(program: Command): void {
         },
         quotaScale === undefined ? {} : { quotaScale },
       );
+      if (options.out !== undefined && version !== undefined) {
+        const file = createPlanFile(plan, version, now, validForMs);
+        await writeFile(options.out, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
+        process.stderr.write(
+          `wrote ${options.out}: ${file.changes.length} change(s), policy version ${version}, valid until ${file.expiresAt}, sha256 ${file.sha256}\n` +
+            `apply exactly these with: chime-lifecycle sync --tenant ${plan.tenantId} --apply ${options.out}\n`,
+        );
+      }
       if (format === 'json') printJson(plan);
       else if (format === 'markdown')
         process.stdout.write(renderPlanMarkdown(buildReport(policy, plan, users, now)));
@@ -114,6 +150,29 @@ export async function unsavedPolicy(
   return read.policy;
 }
 
+async function storedPolicyRecord(
+  runtime: { policyStore: { get(tenantId: string): Promise<{ policy: Policy; version: number } | null> } },
+  tenantId: string,
+): Promise<{ policy: Policy; version: number }> {
+  const stored = await runtime.policyStore.get(tenantId);
+  if (!stored) throw noPolicyError(tenantId);
+  return stored;
+}
+
+/** A duration such as 90m, 12h or 7d (a bare number is hours). */
+export function durationOption(flag: string, value: string): number {
+  const match = /^(\d+(?:\.\d+)?)([mhd]?)$/.exec(value.trim());
+  const unitMs = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+  const ms = match ? Number(match[1]) * unitMs[(match[2] || 'h') as 'm' | 'h' | 'd'] : Number.NaN;
+  if (!(ms > 0) || ms > MAX_PLAN_VALIDITY_MS) {
+    throw new CliError(
+      `${flag}: must be a duration above 0 and at most 30d, like 90m, 12h or 7d, got "${value}"`,
+      EXIT_INVALID,
+    );
+  }
+  return ms;
+}
+
 export async function storedPolicy(
   runtime: { policyStore: { get(tenantId: string): Promise<{ policy: Policy } | null> } },
   tenantId: string,
@@ -151,6 +210,9 @@ function printPlan(plan: Plan): void {
       ? `safety: a sync would HOLD the ${summary.shortening} shortening change(s): ${summary.safety.reasons.join('; ')}`
       : 'safety: within the caps; a sync would apply every change',
   );
+  for (const user of plan.protected) {
+    console.log(`protected: ${user.appInstanceUserId}: ${user.reason}`);
+  }
   if (plan.changes.length === 0) {
     console.log('no changes');
     return;

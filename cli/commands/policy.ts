@@ -8,6 +8,7 @@ import {
 } from '../../shared/aws/policy-store';
 import type { Runtime } from '../../shared/composition-root';
 import { CliError, EXIT_INVALID, noPolicyError } from '../errors';
+import { checkExemptionsAtPut } from '../exemptions-check';
 import { printJson } from '../output';
 import { readPolicyFile, tenantIdArgument } from '../policy-file';
 import { formatTable } from '../table';
@@ -65,6 +66,7 @@ export function register(program: Command): void {
         throw new CliError(`${file} is not a valid policy:\n  ${result.problems.join('\n  ')}`, EXIT_INVALID);
       }
       const { policy: parsed, document, source } = result;
+      checkExemptionsAtPut(file, parsed, Date.now());
       await withRuntime(async (runtime) => {
         const current = await runtime.policyStore.get(parsed.tenantId);
         if (expectedVersion !== undefined && (current?.version ?? 0) !== expectedVersion) {

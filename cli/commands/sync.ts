@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { syncInProcess } from '../../shared/sync/pull-mode';
+import { applyPlanCommand } from '../apply-plan';
 import { CliError, EXIT_INVALID, noPolicyError } from '../errors';
 import { positiveNumberOption } from '../options';
 import { printJson } from '../output';
@@ -13,6 +14,7 @@ interface SyncOptions {
   readonly json?: boolean;
   readonly approveShortening?: boolean;
   readonly quotaScale?: string;
+  readonly apply?: string;
 }
 
 /** Exit code when a run held shortening changes for approval. */
@@ -25,6 +27,10 @@ export function register(program: Command): void {
     .option('--tenant <tenantId>', 'only this tenant (default: every enabled tenant)')
     .option('--approve-shortening', 'apply shortening changes even above the safety caps (needs --tenant)')
     .option('--quota-scale <k>', 'multiply the Chime quotas the client respects (match the emulator)')
+    .option(
+      '--apply <planFile>',
+      'apply exactly the changes of a plan written by `plan --out` (needs --tenant)',
+    )
     .option('--json', 'print the run summaries as JSON')
     .action(async (options: SyncOptions) => {
       const quotaScale =
@@ -37,6 +43,19 @@ export function register(program: Command): void {
           '--approve-shortening: needs --tenant, so an approval is always for one tenant',
           EXIT_INVALID,
         );
+      }
+      if (options.apply !== undefined) {
+        if (tenant === undefined || options.approveShortening) {
+          throw new CliError(
+            '--apply: needs --tenant and no --approve-shortening: the plan file itself is the approval',
+            EXIT_INVALID,
+          );
+        }
+        await applyPlanCommand(tenant, options.apply, {
+          ...(options.json ? { json: true } : {}),
+          ...(quotaScale === undefined ? {} : { quotaScale }),
+        });
+        return;
       }
       const results = await withRuntime(
         async (runtime) => {
@@ -85,11 +104,14 @@ export function register(program: Command): void {
           `${result.tenantId}: ${state} run ${runId}: scanned ${counters.scanned}, unchanged ${counters.unchanged}, ` +
             `set ${counters.set}, removed ${counters.removed}, shortening ${counters.shortening} ` +
             `(held ${counters.held}), rescued ${counters.rescued}, unmanaged ${counters.unmanaged}, gone ${counters.gone}, ` +
-            `Chime calls ${counters.chimeCalls}${reason ? ` — ${reason}` : ''}`,
+            `protected admins ${counters.protected ?? 0}, Chime calls ${counters.chimeCalls}${reason ? ` — ${reason}` : ''}`,
         );
         if (state === 'held') {
           console.log(`  review with: chime-lifecycle plan --tenant ${result.tenantId}`);
           console.log(`  apply with:  chime-lifecycle sync --tenant ${result.tenantId} --approve-shortening`);
+          console.log(
+            `  or approve an exact plan: chime-lifecycle plan --tenant ${result.tenantId} --out plan.json, then sync --tenant ${result.tenantId} --apply plan.json`,
+          );
         }
       }
       const states = results.map((result) => result.run?.state);

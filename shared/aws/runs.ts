@@ -7,7 +7,7 @@ import {
   paginateQuery,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { PendingShortening, RunRecord } from '../sync/ports';
+import { emptyCounters, type PendingShortening, type RunRecord } from '../sync/ports';
 import { batchWriteAll } from './batch-write';
 
 const runPartition = (tenantId: string) => `RUN#${tenantId}`;
@@ -190,5 +190,7 @@ export class RunStore {
 
 function fromItem(item: Record<string, unknown>): RunRecord {
   const { pk: _pk, sk: _sk, ...record } = item;
-  return record as unknown as RunRecord;
+  const run = record as unknown as RunRecord;
+  // A run saved before a counter existed (e.g. `protected`) reads it as 0, so its events keep their contract.
+  return { ...run, counters: { ...emptyCounters(), ...run.counters } };
 }

@@ -57,6 +57,10 @@ export class ChimeUserPort implements UserDirectory, OnboardingUsers {
     }
   }
 
+  async listAdmins(appInstanceArn: string): Promise<ReadonlySet<string>> {
+    return new Set(await call('ListAppInstanceAdmins', () => this.users.listAdminUserIds(appInstanceArn)));
+  }
+
   describe(userArn: string): Promise<ChimeUser | null> {
     return call('DescribeAppInstanceUser', () => this.users.describe(userArn));
   }

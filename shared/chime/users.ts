@@ -5,6 +5,7 @@ import {
   DescribeAppInstanceUserCommand,
   ExpirationCriterion,
   PutAppInstanceUserExpirationSettingsCommand,
+  paginateListAppInstanceAdmins,
   paginateListAppInstanceUsers,
   UpdateAppInstanceUserCommand,
 } from '@aws-sdk/client-chime-sdk-identity';
@@ -13,6 +14,8 @@ import { classifyChimeError } from './errors';
 
 /** ListAppInstanceUsers' maximum page size. */
 export const USERS_PAGE_SIZE = 50;
+/** ListAppInstanceAdmins' maximum page size. */
+export const ADMINS_PAGE_SIZE = 50;
 
 /** Name and metadata are sensitive (customer PII): never log them. */
 export interface ChimeUserSummary {
@@ -87,6 +90,25 @@ export class ChimeUsers {
       );
       yield { users, nextToken: page.NextToken || undefined };
     }
+  }
+
+  /**
+   * The AppInstanceUserIds of the AppInstance's admins (ListAppInstanceAdmins, every page). Admins that are
+   * bots (`.../bot/...`) are left out: the sync manages users only.
+   */
+  async listAdminUserIds(appInstanceArn: string): Promise<string[]> {
+    const ids: string[] = [];
+    const paginator = paginateListAppInstanceAdmins(
+      { client: this.client, pageSize: ADMINS_PAGE_SIZE },
+      { AppInstanceArn: appInstanceArn },
+    );
+    for await (const page of paginator) {
+      for (const admin of page.AppInstanceAdmins ?? []) {
+        const arn = admin.Admin?.Arn;
+        if (arn?.includes('/user/')) ids.push(appInstanceUserIdOf(arn));
+      }
+    }
+    return ids;
   }
 
   /**

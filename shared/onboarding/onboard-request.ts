@@ -138,12 +138,16 @@ async function converge(
   }
 
   const now = deps.now();
-  const decision: Decision = decide(
-    policy.compiled,
-    { appInstanceUserId: request.appInstanceUserId, metadata },
-    { createdAt: current.createdAt, expirationDays: current.expirationDays },
-    now,
-  );
+  const user = { appInstanceUserId: request.appInstanceUserId, metadata };
+  const state = { createdAt: current.createdAt, expirationDays: current.expirationDays };
+  let decision: Decision = decide(policy.compiled, user, state, now);
+  if (decision.changes && policy.compiled.protectAdmins) {
+    // Only a write needs the admin list: an existing user may have been promoted, and an admin is never
+    // given an expiration (a catch-all rule would otherwise have Chime delete it).
+    const admins = await rejecting(() => deps.users.listAdmins(policy.appInstanceArn));
+    if (admins.has(request.appInstanceUserId))
+      decision = decide(policy.compiled, user, state, now, { admins });
+  }
   let expirationDays = current.expirationDays ?? null;
   if (decision.changes) {
     const days = decision.desired.kind === 'set' ? decision.desired.days : null;

@@ -52,6 +52,8 @@ export interface OnboardingUsers {
   describe(userArn: string): Promise<ExistingUser | null>;
   update(userArn: string, attributes: { name: string; metadata: string }): Promise<void>;
   putExpiration(userArn: string, days: number | null): Promise<void>;
+  /** The AppInstance's admins (ListAppInstanceAdmins) as AppInstanceUserIds. */
+  listAdmins(appInstanceArn: string): Promise<ReadonlySet<string>>;
 }
 
 export interface OnboardingLedger {

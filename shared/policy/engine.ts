@@ -1,4 +1,12 @@
-import { type CompiledPolicy, type CompiledRule, compilePolicy, isCompiledPolicy } from './compile';
+import {
+  type CompiledExemption,
+  type CompiledPolicy,
+  type CompiledRule,
+  type CompiledSelector,
+  compilePolicy,
+  isCompiledPolicy,
+  type SelectorMiss,
+} from './compile';
 import { renewalDays, renewalDue } from './renewal';
 import { type Expiration, MAX_EXPIRATION_DAYS, MIN_EXPIRATION_DAYS, type Policy } from './schema';
 
@@ -24,7 +32,11 @@ export interface CurrentExpiration {
   readonly lastActiveAt?: number | undefined;
 }
 
-export type DecisionSource = 'rule' | 'default' | 'none';
+/**
+ * What governs the user: a rule, the default, nothing (unmanaged), an exemption still running (`ruleId` is
+ * then the exemption's id) or its AppInstanceAdmin role (untouchable).
+ */
+export type DecisionSource = 'rule' | 'default' | 'none' | 'exemption' | 'admin';
 export type DecisionIntent = 'days' | 'never' | 'unmanaged';
 
 /**
@@ -87,37 +99,137 @@ function parseMetadata(raw: string | undefined): ParsedMetadata {
   }
 }
 
-function metadataMatches(selector: CompiledRule['metadata'], metadata: ParsedMetadata): boolean {
-  if (metadata === null) return false;
-  for (const [key, accepted] of selector) {
-    // Own properties only: `{"constructor": "x"}` must not be confused with Object.prototype.constructor.
-    if (!Object.hasOwn(metadata, key)) return false;
-    const value = metadata[key];
-    if (typeof value !== 'string' || !accepted.includes(value)) return false;
-  }
-  return true;
+/** Reads a user's Metadata at most once, and only when a metadata selector asks. */
+type MetadataReader = () => ParsedMetadata;
+
+function metadataReader(user: PolicyUser): MetadataReader {
+  let metadata: ParsedMetadata | typeof NOT_PARSED = NOT_PARSED;
+  return () => {
+    if (metadata === NOT_PARSED) metadata = parseMetadata(user.metadata);
+    return metadata;
+  };
 }
 
-/** The lowest-priority rule whose every selector matches; null when none does. */
-function findRule(compiled: CompiledPolicy, user: PolicyUser): CompiledRule | null {
-  const userId = user.appInstanceUserId;
-  let metadata: ParsedMetadata | typeof NOT_PARSED = NOT_PARSED;
-  for (const rule of compiled.rules) {
-    if (rule.userIdPrefix !== undefined && !userId.startsWith(rule.userIdPrefix)) continue;
-    if (rule.userIdPattern !== undefined && !rule.userIdPattern.test(userId)) continue;
-    if (rule.metadata.length > 0) {
-      if (metadata === NOT_PARSED) metadata = parseMetadata(user.metadata);
-      if (!metadataMatches(rule.metadata, metadata)) continue;
+/**
+ * The first selector of `selector` that does not match the user, or null when every one does. The one
+ * matcher of rules and exemptions, for the sync and for `explain` alike.
+ */
+export function selectorMiss(
+  selector: CompiledSelector,
+  userId: string,
+  readMetadata: MetadataReader,
+): SelectorMiss | null {
+  if (selector.userIds !== undefined && !selector.userIds.has(userId)) return selector.userIdsMiss ?? null;
+  if (selector.userIdPrefix !== undefined && !userId.startsWith(selector.userIdPrefix)) {
+    return selector.prefixMiss ?? null;
+  }
+  if (selector.userIdPattern !== undefined && !selector.userIdPattern.test(userId)) {
+    return selector.patternMiss ?? null;
+  }
+  if (selector.metadataKeys.length > 0) {
+    const metadata = readMetadata();
+    for (const { key, accepted, misses } of selector.metadataKeys) {
+      if (metadata === null) return misses['no-object'];
+      // Own properties only: `{"constructor": "x"}` must not be confused with Object.prototype.constructor.
+      if (!Object.hasOwn(metadata, key)) return misses['key-absent'];
+      const value = metadata[key];
+      if (typeof value !== 'string' || !accepted.includes(value)) return misses['value-not-accepted'];
     }
-    return rule;
   }
   return null;
 }
 
-/** Which rule (or the default) governs this user, without looking at its timestamps. */
-export function resolveExpiration(policy: Policy | CompiledPolicy, user: PolicyUser): ResolvedExpiration {
+/** What decided a user before the rules were tried: its admin role or an active exemption. */
+export type Protection =
+  | { readonly kind: 'admin' }
+  | { readonly kind: 'exemption'; readonly exemption: CompiledExemption };
+
+/** One step of a resolution, for `explain`: a rule or exemption tried, and why it did or did not match. */
+export interface TraceStep {
+  readonly kind: 'exemption' | 'rule';
+  readonly id: string;
+  /** Rules only. */
+  readonly priority?: number;
+  /** Exemptions only: false once its `until` has passed (it is then not tried). */
+  readonly active?: boolean;
+  readonly matched: boolean;
+  readonly miss: SelectorMiss | null;
+}
+
+export interface ResolveContext {
+  /** The instant of the decision (epoch ms): an exemption governs its users only before its `until`. */
+  readonly now: number;
+  /** AppInstanceUserIds of the AppInstance's admins (ListAppInstanceAdmins); absent: not known. */
+  readonly admins?: ReadonlySet<string> | undefined;
+  /** Filled with every exemption and rule tried, in order (`explain`); absent on the sync's hot path. */
+  readonly trace?: TraceStep[] | undefined;
+}
+
+/** The lowest-priority rule whose every selector matches; null when none does. */
+function findRule(
+  compiled: CompiledPolicy,
+  user: PolicyUser,
+  readMetadata: MetadataReader,
+  trace: TraceStep[] | undefined,
+): CompiledRule | null {
+  const userId = user.appInstanceUserId;
+  for (const rule of compiled.rules) {
+    const miss = selectorMiss(rule, userId, readMetadata);
+    trace?.push({ kind: 'rule', id: rule.id, priority: rule.priority, matched: miss === null, miss });
+    if (miss === null) return rule;
+  }
+  return null;
+}
+
+/**
+ * Whether the user is protected from the rules: an admin (while the policy protects admins) or covered by an
+ * exemption whose `until` is still ahead (the first in document order wins).
+ */
+function findProtection(
+  compiled: CompiledPolicy,
+  user: PolicyUser,
+  context: ResolveContext,
+  readMetadata: MetadataReader,
+): Protection | null {
+  if (compiled.protectAdmins && context.admins?.has(user.appInstanceUserId)) return ADMIN;
+  const { trace } = context;
+  for (const exemption of compiled.exemptions) {
+    if (!(context.now < exemption.untilMs)) {
+      trace?.push({ kind: 'exemption', id: exemption.id, active: false, matched: false, miss: null });
+      continue;
+    }
+    const miss = selectorMiss(exemption, user.appInstanceUserId, readMetadata);
+    trace?.push({ kind: 'exemption', id: exemption.id, active: true, matched: miss === null, miss });
+    if (miss === null) return { kind: 'exemption', exemption };
+  }
+  return null;
+}
+
+const ADMIN: Protection = Object.freeze({ kind: 'admin' });
+
+/**
+ * Which rule (or exemption, admin protection or the default) governs this user, without looking at its
+ * timestamps. Without a context (no clock, no admin list) exemptions and admin protection are not applied:
+ * every use case passes one.
+ */
+export function resolveExpiration(
+  policy: Policy | CompiledPolicy,
+  user: PolicyUser,
+  context?: ResolveContext,
+): ResolvedExpiration {
   const compiled = toCompiled(policy);
-  const rule = findRule(compiled, user);
+  const readMetadata = metadataReader(user);
+  if (context !== undefined && (compiled.exemptions.length > 0 || context.admins !== undefined)) {
+    const protection = findProtection(compiled, user, context, readMetadata);
+    if (protection?.kind === 'admin') {
+      return { ruleId: null, source: 'admin', expiration: 'unmanaged' };
+    }
+    if (protection?.kind === 'exemption') {
+      const { exemption } = protection;
+      return { ruleId: exemption.id, source: 'exemption', expiration: exemption.expiration };
+    }
+  }
+  const rule = findRule(compiled, user, readMetadata, context?.trace);
   if (rule) return { ruleId: rule.id, source: 'rule', expiration: rule.expiration };
   if (compiled.defaultExpiration !== undefined) {
     return { ruleId: null, source: 'default', expiration: compiled.defaultExpiration };
@@ -129,12 +241,18 @@ export function resolveExpiration(policy: Policy | CompiledPolicy, user: PolicyU
  * Whether deciding for this user needs its CreatedTimestamp: only `days` intents compute an instant. A bulk
  * sync can skip DescribeAppInstanceUser for users that resolve to `never` or `unmanaged`.
  */
-export function needsCreatedTimestamp(policy: Policy | CompiledPolicy, user: PolicyUser): boolean {
-  return typeof resolveExpiration(policy, user).expiration === 'object';
+export function needsCreatedTimestamp(
+  policy: Policy | CompiledPolicy,
+  user: PolicyUser,
+  context?: ResolveContext,
+): boolean {
+  return typeof resolveExpiration(policy, user, context).expiration === 'object';
 }
 
 function label(resolved: ResolvedExpiration): string {
   if (resolved.source === 'rule') return `rule ${resolved.ruleId}`;
+  if (resolved.source === 'exemption') return `exemption ${resolved.ruleId}`;
+  if (resolved.source === 'admin') return 'AppInstanceAdmin (protected)';
   if (resolved.source === 'default') return 'default';
   return 'no matching rule and no default';
 }
@@ -212,12 +330,16 @@ export function decide(
   user: PolicyUser,
   current: CurrentExpiration,
   now: number,
+  context: Omit<ResolveContext, 'now'> = {},
 ): Decision {
   if (!Number.isFinite(now) || !Number.isFinite(current.createdAt)) {
     throw new RangeError('decide: now and current.createdAt must be finite epoch milliseconds');
   }
   const compiled = toCompiled(policy);
-  const resolved = resolveExpiration(compiled, user);
+  // Most tenants have no exemptions and (outside a sync) no admin list: no context object per user then.
+  const needsContext =
+    compiled.exemptions.length > 0 || context.admins !== undefined || context.trace !== undefined;
+  const resolved = resolveExpiration(compiled, user, needsContext ? { ...context, now } : undefined);
   const { createdAt, expirationDays: currentDays } = current;
   const currentExpiresAt = currentDays === undefined ? null : expiresAt(createdAt, currentDays);
   return toDecision(
@@ -240,8 +362,10 @@ function outcomeFor(
   // An absent expiration is "never expires": +Infinity makes every comparison below uniform.
   const cur = currentExpiresAt ?? Number.POSITIVE_INFINITY;
 
-  if (expiration === 'unmanaged')
-    return leave('unmanaged', null, false, currentExpiresAt, `${who}: unmanaged`);
+  if (expiration === 'unmanaged') {
+    const why = resolved.source === 'admin' ? 'left untouched' : 'unmanaged';
+    return leave('unmanaged', null, false, currentExpiresAt, `${who}: ${why}`);
+  }
 
   if (expiration === 'never') {
     if (currentExpiresAt === null) {

@@ -1,4 +1,10 @@
-export { type CompiledPolicy, type CompiledRule, compilePolicy } from './compile';
+export {
+  type CompiledExemption,
+  type CompiledPolicy,
+  type CompiledRule,
+  compilePolicy,
+  type SelectorMiss,
+} from './compile';
 export {
   type CurrentExpiration,
   DAY_MS,
@@ -10,9 +16,30 @@ export {
   expiresAt,
   needsCreatedTimestamp,
   type PolicyUser,
+  type Protection,
+  type ResolveContext,
   type ResolvedExpiration,
   resolveExpiration,
+  selectorMiss,
+  type TraceStep,
 } from './engine';
+export {
+  EXEMPTION_ENDING_NOTICE_MS,
+  type ExemptionStatus,
+  exemptionStatuses,
+  exemptionsEndingSoon,
+  exemptionTimeProblems,
+  exemptionWarnings,
+  MAX_EXEMPTION_YEARS,
+} from './exemptions';
+export {
+  type ExplainedStep,
+  type Explanation,
+  explainDecision,
+  historyOf,
+  missText,
+  type RuleHistoryEntry,
+} from './explain';
 export {
   MAX_HORIZON_DAYS,
   MAX_HORIZONS,
@@ -43,6 +70,7 @@ export {
   type NotifySettings,
   type ParsePolicyResult,
   type Policy,
+  type PolicyExemption,
   type PolicyInput,
   type PolicyProblem,
   type PolicyRule,

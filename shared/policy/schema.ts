@@ -254,6 +254,13 @@ const expirationSchema = z.union(
   { error: fieldError(EXPIRATION_MESSAGE) },
 );
 
+/** An exemption pins an expiration for a while: renewal by activity is a rule's business, not an exemption's. */
+const EXEMPTION_EXPIRATION_MESSAGE = `must be {"days": ${MIN_EXPIRATION_DAYS}..${MAX_EXPIRATION_DAYS}}, "never" or "unmanaged"`;
+const exemptionExpirationSchema = z.union(
+  [z.literal('never'), z.literal('unmanaged'), daysExpirationSchema],
+  { error: fieldError(EXEMPTION_EXPIRATION_MESSAGE) },
+);
+
 const HORIZONS_MESSAGE = `must be an array of 1..${MAX_HORIZONS} distinct integers ${MIN_HORIZON_DAYS}..${MAX_HORIZON_DAYS} (days before expiry)`;
 const notifySchema = strictObject(
   {
@@ -278,6 +285,52 @@ const ruleSchema = strictObject({
   match: matchSchema,
   expiration: expirationSchema,
 });
+
+/** At most this many user ids in one exemption's `userIds`. */
+export const MAX_EXEMPTION_USER_IDS = 1000;
+export const MAX_EXEMPTIONS = 100;
+
+const exemptionMatchSchema = strictObject(
+  {
+    userIdPrefix: stringOfLength(1, 64).optional(),
+    userIdPattern: userIdPattern.optional(),
+    metadata: metadataSelector.optional(),
+    userIds: z
+      .array(stringOfLength(1, 64), {
+        error: fieldError(`must be an array of 1..${MAX_EXEMPTION_USER_IDS} user ids`),
+      })
+      .min(1, { error: `must be an array of 1..${MAX_EXEMPTION_USER_IDS} user ids` })
+      .max(MAX_EXEMPTION_USER_IDS, {
+        error: (issue) =>
+          `must have at most ${MAX_EXEMPTION_USER_IDS} user ids (got ${(issue.input as unknown[]).length})`,
+      })
+      .optional(),
+  },
+  'an object with userIdPrefix, userIdPattern, metadata and/or userIds',
+);
+
+const UNTIL_MESSAGE = 'must be an ISO 8601 instant with a time zone, e.g. "2027-03-31T00:00:00Z"';
+
+/**
+ * An exemption: its users are governed by `expiration` instead of the rules until `until`. Whether `until`
+ * lies in the future is checked where a clock is at hand (`policy put`, see exemptionTimeProblems): a stored
+ * policy whose exemption ended is normal and stays valid.
+ */
+const exemptionSchema = strictObject({
+  id: identifier,
+  match: exemptionMatchSchema,
+  expiration: exemptionExpirationSchema,
+  until: z.string({ error: fieldError(UNTIL_MESSAGE) }).check((ctx) => {
+    if (!ISO_INSTANT.test(ctx.value) || Number.isNaN(Date.parse(ctx.value))) {
+      ctx.issues.push({ code: 'custom', message: UNTIL_MESSAGE, input: ctx.value });
+    }
+  }),
+  reason: stringOfLength(1, 256),
+  owner: stringOfLength(1, 128),
+});
+
+/** Date, time and an explicit zone (Z or ±hh:mm): an instant, never a local time read in some zone. */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
 const safetySchema = strictObject({
   minRemainingDays: integerIn(0, 365).default(DEFAULT_SAFETY.minRemainingDays),
@@ -307,6 +360,15 @@ export const policySchema = strictObject(
     notify: notifySchema.optional(),
     // prefault: an absent `safety` is parsed as {} so every member gets its own default.
     safety: safetySchema.prefault({}),
+    /** AppInstanceAdmins are left untouched unless this is false (docs/policy.md, "Admins"). */
+    protectAdmins: z.boolean({ error: 'must be true or false' }).default(true),
+    exemptions: z
+      .array(exemptionSchema, { error: fieldError('must be an array of exemptions') })
+      .max(MAX_EXEMPTIONS, {
+        error: (issue) =>
+          `must have at most ${MAX_EXEMPTIONS} exemptions (got ${(issue.input as unknown[]).length})`,
+      })
+      .default([]),
   },
   'a JSON object',
 );
@@ -322,6 +384,7 @@ export type DaysExpiration = Extract<Expiration, { days: number }>;
 export type InactiveExpiration = Extract<Expiration, { inactiveDays: number }>;
 export type NotifySettings = NonNullable<Policy['notify']>;
 export type SafetySettings = Policy['safety'];
+export type PolicyExemption = Policy['exemptions'][number];
 
 // ---------------------------------------------------------------------------------------------------------
 // Problems
@@ -415,6 +478,26 @@ function crossRuleProblems(input: unknown): PolicyProblem[] {
       }
     }
   });
+  if (Array.isArray(input.exemptions)) {
+    const firstExemption = new Map<string, number>();
+    input.exemptions.forEach((exemption: unknown, index) => {
+      if (isRecord(exemption) && isRecord(exemption.match) && Object.keys(exemption.match).length === 0) {
+        problems.push({
+          path: formatPath(['exemptions', index, 'match']),
+          message:
+            'must name its users (userIds, userIdPrefix, userIdPattern or metadata); an exemption never covers every user',
+        });
+      }
+      if (!isRecord(exemption) || typeof exemption.id !== 'string') return;
+      const first = firstExemption.get(exemption.id);
+      if (first === undefined) firstExemption.set(exemption.id, index);
+      else
+        problems.push({
+          path: formatPath(['exemptions', index, 'id']),
+          message: `duplicate exemption id ${JSON.stringify(exemption.id)} (also used by exemptions[${first}])`,
+        });
+    });
+  }
   return problems;
 }
 

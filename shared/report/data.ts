@@ -1,4 +1,4 @@
-import { DAY_MS, type Policy } from '../policy';
+import { DAY_MS, type DecisionSource, type Policy } from '../policy';
 import type { Plan, PlannedChange } from '../sync/plan';
 
 /** One user as the report sees it: where its expiry is now and where the plan would put it. */
@@ -6,7 +6,7 @@ export interface ReportUser {
   readonly appInstanceUserId: string;
   /** The rule that governs the user; null for the default or no rule. */
   readonly ruleId: string | null;
-  readonly source: 'rule' | 'default' | 'none';
+  readonly source: DecisionSource;
   readonly unmanaged: boolean;
   /** Epoch ms; null when the user has no expiration. */
   readonly currentExpiresAt: number | null;
@@ -80,7 +80,9 @@ function expirationText(policy: Policy, ruleId: string | null, source: ReportUse
       ? policy.rules.find((rule) => rule.id === ruleId)?.expiration
       : source === 'default'
         ? policy.default?.expiration
-        : 'unmanaged';
+        : source === 'exemption'
+          ? policy.exemptions.find((exemption) => exemption.id === ruleId)?.expiration
+          : 'unmanaged';
   if (expiration === undefined) return '';
   if (typeof expiration === 'string') return expiration;
   return 'days' in expiration ? `${expiration.days} d` : `${expiration.inactiveDays} d after last activity`;
@@ -113,7 +115,15 @@ export function buildReport(
   }));
 
   const ruleKey = (ruleId: string | null, source: ReportUser['source']) =>
-    source === 'rule' ? (ruleId ?? '') : source === 'default' ? '(default)' : '(no rule)';
+    source === 'rule'
+      ? (ruleId ?? '')
+      : source === 'default'
+        ? '(default)'
+        : source === 'exemption'
+          ? `(exemption ${ruleId ?? ''})`
+          : source === 'admin'
+            ? '(admins, protected)'
+            : '(no rule)';
   const rules = new Map<string, { expiration: string; users: number; changes: number; shortening: number }>();
   for (const rule of [...policy.rules].sort((a, b) => a.priority - b.priority)) {
     rules.set(rule.id, {

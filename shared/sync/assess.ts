@@ -11,6 +11,8 @@ export interface CurrentState {
 
 export type Assessment =
   | { readonly kind: 'unmanaged' }
+  /** An AppInstanceAdmin the policy protects: never described, never written. */
+  | { readonly kind: 'protected' }
   | { readonly kind: 'gone' }
   | {
       readonly kind: 'decided';
@@ -32,9 +34,17 @@ export async function assessUser(
   now: number,
   counters: RunCounters,
   current: () => Promise<CurrentState | null>,
+  /** The AppInstance's admins as listed for this run (ListAppInstanceAdmins). */
+  admins?: ReadonlySet<string>,
 ): Promise<Assessment> {
   counters.scanned++;
-  if (resolveExpiration(compiled, user).expiration === 'unmanaged') {
+  const context = { now, admins };
+  const resolved = resolveExpiration(compiled, user, context);
+  if (resolved.source === 'admin') {
+    counters.protected++;
+    return { kind: 'protected' };
+  }
+  if (resolved.expiration === 'unmanaged') {
     counters.unmanaged++;
     return { kind: 'unmanaged' };
   }
@@ -44,7 +54,7 @@ export async function assessUser(
     counters.gone++;
     return { kind: 'gone' };
   }
-  const decision = decide(compiled, user, state, now);
+  const decision = decide(compiled, user, state, now, { admins });
   if (decision.floored) counters.floored++;
   if (!decision.changes) counters.unchanged++;
   const desiredDays = decision.desired.kind === 'set' ? decision.desired.days : null;

@@ -22,6 +22,7 @@ const counters = z.strictObject({
   floored: z.number().int().min(0),
   gone: z.number().int().min(0),
   chimeCalls: z.number().int().min(0),
+  protected: z.number().int().min(0),
 });
 
 const runFinished = <State extends string>(state: State) =>
@@ -73,6 +74,23 @@ export const EVENT_DETAIL_SCHEMAS = {
     expirationDays,
     policyVersion: z.number().int().min(1),
     changed: z.array(z.enum(['name', 'metadata', 'expiration'])),
+  }),
+  'Plan Applied': z.strictObject({
+    tenantId: z.string().min(1),
+    /** The applied plan file's seal: which reviewed plan this was. */
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    policyVersion: z.number().int().min(1),
+    generatedAt: z.string().min(1),
+    applied: z.number().int().min(0),
+    skipped: z.number().int().min(0),
+    drifted: z.number().int().min(0),
+  }),
+  'Exemption Ending': z.strictObject({
+    tenantId: z.string().min(1),
+    exemptionId: z.string().min(1),
+    until: z.string().min(1),
+    owner: z.string().min(1),
+    policyVersion: z.number().int().min(1),
   }),
   'Onboarding Request Rejected': z.strictObject({
     reason: z.string().min(1),

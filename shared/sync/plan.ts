@@ -1,5 +1,5 @@
 import pLimit from 'p-limit';
-import { compilePolicy, evaluateSafety, type Policy } from '../policy';
+import { compilePolicy, type DecisionSource, evaluateSafety, type Policy } from '../policy';
 import { assessUser, countChange } from './assess';
 import { scanPages } from './pages';
 import { type ActivityPort, emptyCounters, type ListedUser, type UserDirectory } from './ports';
@@ -14,7 +14,7 @@ export interface PlannedChange {
   readonly desiredDays: number | null;
   readonly action: 'set' | 'remove';
   readonly ruleId: string | null;
-  readonly source: 'rule' | 'default' | 'none';
+  readonly source: DecisionSource;
   readonly shortens: boolean;
   readonly rescue: boolean;
   readonly floored: boolean;
@@ -34,7 +34,16 @@ export interface PlanSummary {
   readonly floored: number;
   /** Listed, then gone before it could be described (deleted meanwhile). */
   readonly gone: number;
+  /** AppInstanceAdmins left untouched (listed in `protected`). */
+  readonly protected: number;
   readonly safety: { readonly wouldHold: boolean; readonly reasons: readonly string[] };
+}
+
+/** A user the sync leaves untouched whatever the rules say, and why. */
+export interface ProtectedUser {
+  readonly appInstanceUserId: string;
+  readonly appInstanceUserArn: string;
+  readonly reason: string;
 }
 
 export interface Plan {
@@ -43,7 +52,12 @@ export interface Plan {
   readonly generatedAt: string;
   readonly summary: PlanSummary;
   readonly changes: readonly PlannedChange[];
+  readonly protected: readonly ProtectedUser[];
 }
+
+/** Why an admin is left alone, in plan and run reports. */
+export const ADMIN_PROTECTION_REASON =
+  'AppInstanceAdmin: protected by the policy (protectAdmins, on by default); never given an expiration';
 
 /**
  * What a sync would do for one tenant, read from Chime itself (no ledger, so it shows the truth even for a
@@ -64,14 +78,31 @@ export async function planTenant(
   const compiled = compilePolicy(policy);
   const limit = pLimit(options.describeConcurrency ?? 16);
   const changes: PlannedChange[] = [];
+  const protectedUsers: ProtectedUser[] = [];
   const counters = emptyCounters();
+  const admins = compiled.protectAdmins ? await users.listAdmins(policy.appInstanceArn) : undefined;
 
   const planUser = async (user: ListedUser, activity: ReadonlyMap<string, number>) => {
     const lastActiveAt = activity.get(user.appInstanceUserId);
-    const assessment = await assessUser(user, compiled, now, counters, async () => {
-      const described = await limit(() => users.describe(user.arn));
-      return described && { ...described, lastActiveAt };
-    });
+    const assessment = await assessUser(
+      user,
+      compiled,
+      now,
+      counters,
+      async () => {
+        const described = await limit(() => users.describe(user.arn));
+        return described && { ...described, lastActiveAt };
+      },
+      admins,
+    );
+    if (assessment.kind === 'protected') {
+      protectedUsers.push({
+        appInstanceUserId: user.appInstanceUserId,
+        appInstanceUserArn: user.arn,
+        reason: ADMIN_PROTECTION_REASON,
+      });
+      return;
+    }
     if (assessment.kind !== 'decided' || !assessment.decision.changes) return;
     const { current, decision, desiredDays } = assessment;
     countChange(counters, { ...decision, desiredDays }, 'applied');
@@ -108,6 +139,7 @@ export async function planTenant(
     stopAfter: () => false,
   });
   changes.sort((a, b) => a.appInstanceUserId.localeCompare(b.appInstanceUserId));
+  protectedUsers.sort((a, b) => a.appInstanceUserId.localeCompare(b.appInstanceUserId));
   const verdict = evaluateSafety(policy.safety, {
     usersScanned: counters.scanned,
     shorteningChanges: counters.shortening,
@@ -127,9 +159,11 @@ export async function planTenant(
       unmanaged: counters.unmanaged,
       floored: counters.floored,
       gone: counters.gone,
+      protected: counters.protected,
       safety: { wouldHold: verdict.hold, reasons: verdict.reasons },
     },
     changes,
+    protected: protectedUsers,
   };
 }
 

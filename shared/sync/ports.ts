@@ -35,6 +35,8 @@ export interface RunCounters {
   floored: number;
   gone: number;
   chimeCalls: number;
+  /** Users left untouched because they are AppInstanceAdmins (policy `protectAdmins`, on by default). */
+  protected: number;
 }
 
 export const emptyCounters = (): RunCounters => ({
@@ -52,6 +54,7 @@ export const emptyCounters = (): RunCounters => ({
   floored: 0,
   gone: 0,
   chimeCalls: 0,
+  protected: 0,
 });
 
 export interface RunRecord {
@@ -145,8 +148,13 @@ export interface DescribedUser {
   readonly expirationDays: number | undefined;
 }
 
+/** The AppInstance's admins (ListAppInstanceAdmins, every page), as AppInstanceUserIds. */
+export interface AdminDirectory {
+  listAdmins(appInstanceArn: string): Promise<ReadonlySet<string>>;
+}
+
 /** The Chime side, as the sync needs it; implemented by shared/chime's ChimeUsers (rate-limited). */
-export interface UserDirectory {
+export interface UserDirectory extends AdminDirectory {
   listPages(appInstanceArn: string, options: { startToken?: string }): AsyncIterable<UserPage>;
   /** null when the user no longer exists. */
   describe(userArn: string): Promise<DescribedUser | null>;
@@ -181,6 +189,12 @@ export interface RunPort {
   addPending(tenantId: string, pending: readonly PendingShortening[]): Promise<void>;
   pending(tenantId: string): AsyncIterable<PendingShortening>;
   removePending(tenantId: string, appInstanceUserIds: readonly string[]): Promise<void>;
+}
+
+/** Records that a notice went out, so it goes out once (implemented in shared/aws/notices.ts). */
+export interface NoticePort {
+  /** True when this call recorded the notice first (publish it); false when it was already recorded. */
+  claim(tenantId: string, key: string, at: number, keepUntil: number): Promise<boolean>;
 }
 
 export interface EventSink {

@@ -36,7 +36,13 @@ function ledgerEntryChanged(previous: LedgerEntry, next: LedgerEntry): boolean {
 export async function reconcilePage(
   page: UserPage,
   known: Map<string, LedgerEntry>,
-  run: { readonly record: RunRecord; readonly stored: StoredPolicy; readonly compiled: CompiledPolicy },
+  run: {
+    readonly record: RunRecord;
+    readonly stored: StoredPolicy;
+    readonly compiled: CompiledPolicy;
+    /** The AppInstance's admins, listed once by this invocation. */
+    readonly admins?: ReadonlySet<string> | undefined;
+  },
   counters: RunCounters,
   deps: ReconcileDeps,
   /** Last activity of the page's users (epoch ms), for `inactiveDays` rules; empty when none applies. */
@@ -67,26 +73,33 @@ export async function reconcilePage(
   const reconcileUser = async (user: ListedUser): Promise<void> => {
     const entry = known.get(user.appInstanceUserId);
     let verifiedAt = entry?.verifiedAt ?? now;
-    const assessment = await assessUser(user, compiled, now, counters, async () => {
-      const lastActiveAt = activity.get(user.appInstanceUserId);
-      if (
-        entry &&
-        entry.goneAt === undefined &&
-        !dueForVerification(entry, now, deps.settings.verifyIntervalMs)
-      ) {
-        return {
-          createdAt: entry.createdAt,
-          expirationDays: entry.expirationDays ?? undefined,
-          lastActiveAt,
-        };
-      }
-      const described = await describeLimit(() => deps.users.describe(user.arn));
-      counters.described++;
-      counters.chimeCalls++;
-      verifiedAt = now;
-      return described && { ...described, lastActiveAt };
-    });
-    if (assessment.kind === 'unmanaged') {
+    const assessment = await assessUser(
+      user,
+      compiled,
+      now,
+      counters,
+      async () => {
+        const lastActiveAt = activity.get(user.appInstanceUserId);
+        if (
+          entry &&
+          entry.goneAt === undefined &&
+          !dueForVerification(entry, now, deps.settings.verifyIntervalMs)
+        ) {
+          return {
+            createdAt: entry.createdAt,
+            expirationDays: entry.expirationDays ?? undefined,
+            lastActiveAt,
+          };
+        }
+        const described = await describeLimit(() => deps.users.describe(user.arn));
+        counters.described++;
+        counters.chimeCalls++;
+        verifiedAt = now;
+        return described && { ...described, lastActiveAt };
+      },
+      run.admins,
+    );
+    if (assessment.kind === 'unmanaged' || assessment.kind === 'protected') {
       if (entry) remember(entry, entry);
       return;
     }

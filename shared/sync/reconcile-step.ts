@@ -1,7 +1,8 @@
 import { visibilityDelaySeconds } from '../backoff';
 import { isRetryable, safeErrorText, TerminalError } from '../errors';
-import { compilePolicy, evaluateSafety, unseenByRun } from '../policy';
+import { type CompiledPolicy, compilePolicy, evaluateSafety, unseenByRun } from '../policy';
 import { applyPending } from './apply-phase';
+import { announceEndingExemptions } from './exemption-notices';
 import type { ContinueMessage, ReconcileMessage, StartMessage } from './messages';
 import { scanPages } from './pages';
 import {
@@ -124,7 +125,7 @@ async function continueRun(message: ContinueMessage, deps: ReconcileDeps): Promi
   if (!stored?.policy.enabled) {
     return ended(await finishRun(record, 'failed', 'policy removed or disabled during the run', deps));
   }
-  const counters: RunCounters = { ...record.counters };
+  const counters: RunCounters = { ...emptyCounters(), ...record.counters };
   try {
     return await work(record, stored, counters, deps);
   } catch (error) {
@@ -145,6 +146,7 @@ async function work(
   if (record.phase === 'apply') return apply(record, stored, counters, deps);
   const compiled = compilePolicy(stored.policy);
   const readsActivity = deps.activity !== undefined && usesInactiveDays(compiled);
+  const admins = await listAdmins(stored, compiled, counters, deps);
   const scan = await scanPages<readonly [Map<string, LedgerEntry>, Map<string, number>]>(
     deps.users.listPages(stored.policy.appInstanceArn, record.cursor ? { startToken: record.cursor } : {}),
     {
@@ -160,7 +162,7 @@ async function work(
       work: (page, [known, activity]) => {
         counters.pages++;
         counters.chimeCalls++;
-        return reconcilePage(page, known, { record, stored, compiled }, counters, deps, activity);
+        return reconcilePage(page, known, { record, stored, compiled, admins }, counters, deps, activity);
       },
       stopAfter: (pages) => outOfTime(deps, pages),
     },
@@ -168,6 +170,25 @@ async function work(
   if (scan.checkpoint) return checkpoint(record, { cursor: scan.cursor, phase: 'scan' }, counters, deps);
   return endOfScan(record, stored, counters, deps);
 }
+
+/**
+ * The AppInstance's admins, listed once per invocation of the scan (a page of 50 per call: one call for
+ * nearly every AppInstance), so a user promoted since the last invocation is protected from its next page on.
+ * A policy with `protectAdmins: false` makes no call.
+ */
+export async function listAdmins(
+  stored: StoredPolicy,
+  compiled: CompiledPolicy,
+  counters: RunCounters,
+  deps: Pick<ReconcileDeps, 'users'>,
+): Promise<ReadonlySet<string> | undefined> {
+  if (!compiled.protectAdmins) return undefined;
+  const admins = await deps.users.listAdmins(stored.policy.appInstanceArn);
+  counters.chimeCalls += Math.max(1, Math.ceil(admins.size / ADMINS_PER_PAGE));
+  return admins;
+}
+
+const ADMINS_PER_PAGE = 50;
 
 async function endOfScan(
   record: RunRecord,
@@ -177,6 +198,9 @@ async function endOfScan(
 ): Promise<StepResult> {
   const startedAt = Date.parse(record.startedAt);
   const now = deps.now();
+  if (deps.notices && stored.policy.exemptions.length > 0) {
+    await announceEndingExemptions(stored, now, { notices: deps.notices, events: deps.events });
+  }
   const cutoff = startedAt - deps.settings.seenRefreshMs;
   for await (const entry of deps.ledger.unseenBefore(record.tenantId, cutoff)) {
     if (!unseenByRun(entry, startedAt, deps.settings.seenRefreshMs)) continue;

@@ -5,6 +5,7 @@ import type {
   EventSink,
   LedgerPort,
   Log,
+  NoticePort,
   PolicySource,
   ReconcileQueuePort,
   RunPort,
@@ -63,6 +64,8 @@ export interface ReconcileDeps {
   readonly settings: ReconcileSettings;
   /** Jitter source of the retry delay (tests fix it). */
   readonly random?: () => number;
+  /** Where "send once" notices are recorded ("Exemption Ending"); absent: none are sent. */
+  readonly notices?: NoticePort;
 }
 
 export function outOfTime(deps: ReconcileDeps, pagesThisInvocation: number): boolean {

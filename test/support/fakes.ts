@@ -131,6 +131,9 @@ export interface FakeUser {
 export class FakeChime implements UserDirectory {
   readonly users = new Map<string, FakeUser>();
   readonly puts: { arn: string; days: number | null }[] = [];
+  /** AppInstanceUserIds promoted to AppInstanceAdmin. */
+  readonly admins = new Set<string>();
+  adminLists = 0;
   describes = 0;
   /** Thrown by the next Chime call, once. */
   failNext: unknown;
@@ -166,6 +169,11 @@ export class FakeChime implements UserDirectory {
         nextToken: next < all.length ? String(next) : undefined,
       };
     }
+  }
+  async listAdmins(_arn: string): Promise<ReadonlySet<string>> {
+    this.takeFailure();
+    this.adminLists++;
+    return new Set(this.admins);
   }
   async describe(arn: string): Promise<DescribedUser | null> {
     this.takeFailure();

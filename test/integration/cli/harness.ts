@@ -46,6 +46,8 @@ export interface CliStack {
   readonly dir: string;
   /** The same configuration in this process, to look at what the CLI did (e.g. a user's expiration). */
   readonly runtime: Runtime;
+  /** The bus the CLI publishes to (every event it received). */
+  readonly eventBridge: LocalEventBridge;
   cli(...args: string[]): Promise<CliResult>;
   /** Writes a file in the test's directory: a value as indented JSON, a string or bytes as given. */
   write(name: string, value: unknown): Promise<string>;
@@ -82,6 +84,7 @@ export async function startCliStack(): Promise<CliStack> {
     env,
     dir,
     runtime,
+    eventBridge,
     cli,
     async write(name, value) {
       const file = path.join(dir, name);

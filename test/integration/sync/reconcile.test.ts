@@ -196,8 +196,8 @@ describe('scheduled policy sync (pull mode) against the emulator and DynamoDB Lo
         shortening: 0,
         described: 0,
       });
-      // steady state: one list page per tenant and nothing else
-      expect(result.run?.counters.chimeCalls).toBe(1);
+      // steady state: one list page and one admin list per tenant, nothing else
+      expect(result.run?.counters.chimeCalls).toBe(2);
     }
     expect(puts()).toBe(putsBefore);
     expect(describes()).toBe(describesBefore);

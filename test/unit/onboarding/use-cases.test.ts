@@ -33,7 +33,14 @@ function tenant(overrides: Record<string, unknown> = {}): TenantPolicy {
   };
 }
 
-function fakes(options: { policy?: TenantPolicy | null; existing?: ChimeUser; createError?: unknown } = {}) {
+function fakes(
+  options: {
+    policy?: TenantPolicy | null;
+    existing?: ChimeUser;
+    createError?: unknown;
+    admins?: readonly string[];
+  } = {},
+) {
   const created: CreateChimeUser[] = [];
   const updates: { arn: string; name: string; metadata: string }[] = [];
   const expirations: { arn: string; days: number | null }[] = [];
@@ -55,6 +62,7 @@ function fakes(options: { policy?: TenantPolicy | null; existing?: ChimeUser; cr
       putExpiration: async (arn, days) => {
         expirations.push({ arn, days });
       },
+      listAdmins: async () => new Set(options.admins ?? []),
     },
     ledger: { putMany: async (_tenant, entries) => void ledger.push(...entries) },
     events: { publish: async (batch) => void events.push(...batch) },

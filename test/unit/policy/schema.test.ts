@@ -26,7 +26,11 @@ function rule(overrides: Record<string, unknown>): Record<string, unknown> {
 describe('parsePolicy: valid documents', () => {
   it('accepts the documented example unchanged', () => {
     const result = parsePolicy(EXAMPLE_DOCUMENT);
-    expect(result).toEqual({ ok: true, policy: EXAMPLE_DOCUMENT });
+    // The two members the example leaves out get their defaults: admins protected, no exemptions.
+    expect(result).toEqual({
+      ok: true,
+      policy: { ...EXAMPLE_DOCUMENT, protectAdmins: true, exemptions: [] },
+    });
   });
 
   it('applies defaults: enabled true, safety members, no default expiration', () => {
@@ -39,6 +43,8 @@ describe('parsePolicy: valid documents', () => {
         enabled: true,
         rules: [],
         safety: DEFAULT_SAFETY,
+        protectAdmins: true,
+        exemptions: [],
       },
     });
   });
@@ -237,7 +243,7 @@ describe('parsePolicy: problems', () => {
     [
       'the root',
       { ...EXAMPLE_DOCUMENT, rule: [] },
-      'rule: unknown key (allowed: tenantId, appInstanceArn, enabled, rules, default, notify, safety)',
+      'rule: unknown key (allowed: tenantId, appInstanceArn, enabled, rules, default, notify, safety, protectAdmins, exemptions)',
     ],
     [
       'a rule',
@@ -309,7 +315,7 @@ describe('parsePolicy: problems', () => {
         'rules[2]: must be an object',
         'default.expiration.days: must be an integer 1..5475',
         'safety.minRemainingDays: must be an integer 0..365',
-        'extra: unknown key (allowed: tenantId, appInstanceArn, enabled, rules, default, notify, safety)',
+        'extra: unknown key (allowed: tenantId, appInstanceArn, enabled, rules, default, notify, safety, protectAdmins, exemptions)',
       ].sort(),
     );
   });

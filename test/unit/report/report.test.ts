@@ -48,9 +48,11 @@ function plan(changes: PlannedChange[]): Plan {
       unmanaged: 0,
       floored: 0,
       gone: 0,
+      protected: 0,
       safety: { wouldHold: true, reasons: ['too many'] },
     },
     changes,
+    protected: [],
   };
 }
 

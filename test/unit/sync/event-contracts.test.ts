@@ -25,6 +25,7 @@ const counters = {
   floored: 0,
   gone: 0,
   chimeCalls: 3,
+  protected: 0,
 };
 
 describe('event contracts', () => {

@@ -203,3 +203,38 @@ describe('reconcileStep: at-least-once branches', () => {
     expect(fakes.chime.describes).toBe(1);
   });
 });
+
+describe('reconcileStep: admins', () => {
+  it('each invocation lists the admins once; an admin promoted between two pages is protected from then on', async () => {
+    const fakes = tenant();
+    fakes.chime.admins.add('guest-1');
+    await reconcileStep(start, fakes.deps());
+    // Page 1 (guest-1, guest-2): guest-1 is an admin.
+    await reconcileStep(fakes.queue.take()[0] as ReconcileMessage, fakes.deps());
+    expect(fakes.chime.adminLists).toBe(1);
+    fakes.chime.admins.add('guest-4');
+    // Page 2 (guest-3, guest-4): the next invocation lists again and sees guest-4 promoted.
+    const result = await reconcileStep(fakes.queue.take()[0] as ReconcileMessage, fakes.deps());
+    expect(fakes.chime.adminLists).toBe(2);
+    expect(result).toMatchObject({
+      kind: 'done',
+      run: { state: 'completed', counters: { scanned: 4, set: 2, protected: 2 } },
+    });
+    expect(fakes.chime.puts.map((put) => put.arn.split('/').at(-1))).toEqual(['guest-2', 'guest-3']);
+  });
+
+  it('a failing admin list fails the step like any Chime call (retried), never reads as "no admins"', async () => {
+    const fakes = tenant();
+    fakes.chime.admins.add('guest-1');
+    await reconcileStep(start, fakes.deps());
+    fakes.chime.failNext = new ChimeCallError(
+      'ListAppInstanceAdmins',
+      'throttled',
+      'ThrottledClientException',
+      429,
+    );
+    const result = await reconcileStep(fakes.queue.take()[0] as ReconcileMessage, fakes.deps());
+    expect(result.kind).toBe('retryAfter');
+    expect(fakes.chime.puts).toEqual([]);
+  });
+});

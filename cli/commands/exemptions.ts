@@ -1,0 +1,71 @@
+import type { Command } from 'commander';
+import { type ExemptionStatus, exemptionStatuses } from '../../shared/policy';
+import { CliError, EXIT_INVALID } from '../errors';
+import { printJson } from '../output';
+import { tenantIdArgument } from '../policy-file';
+import { formatTable } from '../table';
+import { withRuntime } from '../with-runtime';
+
+interface ExemptionsOptions {
+  readonly tenant?: string;
+  readonly json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('exemptions')
+    .description("list a tenant's exemptions with the days each has left (soonest ending first)")
+    .option('--tenant <tenantId>', 'the tenant')
+    .option('--json', 'print machine-readable output')
+    .action(async (options: ExemptionsOptions) => {
+      if (options.tenant === undefined) throw new CliError('--tenant: required', EXIT_INVALID);
+      const tenantId = tenantIdArgument(options.tenant, '--tenant');
+      const now = Date.now();
+      const stored = await withRuntime((runtime) => runtime.policyStore.get(tenantId));
+      if (!stored) {
+        throw new CliError(
+          `no policy stored for tenant ${tenantId}; \`chime-lifecycle policy list\` shows the tenants that have one`,
+          EXIT_INVALID,
+        );
+      }
+      const statuses = exemptionStatuses(stored.policy, now);
+      if (options.json) {
+        printJson({
+          tenantId,
+          policyVersion: stored.version,
+          at: new Date(now).toISOString(),
+          exemptions: statuses,
+        });
+        return;
+      }
+      if (statuses.length === 0) {
+        console.log(`tenant ${tenantId} (policy version ${stored.version}): no exemptions`);
+        return;
+      }
+      console.log(`tenant ${tenantId} (policy version ${stored.version}):`);
+      console.log(
+        formatTable(
+          ['EXEMPTION', 'UNTIL', 'DAYS LEFT', 'EXPIRATION', 'OWNER', 'SELECTS', 'REASON'],
+          statuses.map((status) => [
+            status.id,
+            status.until,
+            status.active ? String(status.daysLeft) : 'ended',
+            typeof status.expiration === 'string' ? status.expiration : `${status.expiration.days}d`,
+            status.owner,
+            selects(status.match),
+            status.reason,
+          ]),
+          { rightAlign: [2] },
+        ),
+      );
+    });
+}
+
+function selects(match: ExemptionStatus['match']): string {
+  const parts: string[] = [];
+  if (match.userIds) parts.push(`${match.userIds.length} user id(s)`);
+  if (match.userIdPrefix !== undefined) parts.push(`prefix ${match.userIdPrefix}`);
+  if (match.userIdPattern !== undefined) parts.push(`pattern ${match.userIdPattern}`);
+  if (match.metadata) parts.push(`metadata ${Object.keys(match.metadata).join(',')}`);
+  return parts.join('; ');
+}

@@ -1,0 +1,178 @@
+import type { Command } from 'commander';
+import {
+  DAY_MS,
+  type Explanation,
+  explainDecision,
+  historyOf,
+  type RuleHistoryEntry,
+} from '../../shared/policy';
+import type { LedgerEntry } from '../../shared/sync/ports';
+import { CliError, EXIT_INVALID } from '../errors';
+import { printJson } from '../output';
+import { tenantIdArgument } from '../policy-file';
+import { withRuntime } from '../with-runtime';
+
+interface ExplainOptions {
+  readonly tenant?: string;
+  readonly user?: string;
+  readonly json?: boolean;
+}
+
+const USER_ID = /^[A-Za-z0-9._@:+=-]{1,64}$/;
+
+export function register(program: Command): void {
+  program
+    .command('explain')
+    .description(
+      'why a user expires when it does: Chime now, each rule tried, protection, decision, ledger, history',
+    )
+    .option('--tenant <tenantId>', 'the tenant')
+    .option('--user <appInstanceUserId>', 'the AppInstanceUserId')
+    .option('--json', 'print machine-readable output')
+    .action(async (options: ExplainOptions) => {
+      if (options.tenant === undefined) throw new CliError('--tenant: required', EXIT_INVALID);
+      if (options.user === undefined) throw new CliError('--user: required', EXIT_INVALID);
+      const tenantId = tenantIdArgument(options.tenant, '--tenant');
+      const userId = options.user;
+      if (!USER_ID.test(userId)) {
+        throw new CliError(
+          `--user: not an AppInstanceUserId (1..64 characters), got "${userId}"`,
+          EXIT_INVALID,
+        );
+      }
+      const now = Date.now();
+      const report = await withRuntime(async (runtime) => {
+        const stored = await runtime.policyStore.get(tenantId);
+        if (!stored) {
+          throw new CliError(
+            `unknown tenant ${tenantId}: no policy is stored for it; \`chime-lifecycle policy list\` shows the tenants that have one`,
+            EXIT_INVALID,
+          );
+        }
+        const { policy } = stored;
+        const userArn = runtime.chimeUsers.userArn(policy.appInstanceArn, userId);
+        // The one Describe: Chime's state now (its Name is never shown).
+        const described = await runtime.chimeUserPort.describe(userArn);
+        if (!described) {
+          throw new CliError(
+            `unknown user ${userId}: AppInstance ${policy.appInstanceArn} of tenant ${tenantId} has no such user`,
+            EXIT_INVALID,
+          );
+        }
+        const admins = policy.protectAdmins
+          ? await runtime.chimeUserPort.listAdmins(policy.appInstanceArn)
+          : undefined;
+        const explanation = explainDecision(
+          policy,
+          { appInstanceUserId: userId, metadata: described.metadata },
+          { createdAt: described.createdAt, expirationDays: described.expirationDays },
+          now,
+          admins,
+        );
+        const ledger = (await runtime.ledger.getMany(tenantId, [userId])).get(userId) ?? null;
+        const history = historyOf(
+          await runtime.policyStore.history(tenantId),
+          explanation.decision.source,
+          explanation.decision.ruleId,
+        );
+        return {
+          tenantId,
+          appInstanceUserId: userId,
+          appInstanceUserArn: userArn,
+          policyVersion: stored.version,
+          at: new Date(now).toISOString(),
+          chime: {
+            createdAt: new Date(described.createdAt).toISOString(),
+            expirationDays: described.expirationDays ?? null,
+          },
+          admin: admins?.has(userId) ?? null,
+          explanation,
+          ledger,
+          history,
+        };
+      });
+      if (options.json) printJson(report);
+      else printExplanation(report);
+    });
+}
+
+interface Report {
+  readonly tenantId: string;
+  readonly appInstanceUserId: string;
+  readonly policyVersion: number;
+  readonly at: string;
+  readonly chime: { readonly createdAt: string; readonly expirationDays: number | null };
+  readonly admin: boolean | null;
+  readonly explanation: Explanation;
+  readonly ledger: LedgerEntry | null;
+  readonly history: readonly RuleHistoryEntry[];
+}
+
+const iso = (ms: number | null | undefined) =>
+  ms === null || ms === undefined ? 'none' : new Date(ms).toISOString();
+
+function printExplanation(report: Report): void {
+  const { explanation: e, chime, ledger } = report;
+  const d = e.decision;
+  console.log(
+    `user ${report.appInstanceUserId} of tenant ${report.tenantId} (policy version ${report.policyVersion}) at ${report.at}`,
+  );
+  console.log('');
+  console.log('Chime now:');
+  console.log(
+    `  created ${chime.createdAt}, ExpirationDays ${chime.expirationDays ?? 'none'} (expires ${iso(d.currentExpiresAt)})`,
+  );
+  console.log(
+    `  AppInstanceAdmin: ${report.admin === null ? 'not checked (protectAdmins is false)' : report.admin ? 'yes' : 'no'}`,
+  );
+  console.log('');
+  console.log('tried, in order:');
+  if (d.source === 'admin')
+    console.log('  admin protection: the user is an AppInstanceAdmin; rules and exemptions are not applied');
+  for (const step of e.steps) {
+    const name =
+      step.kind === 'rule' ? `rule ${step.id} (priority ${step.priority})` : `exemption ${step.id}`;
+    console.log(`  ${step.matched ? '✔' : '✘'} ${name}: ${step.why}`);
+  }
+  if (e.notTried.length > 0) console.log(`  not tried (an earlier match decided): ${e.notTried.join(', ')}`);
+  if (d.source === 'default') console.log('  → no rule matched: the default applies');
+  if (d.source === 'none') console.log('  → no rule matched and there is no default: unmanaged');
+  console.log('');
+  console.log('decision:');
+  console.log(
+    `  governed by: ${d.source === 'rule' || d.source === 'exemption' ? `${d.source} ${d.ruleId}` : d.source}`,
+  );
+  console.log(`  target: ${d.intent === 'days' ? `${d.intendedDays} days from creation` : d.intent}`);
+  console.log(
+    `  floor: ${e.minRemainingDays} day(s) remaining at least (${d.floored ? 'applied' : 'not needed'})`,
+  );
+  console.log(`  expiry before: ${iso(d.currentExpiresAt)}; after: ${iso(d.desiredExpiresAt)}`);
+  console.log(
+    `  write: ${d.desired.kind === 'set' ? `set ${d.desired.days} days` : d.desired.kind === 'remove' ? 'remove the expiration' : 'none'}${d.shortens ? ' (shortens: subject to the safety caps)' : ''}`,
+  );
+  console.log(`  reason: ${d.reason}`);
+  console.log('');
+  console.log('ledger:');
+  if (!ledger) console.log('  no entry (never synced or onboarded by chime-lifecycle)');
+  else {
+    console.log(
+      `  last verified ${iso(ledger.verifiedAt)}; ExpirationDays as known ${ledger.expirationDays ?? 'none'}`,
+    );
+    console.log(
+      `  applied under policy version ${ledger.appliedPolicyVersion ?? '-'} by ${ledger.appliedRuleId ?? '-'}; last written by run ${ledger.lastSeenRunId ?? '-'} at ${iso(ledger.lastSeenAt)}`,
+    );
+    if (ledger.goneAt !== undefined) console.log(`  marked gone at ${iso(ledger.goneAt)}`);
+  }
+  console.log('');
+  console.log(
+    `policy history of ${d.source === 'rule' || d.source === 'exemption' ? `${d.source} ${d.ruleId}` : d.source}:`,
+  );
+  if (report.history.length === 0) console.log('  (no stored version holds it)');
+  for (const entry of report.history)
+    console.log(`  version ${entry.version} (${entry.updatedAt}): ${entry.change}`);
+  if (d.desiredExpiresAt !== null && d.desiredExpiresAt > Date.parse(report.at)) {
+    const left = Math.ceil((d.desiredExpiresAt - Date.parse(report.at)) / DAY_MS);
+    console.log('');
+    console.log(`expires in ${left} day(s) once the decision is applied`);
+  }
+}
