@@ -1,0 +1,223 @@
+import { type Bucket, TOKEN_EPSILON } from './token-bucket';
+
+/**
+ * The adaptive (AIMD) side of the rate limiter (rate-limiter.ts): how a bucket's rate answers throttles
+ * and successes. The limiter owns the queue and calls this on every answer.
+ *
+ * Throttles that are not ours: a 429 from a service blip or from another client of the account quota is not
+ * a sign that our rate is too high, and cutting for it only starves our queue (measured before this existed:
+ * 20% random 429s kept onboarding at the floor, 0.125 of the quota). So a run of cuts (an episode) may go
+ * no deeper than EPISODE_DEPTH of the rate it started from before it is judged on a measurement window
+ * (at least `windowSamples` answers). A window without throttles ends it: the cuts were enough. If the
+ * throttles go on at the bottom, a probe goes back to the starting rate for one window: when what gets
+ * through grows with what we send, the throttles did not depend on our rate, so the rate stays there and
+ * their share is remembered as foreign noise, under which throttles only cut when a window's share climbs
+ * clearly above it. When what gets through stays put, we are at a real limit (a competitor took part of the
+ * quota): back to the bottom, and the cuts go on from there. The noise estimate only follows the measured
+ * share down, so it fades within a few windows once the blips stop. Safety nets keep the classic speed
+ * where no blip can be the cause: a window throttled more than MAX_FOREIGN_FRACTION lets the cuts go past
+ * the depth, a probe throttled more than PROBE_ABORT_FRACTION ends at once, a bottom window with fewer than
+ * MIN_PROBE_FRACTION throttles (stragglers) ends the episode without a probe, and no additive increase
+ * runs under a probe.
+ */
+
+/** Above this fraction of the last throttled rate, the additive increase slows to PROBE_SPEED. */
+const PROBE_THRESHOLD = 0.9;
+const PROBE_SPEED = 0.2;
+/** Noise below this is treated as none: every throttle cuts at once (the classic AIMD path). */
+const NOISE_ACTIVE = 0.02;
+/** Under noise, a window cuts only when its throttled fraction exceeds the noise by this much. */
+const NOISE_MARGIN = 0.1;
+/** EWMA weight of a window in the noise estimate. */
+const NOISE_WEIGHT = 0.25;
+/** A run of cuts goes no deeper than this share of the rate it started from before it is judged. */
+const EPISODE_DEPTH = 0.45;
+/** A throttled share this high at the bottom of a run of cuts is taken as ours without a probe. */
+const MAX_FOREIGN_FRACTION = 0.35;
+/** Below this throttled share at the bottom of a run of cuts, the cuts were enough: no probe. */
+const MIN_PROBE_FRACTION = 0.1;
+/** A probe whose first half-window is throttled more than this ends at once: the limit is ours. */
+const PROBE_ABORT_FRACTION = 0.5;
+
+/** The limiter's options that shape the adaptation, with their defaults applied (see RateLimiterOptions). */
+export interface AdaptiveRateSettings {
+  readonly decreaseFactor: number;
+  readonly minimumRateFraction: number;
+  readonly decreaseCooldownMs: number;
+  readonly recoveryMs: number;
+  readonly windowSamples: number;
+}
+
+export class AdaptiveRate {
+  private readonly decreaseFactor: number;
+  private readonly minimumRateFraction: number;
+  private readonly decreaseCooldownMs: number;
+  private readonly recoveryMs: number;
+  private readonly windowSamples: number;
+
+  /** `wake` re-checks the queue after a bucket's rate went up (the limiter's timer may be set too late). */
+  constructor(
+    settings: AdaptiveRateSettings,
+    private readonly wake: () => void,
+  ) {
+    this.decreaseFactor = settings.decreaseFactor;
+    this.minimumRateFraction = settings.minimumRateFraction;
+    this.decreaseCooldownMs = settings.decreaseCooldownMs;
+    this.recoveryMs = settings.recoveryMs;
+    this.windowSamples = settings.windowSamples;
+  }
+
+  /**
+   * A call using this bucket was throttled: cut its rate (at most once per cooldown), unless its throttles
+   * have been found to be mostly foreign, in which case the window decides (see the module comment).
+   */
+  throttled(bucket: Bucket, now: number): void {
+    this.record(bucket, true, now);
+    if (bucket.noise < NOISE_ACTIVE) this.cut(bucket, now);
+  }
+
+  /**
+   * A call using this bucket got through: raise its rate linearly in time back toward the quota. Answers
+   * whether the rate went up (the limiter then re-checks its queue).
+   */
+  succeeded(bucket: Bucket, now: number): boolean {
+    this.record(bucket, false, now);
+    // A probe measures one rate: no additive increase under it.
+    if (bucket.episode?.probe) {
+      bucket.lastIncreaseAt = now;
+      return false;
+    }
+    let raised = false;
+    if (bucket.effectiveRate < bucket.configuredRate) {
+      bucket.refill(now);
+      let step = (bucket.configuredRate * Math.max(0, now - bucket.lastIncreaseAt)) / this.recoveryMs;
+      // Near the rate that was throttled last, probe slowly: the real quota is probably just there.
+      if (bucket.effectiveRate >= PROBE_THRESHOLD * bucket.throttledAtRate) step *= PROBE_SPEED;
+      bucket.setRate(Math.min(bucket.configuredRate, bucket.effectiveRate + step));
+      raised = true;
+    }
+    bucket.lastIncreaseAt = now;
+    return raised;
+  }
+
+  /** One multiplicative cut, within the current episode's depth; starts an episode if there is none. */
+  private cut(bucket: Bucket, now: number): void {
+    if (now - bucket.lastDecreaseAt < this.decreaseCooldownMs) return;
+    const probe = bucket.episode?.probe;
+    if (probe) {
+      // The probe's window decides, unless it is already throttled more than any blip explains: then the
+      // limit is ours, and the probe ends at once, back at the bottom of the cuts.
+      if (!this.heavy(bucket, this.windowSamples / 2, PROBE_ABORT_FRACTION)) return;
+      bucket.episode = undefined;
+      bucket.refill(now);
+      bucket.setRate(probe.rate);
+      bucket.throttledAtRate = probe.rate;
+      bucket.lastDecreaseAt = now;
+      bucket.lastIncreaseAt = now;
+      bucket.resetWindow(now + this.decreaseCooldownMs);
+      return;
+    }
+    bucket.refill(now);
+    const floor = bucket.configuredRate * this.minimumRateFraction;
+    const start = bucket.episode?.startRate ?? bucket.effectiveRate;
+    const next = Math.max(floor, bucket.effectiveRate * this.decreaseFactor);
+    if (next >= bucket.effectiveRate - TOKEN_EPSILON) return; // at the floor
+    if (next < start * EPISODE_DEPTH) {
+      // At the episode's depth the next complete window decides (see record), unless the window so far is
+      // already throttled more than any blip explains: then we are far above a real limit, and a new
+      // episode from here lets the cuts go on at the classic pace.
+      if (!this.heavy(bucket, this.windowSamples / 4, MAX_FOREIGN_FRACTION)) return;
+      bucket.episode = undefined;
+    }
+    bucket.episode ??= { startRate: bucket.effectiveRate, startThrottledAt: bucket.throttledAtRate };
+    bucket.throttledAtRate = bucket.effectiveRate;
+    bucket.setRate(next);
+    bucket.lastDecreaseAt = now;
+    bucket.lastIncreaseAt = now;
+    // Answers within the cooldown are to calls sent at the old rate: the next window starts after it.
+    bucket.resetWindow(now + this.decreaseCooldownMs);
+  }
+
+  /** The current window is already throttled more than any blip explains. */
+  private heavy(bucket: Bucket, minAnswers: number, fraction: number): boolean {
+    return bucket.windowAnswers >= minAnswers && bucket.windowThrottles > fraction * bucket.windowAnswers;
+  }
+
+  /**
+   * Counts one answer in the bucket's window and, once the window is complete, judges it:
+   * - no throttle in it: the episode (if any) is over, our cuts were enough;
+   * - the episode's cuts went as deep as they may and throttles go on: probe, i.e. go back to the rate the
+   *   episode started from for one window. If what gets through grows with what we send, the throttles do
+   *   not depend on our rate (foreign): stay there and remember their share as noise. If it does not, we
+   *   are at a real limit: return to the bottom and go on cutting from there.
+   * - under noise: cut only when the throttled share is clearly above it.
+   */
+  private record(bucket: Bucket, throttled: boolean, now: number): void {
+    if (now < bucket.windowStartedAt) return;
+    bucket.windowAnswers += 1;
+    if (throttled) bucket.windowThrottles += 1;
+    if (bucket.windowAnswers < this.windowSamples || now - bucket.windowStartedAt < this.decreaseCooldownMs) {
+      return;
+    }
+    const window = bucket.windowStats(now);
+    bucket.resetWindow(now);
+    const episode = bucket.episode;
+    if (episode?.probe) {
+      bucket.episode = undefined;
+      const low = episode.probe;
+      const sentRatio = window.sent / Math.max(1e-9, low.window.sent);
+      // Foreign throttles: accepted grows in proportion to sent; a real limit: accepted stays put. The
+      // geometric mean of the two predictions separates them. When we hardly sent more (the calls waiting
+      // on retries' backoff, not on the limiter), the probe proves nothing: keep the safe, lower rate.
+      const conclusive = sentRatio >= 1.2;
+      const foreign = conclusive && window.accepted >= low.window.accepted * Math.sqrt(sentRatio);
+      bucket.refill(now);
+      if (foreign) {
+        bucket.throttledAtRate = episode.startThrottledAt;
+        bucket.noise = Math.max(bucket.noise, Math.min(window.fraction, low.window.fraction));
+        bucket.cutsUndone += 1;
+      } else {
+        bucket.setRate(low.rate);
+        bucket.throttledAtRate = low.rate;
+        bucket.noise = 0;
+        bucket.lastDecreaseAt = now;
+        bucket.lastIncreaseAt = now;
+        bucket.resetWindow(now + this.decreaseCooldownMs);
+      }
+      return;
+    }
+    // A window without throttles, or with only the stragglers sent before the last cut: the cuts were enough.
+    if (window.fraction < MIN_PROBE_FRACTION) bucket.episode = undefined;
+    if (bucket.episode && window.fraction >= MIN_PROBE_FRACTION) {
+      const episode = bucket.episode;
+      const floor = bucket.configuredRate * this.minimumRateFraction;
+      const atBottom =
+        bucket.effectiveRate * this.decreaseFactor < episode.startRate * EPISODE_DEPTH ||
+        bucket.effectiveRate <= floor + TOKEN_EPSILON;
+      if (atBottom && window.fraction > MAX_FOREIGN_FRACTION) {
+        // Throttled this often even after the cuts: no blip does that, we are far above a real limit. A
+        // new episode from here lets the cuts go on without the cost of a probe.
+        bucket.episode = undefined;
+      } else if (atBottom && bucket.effectiveRate < episode.startRate) {
+        episode.probe = { rate: bucket.effectiveRate, window };
+        bucket.refill(now);
+        bucket.setRate(episode.startRate);
+        bucket.lastIncreaseAt = now;
+        bucket.resetWindow(now + this.decreaseCooldownMs);
+        this.wake();
+        return;
+      }
+    }
+    if (bucket.noise >= NOISE_ACTIVE) {
+      if (window.fraction > bucket.noise + NOISE_MARGIN) {
+        // Clearly more throttles than the noise: part of them are ours.
+        this.cut(bucket, now);
+        return;
+      }
+      // Only probes raise the noise; between them it follows the measured share down (to nothing once the
+      // blips stop), never up: following it up would let a slowly growing real overload pass for noise.
+      bucket.noise = Math.min(bucket.noise, bucket.noise + NOISE_WEIGHT * (window.fraction - bucket.noise));
+      if (bucket.noise < NOISE_ACTIVE) bucket.noise = 0;
+    }
+  }
+}

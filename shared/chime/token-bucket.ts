@@ -1,0 +1,107 @@
+/**
+ * One quota's token bucket, with the per-bucket state of the adaptive rate (adaptive-rate.ts) and of the
+ * fair queue (rate-limiter.ts). Plain state and arithmetic: the decisions are made by those two modules.
+ */
+
+export const TOKEN_EPSILON = 1e-9;
+
+export interface WindowStats {
+  /** Throttled share of the answers. */
+  readonly fraction: number;
+  /** Answers that were not throttles, per second. */
+  readonly accepted: number;
+  /** Answers per second. */
+  readonly sent: number;
+}
+
+/** A run of cuts: from the first throttle until a window without any, or until it is judged. */
+export interface Episode {
+  readonly startRate: number;
+  readonly startThrottledAt: number;
+  /** Set while probing: the rate and window at the bottom of the cuts. */
+  probe?: { readonly rate: number; readonly window: WindowStats };
+}
+
+export interface Waiter {
+  readonly buckets: readonly Bucket[];
+  readonly enqueuedAt: number;
+  readonly resolve: () => void;
+}
+
+export class Bucket {
+  effectiveRate: number;
+  tokens: number;
+  updatedAt: number;
+  lastDecreaseAt = Number.NEGATIVE_INFINITY;
+  lastIncreaseAt: number;
+  /** The rate at which the last throttle hit: where the real quota probably is. */
+  throttledAtRate = Number.POSITIVE_INFINITY;
+  /** Waiters queued on this bucket (blocked on it at some point and not served yet). */
+  readonly claimants = new Set<Waiter>();
+  claimedInPass = 0;
+  acquired = 0;
+  waitedMs = 0;
+  throttles = 0;
+  /** Answers in the current measurement window. */
+  windowStartedAt: number;
+  windowAnswers = 0;
+  windowThrottles = 0;
+  episode: Episode | undefined;
+  noise = 0;
+  cutsUndone = 0;
+
+  constructor(
+    readonly key: string,
+    public configuredRate: number,
+    private readonly burstSeconds: number,
+    now: number,
+  ) {
+    this.effectiveRate = configuredRate;
+    this.tokens = this.capacity();
+    this.updatedAt = now;
+    this.lastIncreaseAt = now;
+    this.windowStartedAt = now;
+  }
+
+  capacity(): number {
+    return Math.max(1, this.effectiveRate * this.burstSeconds);
+  }
+
+  refill(now: number): void {
+    const elapsedMs = now - this.updatedAt;
+    if (elapsedMs > 0) {
+      this.tokens = Math.min(this.capacity(), this.tokens + (this.effectiveRate * elapsedMs) / 1000);
+      this.updatedAt = now;
+    }
+  }
+
+  hasToken(): boolean {
+    return this.tokens >= 1 - TOKEN_EPSILON;
+  }
+
+  /** Milliseconds until the next whole token, at the current rate. */
+  msUntilToken(): number {
+    return this.hasToken() ? 0 : ((1 - this.tokens) / this.effectiveRate) * 1000;
+  }
+
+  setRate(rate: number): void {
+    this.effectiveRate = rate;
+    this.tokens = Math.min(this.tokens, this.capacity());
+  }
+
+  windowStats(now: number): WindowStats {
+    const seconds = Math.max(1e-3, (now - this.windowStartedAt) / 1000);
+    return {
+      fraction: this.windowAnswers === 0 ? 0 : this.windowThrottles / this.windowAnswers,
+      accepted: (this.windowAnswers - this.windowThrottles) / seconds,
+      sent: this.windowAnswers / seconds,
+    };
+  }
+
+  /** Starts a new window at `startAt` (later than now to skip answers to calls sent before a change). */
+  resetWindow(startAt: number): void {
+    this.windowStartedAt = startAt;
+    this.windowAnswers = 0;
+    this.windowThrottles = 0;
+  }
+}
