@@ -3,18 +3,14 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Context, SQSEvent } from 'aws-lambda';
-import type { z } from 'zod';
-import { activityMessageSchema } from './activity/message';
-import { batchWinners } from './activity/record';
+import type { SQSEvent } from 'aws-lambda';
 import { ActivityStore } from './aws/activity';
 import { DeadLetterTools } from './aws/dead-letters';
 import { EventPublisher } from './aws/events';
-import { dynamoIdempotency } from './aws/idempotency';
 import { Ledger } from './aws/ledger';
 import { Notices } from './aws/notices';
 import { PolicyStore } from './aws/policy-store';
-import { type Delivery, describeInvalidBody, QueueDriver, type QueueDriverOptions } from './aws/queue-driver';
+import { QueueDriver, type QueueDriverOptions } from './aws/queue-driver';
 import { SqsQueues } from './aws/queues';
 import { QuotaLeases } from './aws/quota-leases';
 import { RunStore } from './aws/runs';
@@ -24,21 +20,21 @@ import { ChimeAttemptCounter, type ChimeQuota, createChimeClient, createChimeQuo
 import type { RateLimiter } from './chime/rate-limiter';
 import { ChimeUserPort } from './chime/user-port';
 import { ChimeUsers } from './chime/users';
+import { type ActivityDriverOptions, wireActivity } from './composition/activity';
+import { type Onboarding, type OnboardingDriverOptions, wireOnboarding } from './composition/onboarding';
 import { type Config, loadConfig } from './config';
-import { type OnboardRequest, onboardRequestSchema } from './onboarding/message';
-import { type OnboardOutcome, onboardRequest } from './onboarding/onboard-request';
-import { cachedTenantPolicies } from './onboarding/policy-cache';
-import {
-  describeInvalidOnboarding,
-  type MessageResult,
-  processOnboardingRequest,
-  rejectedEvent,
-} from './onboarding/process-message';
-import { checkRetryBackoff, type RetryBackoff } from './onboarding/retry';
 import { DAY_MS } from './policy';
 import type { ActivityEvent, Log, ReconcileQueuePort } from './sync/ports';
 import { DEFAULT_RECONCILE_SETTINGS, type ReconcileDeps, type ReconcileSettings } from './sync/settings';
 import type { UserRemovedDeps } from './sync/user-removed';
+
+export type { ActivityDriverOptions } from './composition/activity';
+export {
+  type Onboarding,
+  type OnboardingDriverOptions,
+  type OnboardingSettings,
+  onboardingSettingsOf,
+} from './composition/onboarding';
 
 /**
  * Explicit endpoints for tests and benchmarks that run several local stacks in one process; in normal use
@@ -59,36 +55,6 @@ export interface RuntimeOptions {
 }
 
 const silentLog: Log = { info: () => {}, warn: () => {}, error: () => {} };
-
-export interface OnboardingSettings {
-  readonly retry: RetryBackoff;
-  /** How long an enabled tenant's policy is reused before it is read again (see cachedTenantPolicies). */
-  readonly policyCacheMs: number;
-  /**
-   * How long a completed request is remembered. Covers SQS redeliveries and producer retries by a wide
-   * margin; after it, a late duplicate converges the (unchanged) user again and publishes a second event,
-   * but can never create a second user (Chime user ids are unique and the ClientRequestToken is the same).
-   */
-  readonly idempotencyTtlSeconds: number;
-}
-
-/** The onboarding settings of a configuration (shared/config.ts reads and validates the variables). */
-export function onboardingSettingsOf(config: Config): OnboardingSettings {
-  return {
-    retry: checkRetryBackoff({
-      baseSeconds: config.onboardingRetryBaseSeconds,
-      capSeconds: config.onboardingRetryCapSeconds,
-    }),
-    policyCacheMs: config.onboardingPolicyCacheSeconds * 1000,
-    idempotencyTtlSeconds: config.onboardingIdempotencyTtlSeconds,
-  };
-}
-
-export interface Onboarding {
-  /** Lets an in-progress idempotency record expire with the invocation, so a crash blocks retries only that long. */
-  registerLambdaContext(context: Context): void;
-  readonly driver: QueueDriver<OnboardRequest>;
-}
 
 /**
  * The one place that builds AWS clients and wires adapters. Lambda handlers build it once per container
@@ -278,61 +244,9 @@ export class Runtime {
     };
   }
 
-  /**
-   * Wires the onboarding use case behind the queue driver: Chime through the runtime's rate-limited client
-   * (the limiter the sync uses too), the ledger, the event bus, the DLQ, and exactly-once through Powertools
-   * idempotency. `observe` sees every result (metrics).
-   */
-  onboardingDriver(options: {
-    readonly log: Log;
-    readonly observe?: (result: MessageResult | { readonly rejected: string }, delivery?: Delivery) => void;
-    readonly settings?: OnboardingSettings;
-    readonly now?: () => number;
-    readonly random?: () => number;
-  }): Onboarding {
-    const settings = options.settings ?? onboardingSettingsOf(this.config);
-    const now = options.now ?? Date.now;
-    const idempotency = dynamoIdempotency<OnboardOutcome>(this.dynamo, {
-      tableName: this.config.idempotencyTable,
-      expiresAfterSeconds: settings.idempotencyTtlSeconds,
-    });
-    const deps = {
-      policies: cachedTenantPolicies(this.policyStore, settings.policyCacheMs, now),
-      users: this.chimeUserPort,
-      ledger: this.ledger,
-      events: this.events,
-      now,
-    };
-    const onboardOnce = async (request: OnboardRequest, key: string) => {
-      const { result, replayed } = await idempotency.once(key, () => onboardRequest(request, key, deps));
-      return { outcome: result, replayed };
-    };
-    return {
-      registerLambdaContext: (context) => idempotency.registerLambdaContext(context),
-      driver: this.queueDriver<OnboardRequest>({
-        kind: 'onboarding',
-        schema: onboardRequestSchema,
-        retry: settings.retry,
-        log: options.log,
-        ...(options.random ? { random: options.random } : {}),
-        describeInvalid: describeInvalidOnboarding,
-        handle: async (request, delivery) => {
-          options.observe?.(
-            await processOnboardingRequest(request, delivery, { onboardOnce, log: options.log }),
-            delivery,
-          );
-          return undefined;
-        },
-        onDeadLettered: async (body, delivery, failure) => {
-          options.observe?.({ rejected: failure.reason }, delivery);
-          // Retries ran out: not a rejection of the request, which a redrive may still complete.
-          if (failure.reason === 'retries-exhausted') return;
-          await this.events.publish([
-            rejectedEvent(body, delivery.messageId, failure.reason, failure.detail),
-          ]);
-        },
-      }),
-    };
+  /** Wires the onboarding use case behind the queue driver (composition/onboarding.ts). */
+  onboardingDriver(options: OnboardingDriverOptions): Onboarding {
+    return wireOnboarding(this, options);
   }
 
   /** Last activity of users (renewal), beside the ledger in the state table. */
@@ -340,42 +254,9 @@ export class Runtime {
     return new ActivityStore(this.documents, this.config.stateTable);
   }
 
-  /**
-   * The activity queue's driver for one SQS batch: each valid record is one conditional update, except
-   * that a user's older events in the same batch are settled by its latest one (coalescing).
-   */
-  activityDriver(
-    event: SQSEvent,
-    options: {
-      readonly log: Log;
-      readonly observe?: (outcome: 'advanced' | 'stale' | 'coalesced') => void;
-      readonly random?: () => number;
-    },
-  ): QueueDriver<ActivityEvent> {
-    const store = this.activity;
-    const winners = batchWinners(
-      event.Records.map((record) => {
-        const parsed = parseJson(record.body);
-        const message = activityMessageSchema.safeParse(parsed);
-        return { messageId: record.messageId, event: message.success ? message.data : null };
-      }),
-    );
-    return this.queueDriver<ActivityEvent>({
-      kind: 'activity',
-      schema: activityMessageSchema as unknown as z.ZodType<ActivityEvent>,
-      retry: { baseSeconds: 5, capSeconds: 300 },
-      log: options.log,
-      ...(options.random ? { random: options.random } : {}),
-      describeInvalid: (body) => describeInvalidBody(activityMessageSchema, body),
-      handle: async (activity, delivery) => {
-        if (!winners.has(delivery.messageId)) {
-          options.observe?.('coalesced');
-          return undefined;
-        }
-        options.observe?.(await store.record(activity));
-        return undefined;
-      },
-    });
+  /** The activity queue's driver for one SQS batch (composition/activity.ts). */
+  activityDriver(event: SQSEvent, options: ActivityDriverOptions): QueueDriver<ActivityEvent> {
+    return wireActivity(this, event, options);
   }
 
   /** Chime's own deletions (CloudTrail through EventBridge) as the user-removed use case needs them. */
@@ -400,13 +281,5 @@ export class Runtime {
     this.#chime?.destroy();
     this.#sqs?.destroy();
     this.#eventBridge?.destroy();
-  }
-}
-
-function parseJson(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
   }
 }

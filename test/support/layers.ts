@@ -33,7 +33,8 @@ export function layerOf(path: string): Layer {
   // infra/*.json: table and queue definitions, plain data shared with serverless.yml.
   if (path.startsWith('infra/')) return 'data';
   if (path.startsWith('functions/')) return 'functions';
-  if (path === 'shared/composition-root') return 'composition';
+  // The composition root and the wiring it delegates to (shared/composition/: onboarding, activity).
+  if (path === 'shared/composition-root' || path.startsWith('shared/composition/')) return 'composition';
   if (KERNEL.has(path)) return 'kernel';
   if (PORTS.has(path)) return 'port';
   if (path === 'shared/policy' || path.startsWith('shared/policy/')) return 'domain';
@@ -49,7 +50,7 @@ export function layerOf(path: string): Layer {
 /** What each layer may import from the product (npm packages are checked separately). */
 const ALLOWED: Record<Layer, readonly Layer[]> = {
   functions: ['composition', 'usecase', 'port', 'domain', 'kernel', 'adapter', 'data'],
-  composition: ['usecase', 'port', 'domain', 'kernel', 'adapter', 'data'],
+  composition: ['composition', 'usecase', 'port', 'domain', 'kernel', 'adapter', 'data'],
   usecase: ['usecase', 'port', 'domain', 'kernel', 'data'],
   port: ['port', 'domain', 'kernel'],
   domain: ['domain'],

@@ -48,6 +48,12 @@ describe('layers (README, Architecture)', () => {
       'shared/composition-root',
       /usecase\) imports shared\/composition-root/,
     ],
+    [
+      'a use case importing the wiring in shared/composition/',
+      'shared/onboarding/onboard-request',
+      'shared/composition/onboarding',
+      /usecase\) imports shared\/composition\/onboarding \(composition\)/,
+    ],
   ])('fails on a deliberate bad import: %s', (_what, from, to, expected) => {
     const graph = { imports: new Map([[from, [to]]]) };
     expect(checkLayers(graph).join('\n')).toMatch(expected);
