@@ -1,26 +1,22 @@
-import {
-  type CompiledExemption,
-  type CompiledPolicy,
-  type CompiledRule,
-  type CompiledSelector,
-  compilePolicy,
-  isCompiledPolicy,
-  type SelectorMiss,
-} from './compile';
+import { type CompiledPolicy, compilePolicy, isCompiledPolicy } from './compile';
+import { findProtection, findRule, metadataReader, type PolicyUser, type ResolveContext } from './match';
 import { renewalDays, renewalDue } from './renewal';
 import { type Expiration, MAX_EXPIRATION_DAYS, MIN_EXPIRATION_DAYS, type Policy } from './schema';
+
+// Selector matching and the trace types live in match.ts; re-exported so importers of the engine keep theirs.
+export {
+  type PolicyUser,
+  type Protection,
+  type ResolveContext,
+  selectorMiss,
+  type TraceStep,
+} from './match';
 
 export const DAY_MS = 86_400_000;
 
 /** The instant a user created at `createdAt` expires with ExpirationDays = `days` (criterion CREATED_TIMESTAMP). */
 export function expiresAt(createdAt: number, days: number): number {
   return createdAt + days * DAY_MS;
-}
-
-export interface PolicyUser {
-  readonly appInstanceUserId: string;
-  /** The raw Chime Metadata string; rules only match it when it is a JSON object. */
-  readonly metadata?: string | undefined;
 }
 
 export interface CurrentExpiration {
@@ -82,130 +78,6 @@ export interface ResolvedExpiration {
 function toCompiled(policy: Policy | CompiledPolicy): CompiledPolicy {
   return isCompiledPolicy(policy) ? policy : compilePolicy(policy);
 }
-
-/** Sentinel for "metadata not parsed yet", so a user's Metadata is parsed at most once and only when needed. */
-const NOT_PARSED = Symbol('not parsed');
-type ParsedMetadata = Record<string, unknown> | null;
-
-function parseMetadata(raw: string | undefined): ParsedMetadata {
-  if (raw === undefined) return null;
-  try {
-    const value: unknown = JSON.parse(raw);
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Reads a user's Metadata at most once, and only when a metadata selector asks. */
-type MetadataReader = () => ParsedMetadata;
-
-function metadataReader(user: PolicyUser): MetadataReader {
-  let metadata: ParsedMetadata | typeof NOT_PARSED = NOT_PARSED;
-  return () => {
-    if (metadata === NOT_PARSED) metadata = parseMetadata(user.metadata);
-    return metadata;
-  };
-}
-
-/**
- * The first selector of `selector` that does not match the user, or null when every one does. The one
- * matcher of rules and exemptions, for the sync and for `explain` alike.
- */
-export function selectorMiss(
-  selector: CompiledSelector,
-  userId: string,
-  readMetadata: MetadataReader,
-): SelectorMiss | null {
-  if (selector.userIds !== undefined && !selector.userIds.has(userId)) return selector.userIdsMiss ?? null;
-  if (selector.userIdPrefix !== undefined && !userId.startsWith(selector.userIdPrefix)) {
-    return selector.prefixMiss ?? null;
-  }
-  if (selector.userIdPattern !== undefined && !selector.userIdPattern.test(userId)) {
-    return selector.patternMiss ?? null;
-  }
-  if (selector.metadataKeys.length > 0) {
-    const metadata = readMetadata();
-    for (const { key, accepted, misses } of selector.metadataKeys) {
-      if (metadata === null) return misses['no-object'];
-      // Own properties only: `{"constructor": "x"}` must not be confused with Object.prototype.constructor.
-      if (!Object.hasOwn(metadata, key)) return misses['key-absent'];
-      const value = metadata[key];
-      if (typeof value !== 'string' || !accepted.includes(value)) return misses['value-not-accepted'];
-    }
-  }
-  return null;
-}
-
-/** What decided a user before the rules were tried: its admin role or an active exemption. */
-export type Protection =
-  | { readonly kind: 'admin' }
-  | { readonly kind: 'exemption'; readonly exemption: CompiledExemption };
-
-/** One step of a resolution, for `explain`: a rule or exemption tried, and why it did or did not match. */
-export interface TraceStep {
-  readonly kind: 'exemption' | 'rule';
-  readonly id: string;
-  /** Rules only. */
-  readonly priority?: number;
-  /** Exemptions only: false once its `until` has passed (it is then not tried). */
-  readonly active?: boolean;
-  readonly matched: boolean;
-  readonly miss: SelectorMiss | null;
-}
-
-export interface ResolveContext {
-  /** The instant of the decision (epoch ms): an exemption governs its users only before its `until`. */
-  readonly now: number;
-  /** AppInstanceUserIds of the AppInstance's admins (ListAppInstanceAdmins); absent: not known. */
-  readonly admins?: ReadonlySet<string> | undefined;
-  /** Filled with every exemption and rule tried, in order (`explain`); absent on the sync's hot path. */
-  readonly trace?: TraceStep[] | undefined;
-}
-
-/** The lowest-priority rule whose every selector matches; null when none does. */
-function findRule(
-  compiled: CompiledPolicy,
-  user: PolicyUser,
-  readMetadata: MetadataReader,
-  trace: TraceStep[] | undefined,
-): CompiledRule | null {
-  const userId = user.appInstanceUserId;
-  for (const rule of compiled.rules) {
-    const miss = selectorMiss(rule, userId, readMetadata);
-    trace?.push({ kind: 'rule', id: rule.id, priority: rule.priority, matched: miss === null, miss });
-    if (miss === null) return rule;
-  }
-  return null;
-}
-
-/**
- * Whether the user is protected from the rules: an admin (while the policy protects admins) or covered by an
- * exemption whose `until` is still ahead (the first in document order wins).
- */
-function findProtection(
-  compiled: CompiledPolicy,
-  user: PolicyUser,
-  context: ResolveContext,
-  readMetadata: MetadataReader,
-): Protection | null {
-  if (compiled.protectAdmins && context.admins?.has(user.appInstanceUserId)) return ADMIN;
-  const { trace } = context;
-  for (const exemption of compiled.exemptions) {
-    if (!(context.now < exemption.untilMs)) {
-      trace?.push({ kind: 'exemption', id: exemption.id, active: false, matched: false, miss: null });
-      continue;
-    }
-    const miss = selectorMiss(exemption, user.appInstanceUserId, readMetadata);
-    trace?.push({ kind: 'exemption', id: exemption.id, active: true, matched: miss === null, miss });
-    if (miss === null) return { kind: 'exemption', exemption };
-  }
-  return null;
-}
-
-const ADMIN: Protection = Object.freeze({ kind: 'admin' });
 
 /**
  * Which rule (or exemption, admin protection or the default) governs this user, without looking at its
