@@ -1,12 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  type DynamoDBDocumentClient,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { backoff, sleep } from '../backoff';
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ActivityEvent, ActivityPort } from '../sync/ports';
+import { batchGetAll } from './batch-get';
 
 /**
  * The last activity of users, in the state table beside the ledger but in its own partition
@@ -14,8 +9,6 @@ import type { ActivityEvent, ActivityPort } from '../sync/ports';
  * would be lost. Here only these updates write, so `lastActiveAt` can only move forward.
  */
 const partition = (tenantId: string) => `ACTIVITY#${tenantId}`;
-const GET_CHUNK = 100;
-const MAX_UNPROCESSED_ROUNDS = 8;
 
 export type ActivityOutcome = 'advanced' | 'stale';
 
@@ -48,28 +41,14 @@ export class ActivityStore implements ActivityPort {
   }
 
   async lastActiveMany(tenantId: string, userIds: readonly string[]): Promise<Map<string, number>> {
+    const keys = [...new Set(userIds)].map((userId) => ({ pk: partition(tenantId), sk: userId }));
+    const items = await batchGetAll(this.dynamo, this.stateTable, keys, {
+      projection: 'sk, lastActiveAt',
+      what: 'activity reads',
+    });
     const found = new Map<string, number>();
-    const unique = [...new Set(userIds)];
-    for (let start = 0; start < unique.length; start += GET_CHUNK) {
-      let keys: Record<string, unknown>[] | undefined = unique
-        .slice(start, start + GET_CHUNK)
-        .map((userId) => ({ pk: partition(tenantId), sk: userId }));
-      for (let round = 0; keys && keys.length > 0; round++) {
-        if (round >= MAX_UNPROCESSED_ROUNDS)
-          throw new Error('DynamoDB kept returning unprocessed activity reads');
-        if (round > 0) await sleep(backoff(round, { base: 50, cap: 1_000 }));
-        const result: BatchGetCommandOutput = await this.dynamo.send(
-          new BatchGetCommand({
-            RequestItems: {
-              [this.stateTable]: { Keys: keys, ProjectionExpression: 'sk, lastActiveAt' },
-            },
-          }),
-        );
-        for (const item of result.Responses?.[this.stateTable] ?? []) {
-          if (typeof item.lastActiveAt === 'number') found.set(String(item.sk), item.lastActiveAt);
-        }
-        keys = result.UnprocessedKeys?.[this.stateTable]?.Keys;
-      }
+    for (const item of items) {
+      if (typeof item.lastActiveAt === 'number') found.set(String(item.sk), item.lastActiveAt);
     }
     return found;
   }

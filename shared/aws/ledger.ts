@@ -1,19 +1,10 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  type DynamoDBDocumentClient,
-  paginateQuery,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { backoff as backoffDelay, sleep } from '../backoff';
+import { type DynamoDBDocumentClient, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { LedgerEntry } from '../sync/ports';
+import { batchGetAll } from './batch-get';
 import { batchWriteAll } from './batch-write';
 
 const partition = (tenantId: string) => `LEDGER#${tenantId}`;
-/** BatchGetItem takes 100 keys. */
-const GET_CHUNK = 100;
-const MAX_UNPROCESSED_ROUNDS = 8;
 
 export class Ledger {
   constructor(
@@ -22,25 +13,15 @@ export class Ledger {
   ) {}
 
   async getMany(tenantId: string, userIds: readonly string[]): Promise<Map<string, LedgerEntry>> {
+    const keys = [...new Set(userIds)].map((userId) => ({ pk: partition(tenantId), sk: userId }));
+    const items = await batchGetAll(this.dynamo, this.stateTable, keys, {
+      consistentRead: true,
+      what: 'ledger reads',
+    });
     const found = new Map<string, LedgerEntry>();
-    const unique = [...new Set(userIds)];
-    for (let start = 0; start < unique.length; start += GET_CHUNK) {
-      let keys: Record<string, unknown>[] | undefined = unique
-        .slice(start, start + GET_CHUNK)
-        .map((userId) => ({ pk: partition(tenantId), sk: userId }));
-      for (let round = 0; keys && keys.length > 0; round++) {
-        if (round >= MAX_UNPROCESSED_ROUNDS)
-          throw new Error('DynamoDB kept returning unprocessed ledger reads');
-        if (round > 0) await backoff(round);
-        const result: BatchGetCommandOutput = await this.dynamo.send(
-          new BatchGetCommand({ RequestItems: { [this.stateTable]: { Keys: keys, ConsistentRead: true } } }),
-        );
-        for (const item of result.Responses?.[this.stateTable] ?? []) {
-          const entry = fromItem(item);
-          found.set(entry.appInstanceUserId, entry);
-        }
-        keys = result.UnprocessedKeys?.[this.stateTable]?.Keys;
-      }
+    for (const item of items) {
+      const entry = fromItem(item);
+      found.set(entry.appInstanceUserId, entry);
     }
     return found;
   }
@@ -144,8 +125,4 @@ function fromItem(item: Record<string, unknown>): LedgerEntry {
     warnedExpiresAt: item.warnedExpiresAt === undefined ? undefined : Number(item.warnedExpiresAt),
     warnedHorizons: Array.isArray(item.warnedHorizons) ? item.warnedHorizons.map(Number) : undefined,
   };
-}
-
-function backoff(round: number): Promise<void> {
-  return sleep(backoffDelay(round, { base: 50, cap: 1_000 }));
 }

@@ -10,17 +10,10 @@ import {
   UnauthorizedClientException,
 } from '@aws-sdk/client-chime-sdk-identity';
 import { isThrottlingError, isTransientError } from '@smithy/core/retry';
+import type { ChimeFailureKind } from '../errors';
 
-export type ChimeErrorKind =
-  | 'throttled'
-  | 'retryable'
-  | 'conflict'
-  | 'not-found'
-  | 'bad-request'
-  | 'forbidden'
-  | 'unauthorized'
-  | 'resource-limit'
-  | 'unknown';
+/** The classification's vocabulary is the error kernel's (shared/errors.ts); this module decides it. */
+export type ChimeErrorKind = ChimeFailureKind;
 
 /** Exception classes first: they are what the SDK builds for every modelled error. */
 const BY_CLASS: ReadonlyArray<readonly [abstract new (...args: never[]) => Error, ChimeErrorKind]> = [
