@@ -3,11 +3,12 @@ import { DAY_MS, type Policy, parsePolicy } from '../../../shared/policy';
 import { bucketOf, buildReport, type ReportUser } from '../../../shared/report/data';
 import { renderReportHtml } from '../../../shared/report/html';
 import { MARKDOWN_SHORTENING_LIMIT, renderPlanMarkdown } from '../../../shared/report/markdown';
-import type { Plan, PlannedChange } from '../../../shared/sync/plan';
+import type { PlannedChange } from '../../../shared/sync/plan';
+import { PLAN_ARN, plannedChange, planOf } from '../../fixtures/plans';
 import { policyDocument } from '../../fixtures/policies';
 
 const NOW = Date.UTC(2026, 11, 1, 12);
-const ARN = 'arn:aws:chime:us-east-1:111122223333:app-instance/x';
+const ARN = PLAN_ARN;
 
 function policy(): Policy {
   const parsed = parsePolicy(policyDocument('acme', ARN));
@@ -15,46 +16,13 @@ function policy(): Policy {
   return parsed.policy;
 }
 
-function change(id: string, shortens: boolean): PlannedChange {
-  return {
-    appInstanceUserId: id,
-    appInstanceUserArn: `${ARN}/user/${id}`,
-    currentDays: null,
-    desiredDays: 7,
-    action: 'set',
-    ruleId: 'guests',
-    source: 'rule',
+const change = (id: string, shortens: boolean) =>
+  plannedChange(id, null, 7, {
     shortens,
-    rescue: false,
-    floored: false,
-    currentExpiresAt: null,
     desiredExpiresAt: new Date(NOW + 7 * DAY_MS).toISOString(),
     reason: 'rule guests: 7 days | <b>',
-  };
-}
-
-function plan(changes: PlannedChange[]): Plan {
-  return {
-    tenantId: 'acme',
-    appInstanceArn: ARN,
-    generatedAt: new Date(NOW).toISOString(),
-    summary: {
-      users: changes.length,
-      unchanged: 0,
-      set: changes.length,
-      remove: 0,
-      shortening: changes.filter((entry) => entry.shortens).length,
-      rescues: 0,
-      unmanaged: 0,
-      floored: 0,
-      gone: 0,
-      protected: 0,
-      safety: { wouldHold: true, reasons: ['too many'] },
-    },
-    changes,
-    protected: [],
-  };
-}
+  });
+const plan = (changes: PlannedChange[]) => planOf(changes, NOW, { wouldHold: true, reasons: ['too many'] });
 
 describe('report data', () => {
   it('puts each expiry in its bucket, boundaries included', () => {

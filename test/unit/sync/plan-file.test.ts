@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DAY_MS } from '../../../shared/policy';
-import type { Plan, PlannedChange } from '../../../shared/sync/plan';
+import type { PlannedChange } from '../../../shared/sync/plan';
 import {
   applyPlanFile,
   canonicalJson,
@@ -10,51 +10,15 @@ import {
   planHash,
 } from '../../../shared/sync/plan-file';
 import type { LedgerEntry, PendingShortening } from '../../../shared/sync/ports';
+import { PLAN_ARN, plannedChange, planOf } from '../../fixtures/plans';
 import { FakeChime, FakeEvents } from '../../support/fakes';
 
 const NOW = Date.UTC(2026, 2, 1, 9, 0, 0);
-const ARN = 'arn:aws:chime:us-east-1:111122223333:app-instance/app';
+const ARN = PLAN_ARN;
 
-function change(id: string, currentDays: number | null, desiredDays: number | null): PlannedChange {
-  return {
-    appInstanceUserId: id,
-    appInstanceUserArn: `${ARN}/user/${id}`,
-    currentDays,
-    desiredDays,
-    action: desiredDays === null ? 'remove' : 'set',
-    ruleId: 'guests',
-    source: 'rule',
-    shortens: desiredDays !== null && (currentDays === null || desiredDays < currentDays),
-    rescue: false,
-    floored: false,
-    currentExpiresAt: null,
-    desiredExpiresAt: null,
-    reason: 'rule guests: 7 days',
-  };
-}
-
-function plan(changes: PlannedChange[]): Plan {
-  return {
-    tenantId: 'acme',
-    appInstanceArn: ARN,
-    generatedAt: new Date(NOW).toISOString(),
-    summary: {
-      users: changes.length,
-      unchanged: 0,
-      set: changes.length,
-      remove: 0,
-      shortening: 0,
-      rescues: 0,
-      unmanaged: 0,
-      floored: 0,
-      gone: 0,
-      protected: 0,
-      safety: { wouldHold: false, reasons: [] },
-    },
-    changes,
-    protected: [],
-  };
-}
+const change = (id: string, currentDays: number | null, desiredDays: number | null) =>
+  plannedChange(id, currentDays, desiredDays);
+const plan = (changes: PlannedChange[]) => planOf(changes, NOW);
 
 const file = () =>
   createPlanFile(
