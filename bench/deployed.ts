@@ -42,6 +42,20 @@ const SMALL_TENANTS = 20;
 const SMALL_USERS = 200;
 const BIG_USERS = Math.round(positiveFromEnv('BENCH_DEPLOYED_BIG_USERS', 20_000));
 const ROOT = path.join(import.meta.dirname, '..');
+const PHASES = ['one', 'five', 'onboarding', 'competitor', 'idle', 'fairness'] as const;
+type Phase = (typeof PHASES)[number];
+/** BENCH_DEPLOYED_PHASES=onboarding,competitor runs only those phases (default: all, in this order). */
+const SELECTED: ReadonlySet<Phase> = (() => {
+  const raw = process.env.BENCH_DEPLOYED_PHASES?.trim();
+  if (!raw) return new Set(PHASES);
+  const names = raw.split(',').map((name) => name.trim());
+  const unknown = names.filter((name) => !(PHASES as readonly string[]).includes(name));
+  if (unknown.length > 0)
+    throw new Error(
+      `BENCH_DEPLOYED_PHASES: unknown phase(s) ${unknown.join(', ')}; known: ${PHASES.join(', ')}`,
+    );
+  return new Set(names as Phase[]);
+})();
 
 /** Progress on stderr: the suite takes minutes and prints its table only at the end. */
 function progress(message: string): void {
@@ -238,8 +252,9 @@ export async function run(): Promise<BenchSection> {
 
   try {
     // One tenant alone.
-    progress('stack up; one tenant');
-    {
+    progress('stack up');
+    if (SELECTED.has('one')) {
+      progress('one tenant');
       const tenant = seed(`one-${runId}`, SYNC_USERS);
       const before = emulator.stats();
       const since = await startSync([tenant]);
@@ -262,8 +277,8 @@ export async function run(): Promise<BenchSection> {
     }
 
     // Five tenants at once.
-    progress('five tenants');
-    {
+    if (SELECTED.has('five')) {
+      progress('five tenants');
       const tenants = Array.from({ length: 5 }, (_, index) => seed(`five${index}-${runId}`, SYNC_USERS));
       const before = emulator.stats();
       const since = await startSync(tenants);
@@ -346,12 +361,20 @@ export async function run(): Promise<BenchSection> {
         }
       }
       const seconds = (lastAt - started) / 1000;
+      if (process.env.BENCH_DEPLOYED_TIMELINE) {
+        const perSecond: number[] = [];
+        for (const event of onboarded) {
+          const second = Math.floor((event.at - started) / 1000);
+          if (second >= 0) perSecond[second] = (perSecond[second] ?? 0) + 1;
+        }
+        progress(`${label} per second: ${Array.from(perSecond, (count) => count ?? 0).join(' ')}`);
+      }
       const calls = delta(emulator.stats(), before);
       return { created: seen.size, seconds, rate: seen.size / seconds, calls };
     };
 
-    progress('onboarding');
-    {
+    if (SELECTED.has('onboarding')) {
+      progress('onboarding');
       const clean = await onboardingPass('on');
       notes.push(
         `onboarding: ${ONBOARDING_COUNT} requests over ${ONBOARDING_TENANTS} tenants, queued at once; available create quota min(${ONBOARDING_TENANTS} × ${10 * SCALE}, ${50 * SCALE}) = ${available}/s; ${clean.created} created in ${clean.seconds.toFixed(1)} s (queueing to the last User Onboarded event); ${describeCalls(clean.calls.calls)}`,
@@ -379,8 +402,8 @@ export async function run(): Promise<BenchSection> {
       });
     }
 
-    progress('idle');
-    {
+    if (SELECTED.has('idle')) {
+      progress('idle');
       // Idle: with no Chime work left the leases are released and nothing is renewed.
       await sleep(3 * stack.config.quotaLeaseSeconds * 1000);
       const idleStart = await leases.read();
@@ -399,8 +422,8 @@ export async function run(): Promise<BenchSection> {
     }
 
     // Fairness: 20 small tenants alone, then the same beside one big tenant.
-    progress('fairness');
-    {
+    if (SELECTED.has('fairness')) {
+      progress('fairness');
       const smallRound = async (label: string) => {
         const tenants = Array.from({ length: SMALL_TENANTS }, (_, index) =>
           seed(`${label}${String(index).padStart(2, '0')}-${runId}`, SMALL_USERS),
@@ -449,13 +472,14 @@ export async function run(): Promise<BenchSection> {
     }
 
     const syncShare = syncThrottled / Math.max(1, syncCalls);
-    rows.push({
-      metric: 'throttled share of Chime calls (syncs, no faults injected)',
-      value: 100 * syncShare,
-      unit: '%',
-      baseline: { label: 'calls', value: syncCalls },
-      goal: { op: '<=', value: 1 },
-    });
+    if (syncCalls > 0)
+      rows.push({
+        metric: 'throttled share of Chime calls (syncs, no faults injected)',
+        value: 100 * syncShare,
+        unit: '%',
+        baseline: { label: 'calls', value: syncCalls },
+        goal: { op: '<=', value: 1 },
+      });
 
     // Coordination cost: every renewal and release counted in the lease item itself.
     const all = delta(emulator.stats(), allBefore);
