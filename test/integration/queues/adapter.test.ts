@@ -42,7 +42,7 @@ describe('ensureQueues', () => {
       deadLetterTargetArn: first.onboarding.deadLetterArn,
       maxReceiveCount: 8,
     });
-    expect(onboarding.VisibilityTimeout).toBe('60');
+    expect(onboarding.VisibilityTimeout).toBe('120');
     expect(onboarding.MessageRetentionPeriod).toBe('1209600');
     expect(first.onboarding.deadLetterArn).toMatch(new RegExp(`:${config.onboardingDeadLetterQueue}$`));
 
