@@ -1,7 +1,7 @@
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
+import { BatchedIdempotencyStore } from './idempotency-store';
 
 /** The idempotency records of onboarding are `onboard-users#<hash of the key>`, whatever the function is called. */
 export const IDEMPOTENCY_KEY_PREFIX = 'onboard-users';
@@ -15,8 +15,9 @@ export interface IdempotentRunner<T> {
 
 /**
  * Powertools idempotency on the idempotency table (key attribute `id`, TTL attribute `expiration`, as
- * infra/tables.json defines it). Powertools deletes the INPROGRESS record when `work` throws, so a failed
- * attempt never blocks its retry; if that delete fails too, the record expires with the invocation.
+ * infra/tables.json defines it), its records written a batch at a time by BatchedIdempotencyStore.
+ * Powertools deletes the INPROGRESS record when `work` throws, so a failed attempt never blocks its retry;
+ * if that delete fails too, the record expires with the invocation.
  */
 export function dynamoIdempotency<T>(
   dynamo: DynamoDBClient,
@@ -29,11 +30,10 @@ export function dynamoIdempotency<T>(
     throwOnNoIdempotencyKey: true,
     expiresAfterSeconds: options.expiresAfterSeconds,
   });
-  const persistenceStore = new DynamoDBPersistenceLayer({
+  const persistenceStore = new BatchedIdempotencyStore(dynamo, {
     tableName: options.tableName,
     keyAttr: 'id',
     expiryAttr: 'expiration',
-    awsSdkV3Client: dynamo,
   });
   const runOnce = makeIdempotent(
     async (_idempotency: { readonly key: string }, work: () => Promise<T>) => work(),

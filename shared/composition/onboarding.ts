@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
+import { coalescedEvents, coalescedLedger } from '../aws/coalesce';
 import type { EventPublisher } from '../aws/events';
 import { dynamoIdempotency } from '../aws/idempotency';
 import type { Ledger } from '../aws/ledger';
@@ -85,11 +86,13 @@ export function wireOnboarding(runtime: OnboardingRuntime, options: OnboardingDr
     tableName: runtime.config.idempotencyTable,
     expiresAfterSeconds: settings.idempotencyTtlSeconds,
   });
+  // The records of a batch run side by side; their ledger entries and events travel together in a few
+  // requests (each record still waits for its own writes, ledger before event, before it completes).
   const deps = {
     policies: cachedTenantPolicies(runtime.policyStore, settings.policyCacheMs, now),
     users: runtime.chimeUserPort,
-    ledger: runtime.ledger,
-    events: runtime.events,
+    ledger: coalescedLedger(runtime.ledger),
+    events: coalescedEvents(runtime.events),
     now,
   };
   const onboardOnce = async (request: OnboardRequest, key: string) => {
