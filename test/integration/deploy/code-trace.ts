@@ -28,6 +28,11 @@ export interface SdkOperation {
   readonly operation: string;
   /** Where the code names it (file:line), for failure messages. */
   readonly at: string;
+  /**
+   * For TransactWriteItems: the kinds of item the code puts in it (`Put`, `Update`, `Delete`,
+   * `ConditionCheck`), read from the command's argument. IAM authorises a transaction per item kind.
+   */
+  readonly transactionItems?: readonly string[];
 }
 
 export interface MetricCall {
@@ -275,7 +280,12 @@ export function traceHandlers(handlers: readonly string[]): Map<string, HandlerT
         const paginated = /^paginate(\w+)$/.exec(name)?.[1];
         const operation = command ?? paginated;
         if (operation && ts.isClassDeclaration(declaration) === Boolean(command)) {
-          operations.push({ client, operation, at: location(at) });
+          operations.push({
+            client,
+            operation,
+            at: location(at),
+            ...(operation === 'TransactWriteItems' ? { transactionItems: transactionItemKinds(at) } : {}),
+          });
         }
         return;
       }
@@ -292,6 +302,28 @@ export function traceHandlers(handlers: readonly string[]): Map<string, HandlerT
         operations.push({ ...found, at: `${location(at)} (${relative(ROOT, file)})` });
       }
     }
+  }
+
+  /**
+   * The item kinds named in the argument of `new TransactWriteItemsCommand({...})`: the property names
+   * Put / Update / Delete / ConditionCheck anywhere in it. None readable is an error, not a guess.
+   */
+  function transactionItemKinds(at: ts.Node): string[] {
+    const construction = at.parent;
+    const kinds = new Set<string>();
+    const visit = (node: ts.Node) => {
+      if (ts.isPropertyAssignment(node) || ts.isShorthandPropertyAssignment(node)) {
+        const name = node.name.getText();
+        if (['Put', 'Update', 'Delete', 'ConditionCheck'].includes(name)) kinds.add(name);
+      }
+      ts.forEachChild(node, visit);
+    };
+    if (construction && ts.isNewExpression(construction)) {
+      for (const argument of construction.arguments ?? []) visit(argument);
+    }
+    if (kinds.size === 0)
+      throw new Error(`cannot read the item kinds of the TransactWriteItems at ${location(at)}`);
+    return [...kinds].sort();
   }
 
   /** The SDK commands a library module constructs itself, read from its compiled JavaScript. */

@@ -72,9 +72,28 @@ export function actionOf(operation: SdkOperation): string {
   return `${prefix}:${name}`;
 }
 
+/**
+ * DynamoDB authorises a transaction by its items: TransactWriteItems is no IAM action (the Service
+ * Authorization Reference lists none), each Put / Update / Delete / ConditionCheck item needs the action of
+ * its single-item operation (DynamoDB developer guide, "Using IAM with DynamoDB transactions").
+ */
+const TRANSACTION_ITEM_ACTIONS: Readonly<Record<string, string>> = {
+  Put: 'dynamodb:PutItem',
+  Update: 'dynamodb:UpdateItem',
+  Delete: 'dynamodb:DeleteItem',
+  ConditionCheck: 'dynamodb:ConditionCheckItem',
+};
+
 /** What the code's own calls need. */
 export function codeNeeds(operations: readonly SdkOperation[]): Need[] {
   return operations.flatMap((operation) => {
+    if (operation.client === 'dynamodb' && operation.operation === 'TransactWriteItems') {
+      return (operation.transactionItems ?? []).map((kind) => {
+        const action = TRANSACTION_ITEM_ACTIONS[kind];
+        if (!action) throw new Error(`no IAM action known for a ${kind} item of TransactWriteItems`);
+        return { action, why: `a ${kind} item of TransactWriteItems at ${operation.at}` };
+      });
+    }
     const action = actionOf(operation);
     return [
       { action, why: `${operation.client} ${operation.operation} at ${operation.at}` },

@@ -425,7 +425,7 @@ describe('serverless package (offline)', () => {
   it('consumes the queues with partial batch responses, capped concurrency and timeouts the queues cover', () => {
     const cases = [
       { key: 'reconcile-tenant', queue: 'ReconcileQueue', batchSize: 1 },
-      { key: 'onboard-users', queue: 'OnboardingQueue', batchSize: 10 },
+      { key: 'onboard-users', queue: 'OnboardingQueue', batchSize: 100 },
       { key: 'record-activity', queue: 'ActivityQueue', batchSize: 100 },
     ] as const;
     for (const { key, queue, batchSize } of cases) {
@@ -433,6 +433,8 @@ describe('serverless package (offline)', () => {
       expect(getAtt(mapping.EventSourceArn)).toBe(`${queue}.Arn`);
       expect(mapping.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
       expect(mapping.BatchSize).toBe(batchSize);
+      // Lambda refuses an SQS batch above 10 without a batching window of at least 1 s.
+      if (batchSize > 10) expect(mapping.MaximumBatchingWindowInSeconds as number).toBeGreaterThanOrEqual(1);
       expect(
         (mapping.ScalingConfig as { MaximumConcurrency: number }).MaximumConcurrency,
       ).toBeGreaterThanOrEqual(2);
