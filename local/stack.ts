@@ -478,7 +478,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 }
 
 /** serverless.yml's event-source settings of the SQS-triggered functions, with the concurrency overrides. */
-function effectiveEventSources(options: LocalStackOptions): Record<SqsFunctionName, EffectiveEventSource> {
+export function effectiveEventSources(
+  options: Pick<LocalStackOptions, 'concurrency' | 'serverlessFile'> = {},
+): Record<SqsFunctionName, EffectiveEventSource> {
   const settings = loadServerlessSettings({
     ...(options.serverlessFile ? { path: options.serverlessFile } : {}),
     stage: 'local',
