@@ -15,7 +15,14 @@
  * - the handler throws or runs past its timeout: delete nothing.
  * Messages not deleted stay invisible until their visibility timeout ends, come back with a higher
  * ApproximateReceiveCount, and the queue's redrive policy eventually moves them to the DLQ. Nothing here
- * changes their visibility, just as Lambda does not.
+ * changes the visibility of a message that was invoked, just as Lambda does not.
+ *
+ * Batches have Lambda's limits: batchSize 1..10,000, and above 10 only with a batching window of at least
+ * 1 s (Lambda refuses the mapping otherwise, and so does `startEventSource`). A batch is gathered with
+ * several ReceiveMessage calls (10 messages at most each, several at once when many are missing) until it
+ * is full, the window closes or the invoke payload would pass Lambda's 6 MB limit; messages received past
+ * that limit are made visible again at once (ChangeMessageVisibility 0), so they come back in a later batch
+ * with one more receive counted.
  *
  * Differences from AWS worth knowing:
  * - a handler that times out keeps running in the background (a process cannot be frozen like a Lambda
@@ -24,11 +31,16 @@
  *   the rest of that poll's wait can be received by nobody: it reappears after its visibility timeout with
  *   one receive counted. Real SQS can do the same with a dropped connection. Short `waitTimeSeconds`
  *   keeps the window small in tests.
- * - no scaling of pollers by queue depth: `concurrency` fixed loops, each receive → invoke → delete.
+ * - no scaling of pollers by queue depth: `concurrency` fixed loops, each receive → invoke → delete. A
+ *   loop starts its next receive as soon as its invocation returned; that batch's deletes finish alongside
+ *   (a batch counts as in flight until they have), and `stop()` waits for them.
+ * - the batching window starts when the first message of a batch is received; a receive issued in the
+ *   window's last second is a short poll, so a batch is invoked at most a few tens of ms after the window.
  * Like AWS, `startEventSource` refuses a queue whose visibility timeout is shorter than `timeoutMs`.
  */
 import { randomUUID } from 'node:crypto';
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   type Message,
@@ -41,7 +53,8 @@ import { receiveEverything } from '../shared/aws/sqs';
 // biome-ignore lint/suspicious/noConfusingVoidType: handlers that report nothing are `async () => {}`, as with aws-lambda's SQSHandler.
 export type SqsEventHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
 
-export type ErrorPhase = 'receive' | 'handler' | 'response' | 'delete';
+/** `release`: making messages past the payload limit visible again failed (they come back after their visibility timeout). */
+export type ErrorPhase = 'receive' | 'handler' | 'response' | 'delete' | 'release';
 
 export interface EventSourceOptions {
   readonly sqs: SQSClient;
@@ -49,9 +62,12 @@ export interface EventSourceOptions {
   /** Looked up with GetQueueAttributes when absent. */
   readonly queueArn?: string;
   readonly handler: SqsEventHandler;
-  /** Messages per invocation, 1..10 (default 10). */
+  /** Messages per invocation, 1..10,000 (default 10); above 10 needs `maximumBatchingWindowSeconds` >= 1. */
   readonly batchSize?: number;
-  /** Keep receiving for up to this long to fill a batch (0..300, default 0: invoke with what one poll got). */
+  /**
+   * Keep receiving for up to this long to fill a batch (0..300, default 0: invoke with what one poll got).
+   * As on Lambda, the batch is also invoked as soon as it is full or its payload reaches 6 MB.
+   */
   readonly maximumBatchingWindowSeconds?: number;
   /** Long-poll wait per ReceiveMessage, 0..20 (default 20, as Lambda's pollers use). */
   readonly waitTimeSeconds?: number;
@@ -99,7 +115,16 @@ export interface EventSource {
   readonly stats: EventSourceStats;
 }
 
+/** What one ReceiveMessage or DeleteMessageBatch takes at most. */
 const SQS_MAX_BATCH = 10;
+/** Lambda's largest batch for an SQS event source mapping (standard queues). */
+const LAMBDA_MAX_BATCH = 10_000;
+/** Lambda's limit on a synchronous invocation's payload: the event JSON may not pass 6 MB. */
+export const LAMBDA_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+/** Receives in flight at once while filling one batch (each up to 10 messages). */
+const MAX_PARALLEL_RECEIVES = 10;
+/** How long a batch waits between short polls in the window's last second when the queue looked empty. */
+const SHORT_POLL_PAUSE_MS = 50;
 
 /** Starts `concurrency` pollers on the queue. */
 export async function startEventSource(options: EventSourceOptions): Promise<EventSource> {
@@ -118,35 +143,41 @@ export async function startEventSource(options: EventSourceOptions): Promise<Eve
   };
   let lastMessageAt = Date.now();
   let lastEmptyPollAt = 0;
+  /** Deletes of invoked batches still under way: a poller does not wait for them, `stop()` does. */
+  const finishing = new Set<Promise<void>>();
+  const hooks: BatchHooks = {
+    onReceived: (count) => {
+      counters.polls++;
+      if (count === 0) {
+        lastEmptyPollAt = Date.now();
+        return;
+      }
+      counters.inFlight++;
+      counters.received += count;
+      lastMessageAt = Date.now();
+    },
+    onSettled: () => {
+      counters.inFlight--;
+      lastMessageAt = Date.now();
+    },
+    onProblem: (kind) => {
+      if (kind === 'handler') counters.handlerErrors++;
+      else counters.invalidResponses++;
+    },
+  };
 
   const poller = async (): Promise<void> => {
     while (!abort.signal.aborted) {
       try {
-        const result = await processBatch(settings, abort.signal, {
-          onReceived: (count) => {
-            counters.polls++;
-            if (count === 0) {
-              lastEmptyPollAt = Date.now();
-              return;
-            }
-            counters.inFlight++;
-            counters.received += count;
-            lastMessageAt = Date.now();
-          },
-          onSettled: () => {
-            counters.inFlight--;
-            lastMessageAt = Date.now();
-          },
-          onProblem: (kind) => {
-            if (kind === 'handler') counters.handlerErrors++;
-            else counters.invalidResponses++;
-          },
-        });
-        if (result.outcome !== 'empty') {
+        const invoked = await receiveAndInvoke(settings, abort.signal, hooks);
+        if (!invoked) continue;
+        const finished = invoked.deletion.then((result) => {
           counters.batches++;
           counters.deleted += result.deleted.length;
           counters.retried += result.retried.length;
-        }
+        });
+        finishing.add(finished);
+        void finished.finally(() => finishing.delete(finished));
       } catch (error) {
         if (abort.signal.aborted) break;
         settings.onError(error, { phase: 'receive', messageIds: [] });
@@ -163,6 +194,8 @@ export async function startEventSource(options: EventSourceOptions): Promise<Eve
     async stop() {
       abort.abort();
       await Promise.all(pollers);
+      // The pollers have stopped adding work, so this set only shrinks now.
+      await Promise.all([...finishing]);
     },
     async drain({ idleMs = 500, timeoutMs = 60_000 } = {}) {
       const deadline = Date.now() + timeoutMs;
@@ -183,11 +216,13 @@ export async function startEventSource(options: EventSourceOptions): Promise<Eve
 }
 
 /**
- * Receives one batch (waiting up to `waitTimeSeconds` for it), invokes the handler once and deletes what
- * succeeded. For tests that want to step through deliveries one at a time.
+ * Receives one batch (waiting up to `waitTimeSeconds` for it, then filling it during the batching window),
+ * invokes the handler once and deletes what succeeded. For tests that want to step through deliveries one
+ * at a time.
  */
 export async function pollOnce(options: EventSourceOptions, signal?: AbortSignal): Promise<BatchResult> {
-  return processBatch(await resolveSettings(options), signal);
+  const invoked = await receiveAndInvoke(await resolveSettings(options), signal);
+  return invoked ? await invoked.deletion : { outcome: 'empty', received: 0, deleted: [], retried: [] };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -210,11 +245,23 @@ interface Settings {
 }
 
 async function resolveSettings(options: EventSourceOptions): Promise<Settings> {
-  const batchSize = integerIn('batchSize', options.batchSize ?? SQS_MAX_BATCH, 1, SQS_MAX_BATCH);
-  const window = integerIn('maximumBatchingWindowSeconds', options.maximumBatchingWindowSeconds ?? 0, 0, 300);
-  const waitTimeSeconds = integerIn('waitTimeSeconds', options.waitTimeSeconds ?? 20, 0, 20);
-  const concurrency = integerIn('concurrency', options.concurrency ?? 1, 1, 1_000);
-  const timeoutMs = integerIn('timeoutMs', options.timeoutMs ?? 30_000, 1, 900_000);
+  const functionName = options.functionName ?? 'local-sqs-consumer';
+  const named = (name: string) => `${functionName}: ${name}`;
+  const batchSize = integerIn(named('batchSize'), options.batchSize ?? SQS_MAX_BATCH, 1, LAMBDA_MAX_BATCH);
+  const window = integerIn(
+    named('maximumBatchingWindowSeconds'),
+    options.maximumBatchingWindowSeconds ?? 0,
+    0,
+    300,
+  );
+  if (batchSize > SQS_MAX_BATCH && window < 1) {
+    throw new RangeError(
+      `${functionName}: batchSize ${batchSize} needs maximumBatchingWindowSeconds of at least 1 (Lambda refuses a batch size over ${SQS_MAX_BATCH} without a batching window), got ${window}`,
+    );
+  }
+  const waitTimeSeconds = integerIn(named('waitTimeSeconds'), options.waitTimeSeconds ?? 20, 0, 20);
+  const concurrency = integerIn(named('concurrency'), options.concurrency ?? 1, 1, 1_000);
+  const timeoutMs = integerIn(named('timeoutMs'), options.timeoutMs ?? 30_000, 1, 900_000);
   const queueArn = options.queueArn ?? (await lookUpQueueArn(options.sqs, options.queueUrl));
   const { region, accountId } = parseQueueArn(queueArn);
   return {
@@ -228,7 +275,7 @@ async function resolveSettings(options: EventSourceOptions): Promise<Settings> {
     batchingWindowMs: window * 1_000,
     waitTimeSeconds,
     concurrency,
-    functionName: options.functionName ?? 'local-sqs-consumer',
+    functionName,
     timeoutMs,
     reportBatchItemFailures: options.reportBatchItemFailures ?? true,
     onError: options.onError ?? printError,
@@ -238,30 +285,39 @@ async function resolveSettings(options: EventSourceOptions): Promise<Settings> {
 interface BatchHooks {
   onReceived?(count: number): void;
   onProblem?(kind: 'handler' | 'response'): void;
-  /** After a non-empty batch is finished, whatever happened. */
+  /** After a non-empty batch is finished (its deletes included), whatever happened. */
   onSettled?(): void;
 }
 
-async function processBatch(
+/** An invoked batch whose successes are being deleted (wrapped: an awaited promise would wait for them). */
+interface Invoked {
+  readonly deletion: Promise<BatchResult>;
+}
+
+/**
+ * Receives a batch and invokes the handler with it. Resolves once the invocation is over, with the
+ * deletion of its successes still under way, or with undefined when nothing came.
+ */
+async function receiveAndInvoke(
   settings: Settings,
   signal?: AbortSignal,
   hooks: BatchHooks = {},
-): Promise<BatchResult> {
+): Promise<Invoked | undefined> {
   const messages = await receiveBatch(settings, signal);
   hooks.onReceived?.(messages.length);
-  if (messages.length === 0) return { outcome: 'empty', received: 0, deleted: [], retried: [] };
+  if (messages.length === 0) return undefined;
+  let invoked: Invoked;
   try {
-    return await invokeAndDelete(settings, messages, hooks);
-  } finally {
+    invoked = await invoke(settings, messages, hooks);
+  } catch (error) {
     hooks.onSettled?.();
+    throw error;
   }
+  return { deletion: invoked.deletion.finally(() => hooks.onSettled?.()) };
 }
 
-async function invokeAndDelete(
-  settings: Settings,
-  messages: Message[],
-  hooks: BatchHooks,
-): Promise<BatchResult> {
+/** Invokes the handler once; returns the deletion of the successes, started but not awaited. */
+async function invoke(settings: Settings, messages: Message[], hooks: BatchHooks): Promise<Invoked> {
   const event = toSqsEvent(messages, { queueArn: settings.queueArn, region: settings.region });
   const messageIds = event.Records.map((record) => record.messageId);
   const context = createContext({
@@ -291,12 +347,20 @@ async function invokeAndDelete(
     plan = { outcome: 'failure', deleteIds: [], retryIds: messageIds };
   }
 
-  const deleted = await deleteMessages(settings, event.Records, plan.deleteIds);
-  const retried = messageIds.filter((id) => !deleted.includes(id));
-  return { outcome: plan.outcome, received: messages.length, deleted, retried };
+  const outcome = plan.outcome;
+  const deletion = deleteMessages(settings, event.Records, plan.deleteIds).then((deleted) => {
+    const gone = new Set(deleted);
+    const retried = messageIds.filter((id) => !gone.has(id));
+    return { outcome, received: messages.length, deleted, retried };
+  });
+  return { deletion };
 }
 
-/** One long poll, then (with a batching window) more polls until the batch is full or the window closes. */
+/**
+ * One long poll; then, with a batching window, more receives until the batch is full, the window closes or
+ * the payload would pass Lambda's 6 MB. When many messages are missing, several receives run at once (each
+ * asks for its share, so together they never take more than the batch has room for).
+ */
 async function receiveBatch(settings: Settings, signal?: AbortSignal): Promise<Message[]> {
   const receive = async (max: number, waitTimeSeconds: number): Promise<Message[]> => {
     const { Messages = [] } = await settings.sqs.send(
@@ -310,25 +374,117 @@ async function receiveBatch(settings: Settings, signal?: AbortSignal): Promise<M
     );
     return Messages;
   };
-  const batch = await receive(settings.batchSize, settings.waitTimeSeconds);
-  if (batch.length === 0 || settings.batchingWindowMs === 0) return batch;
-  const windowEnds = Date.now() + settings.batchingWindowMs;
-  while (batch.length < settings.batchSize && !signal?.aborted) {
-    const remainingMs = windowEnds - Date.now();
-    if (remainingMs <= 0) break;
-    try {
-      const more = await receive(
-        settings.batchSize - batch.length,
-        Math.min(20, Math.ceil(remainingMs / 1_000)),
-      );
-      batch.push(...more);
-    } catch (error) {
-      // Stopping or a failed poll closes the window early; the messages already held still get invoked.
-      if (!signal?.aborted) settings.onError(error, { phase: 'receive', messageIds: [] });
-      break;
+  const batch = new PayloadBudget(settings);
+  batch.add(await receive(Math.min(settings.batchSize, SQS_MAX_BATCH), settings.waitTimeSeconds));
+  if (batch.messages.length > 0 && settings.batchingWindowMs > 0) {
+    const windowEnds = Date.now() + settings.batchingWindowMs;
+    while (!batch.full && !signal?.aborted) {
+      const remainingMs = windowEnds - Date.now();
+      if (remainingMs <= 0) break;
+      // A long poll never outlasts the window; in its last second, short polls with a pause between them.
+      const waitTimeSeconds = Math.min(20, Math.floor(remainingMs / 1_000));
+      const shares = receiveShares(settings.batchSize - batch.messages.length);
+      const results = await Promise.allSettled(shares.map((share) => receive(share, waitTimeSeconds)));
+      let failed = false;
+      for (const result of results) {
+        if (result.status === 'fulfilled') batch.add(result.value);
+        else if (!signal?.aborted) {
+          failed = true;
+          settings.onError(result.reason, { phase: 'receive', messageIds: [] });
+        }
+      }
+      // Stopping or a failed receive closes the window early; the messages already held still get invoked.
+      if (failed) break;
+      const gotNone = results.every((result) => result.status === 'fulfilled' && result.value.length === 0);
+      if (gotNone && waitTimeSeconds === 0) {
+        await sleep(Math.min(SHORT_POLL_PAUSE_MS, Math.max(0, windowEnds - Date.now())), signal);
+      }
     }
   }
-  return batch;
+  await releaseMessages(settings, batch.overflow);
+  return batch.messages;
+}
+
+/** How many messages each of the receives filling a batch asks for: 10 each, at most 10 receives at once. */
+function receiveShares(missing: number): number[] {
+  const shares: number[] = [];
+  for (let left = missing; left > 0 && shares.length < MAX_PARALLEL_RECEIVES; left -= SQS_MAX_BATCH) {
+    shares.push(Math.min(SQS_MAX_BATCH, left));
+  }
+  return shares;
+}
+
+/**
+ * The messages of a batch in the making, with the size of the event Lambda would send. A message that
+ * would take the event past 6 MB closes the batch and, with every message received after it, goes to
+ * `overflow`.
+ */
+class PayloadBudget {
+  readonly messages: Message[] = [];
+  readonly overflow: Message[] = [];
+  /** `{"Records":[]}` and the commas between records. */
+  private bytes = Buffer.byteLength('{"Records":[]}');
+  private closed = false;
+
+  constructor(private readonly settings: Settings) {}
+
+  get full(): boolean {
+    return this.closed || this.messages.length >= this.settings.batchSize;
+  }
+
+  add(messages: readonly Message[]): void {
+    for (const message of messages) {
+      const source = { queueArn: this.settings.queueArn, region: this.settings.region };
+      const size =
+        Buffer.byteLength(JSON.stringify(toSqsRecord(message, source))) + (this.messages.length > 0 ? 1 : 0);
+      // The first message always goes in: SQS caps a message at 1 MiB, so it cannot pass the limit alone.
+      if (this.closed || (this.messages.length > 0 && this.bytes + size > LAMBDA_MAX_PAYLOAD_BYTES)) {
+        this.closed = true;
+        this.overflow.push(message);
+        continue;
+      }
+      this.bytes += size;
+      this.messages.push(message);
+    }
+  }
+}
+
+/**
+ * Makes messages visible again at once (ChangeMessageVisibility 0): received past the payload limit, they
+ * are not invoked now. Their receive was counted, as on Lambda; a failed release only delays them until
+ * their visibility timeout ends.
+ */
+async function releaseMessages(settings: Settings, messages: readonly Message[]): Promise<void> {
+  const chunks: Message[][] = [];
+  for (let start = 0; start < messages.length; start += SQS_MAX_BATCH) {
+    chunks.push(messages.slice(start, start + SQS_MAX_BATCH));
+  }
+  // Never pass the abort signal: a release must happen even while stopping.
+  await Promise.all(
+    chunks.map(async (chunk) => {
+      const messageIds = chunk.map((message) => message.MessageId ?? '?');
+      try {
+        const { Failed = [] } = await settings.sqs.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: settings.queueUrl,
+            Entries: chunk.map((message, index) => ({
+              Id: String(index),
+              ReceiptHandle: message.ReceiptHandle ?? '',
+              VisibilityTimeout: 0,
+            })),
+          }),
+        );
+        if (Failed.length > 0) {
+          settings.onError(
+            new Error(`ChangeMessageVisibilityBatch failed: ${Failed.map((f) => f.Message).join('; ')}`),
+            { phase: 'release', messageIds: Failed.map((failure) => messageIds[Number(failure.Id)] ?? '?') },
+          );
+        }
+      } catch (error) {
+        settings.onError(error, { phase: 'release', messageIds });
+      }
+    }),
+  );
 }
 
 /** Deletes the given messages; returns the ids actually deleted (a failed delete means a redelivery). */
@@ -339,34 +495,43 @@ async function deleteMessages(
 ): Promise<string[]> {
   const wanted = new Set(ids);
   const toDelete = records.filter((record) => wanted.has(record.messageId));
-  const deleted: string[] = [];
-  // At most 10 records per batch, so one request; never pass the abort signal: a finished batch must be
-  // deleted even while stopping.
+  const chunks: SQSRecord[][] = [];
   for (let start = 0; start < toDelete.length; start += SQS_MAX_BATCH) {
-    const chunk = toDelete.slice(start, start + SQS_MAX_BATCH);
-    try {
-      const { Successful = [], Failed = [] } = await settings.sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: settings.queueUrl,
-          Entries: chunk.map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle })),
-        }),
-      );
-      for (const ok of Successful) {
-        const record = chunk[Number(ok.Id)];
-        if (record) deleted.push(record.messageId);
-      }
-      if (Failed.length > 0) {
-        const failedIds = Failed.map((failure) => chunk[Number(failure.Id)]?.messageId ?? '?');
-        settings.onError(new Error(`DeleteMessageBatch failed: ${Failed.map((f) => f.Message).join('; ')}`), {
-          phase: 'delete',
-          messageIds: failedIds,
-        });
-      }
-    } catch (error) {
-      settings.onError(error, { phase: 'delete', messageIds: chunk.map((record) => record.messageId) });
-    }
+    chunks.push(toDelete.slice(start, start + SQS_MAX_BATCH));
   }
-  return deleted;
+  // One request per 10 records, all at once; never pass the abort signal: a finished batch must be deleted
+  // even while stopping.
+  const deletedPerChunk = await Promise.all(
+    chunks.map(async (chunk) => {
+      const deleted: string[] = [];
+      try {
+        const { Successful = [], Failed = [] } = await settings.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: settings.queueUrl,
+            Entries: chunk.map((record, index) => ({
+              Id: String(index),
+              ReceiptHandle: record.receiptHandle,
+            })),
+          }),
+        );
+        for (const ok of Successful) {
+          const record = chunk[Number(ok.Id)];
+          if (record) deleted.push(record.messageId);
+        }
+        if (Failed.length > 0) {
+          const failedIds = Failed.map((failure) => chunk[Number(failure.Id)]?.messageId ?? '?');
+          settings.onError(
+            new Error(`DeleteMessageBatch failed: ${Failed.map((f) => f.Message).join('; ')}`),
+            { phase: 'delete', messageIds: failedIds },
+          );
+        }
+      } catch (error) {
+        settings.onError(error, { phase: 'delete', messageIds: chunk.map((record) => record.messageId) });
+      }
+      return deleted;
+    }),
+  );
+  return deletedPerChunk.flat();
 }
 
 // ---------------------------------------------------------------------------------------------------------

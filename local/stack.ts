@@ -27,6 +27,7 @@ import { type PortClaim, PortInUseError, portHolders } from './port-owner';
 import { LOCAL_PORTS } from './ports';
 import { ensureQueues } from './queue-provisioning';
 import { startServerlessOffline } from './serverless-offline';
+import { loadServerlessSettings, type SqsEventSourceSettings } from './serverless-settings';
 import { type SqsServer, startSqsServer } from './sqs-server';
 import { type StreamSource, startStreamSource } from './stream-runner';
 
@@ -47,10 +48,16 @@ export interface LocalStackOptions {
    */
   readonly functions?: 'serverless-offline' | 'in-process';
   /**
-   * Concurrent invocations per SQS-triggered function (default 2 each). The deployed benchmark passes
-   * serverless.yml's maximumConcurrency values.
+   * Concurrent invocations per SQS-triggered function, overriding serverless.yml's maximumConcurrency (the
+   * default, as deployed). Batch size, batching window and timeout always come from serverless.yml.
    */
-  readonly concurrency?: { readonly reconcile?: number; readonly onboarding?: number };
+  readonly concurrency?: {
+    readonly reconcile?: number;
+    readonly onboarding?: number;
+    readonly activity?: number;
+  };
+  /** The serverless.yml whose event-source settings the pollers take (default: the repository's). */
+  readonly serverlessFile?: string;
   /**
    * Keep state in this directory across starts: DynamoDB Local's database file and the emulator's saved
    * state. Without it everything is in memory and a start begins from the demo data.
@@ -79,8 +86,20 @@ export interface Interrupted {
   readonly tenantIds: readonly string[];
 }
 
+/** The SQS-triggered functions the local stack polls for, by their serverless.yml names. */
+export type SqsFunctionName = 'reconcile-tenant' | 'onboard-users' | 'record-activity';
+
+/** How the local stack delivers one queue to its function: serverless.yml's settings, concurrency as run. */
+export interface EffectiveEventSource extends SqsEventSourceSettings {
+  /** Concurrent invocations the pollers run (serverless.yml's maximumConcurrency unless overridden). */
+  readonly concurrency: number;
+  readonly concurrencyFrom: 'serverless.yml' | 'options';
+}
+
 export interface LocalStack {
   readonly functions: 'serverless-offline' | 'in-process';
+  /** The event-source settings in effect for each SQS-triggered function (for banners and benchmarks). */
+  readonly eventSources: Readonly<Record<SqsFunctionName, EffectiveEventSource>>;
   readonly endpoints: Required<Endpoints>;
   readonly config: Config;
   /** The variables that point the CLI (in another shell) at this stack. */
@@ -176,8 +195,9 @@ async function loadFunctions(
 /**
  * The whole system on one machine: DynamoDB Local, a local SQS server, the Chime SDK Identity emulator and a
  * local EventBridge, with the real Lambda handlers wired to their triggers the way AWS wires them: the
- * reconcile and onboarding queues through the faithful event-source runner (partial batch failures honoured),
- * the policy table's stream, and the schedule.
+ * reconcile, onboarding and activity queues through the faithful event-source runner (partial batch failures
+ * honoured; batch size, batching window, concurrency and timeout as serverless.yml deploys them), the policy
+ * table's stream, and the schedule.
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const host = options.host ?? '127.0.0.1';
@@ -214,6 +234,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }
     };
   const persist = options.persistDir;
+  // Read before anything starts: a serverless.yml the pollers cannot follow stops the start at once.
+  const eventSources = effectiveEventSources(options);
 
   try {
     const dynamo: DynamoDbLocal = await startDynamoDbLocal({
@@ -292,48 +314,30 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       createContext({ functionName, region: config.region, accountId: '000000000000', timeoutMs });
 
     const sources: EventSource[] = [];
-    sources.push(
-      await startEventSource({
-        sqs: runtime.sqs,
-        queueUrl: queues.reconcile.url,
-        queueArn: queues.reconcile.arn,
-        handler: reconcile,
-        batchSize: 1,
-        concurrency: options.concurrency?.reconcile ?? 2,
-        waitTimeSeconds: 2,
-        functionName: 'reconcile-tenant',
-        timeoutMs: 900_000,
-        onError: report('reconcile-tenant'),
-      }),
-    );
-    sources.push(
-      await startEventSource({
-        sqs: runtime.sqs,
-        queueUrl: queues.onboarding.url,
-        queueArn: queues.onboarding.arn,
-        handler: onboard,
-        batchSize: 10,
-        concurrency: options.concurrency?.onboarding ?? 2,
-        waitTimeSeconds: 2,
-        functionName: 'onboard-users',
-        timeoutMs: 60_000,
-        onError: report('onboard-users'),
-      }),
-    );
-    sources.push(
-      await startEventSource({
-        sqs: runtime.sqs,
-        queueUrl: queues.activity.url,
-        queueArn: queues.activity.arn,
-        handler: recordActivity,
-        batchSize: 10,
-        concurrency: 1,
-        waitTimeSeconds: 2,
-        functionName: 'record-activity',
-        timeoutMs: 30_000,
-        onError: report('record-activity'),
-      }),
-    );
+    const wiring: readonly [SqsFunctionName, { url: string; arn: string }, SqsHandler][] = [
+      ['reconcile-tenant', queues.reconcile, reconcile],
+      ['onboard-users', queues.onboarding, onboard],
+      ['record-activity', queues.activity, recordActivity],
+    ];
+    for (const [functionName, queue, handler] of wiring) {
+      const settings = eventSources[functionName];
+      sources.push(
+        await startEventSource({
+          sqs: runtime.sqs,
+          queueUrl: queue.url,
+          queueArn: queue.arn,
+          handler,
+          batchSize: settings.batchSize,
+          maximumBatchingWindowSeconds: settings.maximumBatchingWindowSeconds,
+          concurrency: settings.concurrency,
+          // Short polls keep stop() quick; Lambda's pollers wait 20 s, which only matters for an idle queue.
+          waitTimeSeconds: 2,
+          functionName,
+          timeoutMs: settings.timeoutSeconds * 1_000,
+          onError: report(functionName),
+        }),
+      );
+    }
     // The rules serverless.yml declares on the default bus, routed the way EventBridge matches them.
     for (const [name, rule] of Object.entries(eventRules)) {
       const target = rule.function === 'user-removed' ? functions.userRemoved : undefined;
@@ -442,6 +446,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     return {
       functions: functions.mode,
+      eventSources,
       endpoints,
       config,
       environment: environmentFor(config, endpoints),
@@ -470,6 +475,35 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await stopAll();
     throw error;
   }
+}
+
+/** serverless.yml's event-source settings of the SQS-triggered functions, with the concurrency overrides. */
+export function effectiveEventSources(
+  options: Pick<LocalStackOptions, 'concurrency' | 'serverlessFile'> = {},
+): Record<SqsFunctionName, EffectiveEventSource> {
+  const settings = loadServerlessSettings({
+    ...(options.serverlessFile ? { path: options.serverlessFile } : {}),
+    stage: 'local',
+  });
+  const overrides: Record<SqsFunctionName, number | undefined> = {
+    'reconcile-tenant': options.concurrency?.reconcile,
+    'onboard-users': options.concurrency?.onboarding,
+    'record-activity': options.concurrency?.activity,
+  };
+  const effective = (functionName: SqsFunctionName): EffectiveEventSource => {
+    const deployed = settings.sqsEventSource(functionName);
+    const override = overrides[functionName];
+    return {
+      ...deployed,
+      concurrency: override ?? deployed.maximumConcurrency,
+      concurrencyFrom: override === undefined ? 'serverless.yml' : 'options',
+    };
+  };
+  return {
+    'reconcile-tenant': effective('reconcile-tenant'),
+    'onboard-users': effective('onboard-users'),
+    'record-activity': effective('record-activity'),
+  };
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

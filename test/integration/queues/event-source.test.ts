@@ -1,15 +1,18 @@
 import { createHash } from 'node:crypto';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ErrorPhase,
   type EventSourceOptions,
+  LAMBDA_MAX_PAYLOAD_BYTES,
   pollOnce,
   startEventSource,
 } from '../../../local/event-source-runner';
 import type { EnsuredQueue } from '../../../local/queue-provisioning';
 import { ensureQueues } from '../../../local/queue-provisioning';
-import { type QueueStack, queueDepth, startQueueStack, uniqueQueueConfig, waitFor } from './helpers';
+import { createSqsClient } from '../../../shared/aws/sqs';
+import { type QueueStack, queueDepth, REGION, startQueueStack, uniqueQueueConfig, waitFor } from './helpers';
 
 let stack: QueueStack;
 
@@ -301,5 +304,191 @@ describe('startEventSource', () => {
     const began = Date.now();
     await source.stop();
     expect(Date.now() - began).toBeLessThan(5_000);
+  });
+});
+
+/** A real SQS client on the test's fauxqs that records its requests and can slow chosen commands down. */
+function observedClient(delays: Partial<Record<string, number>> = {}): {
+  sqs: SQSClient;
+  calls: { command: string; startedAt: number; endedAt?: number }[];
+  maxConcurrent: (command: string) => number;
+} {
+  const sqs = createSqsClient({ region: REGION, endpoint: stack.server.url });
+  const calls: { command: string; startedAt: number; endedAt?: number }[] = [];
+  const running = new Map<string, number>();
+  const peaks = new Map<string, number>();
+  sqs.middlewareStack.add(
+    (next, context) => async (args) => {
+      const command = String(context.commandName).replace(/Command$/, '');
+      const call: { command: string; startedAt: number; endedAt?: number } = {
+        command,
+        startedAt: Date.now(),
+      };
+      calls.push(call);
+      running.set(command, (running.get(command) ?? 0) + 1);
+      peaks.set(command, Math.max(peaks.get(command) ?? 0, running.get(command) ?? 0));
+      try {
+        const delay = delays[command];
+        if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
+        return await next(args);
+      } finally {
+        call.endedAt = Date.now();
+        running.set(command, (running.get(command) ?? 1) - 1);
+      }
+    },
+    { step: 'initialize', name: 'observeCalls' },
+  );
+  return { sqs, calls, maxConcurrent: (command) => peaks.get(command) ?? 0 };
+}
+
+describe('batches beyond 10 messages (Lambda limits)', () => {
+  it('delivers 100 messages in one invocation, filled by parallel receives before the window closes', async () => {
+    const { onboarding: queue } = await ensureQueues(stack.sqs, uniqueQueueConfig());
+    const bodies = Array.from({ length: 100 }, (_, index) => `m${index}`);
+    await send(queue.url, bodies);
+    const observed = observedClient();
+    const sizes: number[] = [];
+    const handled: string[] = [];
+    const began = Date.now();
+    try {
+      const result = await pollOnce({
+        sqs: observed.sqs,
+        queueUrl: queue.url,
+        queueArn: queue.arn,
+        batchSize: 100,
+        maximumBatchingWindowSeconds: 5,
+        waitTimeSeconds: 1,
+        handler: async (event) => {
+          sizes.push(event.Records.length);
+          handled.push(...event.Records.map((record) => record.body));
+        },
+      });
+      expect(result).toMatchObject({ outcome: 'success', received: 100 });
+      expect(result.deleted).toHaveLength(100);
+    } finally {
+      observed.sqs.destroy();
+    }
+    expect(sizes).toEqual([100]);
+    expect(handled.sort()).toEqual([...bodies].sort());
+    // Full long before the 5 s window: a full batch is invoked at once.
+    expect(Date.now() - began).toBeLessThan(4_000);
+    expect(observed.maxConcurrent('ReceiveMessage')).toBeGreaterThan(1);
+    expect(observed.maxConcurrent('DeleteMessageBatch')).toBeGreaterThan(1);
+    expect(await queueDepth(stack.sqs, queue.url)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  it('invokes with a partial batch when the window closes', async () => {
+    const { onboarding: queue } = await ensureQueues(stack.sqs, uniqueQueueConfig());
+    await send(
+      queue.url,
+      Array.from({ length: 15 }, (_, index) => `m${index}`),
+    );
+    const sizes: number[] = [];
+    let invokedAfterMs = 0;
+    const began = Date.now();
+    const result = await pollOnce({
+      sqs: stack.sqs,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      batchSize: 100,
+      maximumBatchingWindowSeconds: 1,
+      waitTimeSeconds: 1,
+      handler: async (event) => {
+        invokedAfterMs = Date.now() - began;
+        sizes.push(event.Records.length);
+      },
+    });
+    expect(sizes).toEqual([15]);
+    expect(result.deleted).toHaveLength(15);
+    expect(invokedAfterMs).toBeGreaterThanOrEqual(950);
+    expect(invokedAfterMs).toBeLessThan(2_000);
+  });
+
+  it("caps the payload at Lambda's 6 MB and releases the rest at once for a later batch", async () => {
+    const { onboarding: queue } = await ensureQueues(stack.sqs, uniqueQueueConfig());
+    // 900 kB each: six fit in 6 MB, seven do not.
+    const bodies = Array.from({ length: 8 }, (_, index) => `${index}`.padEnd(900_000, 'x'));
+    for (const body of bodies) {
+      await stack.sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: body }));
+    }
+    const batches: { size: number; payloadBytes: number; receiveCounts: string[] }[] = [];
+    const options: EventSourceOptions = {
+      sqs: stack.sqs,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      batchSize: 100,
+      maximumBatchingWindowSeconds: 1,
+      waitTimeSeconds: 1,
+      handler: async (event) => {
+        batches.push({
+          size: event.Records.length,
+          payloadBytes: Buffer.byteLength(JSON.stringify(event)),
+          receiveCounts: event.Records.map((record) => record.attributes.ApproximateReceiveCount),
+        });
+      },
+    };
+    const first = await pollOnce(options);
+    // The two past the limit are visible again at once, not after the 120 s visibility timeout.
+    expect(await queueDepth(stack.sqs, queue.url)).toEqual({ visible: 2, inFlight: 0 });
+    const second = await pollOnce(options);
+    expect([first.received, second.received]).toEqual([6, 2]);
+    expect(batches.map((batch) => batch.size)).toEqual([6, 2]);
+    for (const batch of batches) expect(batch.payloadBytes).toBeLessThanOrEqual(LAMBDA_MAX_PAYLOAD_BYTES);
+    // Lambda's pollers count a receive for the messages they hand back, and so does this runner.
+    expect(batches[1]?.receiveCounts).toEqual(['2', '2']);
+    expect(await queueDepth(stack.sqs, queue.url)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  it('refuses a batch size over 10 without a batching window, and one over 10,000, as Lambda does', async () => {
+    const { onboarding: queue } = await ensureQueues(stack.sqs, uniqueQueueConfig());
+    const base = { sqs: stack.sqs, queueUrl: queue.url, queueArn: queue.arn, handler: async () => {} };
+    await expect(startEventSource({ ...base, functionName: 'onboard-users', batchSize: 11 })).rejects.toThrow(
+      'onboard-users: batchSize 11 needs maximumBatchingWindowSeconds of at least 1 (Lambda refuses a batch size over 10 without a batching window), got 0',
+    );
+    await expect(pollOnce({ ...base, batchSize: 100, maximumBatchingWindowSeconds: 0 })).rejects.toThrow(
+      /batchSize 100 needs maximumBatchingWindowSeconds of at least 1/,
+    );
+    await expect(
+      startEventSource({ ...base, batchSize: 10_001, maximumBatchingWindowSeconds: 1 }),
+    ).rejects.toThrow(/batchSize must be an integer from 1 to 10000, got 10001/);
+  });
+
+  it("starts a slot's next receive before the last batch's deletes finish, and stop() waits for them", async () => {
+    const { onboarding: queue } = await ensureQueues(stack.sqs, uniqueQueueConfig());
+    const observed = observedClient({ DeleteMessageBatch: 1_000 });
+    let handlerEndedAt = 0;
+    const source = await startEventSource({
+      sqs: observed.sqs,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      waitTimeSeconds: 1,
+      handler: async () => {
+        handlerEndedAt = Date.now();
+      },
+    });
+    let stoppedAt = 0;
+    try {
+      await send(queue.url, ['one']);
+      await waitFor(
+        async () =>
+          handlerEndedAt > 0 &&
+          observed.calls.some((call) => call.command === 'ReceiveMessage' && call.startedAt >= handlerEndedAt)
+            ? true
+            : undefined,
+        { what: 'the next receive after the invocation' },
+      );
+      // The delete is still held up by the 1 s delay: the batch is in flight, nothing deleted yet.
+      expect(source.stats).toMatchObject({ inFlight: 1, deleted: 0 });
+    } finally {
+      await source.stop();
+      stoppedAt = Date.now();
+      observed.sqs.destroy();
+    }
+    const deletes = observed.calls.filter((call) => call.command === 'DeleteMessageBatch');
+    expect(deletes).toHaveLength(1);
+    expect(deletes[0]?.endedAt).toBeDefined();
+    expect(deletes[0]?.endedAt ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(stoppedAt);
+    expect(source.stats).toMatchObject({ batches: 1, deleted: 1, inFlight: 0 });
+    expect(await queueDepth(stack.sqs, queue.url)).toEqual({ visible: 0, inFlight: 0 });
   });
 });
