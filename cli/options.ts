@@ -16,3 +16,11 @@ export function positiveIntegerOption(flag: string, value: string): number {
   }
   return parsed;
 }
+
+export function nonNegativeIntegerOption(flag: string, value: string): number {
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isInteger(parsed) || parsed < 0) {
+    throw new CliError(`${flag}: must be a whole number of 0 or more, got "${value}"`, EXIT_INVALID);
+  }
+  return parsed;
+}

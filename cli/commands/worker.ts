@@ -1,20 +1,23 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { Command } from 'commander';
 import { type EventSource, type SqsEventHandler, startEventSource } from '../../local/event-source-runner';
+import { loadServerlessSettings } from '../../local/serverless-settings';
 import { safeErrorText } from '../../shared/errors';
 import { isQueueKind, QUEUE_KINDS, type QueueKind, queueNamesOf } from '../../shared/queue-settings';
 import { CliError, EXIT_INVALID } from '../errors';
-import { positiveIntegerOption } from '../options';
+import { nonNegativeIntegerOption, positiveIntegerOption } from '../options';
 import { withRuntime } from '../with-runtime';
 
 interface WorkerOptions {
   readonly queue: string;
   readonly batchSize?: string;
+  readonly batchingWindow?: string;
   readonly concurrency?: string;
 }
 
-/** The batch sizes the deployed event source mappings use: onboarding in tens, reconcile one tenant at a time. */
-const DEFAULT_BATCH_SIZE: Record<QueueKind, number> = { onboarding: 10, reconcile: 1, activity: 10 };
+/** Lambda's limits for an SQS event source mapping (standard queue). */
+const MAX_BATCH_SIZE = 10_000;
+const MAX_BATCHING_WINDOW_SECONDS = 300;
 /** Lambda's longest timeout; the queue's visibility timeout is the function timeout, as AWS requires. */
 const MAX_FUNCTION_TIMEOUT_SECONDS = 900;
 
@@ -37,7 +40,14 @@ export function register(program: Command): void {
     .command('worker')
     .description('consume a queue in the foreground with its Lambda handler (local SQS event source)')
     .requiredOption('--queue <queue>', `which queue: ${QUEUE_KINDS.join(' or ')}`)
-    .option('--batch-size <n>', 'messages per invocation, 1-10 (default: 10 for onboarding, 1 for reconcile)')
+    .option(
+      '--batch-size <n>',
+      "messages per invocation, 1-10000 (default: the function's in serverless.yml)",
+    )
+    .option(
+      '--batching-window <seconds>',
+      "how long a batch is gathered, 0-300; required (>= 1) above 10 messages (default: serverless.yml's)",
+    )
     .option('--concurrency <n>', 'invocations in parallel (default 1)')
     .addHelpText(
       'after',
@@ -53,11 +63,28 @@ batches in flight have finished; messages they did not finish come back after th
         );
       }
       const kind = options.queue;
+      // The deployed mapping's settings (serverless.yml) unless the flags say otherwise.
+      const deployed = loadServerlessSettings().sqsEventSource(FUNCTION_NAMES[kind]);
       const batchSize =
         options.batchSize === undefined
-          ? DEFAULT_BATCH_SIZE[kind]
+          ? deployed.batchSize
           : positiveIntegerOption('--batch-size', options.batchSize);
-      if (batchSize > 10) throw new CliError(`--batch-size: must be 1-10, got ${batchSize}`, EXIT_INVALID);
+      if (batchSize > MAX_BATCH_SIZE)
+        throw new CliError(`--batch-size: must be 1-${MAX_BATCH_SIZE}, got ${batchSize}`, EXIT_INVALID);
+      const batchingWindowSeconds =
+        options.batchingWindow === undefined
+          ? deployed.maximumBatchingWindowSeconds
+          : nonNegativeIntegerOption('--batching-window', options.batchingWindow);
+      if (batchingWindowSeconds > MAX_BATCHING_WINDOW_SECONDS)
+        throw new CliError(
+          `--batching-window: must be 0-${MAX_BATCHING_WINDOW_SECONDS} seconds, got ${batchingWindowSeconds}`,
+          EXIT_INVALID,
+        );
+      if (batchSize > 10 && batchingWindowSeconds < 1)
+        throw new CliError(
+          `--batch-size ${batchSize} needs --batching-window of at least 1 (Lambda refuses a batch above 10 without one)`,
+          EXIT_INVALID,
+        );
       const concurrency =
         options.concurrency === undefined ? 1 : positiveIntegerOption('--concurrency', options.concurrency);
       if (concurrency > 100)
@@ -75,6 +102,7 @@ batches in flight have finished; messages they did not finish come back after th
           queueUrl,
           handler: reportingBatches(handler),
           batchSize,
+          maximumBatchingWindowSeconds: batchingWindowSeconds,
           concurrency,
           functionName: FUNCTION_NAMES[kind],
           timeoutMs: Math.min(visibilitySeconds, MAX_FUNCTION_TIMEOUT_SECONDS) * 1000,
@@ -82,7 +110,9 @@ batches in flight have finished; messages they did not finish come back after th
             line(`${info.phase} failed (${info.messageIds.length} message(s)): ${safeErrorText(error)}`);
           },
         });
-        line(`consuming ${queueUrl} (batch size ${batchSize}, concurrency ${concurrency}); Ctrl-C to stop`);
+        line(
+          `consuming ${queueUrl} (batch size ${batchSize}, window ${batchingWindowSeconds} s, concurrency ${concurrency}); Ctrl-C to stop`,
+        );
         await untilSignalled(source);
         const stats = source.stats;
         line(

@@ -141,7 +141,20 @@ describe('chime-lifecycle onboard and worker', () => {
     expect((missing.error as CliError).exitCode).toBe(EXIT_INVALID);
     const queue = await run('worker', '--queue', 'everything');
     expect((queue.error as CliError).exitCode).toBe(EXIT_INVALID);
-    const batch = await run('worker', '--queue', 'onboarding', '--batch-size', '11');
-    expect((batch.error as CliError).exitCode).toBe(EXIT_INVALID);
+    const noWindow = await run(
+      'worker',
+      '--queue',
+      'onboarding',
+      '--batch-size',
+      '11',
+      '--batching-window',
+      '0',
+    );
+    expect((noWindow.error as CliError).exitCode).toBe(EXIT_INVALID);
+    expect((noWindow.error as CliError).message).toMatch(/--batching-window of at least 1/);
+    const tooBig = await run('worker', '--queue', 'onboarding', '--batch-size', '10001');
+    expect((tooBig.error as CliError).exitCode).toBe(EXIT_INVALID);
+    const window = await run('worker', '--queue', 'onboarding', '--batching-window', 'soon');
+    expect((window.error as CliError).exitCode).toBe(EXIT_INVALID);
   });
 });
