@@ -7,7 +7,9 @@
  *
  * Every lower bound is computed from the calls the emulator actually answered (throttled attempts
  * excluded) and the quotas of the same run. The coordination cost comes from the `requests` counter that
- * every lease renewal and release increments in the same write (shared/aws/quota-leases.ts).
+ * every lease renewal and release increments in the same write (shared/aws/quota-leases.ts). The competitor
+ * phase adds a client outside chime-lifecycle that takes half the account quota while our syncs run, and
+ * measures how soon our own calls stop being throttled.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
