@@ -471,6 +471,13 @@ export async function run(): Promise<BenchSection> {
           if (second >= 0) perSecond[second] = (perSecond[second] ?? 0) + 1;
         }
         progress(`${label} per second: ${Array.from(perSecond, (count) => count ?? 0).join(' ')}`);
+        const wallStart = Date.now() - (performance.now() - started);
+        progress(
+          `${label} account lease holders per second: ${holderSamples
+            .filter((sample) => sample.at >= wallStart)
+            .map((sample) => sample.holders)
+            .join(' ')}`,
+        );
       }
       const calls = delta(emulator.stats(), before);
       return { created: seen.size, seconds, rate: seen.size / seconds, calls };
@@ -481,7 +488,12 @@ export async function run(): Promise<BenchSection> {
       // Cold starts are not throughput: a deployed onboard-users is warm while a backlog drains. One
       // batch per concurrent invocation, waited for, before the clock starts.
       const onboarding = stack.eventSources['onboard-users'];
-      const warmUp = await onboardingPass('wu', onboarding.concurrency * onboarding.batchSize);
+      const warmUp = await onboardingPass(
+        'wu',
+        Math.round(
+          positiveFromEnv('BENCH_DEPLOYED_ONBOARDING_WARMUP', onboarding.concurrency * onboarding.batchSize),
+        ),
+      );
       notes.push(
         `onboarding warm-up (not timed): ${warmUp.created} requests, one batch per concurrent invocation, in ${warmUp.seconds.toFixed(1)} s`,
       );
