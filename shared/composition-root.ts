@@ -272,6 +272,11 @@ export class Runtime {
     };
   }
 
+  /** Gives the process's Chime quota lease back now (end of an invocation); nothing if it holds none. */
+  async releaseQuotaLease(): Promise<void> {
+    await this.#quota?.coordinator?.release();
+  }
+
   /** Releases sockets so a CLI process can exit promptly. */
   destroy(): void {
     // No release request here (destroy is synchronous): the lease expires within its TTL.

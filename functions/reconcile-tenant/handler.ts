@@ -1,6 +1,7 @@
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { releaseQuotaLeaseAtEnd } from '../../shared/chime/lease-middleware';
 import { Runtime } from '../../shared/composition-root';
 import {
   asLog,
@@ -43,4 +44,5 @@ export const handler = middy(async (event: SQSEvent, context: Context): Promise<
 })
   .use(lambdaContext(logger))
   .use(logMetrics(metrics))
-  .use(chimeAttemptMetrics(runtime.chimeAttempts, metrics));
+  .use(chimeAttemptMetrics(runtime.chimeAttempts, metrics))
+  .use(releaseQuotaLeaseAtEnd(() => runtime.releaseQuotaLease()));

@@ -7,6 +7,7 @@ import { ensureQueues } from '../../../local/queue-provisioning';
 import { type SqsServer, startSqsServer } from '../../../local/sqs-server';
 import { type StreamSource, startStreamSource } from '../../../local/stream-runner';
 import { storePolicyDocument } from '../../../shared/aws/policy-store';
+import { QuotaLeases } from '../../../shared/aws/quota-leases';
 import { ensureTables } from '../../../shared/aws/tables';
 import { Runtime } from '../../../shared/composition-root';
 import type { Config } from '../../../shared/config';
@@ -262,4 +263,18 @@ describe('sync in Lambda mode: stream → policy-changed → reconcile queue →
       emulator.setFaults({});
     }
   }, 120_000);
+  it('a finished reconcile invocation gives its Chime quota lease back at once (a frozen Lambda cannot wait for its idle timer)', async () => {
+    const users: SeedUser[] = Array.from({ length: 30 }, (_, index) => ({
+      appInstanceUserId: `guest-${index}`,
+      ageMs: days(1),
+    }));
+    await putPolicy('lease', seedTenant(emulator, users, 'lease'));
+    await waitForRun('lease', (record) => record.state === 'completed');
+    // Once no invocation is in flight, the lease must already be gone: the coordinator's own idle release
+    // (3 s) and the lease's expiry (6 s) are both later than this.
+    while (reconcileSource.stats.inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    const leases = new QuotaLeases(runtime.documents, config.stateTable);
+    const live = (await leases.read()).leases.filter((lease) => lease.expiresAtMs > Date.now());
+    expect(live).toEqual([]);
+  });
 });
