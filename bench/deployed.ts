@@ -47,9 +47,11 @@ const SMALL_USERS = 200;
 const BIG_USERS = Math.round(positiveFromEnv('BENCH_DEPLOYED_BIG_USERS', 20_000));
 /** Our tenants beside the competitor: enough users that their first syncs want more than half the account quota for well over its run. */
 const COMPETED_TENANTS = 3;
-const COMPETED_USERS = Math.round(positiveFromEnv('BENCH_DEPLOYED_COMPETED_USERS', 10_000));
+const COMPETED_USERS = Math.round(positiveFromEnv('BENCH_DEPLOYED_COMPETED_USERS', 12_000));
 const COMPETITOR_SECONDS = positiveFromEnv('BENCH_DEPLOYED_COMPETITOR_SECONDS', 75);
-/** The goal's judgement starts this long after our syncs start (the issue: "under 1% within 30 s"). */
+/** Our syncs run alone this long first, at the whole account quota, before the competitor arrives. */
+const COMPETITOR_LEAD_SECONDS = 10;
+/** The goal's judgement starts this long after the competitor arrives (the issue: "under 1% within 30 s"). */
 const COMPETITOR_SETTLE_SECONDS = 30;
 /** The competitor's call, one chime-lifecycle never makes: the emulator's per-operation counts then split its calls from ours exactly. */
 const COMPETITOR_OPERATION = 'DescribeAppInstance';
@@ -614,17 +616,9 @@ export async function run(): Promise<BenchSection> {
         seed(`cm${index}-${runId}`, COMPETED_USERS),
       );
       const beforeCompetitor = emulator.stats();
-      const competitor = startCompetitor({
-        endpoint: emulator.url,
-        region: stack.config.region,
-        appInstanceArns: competitorArns,
-        ratePerSecond: competitorRate,
-        maxInFlight: 64,
-      });
+      let competitor: ReturnType<typeof startCompetitor> | undefined;
       let timeline: NodeJS.Timeout | undefined;
       try {
-        // The competitor is there first: our functions arrive at an account already half taken.
-        await sleep(2_000);
         const ours = (after: EmulatorStats, before: EmulatorStats) => {
           const calls = delta(after, before);
           const competitor = {
@@ -635,8 +629,20 @@ export async function run(): Promise<BenchSection> {
           return { ...calls, competitor };
         };
         const snapshot = () => ({ at: performance.now(), stats: emulator.stats() });
-        const start = snapshot();
+        // Our syncs first, alone at the whole account quota; then the competitor arrives and takes half.
         const since = await startSync(tenants);
+        const leadStart = snapshot();
+        await sleep(COMPETITOR_LEAD_SECONDS * 1000);
+        const start = snapshot();
+        const alone = ours(start.stats, leadStart.stats);
+        const aloneRate = sum(alone.ok) / ((start.at - leadStart.at) / 1000);
+        competitor = startCompetitor({
+          endpoint: emulator.url,
+          region: stack.config.region,
+          appInstanceArns: competitorArns,
+          ratePerSecond: competitorRate,
+          maxInFlight: 64,
+        });
         const perSecond: ReturnType<typeof snapshot>[] = [start];
         timeline = setInterval(() => perSecond.push(snapshot()), 1_000);
         await sleep(Math.max(0, start.at + COMPETITOR_SETTLE_SECONDS * 1000 - performance.now()));
@@ -647,6 +653,7 @@ export async function run(): Promise<BenchSection> {
         clearInterval(timeline);
         perSecond.push(end);
         const own = await competitor.stop();
+        competitor = undefined;
         const finishedBefore = (
           await Promise.all(
             tenants.map(async (tenant) => (await stack.runtime.runs.recent(tenant.tenantId, 1))[0]),
@@ -675,17 +682,12 @@ export async function run(): Promise<BenchSection> {
         // the throttles are spread (a burst or blips), which the shares of the two windows do not tell.
         let overFirst = 0;
         let overLater = 0;
-        // Our first 429 is when the contention starts for our limiter (it learns of the competitor only from
-        // throttles). It may come well after the policy puts, when our functions ramp up slowly (a busy
-        // machine), and then the window "from 30 s on" holds the first cuts themselves.
-        let firstThrottled: number | undefined;
         const seconds: string[] = [];
         for (let index = 1; index < perSecond.length; index++) {
           const calls = ours(
             (perSecond[index] as (typeof perSecond)[number]).stats,
             (perSecond[index - 1] as (typeof perSecond)[number]).stats,
           );
-          if (firstThrottled === undefined && sum(calls.throttled) > 0) firstThrottled = index - 1;
           if (share(calls) > 1) {
             if (index <= COMPETITOR_SETTLE_SECONDS) overFirst += 1;
             else overLater += 1;
@@ -694,38 +696,23 @@ export async function run(): Promise<BenchSection> {
             `${sum(calls.ok)}/${sum(calls.throttled)}/${calls.competitor.calls - calls.competitor.throttled}/${calls.competitor.throttled}`,
           );
         }
-        // The goal read from our first 429 rather than from the policy puts, judged on at least 10 s.
-        const onsetSettled =
-          firstThrottled === undefined ? undefined : firstThrottled + COMPETITOR_SETTLE_SECONDS;
-        const fromOnset =
-          onsetSettled === undefined
-            ? 'no 429 of ours at all'
-            : onsetSettled > perSecond.length - 11
-              ? `too late to judge in this run (first 429 of ours ${firstThrottled} s after the policy puts)`
-              : (() => {
-                  const calls = ours(
-                    end.stats,
-                    (perSecond[onsetSettled] as (typeof perSecond)[number]).stats,
-                  );
-                  return `${share(calls).toFixed(2)}% (${sum(calls.throttled)} of ${sum(calls.calls)}; first 429 of ours ${firstThrottled} s after the policy puts, judged from ${onsetSettled} s on)`;
-                })();
         if (process.env.BENCH_DEPLOYED_TIMELINE)
           progress(
             `competitor per second (ours ok/throttled, competitor ok/throttled): ${seconds.join(' ')}`,
           );
         notes.push(
-          `competitor: a client outside chime-lifecycle (the bench's own ChimeSDKIdentityClient, one attempt per call, at most 64 in flight, slots more than 100 ms late skipped) called ${COMPETITOR_OPERATION} on ${competitorArns.length} AppInstances of its own at ${competitorRate}/s (half the account quota) from 2 s before the policy puts of ${COMPETED_TENANTS} tenants of ${COMPETED_USERS} users until ${COMPETITOR_SECONDS} s after them; it sent ${own.sent} calls in ${own.seconds.toFixed(1)} s (${(own.sent / own.seconds).toFixed(0)}/s; ${own.skipped} slots skipped), ${own.accepted} accepted, ${own.throttled} throttled, ${own.failed} other errors (the emulator counted ${competitorCalls} ${COMPETITOR_OPERATION} calls). Our calls are the emulator's counts minus ${COMPETITOR_OPERATION} (chime-lifecycle never calls it): ${describeCalls(whole.ok)} accepted, ${sum(whole.throttled)} throttled. From ${COMPETITOR_SETTLE_SECONDS} s on (${laterSeconds.toFixed(1)} s): the competitor got ${competitorAccepted.toFixed(0)} calls/s through, leaving ${leftOver.toFixed(0)}/s of the ${accountRate}/s account quota; we got ${oursAccepted.toFixed(0)}/s through, ${sum(later.throttled)} of ${sum(later.calls)} calls throttled; together ${(100 * accountUsed).toFixed(0)}% of the account quota${accountUsed < 0.9 ? ' (the account was not full: something else held our functions back, e.g. a busy machine, so the throttled share proves little)' : ''}. Our throttled share: first ${COMPETITOR_SETTLE_SECONDS} s ${share(first).toFixed(2)}% (${sum(first.throttled)} of ${sum(first.calls)}); seconds (sampled every second) with our throttled share over 1%: ${overFirst} in the first ${COMPETITOR_SETTLE_SECONDS} s, ${overLater} after; our throttled share from ${COMPETITOR_SETTLE_SECONDS} s after our first 429 on: ${fromOnset}; runs finished before the competitor stopped: ${finishedBefore} of ${COMPETED_TENANTS} (the rest continue until the stack stops)`,
+          `competitor: our ${COMPETED_TENANTS} tenants of ${COMPETED_USERS} users start syncing alone (${aloneRate.toFixed(0)} calls/s accepted in their first ${COMPETITOR_LEAD_SECONDS} s, of the ${accountRate}/s account quota); then a client outside chime-lifecycle (the bench's own ChimeSDKIdentityClient, one attempt per call, at most 64 in flight, slots more than 100 ms late skipped) arrives and calls ${COMPETITOR_OPERATION} on ${competitorArns.length} AppInstances of its own at ${competitorRate}/s (half the account quota) for ${COMPETITOR_SECONDS} s; it sent ${own.sent} calls in ${own.seconds.toFixed(1)} s (${(own.sent / own.seconds).toFixed(0)}/s; ${own.skipped} slots skipped), ${own.accepted} accepted, ${own.throttled} throttled, ${own.failed} other errors (the emulator counted ${competitorCalls} ${COMPETITOR_OPERATION} calls). Our calls are the emulator's counts minus ${COMPETITOR_OPERATION} (chime-lifecycle never calls it): ${describeCalls(whole.ok)} accepted, ${sum(whole.throttled)} throttled while the competitor ran. From ${COMPETITOR_SETTLE_SECONDS} s after its arrival on (${laterSeconds.toFixed(1)} s): the competitor got ${competitorAccepted.toFixed(0)} calls/s through, leaving ${leftOver.toFixed(0)}/s; we got ${oursAccepted.toFixed(0)}/s through, ${sum(later.throttled)} of ${sum(later.calls)} calls throttled; together ${(100 * accountUsed).toFixed(0)}% of the account quota${accountUsed < 0.9 ? ' (the account was not full: something else held our functions back, e.g. a busy machine, so the throttled share proves little)' : ''}. Our throttled share in the first ${COMPETITOR_SETTLE_SECONDS} s after its arrival: ${share(first).toFixed(2)}% (${sum(first.throttled)} of ${sum(first.calls)}); seconds with our throttled share over 1%: ${overFirst} in the first ${COMPETITOR_SETTLE_SECONDS} s, ${overLater} after; runs finished before the competitor stopped: ${finishedBefore} of ${COMPETED_TENANTS} (the rest continue until the stack stops)`,
         );
         rows.push(
           {
-            metric: `competitor takes half the account quota: our throttled share from ${COMPETITOR_SETTLE_SECONDS} s on`,
+            metric: `competitor takes half the account quota: our throttled share from ${COMPETITOR_SETTLE_SECONDS} s after it arrives`,
             value: share(later),
             unit: '%',
             baseline: { label: 'our calls', value: sum(later.calls) },
             goal: { op: '<=', value: 1 },
           },
           {
-            metric: `competitor takes half the account quota: our throttled share in the first ${COMPETITOR_SETTLE_SECONDS} s`,
+            metric: `competitor takes half the account quota: our throttled share in its first ${COMPETITOR_SETTLE_SECONDS} s`,
             value: share(first),
             unit: '%',
             baseline: { label: 'our calls', value: sum(first.calls) },
@@ -751,7 +738,7 @@ export async function run(): Promise<BenchSection> {
         );
       } finally {
         clearInterval(timeline);
-        await competitor.stop();
+        await competitor?.stop();
       }
     }
 
