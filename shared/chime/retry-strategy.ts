@@ -14,18 +14,22 @@ export function backoffDelayMs(retry: number, random: () => number = Math.random
   return Math.floor(backoff(retry, { base: BACKOFF_BASE_MS, cap: BACKOFF_CAP_MS }, random));
 }
 
-/** The delay before retrying an attempt that failed with `errorType` (`retry` is 1 for the first retry). */
+/**
+ * The delay before retrying an attempt that failed with `errorType`. `serverErrorRetry` counts the retries
+ * for 5xx and network errors only, this one included (1 for the first): throttles before them do not make
+ * them wait longer, the limiter has already paced those.
+ */
 export function retryDelayMs(
   errorType: RetryErrorInfo['errorType'],
-  retry: number,
+  serverErrorRetry: number,
   random: () => number = Math.random,
 ): number {
   return errorType === 'THROTTLING'
     ? Math.floor(random() * THROTTLE_JITTER_MS)
-    : backoffDelayMs(retry, random);
+    : backoffDelayMs(serverErrorRetry, random);
 }
 
-class ChimeRetryToken implements StandardRetryToken {
+export class ChimeRetryToken implements StandardRetryToken {
   readonly $retryLog = { acquisitionDelay: 0 };
 
   constructor(
@@ -33,6 +37,8 @@ class ChimeRetryToken implements StandardRetryToken {
     private readonly delayMs: number,
     /** Retry quota this call has taken so far; given back when it succeeds. */
     readonly quotaTaken: number,
+    /** Retries of this call for 5xx and network errors: their backoff grows with these alone. */
+    readonly serverErrorRetries: number,
   ) {}
 
   getRetryCount(): number {
@@ -66,6 +72,9 @@ class ChimeRetryToken implements StandardRetryToken {
  *   for it: these keep full-jitter exponential backoff (base 100 ms, cap 5 s; AWS Architecture Blog,
  *   "Exponential Backoff And Jitter") and spend the SDK's retry quota (500 tokens, 5 per retry, 10 per
  *   timeout, given back when the call succeeds), so a real outage stops retries instead of piling them on.
+ *   The exponent counts this call's 5xx and network errors only: a first 503 after two throttles waits
+ *   like a first retry (under 100 ms), not like a third (under 400 ms). Measured (onboarding under 20%
+ *   429s and 5% 503s), such 5xx backoffs were then the largest part of the slowest record's time.
  * - Anything else (4xx) is not retried, as in the SDK's standard strategy.
  */
 export class ChimeRetryStrategy implements RetryStrategyV2 {
@@ -80,15 +89,15 @@ export class ChimeRetryStrategy implements RetryStrategyV2 {
       throw new RangeError('maxAttempts must be an integer >= 1');
   }
 
-  async acquireInitialRetryToken(): Promise<StandardRetryToken> {
-    return new ChimeRetryToken(0, 0, 0);
+  async acquireInitialRetryToken(): Promise<ChimeRetryToken> {
+    return new ChimeRetryToken(0, 0, 0, 0);
   }
 
   /** Throws (the SDK then rethrows the call's last error) when the call may not be retried. */
   async refreshRetryTokenForRetry(
-    token: StandardRetryToken,
+    token: ChimeRetryToken,
     errorInfo: RetryErrorInfo,
-  ): Promise<StandardRetryToken> {
+  ): Promise<ChimeRetryToken> {
     const { errorType } = errorInfo;
     const retry = token.getRetryCount() + 1;
     if (errorType !== 'THROTTLING' && errorType !== 'TRANSIENT') throw new Error('not retryable');
@@ -100,7 +109,9 @@ export class ChimeRetryStrategy implements RetryStrategyV2 {
       this.quota -= cost;
     }
     const taken = (token.getRetryCost() ?? 0) + cost;
-    return new ChimeRetryToken(retry, retryDelayMs(errorType, retry, this.random), taken);
+    const serverErrorRetries = token.serverErrorRetries + (errorType === 'TRANSIENT' ? 1 : 0);
+    const delayMs = retryDelayMs(errorType, serverErrorRetries, this.random);
+    return new ChimeRetryToken(retry, delayMs, taken, serverErrorRetries);
   }
 
   recordSuccess(token: StandardRetryToken): void {

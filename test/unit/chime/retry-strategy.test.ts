@@ -1,4 +1,4 @@
-import type { RetryErrorInfo, RetryErrorType, StandardRetryToken } from '@smithy/types';
+import type { RetryErrorInfo, RetryErrorType } from '@smithy/types';
 import { describe, expect, it } from 'vitest';
 import {
   BACKOFF_BASE_MS,
@@ -14,7 +14,7 @@ const failure = (errorType: RetryErrorType, name = 'Error'): RetryErrorInfo => (
 
 /** Retries a call `retries` times with the same failure; answers the last token. */
 async function retry(strategy: ChimeRetryStrategy, info: RetryErrorInfo, retries: number) {
-  let token: StandardRetryToken = await strategy.acquireInitialRetryToken();
+  let token = await strategy.acquireInitialRetryToken();
   for (let index = 0; index < retries; index++) token = await strategy.refreshRetryTokenForRetry(token, info);
   return token;
 }
@@ -63,6 +63,30 @@ describe('ChimeRetryStrategy', () => {
     // A call that got through in the end gives back what its retries took.
     strategy.recordSuccess(token);
     expect(strategy.retryQuota()).toBe(500);
+  });
+
+  it.each([
+    {
+      case: 'a first 5xx after three throttles',
+      failures: ['THROTTLING', 'THROTTLING', 'THROTTLING', 'TRANSIENT'],
+      maxDelay: BACKOFF_BASE_MS,
+    },
+    {
+      case: 'a second 5xx after two throttles',
+      failures: ['TRANSIENT', 'THROTTLING', 'THROTTLING', 'TRANSIENT'],
+      maxDelay: 2 * BACKOFF_BASE_MS,
+    },
+    {
+      case: 'a throttle after three 5xx',
+      failures: ['TRANSIENT', 'TRANSIENT', 'TRANSIENT', 'THROTTLING'],
+      maxDelay: THROTTLE_JITTER_MS,
+    },
+  ] as const)('backs off $case by 5xx retries only: under $maxDelay ms', async ({ failures, maxDelay }) => {
+    const strategy = new ChimeRetryStrategy(5, () => 0.999_999);
+    let token = await strategy.acquireInitialRetryToken();
+    for (const errorType of failures)
+      token = await strategy.refreshRetryTokenForRetry(token, failure(errorType));
+    expect(token.getRetryDelay()).toBe(maxDelay - 1);
   });
 
   it.each([
