@@ -1,4 +1,4 @@
-import { type Bucket, TOKEN_EPSILON } from './token-bucket';
+import { type Bucket, type Episode, TOKEN_EPSILON, type WindowStats } from './token-bucket';
 
 /**
  * The adaptive (AIMD) side of the rate limiter (rate-limiter.ts): how a bucket's rate answers throttles
@@ -13,7 +13,11 @@ import { type Bucket, TOKEN_EPSILON } from './token-bucket';
  * through grows with what we send, the throttles did not depend on our rate, so the rate stays there and
  * their share is remembered as foreign noise, under which throttles only cut when a window's share climbs
  * clearly above it. When what gets through stays put, we are at a real limit (a competitor took part of the
- * quota): back to the bottom, and the cuts go on from there. The noise estimate only follows the measured
+ * quota): back to the bottom, and the cuts go on from there. When our demand, not the limiter, set what we
+ * sent (batches smaller than the rate allows: the probe sent hardly more), the throttled shares decide
+ * instead: foreign unless the probe's share is significantly higher. An episode that began at (or near) the
+ * floor probes too, up to where the episode's depth reaches; without that, throttles that come whatever the
+ * rate held the floor for good. The noise estimate only follows the measured
  * share down, so it fades within a few windows once the blips stop. Safety nets keep the classic speed
  * where no blip can be the cause: a window throttled more than MAX_FOREIGN_FRACTION lets the cuts go past
  * the depth, a probe throttled more than PROBE_ABORT_FRACTION ends at once, a bottom window with fewer than
@@ -38,6 +42,23 @@ const MAX_FOREIGN_FRACTION = 0.35;
 const MIN_PROBE_FRACTION = 0.1;
 /** A probe whose first half-window is throttled more than this ends at once: the limit is ours. */
 const PROBE_ABORT_FRACTION = 0.5;
+/** A probe that sent less than this times the bottom window's rate is judged on throttled shares alone. */
+const PROBE_MIN_SENT_RATIO = 1.2;
+/** Standard errors by which a probe's throttled share must exceed the bottom window's to count as ours. */
+const SIGNIFICANT_SIGMAS = 2;
+
+/**
+ * The probe window was throttled significantly more often than the bottom window (a two-proportion z test
+ * on the pooled share): two windows of 40 answers under the same 20% random 429s differ by more than 0.1
+ * one time in eight, by more than 2 standard errors (about 0.18) one time in forty.
+ */
+export function significantlyMoreThrottled(probe: WindowStats, bottom: WindowStats): boolean {
+  const answers = probe.answers + bottom.answers;
+  if (probe.answers === 0 || bottom.answers === 0) return false;
+  const pooled = (probe.fraction * probe.answers + bottom.fraction * bottom.answers) / answers;
+  const standardError = Math.sqrt(pooled * (1 - pooled) * (1 / probe.answers + 1 / bottom.answers));
+  return probe.fraction - bottom.fraction > SIGNIFICANT_SIGMAS * standardError;
+}
 
 /** The limiter's options that shape the adaptation, with their defaults applied (see RateLimiterOptions). */
 export interface AdaptiveRateSettings {
@@ -118,10 +139,20 @@ export class AdaptiveRate {
       return;
     }
     bucket.refill(now);
-    const floor = bucket.configuredRate * this.minimumRateFraction;
     const start = bucket.episode?.startRate ?? bucket.effectiveRate;
-    const next = Math.max(floor, bucket.effectiveRate * this.decreaseFactor);
-    if (next >= bucket.effectiveRate - TOKEN_EPSILON) return; // at the floor
+    const next = Math.max(this.floor(bucket), bucket.effectiveRate * this.decreaseFactor);
+    if (this.nearFloor(bucket)) {
+      // Nothing worth a cut is left (the rate goes back to the floor), but the throttles still need judging.
+      // So no new window: these small cuts, re-enabled by the additive increase after every cooldown, each
+      // restarted it, and no window ever completed. And an episode: without one no window probes, and
+      // throttles that come whatever the rate held the floor for good.
+      bucket.episode ??= { startRate: bucket.effectiveRate, startThrottledAt: bucket.throttledAtRate };
+      bucket.throttledAtRate = bucket.effectiveRate;
+      bucket.setRate(next);
+      bucket.lastDecreaseAt = now;
+      bucket.lastIncreaseAt = now;
+      return;
+    }
     if (next < start * EPISODE_DEPTH) {
       // At the episode's depth the next complete window decides (see record), unless the window so far is
       // already throttled more than any blip explains: then we are far above a real limit, and a new
@@ -136,6 +167,25 @@ export class AdaptiveRate {
     bucket.lastIncreaseAt = now;
     // Answers within the cooldown are to calls sent at the old rate: the next window starts after it.
     bucket.resetWindow(now + this.decreaseCooldownMs);
+  }
+
+  private floor(bucket: Bucket): number {
+    return bucket.configuredRate * this.minimumRateFraction;
+  }
+
+  /** So close to the floor that a cut would take off less than half of what a cut takes. */
+  private nearFloor(bucket: Bucket): boolean {
+    return ((1 + this.decreaseFactor) / 2) * bucket.effectiveRate <= this.floor(bucket) + TOKEN_EPSILON;
+  }
+
+  /**
+   * The rate a probe goes back to: the one the episode started from, or, when that was already at (or
+   * near) the floor, as high as the episode's depth reaches from where we are. Without the second, an
+   * episode that started at the floor could never probe, and under throttles that keep coming whatever
+   * the rate (each one cuts while the noise is unknown) the floor held for good.
+   */
+  private probeRate(bucket: Bucket, episode: Episode): number {
+    return Math.max(episode.startRate, Math.min(bucket.configuredRate, bucket.effectiveRate / EPISODE_DEPTH));
   }
 
   /** The current window is already throttled more than any blip explains. */
@@ -167,10 +217,16 @@ export class AdaptiveRate {
       const low = episode.probe;
       const sentRatio = window.sent / Math.max(1e-9, low.window.sent);
       // Foreign throttles: accepted grows in proportion to sent; a real limit: accepted stays put. The
-      // geometric mean of the two predictions separates them. When we hardly sent more (the calls waiting
-      // on retries' backoff, not on the limiter), the probe proves nothing: keep the safe, lower rate.
-      const conclusive = sentRatio >= 1.2;
-      const foreign = conclusive && window.accepted >= low.window.accepted * Math.sqrt(sentRatio);
+      // geometric mean of the two predictions separates them. When we hardly sent more, our demand set what
+      // we sent, not the limiter (a batch waiting for its slowest records, a backlog smaller than the rate):
+      // the sent rates say nothing, the throttled shares still do. A real limit throttles a larger share of
+      // the larger bursts the higher rate lets through; throttles that do not depend on our rate keep their
+      // share. Taking such a probe as "ours" by default ratcheted the rate down to its floor, one episode
+      // after the other (measured: onboarding under 20% random 429s at 0.25 of its quota).
+      const foreign =
+        sentRatio >= PROBE_MIN_SENT_RATIO
+          ? window.accepted >= low.window.accepted * Math.sqrt(sentRatio)
+          : !significantlyMoreThrottled(window, low.window);
       bucket.refill(now);
       if (foreign) {
         bucket.throttledAtRate = episode.startThrottledAt;
@@ -190,18 +246,17 @@ export class AdaptiveRate {
     if (window.fraction < MIN_PROBE_FRACTION) bucket.episode = undefined;
     if (bucket.episode && window.fraction >= MIN_PROBE_FRACTION) {
       const episode = bucket.episode;
-      const floor = bucket.configuredRate * this.minimumRateFraction;
       const atBottom =
         bucket.effectiveRate * this.decreaseFactor < episode.startRate * EPISODE_DEPTH ||
-        bucket.effectiveRate <= floor + TOKEN_EPSILON;
+        this.nearFloor(bucket);
       if (atBottom && window.fraction > MAX_FOREIGN_FRACTION) {
         // Throttled this often even after the cuts: no blip does that, we are far above a real limit. A
         // new episode from here lets the cuts go on without the cost of a probe.
         bucket.episode = undefined;
-      } else if (atBottom && bucket.effectiveRate < episode.startRate) {
+      } else if (atBottom && bucket.effectiveRate < this.probeRate(bucket, episode)) {
         episode.probe = { rate: bucket.effectiveRate, window };
         bucket.refill(now);
-        bucket.setRate(episode.startRate);
+        bucket.setRate(this.probeRate(bucket, episode));
         bucket.lastIncreaseAt = now;
         bucket.resetWindow(now + this.decreaseCooldownMs);
         this.wake();

@@ -3,10 +3,7 @@ import {
   type ServiceInputTypes,
   type ServiceOutputTypes,
 } from '@aws-sdk/client-chime-sdk-identity';
-
-import { ConfiguredRetryStrategy } from '@smithy/core/retry';
-import type { FinalizeRequestMiddleware, RetryErrorInfo, StandardRetryToken } from '@smithy/types';
-import { backoff } from '../backoff';
+import type { FinalizeRequestMiddleware } from '@smithy/types';
 import { type ChimeErrorKind, classifyChimeError } from './errors';
 import {
   CoordinatedRateLimiter,
@@ -16,6 +13,7 @@ import {
 } from './quota-coordinator';
 import { bucketKeysFor, type QuotaOptions, quotaLimits, rateForBucket } from './quotas';
 import { type CallRateLimiter, RateLimiter, type RateLimiterOptions } from './rate-limiter';
+import { ChimeRetryStrategy } from './retry-strategy';
 
 export type ChimeCallOutcome = 'success' | 'throttled' | 'error';
 
@@ -46,17 +44,6 @@ export interface CreateChimeClientOptions {
 }
 
 export const DEFAULT_MAX_ATTEMPTS = 5;
-export const BACKOFF_BASE_MS = 100;
-export const BACKOFF_CAP_MS = 5_000;
-
-/**
- * Full-jitter exponential backoff (AWS Architecture Blog, "Exponential Backoff And Jitter"): a uniform
- * delay in [0, min(cap, base * 2^(retry-1))). `retry` is 1 for the first retry.
- */
-export function backoffDelayMs(retry: number, random: () => number = Math.random): number {
-  return Math.floor(backoff(retry, { base: BACKOFF_BASE_MS, cap: BACKOFF_CAP_MS }, random));
-}
-
 /**
  * Keep-alive is on by default in SDK v3's Node handler. The account quota (50 rps) times a ~100 ms
  * round trip means a handful of requests in flight, so 50 sockets never limit throughput while still
@@ -121,40 +108,21 @@ function rateLimitMiddleware(limiter: CallRateLimiter, observer: ChimeAttemptObs
   return middleware;
 }
 
-/**
- * ConfiguredRetryStrategy, except that throttles do not drain the retry quota. The SDK's retry quota (500
- * tokens, 5 per throttled retry) exists to stop retry storms from amplifying load on a struggling service.
- * Here every retry first takes tokens from the adaptive limiter, which the 429 has just slowed down, so
- * throttled retries cannot raise the request rate; draining the quota on them would only turn a limiter
- * that is still converging into failed calls (measured: a limiter set 4x above the real quota exhausted
- * the quota within ~100 throttles and calls then failed after a single attempt). 5xx and network errors
- * still spend the quota, so a real outage still stops retries.
- */
-export class LimiterPacedRetryStrategy extends ConfiguredRetryStrategy {
-  override async refreshRetryTokenForRetry(
-    token: StandardRetryToken,
-    errorInfo: RetryErrorInfo,
-  ): Promise<StandardRetryToken> {
-    const next = await super.refreshRetryTokenForRetry(token, errorInfo);
-    // recordSuccess gives back the cost of `next`, i.e. what this throttled retry just took.
-    if (errorInfo.errorType === 'THROTTLING') this.recordSuccess(next);
-    return next;
-  }
-}
-
 export const RATE_LIMIT_MIDDLEWARE_NAME = 'chimeRateLimitMiddleware';
 
 /**
  * The only way the product builds a Chime SDK Identity client: rate limited on every attempt.
  * The endpoint comes from `AWS_ENDPOINT_URL_CHIME_SDK_IDENTITY`, which the SDK reads itself.
  *
- * Retries: 5 attempts with full-jitter exponential backoff (base 100 ms, cap 5 s) instead of the SDK's
- * standard strategy (3 attempts; throttles back off from a 1 s base, anything else from 50 ms, up to a
- * 20 s cap, depending on the @smithy/core release). Here the adaptive limiter does the pacing: every retry
- * waits for tokens from buckets that the 429 just slowed down, so the backoff only needs to de-synchronise
- * concurrent retries, not to guess the service's recovery time. The extra attempts keep a short 429
- * burst (from other processes sharing the account quota) from surfacing as a failed message, and the 5 s
- * cap bounds one call's worst case well inside a Lambda timeout and an SQS visibility timeout.
+ * Retries: 5 attempts under ChimeRetryStrategy (retry-strategy.ts) instead of the SDK's standard strategy
+ * (3 attempts; throttles back off from a 1 s base, anything else from 50 ms, up to a 20 s cap, depending on
+ * the @smithy/core release). Here the adaptive limiter does the pacing: every retry waits for tokens from
+ * buckets that a 429 of ours has just slowed down, so a throttled retry only needs a small jitter to
+ * de-synchronise it from the others, not a guess at the service's recovery time; 5xx and network errors,
+ * which the limiter does not pace, keep full-jitter exponential backoff (base 100 ms, cap 5 s). The extra
+ * attempts keep a short 429 burst (from other processes sharing the account quota) from surfacing as a
+ * failed message, and the 5 s cap bounds one call's worst case well inside a Lambda timeout and an SQS
+ * visibility timeout.
  */
 export function createChimeClient(options: CreateChimeClientOptions): ChimeSDKIdentityClient {
   const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
@@ -164,8 +132,7 @@ export function createChimeClient(options: CreateChimeClientOptions): ChimeSDKId
     ...(options.region === undefined ? {} : { region: options.region }),
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     maxAttempts,
-    // ConfiguredRetryStrategy calls this with the number of the coming retry (1 for the first).
-    retryStrategy: new LimiterPacedRetryStrategy(maxAttempts, (retry) => backoffDelayMs(retry)),
+    retryStrategy: new ChimeRetryStrategy(maxAttempts),
     requestHandler: {
       httpAgent: { keepAlive: true, maxSockets: MAX_SOCKETS },
       httpsAgent: { keepAlive: true, maxSockets: MAX_SOCKETS },

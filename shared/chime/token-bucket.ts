@@ -6,6 +6,8 @@
 export const TOKEN_EPSILON = 1e-9;
 
 export interface WindowStats {
+  /** How many answers the window counted. */
+  readonly answers: number;
   /** Throttled share of the answers. */
   readonly fraction: number;
   /** Answers that were not throttles, per second. */
@@ -92,6 +94,7 @@ export class Bucket {
   windowStats(now: number): WindowStats {
     const seconds = Math.max(1e-3, (now - this.windowStartedAt) / 1000);
     return {
+      answers: this.windowAnswers,
       fraction: this.windowAnswers === 0 ? 0 : this.windowThrottles / this.windowAnswers,
       accepted: (this.windowAnswers - this.windowThrottles) / seconds,
       sent: this.windowAnswers / seconds,

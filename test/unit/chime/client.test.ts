@@ -1,13 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
-  BACKOFF_BASE_MS,
-  BACKOFF_CAP_MS,
-  backoffDelayMs,
   ChimeAttemptCounter,
   createChimeClient,
   createChimeRateLimiter,
   RATE_LIMIT_MIDDLEWARE_NAME,
 } from '../../../shared/chime/client';
+import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, backoffDelayMs } from '../../../shared/chime/retry-strategy';
 
 describe('createChimeClient', () => {
   it('places the rate limiter inside the retry loop and before signing', () => {
