@@ -1,17 +1,18 @@
-import DataLoader from 'dataloader';
 import type { OnboardingLedger } from '../onboarding/ports';
 import type { EventSink, LedgerEntry, LifecycleEvent } from '../sync/ports';
 
 /** How a coalescer gathers calls into one request. */
 export interface CoalesceOptions {
-  /**
-   * How long the first call of a batch waits for others before the batch is written. Default 5 ms: the
-   * records of one SQS batch reach the same step within a few milliseconds of each other, and a record
-   * waits at most this long per step.
-   */
-  readonly windowMs?: number;
   /** The most items one flush takes (the request's own limit, e.g. 100 for TransactWriteItems). */
   readonly maxItems: number;
+  /**
+   * A flush goes out once no item has arrived for this long. Default 10 ms: the records of a batch reach
+   * a step one after the other while the limiter paces their creates (every few ms), so a short quiet
+   * period means the batch has passed the step.
+   */
+  readonly quietMs?: number;
+  /** ...or once the oldest waiting item has waited this long, whatever still arrives. Default 250 ms. */
+  readonly maxWaitMs?: number;
 }
 
 /**
@@ -20,37 +21,88 @@ export interface CoalesceOptions {
  */
 export type FlushResult = readonly (undefined | Error)[];
 
+interface Waiting<Item> {
+  readonly item: Item;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
 /**
  * Gathers concurrent calls into batched requests: every `add(item)` resolves when the flush that carried
  * the item succeeded for it, and rejects with that item's own error otherwise. So each caller keeps its
  * one-item-at-a-time logic (ledger first, event last; its own retry on failure) while the writes travel
  * in a few requests per batch instead of one per item.
  *
- * DataLoader (with its cache off) does exactly this scheduling: a batch per window, at most `maxItems` per
- * flush, an Error in the answer failing only its own caller.
+ * A flush goes out when `maxItems` are waiting, when no item arrived for `quietMs`, or when the oldest has
+ * waited `maxWaitMs`. The quiet period is what makes it batch well: an invocation returns only when its
+ * slowest record is done, so holding the early records until the batch has passed the step costs the
+ * invocation nothing, while a fixed window would send a request every few milliseconds as the limiter
+ * releases the creates one by one (measured: about 1.6 requests per message with a 5 ms window, against
+ * 0.2 here). DataLoader, the usual tool for this, schedules a batch once, at its first item, so it cannot
+ * wait for a quiet period; this is the few lines it would take to bend it.
  */
 export function coalesce<Item>(
   flush: (items: readonly Item[]) => Promise<FlushResult>,
   options: CoalesceOptions,
 ): (item: Item) => Promise<void> {
-  const windowMs = options.windowMs ?? 5;
-  if (!(Number.isInteger(options.maxItems) && options.maxItems >= 1))
-    throw new RangeError(`maxItems must be a positive integer, got ${options.maxItems}`);
-  if (!(windowMs >= 0)) throw new RangeError(`windowMs must be >= 0, got ${windowMs}`);
-  const loader = new DataLoader<Item, void>(
-    async (items) => {
-      const results = await flush(items);
-      if (results.length !== items.length)
-        throw new Error(`a flush answered ${results.length} results for ${items.length} items`);
-      return results.map((result) => result ?? undefined);
-    },
-    {
-      cache: false,
-      maxBatchSize: options.maxItems,
-      batchScheduleFn: (dispatch) => setTimeout(dispatch, windowMs),
-    },
-  );
-  return (item) => loader.load(item);
+  const { maxItems, quietMs = 10, maxWaitMs = 250 } = options;
+  if (!(Number.isInteger(maxItems) && maxItems >= 1))
+    throw new RangeError(`maxItems must be a positive integer, got ${maxItems}`);
+  if (!(quietMs >= 0)) throw new RangeError(`quietMs must be >= 0, got ${quietMs}`);
+  if (!(maxWaitMs >= quietMs)) throw new RangeError(`maxWaitMs must be >= quietMs, got ${maxWaitMs}`);
+  let waiting: Waiting<Item>[] = [];
+  let quietTimer: NodeJS.Timeout | undefined;
+  let maxWaitTimer: NodeJS.Timeout | undefined;
+
+  const send = (batch: readonly Waiting<Item>[]) => {
+    flush(batch.map((entry) => entry.item)).then(
+      (results) => {
+        if (results.length !== batch.length) {
+          const error = new Error(`a flush answered ${results.length} results for ${batch.length} items`);
+          for (const entry of batch) entry.reject(error);
+          return;
+        }
+        batch.forEach((entry, index) => {
+          const result = results[index];
+          if (result) entry.reject(result);
+          else entry.resolve();
+        });
+      },
+      (error: unknown) => {
+        const failure = error instanceof Error ? error : new Error(String(error));
+        for (const entry of batch) entry.reject(failure);
+      },
+    );
+  };
+  const flushWaiting = () => {
+    clearTimeout(quietTimer);
+    clearTimeout(maxWaitTimer);
+    quietTimer = undefined;
+    maxWaitTimer = undefined;
+    const batch = waiting;
+    waiting = [];
+    if (batch.length > 0) send(batch);
+  };
+
+  return (item) =>
+    new Promise<void>((resolve, reject) => {
+      waiting.push({ item, resolve, reject });
+      if (waiting.length >= maxItems) {
+        const batch = waiting.slice(0, maxItems);
+        waiting = waiting.slice(maxItems);
+        send(batch);
+        if (waiting.length === 0) {
+          clearTimeout(quietTimer);
+          clearTimeout(maxWaitTimer);
+          quietTimer = undefined;
+          maxWaitTimer = undefined;
+        }
+        return;
+      }
+      clearTimeout(quietTimer);
+      quietTimer = setTimeout(flushWaiting, quietMs);
+      maxWaitTimer ??= setTimeout(flushWaiting, maxWaitMs);
+    });
 }
 
 /** Runs `flush` on the whole batch and gives every item the same answer (a request that is all or nothing). */
@@ -75,7 +127,7 @@ const LEDGER_ENTRIES_PER_FLUSH = 100;
 /** The ledger writes of concurrent callers in a few BatchWriteItem requests (one user's last entry wins). */
 export function coalescedLedger(
   ledger: OnboardingLedger,
-  options: { windowMs?: number } = {},
+  options: Omit<CoalesceOptions, 'maxItems'> = {},
 ): OnboardingLedger {
   const put = coalesce<{ readonly tenantId: string; readonly entry: LedgerEntry }>(
     async (items) => {
@@ -106,7 +158,7 @@ export function coalescedLedger(
 }
 
 /** The events of concurrent callers in PutEvents requests of up to 10 entries. */
-export function coalescedEvents(sink: EventSink, options: { windowMs?: number } = {}): EventSink {
+export function coalescedEvents(sink: EventSink, options: Omit<CoalesceOptions, 'maxItems'> = {}): EventSink {
   const publish = coalesce<LifecycleEvent>((events) => allOrNothing(events, () => sink.publish(events)), {
     ...options,
     maxItems: EVENTS_PER_FLUSH,

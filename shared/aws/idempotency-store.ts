@@ -17,7 +17,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { backoff, sleep } from '../backoff';
 import { batchWriteAll } from './batch-write';
-import { allOrNothing, coalesce, type FlushResult } from './coalesce';
+import { allOrNothing, type CoalesceOptions, coalesce, type FlushResult } from './coalesce';
 
 /** TransactWriteItems takes at most 100 items. */
 const MAX_TRANSACTION_ITEMS = 100;
@@ -34,8 +34,8 @@ export interface BatchedIdempotencyStoreOptions {
   readonly keyAttr: string;
   /** The table's TTL attribute (infra/tables.json: `expiration`). */
   readonly expiryAttr: string;
-  /** How long a record waits for others of its batch; see CoalesceOptions.windowMs. */
-  readonly windowMs?: number;
+  /** How long records wait for the others of their batch (CoalesceOptions' quietMs and maxWaitMs). */
+  readonly timing?: Omit<CoalesceOptions, 'maxItems'>;
 }
 
 /**
@@ -68,8 +68,7 @@ export class BatchedIdempotencyStore extends BasePersistenceLayer {
       marshallOptions: { removeUndefinedValues: true },
     });
     this.#options = options;
-    const windowMs = options.windowMs;
-    const timing = windowMs === undefined ? {} : { windowMs };
+    const timing = options.timing ?? {};
     this.#put = coalesce((records) => this.#putInProgress(records), {
       ...timing,
       maxItems: MAX_TRANSACTION_ITEMS,

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { allOrNothing, coalesce, coalescedEvents, coalescedLedger } from '../../../shared/aws/coalesce';
 import type { LedgerEntry, LifecycleEvent } from '../../../shared/sync/ports';
 
@@ -18,7 +18,7 @@ describe('coalesce', () => {
         flushes.push([...items]);
         return items.map(() => undefined);
       },
-      { maxItems: 100, windowMs: 1 },
+      { maxItems: 100, quietMs: 1 },
     );
     await Promise.all([1, 2, 3, 4, 5].map((item) => add(item)));
     expect(flushes).toEqual([[1, 2, 3, 4, 5]]);
@@ -31,16 +31,73 @@ describe('coalesce', () => {
         sizes.push(items.length);
         return items.map(() => undefined);
       },
-      { maxItems: 10, windowMs: 1 },
+      { maxItems: 10, quietMs: 1 },
     );
     await Promise.all(Array.from({ length: 25 }, (_, index) => add(index)));
     expect(sizes).toEqual([10, 10, 5]);
   });
 
+  it('waits for a quiet period: items that keep arriving go out together', async () => {
+    vi.useFakeTimers();
+    try {
+      const flushes: number[][] = [];
+      const add = coalesce<number>(
+        async (items) => {
+          flushes.push([...items]);
+          return items.map(() => undefined);
+        },
+        { maxItems: 100, quietMs: 10, maxWaitMs: 1_000 },
+      );
+      const done: Promise<void>[] = [];
+      for (let item = 0; item < 20; item++) {
+        done.push(add(item));
+        await vi.advanceTimersByTimeAsync(5);
+      }
+      expect(flushes).toEqual([]);
+      await vi.advanceTimersByTimeAsync(10);
+      await Promise.all(done);
+      expect(flushes).toEqual([Array.from({ length: 20 }, (_, item) => item)]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('holds no item longer than maxWaitMs, however steadily others arrive', async () => {
+    vi.useFakeTimers();
+    try {
+      const flushedAt: { at: number; size: number }[] = [];
+      const add = coalesce<number>(
+        async (items) => {
+          flushedAt.push({ at: Date.now(), size: items.length });
+          return items.map(() => undefined);
+        },
+        { maxItems: 100, quietMs: 10, maxWaitMs: 30 },
+      );
+      const started = Date.now();
+      const done: Promise<void>[] = [];
+      for (let item = 0; item < 20; item++) {
+        done.push(add(item));
+        await vi.advanceTimersByTimeAsync(5);
+      }
+      await vi.advanceTimersByTimeAsync(30);
+      await Promise.all(done);
+      expect(flushedAt.reduce((total, flush) => total + flush.size, 0)).toBe(20);
+      expect(flushedAt.length).toBeGreaterThanOrEqual(3);
+      // Every flush within maxWaitMs of the first item it carried.
+      let first = started;
+      for (const flush of flushedAt) {
+        expect(flush.at - first).toBeLessThanOrEqual(30);
+        first = flush.at;
+      }
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("fails only the caller whose item failed, with that item's error", async () => {
     const add = coalesce<number>(
       async (items) => items.map((item) => (item % 2 === 0 ? new Error(`even ${item}`) : undefined)),
-      { maxItems: 10, windowMs: 1 },
+      { maxItems: 10, quietMs: 1 },
     );
     const results = await Promise.allSettled([1, 2, 3, 4].map((item) => add(item)));
     expect(results.map((result) => result.status)).toEqual([
@@ -57,10 +114,10 @@ describe('coalesce', () => {
       async () => {
         throw new Error('network down');
       },
-      { maxItems: 10, windowMs: 1 },
+      { maxItems: 10, quietMs: 1 },
     );
     await expect(Promise.all([thrown(1), thrown(2)])).rejects.toThrow('network down');
-    const short = coalesce<number>(async () => [undefined], { maxItems: 10, windowMs: 1 });
+    const short = coalesce<number>(async () => [undefined], { maxItems: 10, quietMs: 1 });
     const results = await Promise.allSettled([short(1), short(2)]);
     expect(results.every((result) => result.status === 'rejected')).toBe(true);
     expect((results[0] as PromiseRejectedResult).reason.message).toMatch(/answered 1 results for 2 items/);
@@ -68,7 +125,8 @@ describe('coalesce', () => {
 
   it('refuses options that cannot batch', () => {
     expect(() => coalesce(async () => [], { maxItems: 0 })).toThrow(/maxItems/);
-    expect(() => coalesce(async () => [], { maxItems: 5, windowMs: -1 })).toThrow(/windowMs/);
+    expect(() => coalesce(async () => [], { maxItems: 5, quietMs: -1 })).toThrow(/quietMs/);
+    expect(() => coalesce(async () => [], { maxItems: 5, quietMs: 20, maxWaitMs: 10 })).toThrow(/maxWaitMs/);
   });
 
   it('allOrNothing gives every item the one answer', async () => {
@@ -93,7 +151,7 @@ describe('coalescedLedger', () => {
           });
         },
       },
-      { windowMs: 1 },
+      { quietMs: 1 },
     );
     await Promise.all([
       ledger.putMany('a', [entry('u1')]),
@@ -113,7 +171,7 @@ describe('coalescedLedger', () => {
           if (tenantId === 'b') throw new Error('table gone');
         },
       },
-      { windowMs: 1 },
+      { quietMs: 1 },
     );
     const results = await Promise.allSettled([
       ledger.putMany('a', [entry('u1')]),
@@ -132,7 +190,7 @@ describe('coalescedEvents', () => {
           sizes.push(batch.length);
         },
       },
-      { windowMs: 1 },
+      { quietMs: 1 },
     );
     const event = { type: 'Tenant Run Completed', detail: {} } as unknown as LifecycleEvent;
     await Promise.all(Array.from({ length: 23 }, () => events.publish([event])));
