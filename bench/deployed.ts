@@ -25,17 +25,8 @@ import { type LocalStack, startLocalStack } from '../local/stack';
 import { QuotaLeases } from '../shared/aws/quota-leases';
 import { DEFAULT_CHIME_QUOTAS } from '../shared/chime/quotas';
 import { DAY_MS } from '../shared/policy';
-import type { BenchRow, BenchSection } from './lib';
+import { type BenchRow, type BenchSection, positiveFromEnv } from './lib';
 import { putPolicy, useDummyCredentials } from './sync-stack';
-
-function positiveFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name]?.trim();
-  if (!raw) return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0)
-    throw new Error(`${name} must be a positive number, got "${raw}"`);
-  return value;
-}
 
 const SCALE = positiveFromEnv('BENCH_DEPLOYED_QUOTA_SCALE', 20);
 const SYNC_USERS = Math.round(positiveFromEnv('BENCH_DEPLOYED_SYNC_USERS', 6_000));

@@ -43,3 +43,13 @@ export function renderSection(section: BenchSection): string {
   }
   return `${lines.join('\n')}\n`;
 }
+
+/** A positive number from the environment (a bench knob), or `fallback`; anything else is refused by name. */
+export function positiveFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`${name} must be a positive number, got "${raw}"`);
+  return value;
+}

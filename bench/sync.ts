@@ -32,7 +32,7 @@ import type { Runtime } from '../shared/composition-root';
 import type { Config } from '../shared/config';
 import { compilePolicy, decide, parsePolicy, resolveExpiration } from '../shared/policy';
 import { type PullModeResult, syncInProcess } from '../shared/sync/pull-mode';
-import type { BenchRow, BenchSection } from './lib';
+import { type BenchRow, type BenchSection, positiveFromEnv } from './lib';
 import {
   benchConfig,
   benchRuntime,
@@ -49,15 +49,6 @@ import {
 import type { WorkerInput, WorkerResult } from './sync-worker';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-
-function positiveFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name]?.trim();
-  if (!raw) return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0)
-    throw new Error(`${name} must be a positive number, got "${raw}"`);
-  return value;
-}
 
 /**
  * 20x AWS's quotas keeps the whole suite around 4 minutes on a 2-core machine; the ratios (10 writes, 20
