@@ -38,9 +38,12 @@ export class Bucket {
   lastIncreaseAt: number;
   /** The rate at which the last throttle hit: where the real quota probably is. */
   throttledAtRate = Number.POSITIVE_INFINITY;
-  /** Waiters queued on this bucket (blocked on it at some point and not served yet). */
+  /** Waiters blocked on this bucket when last looked at (no free token, or an earlier waiter claims it). */
   readonly claimants = new Set<Waiter>();
-  claimedInPass = 0;
+  /** The last serving pass in which a waiter claimed this bucket: later waiters of that pass queue behind. */
+  claimedInPass = -1;
+  /** The pass in which the oldest waiter reserved one of this bucket's tokens (rate-limiter.ts). */
+  reservedInPass = -1;
   acquired = 0;
   waitedMs = 0;
   throttles = 0;
@@ -81,9 +84,24 @@ export class Bucket {
     return this.tokens >= 1 - TOKEN_EPSILON;
   }
 
-  /** Milliseconds until the next whole token, at the current rate. */
-  msUntilToken(): number {
-    return this.hasToken() ? 0 : ((1 - this.tokens) / this.effectiveRate) * 1000;
+  /** Tokens set aside in `pass` for the oldest waiter. */
+  private reservedIn(pass: number): number {
+    return this.reservedInPass === pass ? 1 : 0;
+  }
+
+  /** A token free for the next waiter of `pass`: neither claimed by an earlier one nor reserved. */
+  availableIn(pass: number): boolean {
+    return this.claimedInPass !== pass && this.tokens - this.reservedIn(pass) >= 1 - TOKEN_EPSILON;
+  }
+
+  reserveIn(pass: number): void {
+    this.reservedInPass = pass;
+  }
+
+  /** Milliseconds until a token beyond the one reserved in `pass` (if any), at the current rate. */
+  msUntilUnreserved(pass: number): number {
+    const missing = 1 + this.reservedIn(pass) - this.tokens;
+    return missing <= TOKEN_EPSILON ? 0 : (missing / this.effectiveRate) * 1000;
   }
 
   setRate(rate: number): void {

@@ -97,6 +97,21 @@ describe('RateLimiter acquisition', () => {
     expect(write.doneAt).toBe(1_000);
   });
 
+  it('gives a bucket back once its waiter is blocked only elsewhere: one empty moment does not serialise the queue', async () => {
+    // A create for AppInstance a found the account bucket empty, then waits a second for a's token. Creates
+    // for b arriving meanwhile take the account tokens beyond the one kept for it, instead of queueing
+    // behind it until a refills.
+    const rateLimiter = limiter({ account: 10, a: 1, b: 10 }, { burstSeconds: 1 });
+    await rateLimiter.acquire(['account', 'a']);
+    for (let index = 0; index < 9; index++) await rateLimiter.acquire(['account']);
+    const first = track(rateLimiter, ['account', 'a']);
+    await vi.advanceTimersByTimeAsync(100);
+    const others = Array.from({ length: 5 }, () => track(rateLimiter, ['account', 'b']));
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(others.map((call) => call.doneAt)).toEqual([200, 300, 400, 500, 600]);
+    expect(first.doneAt).toBe(1_000);
+  });
+
   it('keeps a bucket for its earliest waiter: later arrivals cannot take the refilled token', async () => {
     const rateLimiter = limiter({ shared: 1, other: 1 }, { burstSeconds: 1 });
     await rateLimiter.acquire(['shared']);
