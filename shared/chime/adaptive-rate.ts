@@ -12,13 +12,15 @@ import { type Bucket, type Episode, TOKEN_EPSILON, type WindowStats } from './to
  * throttles go on at the bottom, a probe goes back to the starting rate for one window: when what gets
  * through grows with what we send, the throttles did not depend on our rate, so the rate stays there and
  * their share is remembered as foreign noise, under which throttles only cut when a window's share climbs
- * clearly above it. When what gets through stays put, we are at a real limit (a competitor took part of the
+ * significantly above it. When what gets through stays put, we are at a real limit (a competitor took part of the
  * quota): back to the bottom, and the cuts go on from there. When our demand, not the limiter, set what we
  * sent (batches smaller than the rate allows: the probe sent hardly more), the throttled shares decide
  * instead: foreign unless the probe's share is significantly higher. An episode that began at (or near) the
  * floor probes too, up to where the episode's depth reaches; without that, throttles that come whatever the
- * rate held the floor for good. The noise estimate only follows the measured
- * share down, so it fades within a few windows once the blips stop. Safety nets keep the classic speed
+ * rate held the floor for good. Between probes the noise estimate follows the measured shares (an EWMA)
+ * but never above the share the last probe proved foreign: it fades within a few windows once the blips
+ * stop, and a slowly growing real overload cannot pass for noise. (Following the shares down only, it drifted
+ * to a low quantile of them, ~0.15 under 20% random 429s, and 1 window in 6 then cut.) Safety nets keep the classic speed
  * where no blip can be the cause: a window throttled more than MAX_FOREIGN_FRACTION lets the cuts go past
  * the depth, a probe throttled more than PROBE_ABORT_FRACTION ends at once, a bottom window with fewer than
  * MIN_PROBE_FRACTION throttles (stragglers) ends the episode without a probe, and no additive increase
@@ -30,8 +32,14 @@ const PROBE_THRESHOLD = 0.9;
 const PROBE_SPEED = 0.2;
 /** Noise below this is treated as none: every throttle cuts at once (the classic AIMD path). */
 const NOISE_ACTIVE = 0.02;
-/** Under noise, a window cuts only when its throttled fraction exceeds the noise by this much. */
+/**
+ * Under noise, a window cuts only when its throttled fraction exceeds the noise by this much, and by
+ * NOISE_SIGMAS standard errors of a window of its size (40 answers at 20% noise: 0.19). With the margin
+ * alone, one 40-answer window in 25 of pure noise cut; the account bucket, which sees every call, completes
+ * several windows a second, so that was a cut every few seconds.
+ */
 const NOISE_MARGIN = 0.1;
+const NOISE_SIGMAS = 3;
 /** EWMA weight of a window in the noise estimate. */
 const NOISE_WEIGHT = 0.25;
 /** A run of cuts goes no deeper than this share of the rate it started from before it is judged. */
@@ -58,6 +66,12 @@ export function significantlyMoreThrottled(probe: WindowStats, bottom: WindowSta
   const pooled = (probe.fraction * probe.answers + bottom.fraction * bottom.answers) / answers;
   const standardError = Math.sqrt(pooled * (1 - pooled) * (1 / probe.answers + 1 / bottom.answers));
   return probe.fraction - bottom.fraction > SIGNIFICANT_SIGMAS * standardError;
+}
+
+/** How far above the noise a window's throttled share must be to cut: NOISE_MARGIN, or NOISE_SIGMAS standard errors. */
+export function noiseMargin(noise: number, answers: number): number {
+  const standardError = Math.sqrt((noise * (1 - noise)) / Math.max(1, answers));
+  return Math.max(NOISE_MARGIN, NOISE_SIGMAS * standardError);
 }
 
 /** The limiter's options that shape the adaptation, with their defaults applied (see RateLimiterOptions). */
@@ -230,12 +244,25 @@ export class AdaptiveRate {
       bucket.refill(now);
       if (foreign) {
         bucket.throttledAtRate = episode.startThrottledAt;
-        bucket.noise = Math.max(bucket.noise, Math.min(window.fraction, low.window.fraction));
+        // Both windows measured the same foreign share: their pooled share estimates it, and the ceiling is
+        // its upper confidence bound. A ceiling at the estimate itself sat below the true share half the
+        // time (two windows of ~40 answers: 0.2 ± 0.045), and a noise estimate held under the true share
+        // cut on windows of pure noise again (measured: noise held at 0.13 under 20% random 429s, 1 window
+        // in 12 cut).
+        const answers = window.answers + low.window.answers;
+        const pooled =
+          (window.fraction * window.answers + low.window.fraction * low.window.answers) /
+          Math.max(1, answers);
+        const upperBound =
+          pooled + SIGNIFICANT_SIGMAS * Math.sqrt((pooled * (1 - pooled)) / Math.max(1, answers));
+        bucket.noiseCeiling = Math.max(bucket.noiseCeiling, upperBound);
+        bucket.noise = Math.min(bucket.noiseCeiling, Math.max(bucket.noise, pooled));
         bucket.cutsUndone += 1;
       } else {
         bucket.setRate(low.rate);
         bucket.throttledAtRate = low.rate;
         bucket.noise = 0;
+        bucket.noiseCeiling = 0;
         bucket.lastDecreaseAt = now;
         bucket.lastIncreaseAt = now;
         bucket.resetWindow(now + this.decreaseCooldownMs);
@@ -264,15 +291,19 @@ export class AdaptiveRate {
       }
     }
     if (bucket.noise >= NOISE_ACTIVE) {
-      if (window.fraction > bucket.noise + NOISE_MARGIN) {
-        // Clearly more throttles than the noise: part of them are ours.
+      if (window.fraction > bucket.noise + noiseMargin(bucket.noise, window.answers)) {
+        // Significantly more throttles than the noise: part of them are ours.
         this.cut(bucket, now);
         return;
       }
-      // Only probes raise the noise; between them it follows the measured share down (to nothing once the
-      // blips stop), never up: following it up would let a slowly growing real overload pass for noise.
-      bucket.noise = Math.min(bucket.noise, bucket.noise + NOISE_WEIGHT * (window.fraction - bucket.noise));
-      if (bucket.noise < NOISE_ACTIVE) bucket.noise = 0;
+      // The noise follows the measured shares (to nothing once the blips stop), but no higher than the last
+      // probe proved foreign: above that, a slowly growing real overload would pass for noise.
+      const next = bucket.noise + NOISE_WEIGHT * (window.fraction - bucket.noise);
+      bucket.noise = Math.min(bucket.noiseCeiling, next);
+      if (bucket.noise < NOISE_ACTIVE) {
+        bucket.noise = 0;
+        bucket.noiseCeiling = 0;
+      }
     }
   }
 }

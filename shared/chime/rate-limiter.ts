@@ -129,7 +129,7 @@ export class RateLimiter implements CallRateLimiter {
     const now = this.clock.now();
     const existing = this.buckets.get(key);
     if (!existing) {
-      this.buckets.set(key, new Bucket(key, rate, this.burstSeconds, now));
+      this.newBucket(key, rate, now);
       return;
     }
     if (existing.configuredRate === rate) return;
@@ -182,9 +182,14 @@ export class RateLimiter implements CallRateLimiter {
     if (!bucket) {
       const rate = this.options.rateFor(key);
       if (!(rate > 0) || !Number.isFinite(rate)) throw new RangeError(`rate for bucket ${key} must be > 0`);
-      bucket = new Bucket(key, rate, this.burstSeconds, now);
-      this.buckets.set(key, bucket);
+      bucket = this.newBucket(key, rate, now);
     }
+    return bucket;
+  }
+
+  private newBucket(key: string, rate: number, now: number): Bucket {
+    const bucket = new Bucket(key, rate, this.burstSeconds, now);
+    this.buckets.set(key, bucket);
     return bucket;
   }
 

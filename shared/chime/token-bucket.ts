@@ -53,6 +53,8 @@ export class Bucket {
   windowThrottles = 0;
   episode: Episode | undefined;
   noise = 0;
+  /** The foreign share the last probe measured: the noise estimate never rises above it. */
+  noiseCeiling = 0;
   cutsUndone = 0;
 
   constructor(
