@@ -112,6 +112,15 @@ export interface EventSource {
    * choose `idleMs` above the queue's visibility timeout to wait for them as well.
    */
   drain(options?: { idleMs?: number; timeoutMs?: number }): Promise<void>;
+  /**
+   * Disables the mapping, as `UpdateEventSourceMapping --no-enabled` does: no poller starts another receive.
+   * Resolves once every poller is parked: its receive in progress has returned (at most `waitTimeSeconds`
+   * on an empty queue) and the batch it got, if any, has been invoked. Nothing is aborted, so no message is
+   * left invisible. Messages sent after it resolves stay in the queue until `resume()`.
+   */
+  pause(): Promise<void>;
+  /** Enables the mapping again: the pollers start receiving at once. */
+  resume(): void;
   readonly stats: EventSourceStats;
 }
 
@@ -166,8 +175,24 @@ export async function startEventSource(options: EventSourceOptions): Promise<Eve
     },
   };
 
+  /** Set while paused (the mapping disabled): pollers park on it before their next receive. */
+  let paused: { readonly resumed: Promise<void>; readonly resume: () => void } | undefined;
+  let parked = 0;
+  /** Woken whenever a poller parks, so that `pause()` can tell when all of them have. */
+  let onParked = () => {};
+  const stopped = new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => resolve()));
+  const park = async (): Promise<void> => {
+    const gate = paused;
+    if (!gate) return;
+    parked++;
+    onParked();
+    await Promise.race([gate.resumed, stopped]);
+    parked--;
+  };
   const poller = async (): Promise<void> => {
     while (!abort.signal.aborted) {
+      await park();
+      if (abort.signal.aborted) break;
       try {
         const invoked = await receiveAndInvoke(settings, abort.signal, hooks);
         if (!invoked) continue;
@@ -190,6 +215,26 @@ export async function startEventSource(options: EventSourceOptions): Promise<Eve
   return {
     get stats(): EventSourceStats {
       return { ...counters };
+    },
+    async pause() {
+      if (!paused) {
+        let resume = () => {};
+        const resumed = new Promise<void>((resolve) => {
+          resume = resolve;
+        });
+        paused = { resumed, resume };
+      }
+      while (parked < settings.concurrency && !abort.signal.aborted) {
+        const next = new Promise<void>((resolve) => {
+          onParked = resolve;
+        });
+        await Promise.race([next, stopped]);
+      }
+    },
+    resume() {
+      const gate = paused;
+      paused = undefined;
+      gate?.resume();
     },
     async stop() {
       abort.abort();

@@ -117,6 +117,12 @@ export interface LocalStack {
   /** Runs the scheduled sync now (what the EventBridge schedule does). */
   runSchedule(): Promise<unknown>;
   /**
+   * Disables or enables a function's queue mapping, as `aws lambda update-event-source-mapping --no-enabled`
+   * / `--enabled` do. Disabling resolves once its pollers are parked (see EventSource.pause); messages then
+   * wait in the queue. Benchmarks use it to queue a backlog before the consumers see any of it.
+   */
+  setEventSourceEnabled(functionName: SqsFunctionName, enabled: boolean): Promise<void>;
+  /**
    * Stops everything: pollers first, then the functions (an invocation in flight is abandoned: its message
    * is not deleted, so it goes back to the queue), then the servers. Errors of abandoned invocations are not
    * reported; they are returned, summarised, as `interrupted`.
@@ -314,6 +320,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       createContext({ functionName, region: config.region, accountId: '000000000000', timeoutMs });
 
     const sources: EventSource[] = [];
+    const sourceOf = new Map<SqsFunctionName, EventSource>();
     const wiring: readonly [SqsFunctionName, { url: string; arn: string }, SqsHandler][] = [
       ['reconcile-tenant', queues.reconcile, reconcile],
       ['onboard-users', queues.onboarding, onboard],
@@ -321,22 +328,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ];
     for (const [functionName, queue, handler] of wiring) {
       const settings = eventSources[functionName];
-      sources.push(
-        await startEventSource({
-          sqs: runtime.sqs,
-          queueUrl: queue.url,
-          queueArn: queue.arn,
-          handler,
-          batchSize: settings.batchSize,
-          maximumBatchingWindowSeconds: settings.maximumBatchingWindowSeconds,
-          concurrency: settings.concurrency,
-          // Short polls keep stop() quick; Lambda's pollers wait 20 s, which only matters for an idle queue.
-          waitTimeSeconds: 2,
-          functionName,
-          timeoutMs: settings.timeoutSeconds * 1_000,
-          onError: report(functionName),
-        }),
-      );
+      const source = await startEventSource({
+        sqs: runtime.sqs,
+        queueUrl: queue.url,
+        queueArn: queue.arn,
+        handler,
+        batchSize: settings.batchSize,
+        maximumBatchingWindowSeconds: settings.maximumBatchingWindowSeconds,
+        concurrency: settings.concurrency,
+        // Short polls keep stop() quick; Lambda's pollers wait 20 s, which only matters for an idle queue.
+        waitTimeSeconds: 2,
+        functionName,
+        timeoutMs: settings.timeoutSeconds * 1_000,
+        onError: report(functionName),
+      });
+      sources.push(source);
+      sourceOf.set(functionName, source);
     }
     // The rules serverless.yml declares on the default bus, routed the way EventBridge matches them.
     for (const [name, rule] of Object.entries(eventRules)) {
@@ -458,6 +465,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       eventBridge,
       runtime,
       runSchedule,
+      setEventSourceEnabled: async (functionName, enabled) => {
+        const source = sourceOf.get(functionName);
+        if (!source) throw new Error(`no event source for ${functionName}`);
+        if (enabled) source.resume();
+        else await source.pause();
+      },
       stop: async () => {
         stopping = true;
         const interrupted = [...inFlight.values()];

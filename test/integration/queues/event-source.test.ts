@@ -260,6 +260,55 @@ describe('startEventSource', () => {
     expect(await queueDepth(stack.sqs, queue.url)).toEqual({ visible: 0, inFlight: 0 });
   });
 
+  it('pause() parks every poller with nothing left invisible; messages sent meanwhile wait for resume()', async () => {
+    const { onboarding: queue } = await ensureQueues(stack.sqs, uniqueQueueConfig());
+    const handled: string[] = [];
+    const source = await startEventSource({
+      sqs: stack.sqs,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      batchSize: 4,
+      concurrency: 3,
+      waitTimeSeconds: 1,
+      handler: async (event) => {
+        handled.push(...event.Records.map((record) => record.body));
+      },
+    });
+    try {
+      await send(queue.url, ['before']);
+      await waitFor(async () => handled.includes('before') || undefined, { what: 'the first message' });
+      await source.pause();
+      const bodies = Array.from({ length: 12 }, (_, index) => `m${index}`);
+      await send(queue.url, bodies);
+      // Longer than a poll's wait: a poller that was not parked would have received by now.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(handled).toEqual(['before']);
+      expect(await queueDepth(stack.sqs, queue.url)).toEqual({ visible: 12, inFlight: 0 });
+      source.resume();
+      await waitFor(async () => handled.length === 13 || undefined, {
+        what: 'the messages sent while paused',
+      });
+      expect(handled.slice(1).sort()).toEqual([...bodies].sort());
+    } finally {
+      await source.stop();
+    }
+  });
+
+  it('stop() resolves while paused', async () => {
+    const { onboarding: queue } = await ensureQueues(stack.sqs, uniqueQueueConfig());
+    const source = await startEventSource({
+      sqs: stack.sqs,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      waitTimeSeconds: 1,
+      handler: async () => {},
+    });
+    await source.pause();
+    const started = Date.now();
+    await source.stop();
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
   it('stop() lets the in-flight batch finish and delete before resolving', async () => {
     const { onboarding: queue } = await ensureQueues(stack.sqs, uniqueQueueConfig());
     let started!: () => void;
