@@ -52,10 +52,10 @@ describe('loadServerlessSettings (the real serverless.yml)', () => {
         timeoutSeconds: 900,
       },
       'onboard-users': {
-        batchSize: 100,
+        batchSize: 200,
         maximumBatchingWindowSeconds: 1,
         maximumConcurrency: 2,
-        timeoutSeconds: 60,
+        timeoutSeconds: 120,
       },
       'record-activity': {
         batchSize: 100,
@@ -68,7 +68,7 @@ describe('loadServerlessSettings (the real serverless.yml)', () => {
 
   it('resolves params from params.default with the local stage on top', () => {
     const params = settings.params();
-    expect(params.onboardingBatchSize).toBe(100);
+    expect(params.onboardingBatchSize).toBe(200);
     expect(params.reconcileConcurrency).toBe(5);
     expect(params.scheduleEnabled).toBe('false');
     expect(loadServerlessSettings({ stage: 'dev' }).params().scheduleEnabled).toBe('true');

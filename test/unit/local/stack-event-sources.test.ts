@@ -17,12 +17,12 @@ describe('effectiveEventSources (what the local stack polls with)', () => {
         timeoutSeconds: 900,
       },
       'onboard-users': {
-        batchSize: 100,
+        batchSize: 200,
         maximumBatchingWindowSeconds: 1,
         maximumConcurrency: 2,
         concurrency: 2,
         concurrencyFrom: 'serverless.yml',
-        timeoutSeconds: 60,
+        timeoutSeconds: 120,
       },
       'record-activity': {
         batchSize: 100,
@@ -38,7 +38,7 @@ describe('effectiveEventSources (what the local stack polls with)', () => {
   it('lets options.concurrency override a function and leaves the others as deployed', () => {
     const sources = effectiveEventSources({ concurrency: { onboarding: 1 } });
     expect(sources['onboard-users']).toMatchObject({
-      batchSize: 100,
+      batchSize: 200,
       maximumConcurrency: 2,
       concurrency: 1,
       concurrencyFrom: 'options',
