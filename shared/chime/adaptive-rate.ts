@@ -90,10 +90,14 @@ export class AdaptiveRate {
   private readonly recoveryMs: number;
   private readonly windowSamples: number;
 
-  /** `wake` re-checks the queue after a bucket's rate went up (the limiter's timer may be set too late). */
+  /**
+   * `wake` re-checks the queue after a bucket's rate went up (the limiter's timer may be set too late);
+   * `proven` hears of every bucket whose probe has just proved its throttles foreign.
+   */
   constructor(
     settings: AdaptiveRateSettings,
     private readonly wake: () => void,
+    private readonly proven: (bucket: Bucket, now: number) => void = () => {},
   ) {
     this.decreaseFactor = settings.decreaseFactor;
     this.minimumRateFraction = settings.minimumRateFraction;
@@ -133,6 +137,33 @@ export class AdaptiveRate {
     }
     bucket.lastIncreaseAt = now;
     return raised;
+  }
+
+  /**
+   * `bucket` takes the foreign share `reference` has proven. Throttles that are not ours come from the
+   * service or another client, not from one AppInstance's quota, and the reference (the account bucket)
+   * sees every call, so it completes its windows several times faster than a per-AppInstance bucket: when
+   * throttles start whatever the rate, each AppInstance's bucket would otherwise cut to the episode's depth
+   * and probe on its own (measured: the first seconds of a faulty onboarding pass of new tenants at half
+   * the later rate). A run of cuts in progress is undone as a probe proving it foreign would; a probe in
+   * progress still decides for itself. The bucket's own windows go on judging: throttles significantly
+   * above the adopted share still cut, and its own probe finding them ours resets its noise.
+   */
+  adoptNoise(bucket: Bucket, reference: Bucket, now: number): void {
+    if (reference.noiseCeiling <= bucket.noiseCeiling) return;
+    bucket.noiseCeiling = reference.noiseCeiling;
+    bucket.noise = Math.min(bucket.noiseCeiling, Math.max(bucket.noise, reference.noise));
+    const episode = bucket.episode;
+    if (!episode || episode.probe) return;
+    bucket.episode = undefined;
+    bucket.refill(now);
+    if (episode.startRate > bucket.effectiveRate) {
+      bucket.setRate(Math.min(bucket.configuredRate, episode.startRate));
+      bucket.cutsUndone += 1;
+      this.wake();
+    }
+    bucket.throttledAtRate = episode.startThrottledAt;
+    bucket.resetWindow(now);
   }
 
   /** One multiplicative cut, within the current episode's depth; starts an episode if there is none. */
@@ -258,6 +289,7 @@ export class AdaptiveRate {
         bucket.noiseCeiling = Math.max(bucket.noiseCeiling, upperBound);
         bucket.noise = Math.min(bucket.noiseCeiling, Math.max(bucket.noise, pooled));
         bucket.cutsUndone += 1;
+        this.proven(bucket, now);
       } else {
         bucket.setRate(low.rate);
         bucket.throttledAtRate = low.rate;

@@ -11,7 +11,7 @@ import {
   type QuotaCoordinatorOptions,
   type QuotaLeaseStore,
 } from './quota-coordinator';
-import { bucketKeysFor, type QuotaOptions, quotaLimits, rateForBucket } from './quotas';
+import { ACCOUNT_BUCKET, bucketKeysFor, type QuotaOptions, quotaLimits, rateForBucket } from './quotas';
 import { type CallRateLimiter, RateLimiter, type RateLimiterOptions } from './rate-limiter';
 import { ChimeRetryStrategy } from './retry-strategy';
 
@@ -154,7 +154,11 @@ export function createChimeRateLimiter(
   tuning: Omit<RateLimiterOptions, 'rateFor'> = {},
 ): RateLimiter {
   const limits = quotaLimits(quotas);
-  return new RateLimiter({ ...tuning, rateFor: (key) => rateForBucket(limits, key) });
+  return new RateLimiter({
+    noiseReferenceKey: ACCOUNT_BUCKET,
+    ...tuning,
+    rateFor: (key) => rateForBucket(limits, key),
+  });
 }
 
 export interface ChimeQuotaOptions extends QuotaOptions {
@@ -193,7 +197,11 @@ export function createChimeQuota(options: ChimeQuotaOptions): ChimeQuota {
     fallbackShare: options.fallbackShare ?? 0.1,
     ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
   });
-  const limiter = new RateLimiter({ ...options.tuning, rateFor: (key) => coordinator.rateFor(key) });
+  const limiter = new RateLimiter({
+    noiseReferenceKey: ACCOUNT_BUCKET,
+    ...options.tuning,
+    rateFor: (key) => coordinator.rateFor(key),
+  });
   return { limiter, callLimiter: new CoordinatedRateLimiter(limiter, coordinator), coordinator };
 }
 

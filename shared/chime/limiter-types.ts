@@ -38,6 +38,11 @@ export interface RateLimiterOptions {
   readonly recoveryMs?: number;
   /** Answers per measurement window of the foreign-throttle detection (see adaptive-rate.ts). */
   readonly windowSamples?: number;
+  /**
+   * A bucket every call draws on (the Chime account bucket). The foreign throttle share it proves is shared
+   * with the other buckets (see adaptive-rate.ts, `adoptNoise`). Default: none, every bucket learns alone.
+   */
+  readonly noiseReferenceKey?: string;
   readonly clock?: Partial<LimiterClock>;
 }
 

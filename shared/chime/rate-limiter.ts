@@ -86,6 +86,12 @@ export class RateLimiter implements CallRateLimiter {
       () => {
         if (this.waiters.length > 0) this.schedule();
       },
+      (bucket, now) => {
+        if (bucket.key !== this.options.noiseReferenceKey) return;
+        for (const other of this.buckets.values()) {
+          if (other !== bucket) this.adaptation.adoptNoise(other, bucket, now);
+        }
+      },
     );
   }
 
@@ -187,8 +193,12 @@ export class RateLimiter implements CallRateLimiter {
     return bucket;
   }
 
+  /** A new bucket starts with the foreign share the reference bucket has proven (adaptive-rate.ts). */
   private newBucket(key: string, rate: number, now: number): Bucket {
     const bucket = new Bucket(key, rate, this.burstSeconds, now);
+    const referenceKey = this.options.noiseReferenceKey;
+    const reference = referenceKey === undefined ? undefined : this.buckets.get(referenceKey);
+    if (reference) this.adaptation.adoptNoise(bucket, reference, now);
     this.buckets.set(key, bucket);
     return bucket;
   }
