@@ -1,5 +1,6 @@
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import queues from '../../../infra/queues.json' with { type: 'json' };
 import { ensureQueues } from '../../../local/queue-provisioning';
 import { REDRIVE_POLICY_REASON } from '../../../shared/aws/dead-letters';
 import { SqsQueues } from '../../../shared/aws/queues';
@@ -42,7 +43,7 @@ describe('ensureQueues', () => {
       deadLetterTargetArn: first.onboarding.deadLetterArn,
       maxReceiveCount: 8,
     });
-    expect(onboarding.VisibilityTimeout).toBe('120');
+    expect(onboarding.VisibilityTimeout).toBe(String(queues.OnboardingQueue.VisibilityTimeout));
     expect(onboarding.MessageRetentionPeriod).toBe('1209600');
     expect(first.onboarding.deadLetterArn).toMatch(new RegExp(`:${config.onboardingDeadLetterQueue}$`));
 
