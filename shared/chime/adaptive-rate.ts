@@ -92,12 +92,14 @@ export class AdaptiveRate {
 
   /**
    * `wake` re-checks the queue after a bucket's rate went up (the limiter's timer may be set too late);
-   * `proven` hears of every bucket whose probe has just proved its throttles foreign.
+   * `proven` hears of every bucket whose probe has just proved its throttles foreign; `provenElsewhere`
+   * answers the foreign share the reference bucket has proven, for the other buckets (0: none).
    */
   constructor(
     settings: AdaptiveRateSettings,
     private readonly wake: () => void,
     private readonly proven: (bucket: Bucket, now: number) => void = () => {},
+    private readonly provenElsewhere: (bucket: Bucket) => number = () => 0,
   ) {
     this.decreaseFactor = settings.decreaseFactor;
     this.minimumRateFraction = settings.minimumRateFraction;
@@ -268,10 +270,18 @@ export class AdaptiveRate {
       // the larger bursts the higher rate lets through; throttles that do not depend on our rate keep their
       // share. Taking such a probe as "ours" by default ratcheted the rate down to its floor, one episode
       // after the other (measured: onboarding under 20% random 429s at 0.25 of its quota).
+      // A probe throttled no more than the foreign share the reference bucket (every call) has proven is
+      // explained by it: one probe's window is small, and a probe wrongly judged "ours" sent the bucket back
+      // to the bottom of its cuts, without noise, climbing slowly (measured: faulty onboarding passes of the
+      // same code between 0.40 and 0.64 of the quota, the low ones with buckets stuck there for seconds).
+      const elsewhere = this.provenElsewhere(bucket);
+      const explained =
+        elsewhere >= NOISE_ACTIVE && window.fraction <= elsewhere + noiseMargin(elsewhere, window.answers);
       const foreign =
-        sentRatio >= PROBE_MIN_SENT_RATIO
+        explained ||
+        (sentRatio >= PROBE_MIN_SENT_RATIO
           ? window.accepted >= low.window.accepted * Math.sqrt(sentRatio)
-          : !significantlyMoreThrottled(window, low.window);
+          : !significantlyMoreThrottled(window, low.window));
       bucket.refill(now);
       if (foreign) {
         bucket.throttledAtRate = episode.startThrottledAt;

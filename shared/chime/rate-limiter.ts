@@ -92,6 +92,11 @@ export class RateLimiter implements CallRateLimiter {
           if (other !== bucket) this.adaptation.adoptNoise(other, bucket, now);
         }
       },
+      (bucket) => {
+        const referenceKey = this.options.noiseReferenceKey;
+        if (referenceKey === undefined || bucket.key === referenceKey) return 0;
+        return this.buckets.get(referenceKey)?.noiseCeiling ?? 0;
+      },
     );
   }
 
