@@ -114,7 +114,8 @@ export const RATE_LIMIT_MIDDLEWARE_NAME = 'chimeRateLimitMiddleware';
  * The only way the product builds a Chime SDK Identity client: rate limited on every attempt.
  * The endpoint comes from `AWS_ENDPOINT_URL_CHIME_SDK_IDENTITY`, which the SDK reads itself.
  *
- * Retries: 5 attempts under ChimeRetryStrategy (retry-strategy.ts) instead of the SDK's standard strategy
+ * Retries: 5 attempts under ChimeRetryStrategy (retry-strategy.ts), up to 10 when the failures are throttles,
+ * instead of the SDK's standard strategy
  * (3 attempts; throttles back off from a 1 s base, anything else from 50 ms, up to a 20 s cap, depending on
  * the @smithy/core release). Here the adaptive limiter does the pacing: every retry waits for tokens from
  * buckets that a 429 of ours has just slowed down, so a throttled retry only needs a small jitter to

@@ -5,6 +5,14 @@ import { backoff } from '../backoff';
 export const BACKOFF_BASE_MS = 100;
 export const BACKOFF_CAP_MS = 5_000;
 export const THROTTLE_JITTER_MS = 50;
+/**
+ * A call whose failures are throttles may make this many times `maxAttempts` attempts. Each of them waits
+ * for the limiter's tokens (which a real overload slows down), so they cost nothing the limiter does not
+ * already pace, while giving up hands the message back to its queue: a retry delay of seconds, a receive
+ * and an invocation. Measured under 20% random 429s and 5% 503s, the 0.1% of records that failed 5 attempts
+ * came back seconds after the rest and set the end of a 20,000-request pass.
+ */
+export const THROTTLED_ATTEMPTS_FACTOR = 2;
 
 /**
  * Full-jitter exponential backoff: a uniform delay in [0, min(cap, base * 2^(retry-1))). `retry` is 1 for
@@ -101,7 +109,12 @@ export class ChimeRetryStrategy implements RetryStrategyV2 {
     const { errorType } = errorInfo;
     const retry = token.getRetryCount() + 1;
     if (errorType !== 'THROTTLING' && errorType !== 'TRANSIENT') throw new Error('not retryable');
-    if (retry >= this.maxAttempts) throw new Error(`no attempts left (${this.maxAttempts})`);
+    // 5xx and network errors: `maxAttempts` of them at most; throttles before them do not use these up.
+    const limit = this.maxAttempts * THROTTLED_ATTEMPTS_FACTOR;
+    if (retry >= limit) throw new Error(`no attempts left (${limit})`);
+    if (errorType === 'TRANSIENT' && token.serverErrorRetries + 1 >= this.maxAttempts) {
+      throw new Error(`no attempts left for server errors (${this.maxAttempts})`);
+    }
     let cost = 0;
     if (errorType === 'TRANSIENT') {
       cost = errorInfo.error?.name === 'TimeoutError' ? TIMEOUT_RETRY_COST : RETRY_COST;

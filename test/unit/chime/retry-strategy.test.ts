@@ -40,23 +40,40 @@ describe('retryDelayMs', () => {
 });
 
 describe('ChimeRetryStrategy', () => {
+  it('retries a 5xx after six throttles (throttles do not use up the server-error attempts)', async () => {
+    const strategy = new ChimeRetryStrategy(5, () => 0.5);
+    const throttled = await retry(strategy, failure('THROTTLING'), 6);
+    const token = await strategy.refreshRetryTokenForRetry(throttled, failure('TRANSIENT'));
+    expect(token.getRetryCount()).toBe(7);
+    expect(token.serverErrorRetries).toBe(1);
+  });
+
   it.each([
-    { case: 'throttles', info: failure('THROTTLING'), maxDelay: THROTTLE_JITTER_MS, quotaSpent: 0 },
-    { case: '5xx', info: failure('TRANSIENT'), maxDelay: 8 * BACKOFF_BASE_MS, quotaSpent: 4 * 5 },
+    // Throttles get twice the attempts: the limiter paces each of them.
+    {
+      case: 'throttles',
+      info: failure('THROTTLING'),
+      retries: 9,
+      maxDelay: THROTTLE_JITTER_MS,
+      quotaSpent: 0,
+    },
+    { case: '5xx', info: failure('TRANSIENT'), retries: 4, maxDelay: 8 * BACKOFF_BASE_MS, quotaSpent: 4 * 5 },
     {
       case: 'timeouts',
       info: failure('TRANSIENT', 'TimeoutError'),
+      retries: 4,
       maxDelay: 8 * BACKOFF_BASE_MS,
       quotaSpent: 4 * 10,
     },
-  ])('retries $case until the attempts run out, spending $quotaSpent of the retry quota', async ({
+  ])('retries $case $retries times, spending $quotaSpent of the retry quota', async ({
     info,
+    retries,
     maxDelay,
     quotaSpent,
   }) => {
     const strategy = new ChimeRetryStrategy(5, () => 0.999_999);
-    const token = await retry(strategy, info, 4);
-    expect(token.getRetryCount()).toBe(4);
+    const token = await retry(strategy, info, retries);
+    expect(token.getRetryCount()).toBe(retries);
     expect(token.getRetryDelay()).toBe(maxDelay - 1);
     expect(strategy.retryQuota()).toBe(500 - quotaSpent);
     await expect(strategy.refreshRetryTokenForRetry(token, info)).rejects.toThrow(/no attempts left/);
