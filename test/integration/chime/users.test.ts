@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChimeEmulator } from '../../../emulator/index';
 import { ChimeAttemptCounter, createChimeClient, createChimeRateLimiter } from '../../../shared/chime/client';
+import { THROTTLED_ATTEMPTS_FACTOR } from '../../../shared/chime/retry-strategy';
 import { ChimeUsers } from '../../../shared/chime/users';
 import { emulatorStats, startEmulatorForSdk, sum } from './support';
 
@@ -119,14 +120,16 @@ describe('ChimeUsers against the emulator', () => {
     const { users, client, limiter, counter } = adapter(5);
     emulator.setFaults({ throttleRate: 1 });
     const error = await users.describe(userArns[0] as string).catch((caught: unknown) => caught);
+    // Throttled calls get twice maxAttempts: each attempt waits for the limiter's tokens.
+    const attempts = 5 * THROTTLED_ATTEMPTS_FACTOR;
     expect((error as { name?: string }).name).toBe('ThrottledClientException');
-    expect((error as { $metadata?: { attempts?: number } }).$metadata?.attempts).toBe(5);
+    expect((error as { $metadata?: { attempts?: number } }).$metadata?.attempts).toBe(attempts);
     const stats = await emulatorStats(emulator);
-    expect(stats.calls.DescribeAppInstanceUser).toBe(5);
-    expect(limiter.stats().acquired).toBe(5);
-    expect(limiter.stats().throttles).toBe(5);
-    expect(counter.snapshot().DescribeAppInstanceUser).toEqual({ attempts: 5, throttled: 5, errors: 0 });
-    expect(sum(stats.throttled)).toBe(5);
+    expect(stats.calls.DescribeAppInstanceUser).toBe(attempts);
+    expect(limiter.stats().acquired).toBe(attempts);
+    expect(limiter.stats().throttles).toBe(attempts);
+    expect(counter.snapshot().DescribeAppInstanceUser).toEqual({ attempts, throttled: attempts, errors: 0 });
+    expect(sum(stats.throttled)).toBe(attempts);
     client.destroy();
   });
 
