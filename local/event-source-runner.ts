@@ -178,14 +178,14 @@ export async function startEventSource(options: EventSourceOptions): Promise<Eve
   /** Set while paused (the mapping disabled): pollers park on it before their next receive. */
   let paused: { readonly resumed: Promise<void>; readonly resume: () => void } | undefined;
   let parked = 0;
-  /** Woken whenever a poller parks, so that `pause()` can tell when all of them have. */
-  let onParked = () => {};
+  /** Woken whenever a poller parks, so that `pause()` (any number of calls at once) can tell when all have. */
+  const parkedListeners = new Set<() => void>();
   const stopped = new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => resolve()));
   const park = async (): Promise<void> => {
     const gate = paused;
     if (!gate) return;
     parked++;
-    onParked();
+    for (const listener of parkedListeners) listener();
     await Promise.race([gate.resumed, stopped]);
     parked--;
   };
@@ -225,10 +225,13 @@ export async function startEventSource(options: EventSourceOptions): Promise<Eve
         paused = { resumed, resume };
       }
       while (parked < settings.concurrency && !abort.signal.aborted) {
+        let listener = () => {};
         const next = new Promise<void>((resolve) => {
-          onParked = resolve;
+          listener = resolve;
         });
+        parkedListeners.add(listener);
         await Promise.race([next, stopped]);
+        parkedListeners.delete(listener);
       }
     },
     resume() {

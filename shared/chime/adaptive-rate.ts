@@ -12,19 +12,20 @@ import { type Bucket, type Episode, TOKEN_EPSILON, type WindowStats } from './to
  * throttles go on at the bottom, a probe goes back to the starting rate for one window: when what gets
  * through grows with what we send, the throttles did not depend on our rate, so the rate stays there and
  * their share is remembered as foreign noise, under which throttles only cut when a window's share climbs
- * significantly above it. When what gets through stays put, we are at a real limit (a competitor took part of the
- * quota): back to the bottom, and the cuts go on from there. When our demand, not the limiter, set what we
+ * significantly above it. When what gets through stays put, we are at a real limit (a competitor took part
+ * of the quota): back to the bottom, and the cuts go on from there. When our demand, not the limiter, set what we
  * sent (batches smaller than the rate allows: the probe sent hardly more), the throttled shares decide
  * instead: foreign unless the probe's share is significantly higher. An episode that began at (or near) the
  * floor probes too, up to where the episode's depth reaches; without that, throttles that come whatever the
  * rate held the floor for good. Between probes the noise estimate follows the measured shares (an EWMA)
  * but never above the share the last probe proved foreign: it fades within a few windows once the blips
- * stop, and a slowly growing real overload cannot pass for noise. (Following the shares down only, it drifted
- * to a low quantile of them, ~0.15 under 20% random 429s, and 1 window in 6 then cut.) Safety nets keep the classic speed
- * where no blip can be the cause: a window throttled more than MAX_FOREIGN_FRACTION lets the cuts go past
- * the depth, a probe throttled more than PROBE_ABORT_FRACTION ends at once, a bottom window with fewer than
- * MIN_PROBE_FRACTION throttles (stragglers) ends the episode without a probe, and no additive increase
- * runs under a probe.
+ * stop, and a slowly growing real overload cannot pass for noise. (Following the shares down only, it
+ * drifted to a low quantile of them, ~0.15 under 20% random 429s, and 1 window in 6 then cut.) The account
+ * bucket sees every call and proves a foreign share first; the other buckets take it (`adoptNoise`), and a
+ * probe throttled within it counts as foreign. Safety nets keep the classic speed where no blip can be the
+ * cause: a window throttled more than MAX_FOREIGN_FRACTION lets the cuts go past the depth, a probe
+ * throttled more than PROBE_ABORT_FRACTION ends at once, a bottom window with fewer than MIN_PROBE_FRACTION
+ * throttles (stragglers) ends the episode without a probe, and no additive increase runs under a probe.
  */
 
 /** Above this fraction of the last throttled rate, the additive increase slows to PROBE_SPEED. */

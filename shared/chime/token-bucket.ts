@@ -53,7 +53,10 @@ export class Bucket {
   windowThrottles = 0;
   episode: Episode | undefined;
   noise = 0;
-  /** The foreign share the last probe measured: the noise estimate never rises above it. */
+  /**
+   * The upper confidence bound of the foreign share a probe proved (this bucket's, or the reference
+   * bucket's it adopted): the noise estimate never rises above it.
+   */
   noiseCeiling = 0;
   cutsUndone = 0;
 
@@ -80,10 +83,6 @@ export class Bucket {
       this.tokens = Math.min(this.capacity(), this.tokens + (this.effectiveRate * elapsedMs) / 1000);
       this.updatedAt = now;
     }
-  }
-
-  hasToken(): boolean {
-    return this.tokens >= 1 - TOKEN_EPSILON;
   }
 
   /** Tokens set aside in `pass` for the oldest waiter. */

@@ -277,7 +277,8 @@ describe('startEventSource', () => {
     try {
       await send(queue.url, ['before']);
       await waitFor(async () => handled.includes('before') || undefined, { what: 'the first message' });
-      await source.pause();
+      // Two callers at once (a bench and a test helper, say): both resolve once the pollers are parked.
+      await Promise.all([source.pause(), source.pause()]);
       const bodies = Array.from({ length: 12 }, (_, index) => `m${index}`);
       await send(queue.url, bodies);
       // Longer than a poll's wait: a poller that was not parked would have received by now.

@@ -14,6 +14,15 @@ interface Service {
   randomThrottle: number;
 }
 
+/** A small deterministic PRNG keeps the simulations reproducible. */
+function seededRandom(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
 function simulate(
   limiter: RateLimiter,
   service: Service,
@@ -21,12 +30,7 @@ function simulate(
 ) {
   let tokens = service.capacity;
   let updatedAt = Date.now();
-  let seed = 42;
-  // A small deterministic PRNG keeps the test reproducible.
-  const random = () => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-    return seed / 2 ** 31;
-  };
+  const random = seededRandom(42);
   const log: { at: number; throttled: boolean }[] = [];
   let running = true;
   const attempt = (): boolean => {
@@ -80,11 +84,7 @@ function simulateBatches(
 ) {
   let tokens = service.capacity;
   let updatedAt = Date.now();
-  let seed = 7;
-  const random = () => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-    return seed / 2 ** 31;
-  };
+  const random = seededRandom(7);
   let running = true;
   let done = 0;
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
