@@ -1,54 +1,22 @@
-import type { RE2JS } from 're2js';
 import { normalizeHorizons, smallestHorizon } from './horizons';
-import {
-  compileUserIdPattern,
-  type Expiration,
-  type MetadataSelector,
-  type Policy,
-  type PolicyExemption,
-} from './schema';
+import { EXPIRATION_KINDS, SELECTOR_KINDS, type SelectorMiss } from './kinds/registry';
+import type { Matcher, SelectorKind } from './kinds/selector';
+import type { Expiration, Policy, PolicyExemption } from './schema';
 
-/**
- * Why a selector did not match a user. The objects are built once per compiled selector, so the hot path
- * (every user of every tenant) allocates nothing to say "no", and `explain` reads the same answer.
- */
-export type SelectorMiss =
-  | { readonly selector: 'userIdPrefix'; readonly expected: string }
-  | { readonly selector: 'userIdPattern'; readonly expected: string }
-  | { readonly selector: 'userIds'; readonly count: number }
-  | {
-      readonly selector: 'metadata';
-      readonly key: string;
-      readonly accepted: readonly string[];
-      /** `no-object`: the user's Metadata is absent or not a JSON object. */
-      readonly problem: 'no-object' | 'key-absent' | 'value-not-accepted';
-    };
+export type { SelectorMiss } from './kinds/registry';
 
-export interface CompiledMetadataKey {
-  readonly key: string;
-  readonly accepted: readonly string[];
-  readonly misses: {
-    readonly 'no-object': SelectorMiss;
-    readonly 'key-absent': SelectorMiss;
-    readonly 'value-not-accepted': SelectorMiss;
-  };
+/** One selector of a rule or an exemption, compiled: what it reads of a user and how it answers. */
+export interface CompiledCheck {
+  readonly reads: SelectorKind['reads'];
+  readonly miss: Matcher<SelectorMiss>;
 }
 
-/** The selectors of a rule or an exemption, ready for matching. */
+/** The selectors of a rule or an exemption, ready for matching, in the registry's order. */
 export interface CompiledSelector {
-  readonly userIdPrefix: string | undefined;
-  readonly userIdPattern: RE2JS | undefined;
-  /** [key, accepted values]; empty when there is no metadata selector. */
-  readonly metadata: readonly (readonly [key: string, accepted: readonly string[]])[];
-  readonly metadataKeys: readonly CompiledMetadataKey[];
-  /** Exemptions only: the explicit user ids. */
-  readonly userIds: ReadonlySet<string> | undefined;
-  readonly prefixMiss: SelectorMiss | undefined;
-  readonly patternMiss: SelectorMiss | undefined;
-  readonly userIdsMiss: SelectorMiss | undefined;
+  readonly checks: readonly CompiledCheck[];
 }
 
-/** A rule ready for matching: regexes compiled once, metadata values normalised to lists. */
+/** A rule ready for matching: each selector compiled once (regular expressions, metadata value lists). */
 export interface CompiledRule extends CompiledSelector {
   readonly id: string;
   readonly priority: number;
@@ -78,49 +46,34 @@ export interface CompiledPolicy {
   /** In document order: the first active exemption that matches wins over every rule. */
   readonly exemptions: readonly CompiledExemption[];
   readonly protectAdmins: boolean;
+  /** Some expiration of the policy decides by the user's last activity: a sync then reads activity. */
+  readonly needsActivity: boolean;
 }
 
 const cache = new WeakMap<Policy, CompiledPolicy>();
 
-function compileSelector(match: {
-  readonly userIdPrefix?: string | undefined;
-  readonly userIdPattern?: string | undefined;
-  readonly metadata?: MetadataSelector | undefined;
-  readonly userIds?: readonly string[] | undefined;
-}): CompiledSelector {
-  const metadata = Object.entries(match.metadata ?? {}).map(
-    ([key, accepted]) => [key, typeof accepted === 'string' ? [accepted] : accepted] as const,
+function compileSelector(match: object): CompiledSelector {
+  const values = match as Readonly<Record<string, unknown>>;
+  const checks: CompiledCheck[] = [];
+  for (const kind of SELECTOR_KINDS) {
+    const value = values[kind.name];
+    if (value !== undefined)
+      checks.push({ reads: kind.reads, miss: kind.compile(value) as Matcher<SelectorMiss> });
+  }
+  return { checks };
+}
+
+/** Whether some expiration given is of a kind that decides by the user's last activity. */
+function needsActivity(expirations: readonly (Expiration | undefined)[]): boolean {
+  return EXPIRATION_KINDS.some(
+    (kind) => kind.needsActivity && expirations.some((expiration) => kind.is(expiration)),
   );
-  return {
-    userIdPrefix: match.userIdPrefix,
-    userIdPattern: match.userIdPattern === undefined ? undefined : compileUserIdPattern(match.userIdPattern),
-    metadata,
-    metadataKeys: metadata.map(([key, accepted]) => ({
-      key,
-      accepted,
-      misses: {
-        'no-object': { selector: 'metadata', key, accepted, problem: 'no-object' },
-        'key-absent': { selector: 'metadata', key, accepted, problem: 'key-absent' },
-        'value-not-accepted': { selector: 'metadata', key, accepted, problem: 'value-not-accepted' },
-      },
-    })),
-    userIds: match.userIds === undefined ? undefined : new Set(match.userIds),
-    prefixMiss:
-      match.userIdPrefix === undefined
-        ? undefined
-        : { selector: 'userIdPrefix', expected: match.userIdPrefix },
-    patternMiss:
-      match.userIdPattern === undefined
-        ? undefined
-        : { selector: 'userIdPattern', expected: match.userIdPattern },
-    userIdsMiss:
-      match.userIds === undefined ? undefined : { selector: 'userIds', count: match.userIds.length },
-  };
 }
 
 /**
  * Compiles a validated policy for fast repeated decisions. Results are cached per policy object, so policies
- * are treated as immutable once compiled. Throws if a userIdPattern is not valid RE2 (parsePolicy rejects those).
+ * are treated as immutable once compiled. Throws if a selector cannot compile (a regular expression that is not
+ * valid RE2; parsePolicy rejects those).
  */
 export function compilePolicy(policy: Policy): CompiledPolicy {
   const cached = cache.get(policy);
@@ -155,6 +108,11 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
     horizons,
     exemptions,
     protectAdmins: policy.protectAdmins ?? true,
+    needsActivity: needsActivity([
+      ...rules.map((rule) => rule.expiration),
+      policy.default?.expiration,
+      ...exemptions.map((exemption) => exemption.expiration),
+    ]),
   };
   cache.set(policy, compiled);
   return compiled;

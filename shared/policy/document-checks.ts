@@ -1,9 +1,16 @@
+import { joinWords } from './fields';
+import { SELECTOR_KINDS } from './kinds/registry';
 import { DYNAMODB_MAX_MAGNITUDE, DYNAMODB_MIN_MAGNITUDE, MAX_DOCUMENT_BYTES } from './limits';
 import { formatPath, type PolicyProblem } from './problems';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+const EMPTY_EXEMPTION_MATCH = `must name its users (${joinWords(
+  SELECTOR_KINDS.map((kind) => kind.name),
+  'or',
+)}); an exemption never covers every user`;
 
 /**
  * Checks that span rules. They run on the raw input rather than as zod refinements, because zod skips
@@ -43,8 +50,7 @@ export function crossRuleProblems(input: unknown): PolicyProblem[] {
       if (isRecord(exemption) && isRecord(exemption.match) && Object.keys(exemption.match).length === 0) {
         problems.push({
           path: formatPath(['exemptions', index, 'match']),
-          message:
-            'must name its users (userIds, userIdPrefix, userIdPattern or metadata); an exemption never covers every user',
+          message: EMPTY_EXEMPTION_MATCH,
         });
       }
       if (!isRecord(exemption) || typeof exemption.id !== 'string') return;

@@ -1,6 +1,8 @@
 import { type CompiledPolicy, compilePolicy, isCompiledPolicy } from './compile';
+import { plural } from './kinds/expiration';
+import { expirationKindOf } from './kinds/registry';
+import { DAY_MS } from './limits';
 import { findProtection, findRule, metadataReader, type PolicyUser, type ResolveContext } from './match';
-import { renewalDays, renewalDue } from './renewal';
 import { type Expiration, MAX_EXPIRATION_DAYS, MIN_EXPIRATION_DAYS, type Policy } from './schema';
 
 // Selector matching and the trace types live in match.ts; re-exported so importers of the engine keep theirs.
@@ -12,7 +14,7 @@ export {
   type TraceStep,
 } from './match';
 
-export const DAY_MS = 86_400_000;
+export { DAY_MS };
 
 /** The instant a user created at `createdAt` expires with ExpirationDays = `days` (criterion CREATED_TIMESTAMP). */
 export function expiresAt(createdAt: number, days: number): number {
@@ -24,7 +26,7 @@ export interface CurrentExpiration {
   readonly createdAt: number;
   /** Current ExpirationDays; undefined when the user has no ExpirationSettings. */
   readonly expirationDays?: number | undefined;
-  /** The user's last recorded activity (epoch ms), for `inactiveDays` expirations; undefined when none. */
+  /** The user's last recorded activity (epoch ms), for kinds that need it; undefined when none. */
   readonly lastActiveAt?: number | undefined;
 }
 
@@ -110,7 +112,7 @@ export function resolveExpiration(
 }
 
 /**
- * Whether deciding for this user needs its CreatedTimestamp: only `days` intents compute an instant. A bulk
+ * Whether deciding for this user needs its CreatedTimestamp: only kinds that compute an instant do. A bulk
  * sync can skip DescribeAppInstanceUser for users that resolve to `never` or `unmanaged`.
  */
 export function needsCreatedTimestamp(
@@ -118,7 +120,15 @@ export function needsCreatedTimestamp(
   user: PolicyUser,
   context?: ResolveContext,
 ): boolean {
-  return typeof resolveExpiration(policy, user, context).expiration === 'object';
+  return expirationKindOf(resolveExpiration(policy, user, context).expiration).needsCreatedTimestamp;
+}
+
+/**
+ * Whether some expiration of the policy decides by the user's last activity: only then does a sync read
+ * activity (the kinds declare it, kinds/expirations/).
+ */
+export function policyNeedsActivity(policy: Policy | CompiledPolicy): boolean {
+  return toCompiled(policy).needsActivity;
 }
 
 function label(resolved: ResolvedExpiration): string {
@@ -127,10 +137,6 @@ function label(resolved: ResolvedExpiration): string {
   if (resolved.source === 'admin') return 'AppInstanceAdmin (protected)';
   if (resolved.source === 'default') return 'default';
   return 'no matching rule and no default';
-}
-
-function plural(count: number, unit: string): string {
-  return `${count} ${unit}${count === 1 ? '' : 's'}`;
 }
 
 interface Outcome {
@@ -233,13 +239,19 @@ function outcomeFor(
   const who = label(resolved);
   // An absent expiration is "never expires": +Infinity makes every comparison below uniform.
   const cur = currentExpiresAt ?? Number.POSITIVE_INFINITY;
+  const asked = expirationKindOf(expiration).target(expiration, {
+    createdAt,
+    currentExpiresAt,
+    lastActiveAt,
+    now,
+  });
 
-  if (expiration === 'unmanaged') {
+  if (asked.intent === 'unmanaged') {
     const why = resolved.source === 'admin' ? 'left untouched' : 'unmanaged';
     return leave('unmanaged', null, false, currentExpiresAt, `${who}: ${why}`);
   }
 
-  if (expiration === 'never') {
+  if (asked.intent === 'never') {
     if (currentExpiresAt === null) {
       return leave('never', null, false, currentExpiresAt, `${who}: never expires (already none)`);
     }
@@ -257,18 +269,10 @@ function outcomeFor(
     };
   }
 
-  let intended: number;
-  let policyText: string;
-  if ('inactiveDays' in expiration) {
-    const { inactiveDays } = expiration;
-    intended = renewalDays(createdAt, lastActiveAt, inactiveDays);
-    policyText = `${who}: ${plural(inactiveDays, 'day')} after the last activity`;
-    if (!renewalDue(currentExpiresAt, expiresAt(createdAt, intended), now, inactiveDays)) {
-      return leave('days', intended, false, currentExpiresAt, `${policyText} (renewal not due yet)`);
-    }
-  } else {
-    intended = expiration.days;
-    policyText = `${who}: ${plural(intended, 'day')}`;
+  const intended = asked.days;
+  const policyText = `${who}: ${asked.text}`;
+  if (asked.wait !== null) {
+    return leave('days', intended, false, currentExpiresAt, `${policyText} (${asked.wait})`);
   }
   const target = expiresAt(createdAt, intended);
   if (target === cur) return leave('days', intended, false, currentExpiresAt, `${policyText} (already set)`);

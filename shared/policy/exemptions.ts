@@ -1,5 +1,6 @@
-import { compilePolicy } from './compile';
-import { DAY_MS } from './engine';
+import { type CompiledRule, compilePolicy } from './compile';
+import { SELECTOR_KINDS } from './kinds/registry';
+import { DAY_MS } from './limits';
 import type { Policy, PolicyExemption, PolicyProblem, RuleMatch } from './schema';
 
 /** An exemption may end at most this far ahead of the moment it is stored. */
@@ -37,28 +38,38 @@ export function exemptionTimeProblems(policy: Policy, now: number): PolicyProble
   return problems;
 }
 
+/** A user's Metadata as `policy put` knows it: not at all, so only id selectors can be judged. */
+const UNKNOWN_METADATA = () => null;
+
+/** Whether a rule's id selectors accept a user id; its metadata selectors may accept any user, unknown here. */
+function acceptsId(rule: CompiledRule | undefined, userId: string): boolean {
+  if (rule === undefined) return true;
+  return rule.checks.every(
+    (check) => check.reads !== 'userId' || check.miss(userId, UNKNOWN_METADATA) === null,
+  );
+}
+
 /**
- * Whether some user could match both selectors, judged from the selectors alone (no user data at put time):
- * a pair is disjoint only when that can be proven (different prefixes, an id list none of whose ids the
- * rule's id selectors accept, a metadata key whose accepted values do not overlap). Patterns against each
- * other are assumed to overlap.
+ * Whether some user could match both an exemption's and a rule's selectors, judged from the selectors alone
+ * (no user data at put time). A pair is disjoint only when one selector kind proves it: two values of a kind
+ * that no user can both match (kinds/selectors/: `disjoint`, e.g. different prefixes, metadata values that do
+ * not overlap), or ids named by the exemption none of which the rule's id selectors accept (`candidates`).
+ * Kinds that can prove neither (patterns) are assumed to overlap.
  */
 function couldOverlap(
   exemption: PolicyExemption['match'],
   rule: RuleMatch,
-  testId: (id: string) => boolean,
+  compiled: CompiledRule | undefined,
 ): boolean {
-  const { userIdPrefix: a } = exemption;
-  const { userIdPrefix: b } = rule;
-  if (a !== undefined && b !== undefined && !a.startsWith(b) && !b.startsWith(a)) return false;
-  if (exemption.userIds !== undefined && !exemption.userIds.some(testId)) return false;
-  if (exemption.metadata && rule.metadata) {
-    for (const key of Object.keys(exemption.metadata)) {
-      if (!Object.hasOwn(rule.metadata, key)) continue;
-      const ours = ([] as string[]).concat(exemption.metadata[key] ?? []);
-      const theirs = ([] as string[]).concat(rule.metadata[key] ?? []);
-      if (!ours.some((value) => theirs.includes(value))) return false;
-    }
+  const ours = exemption as Readonly<Record<string, unknown>>;
+  const theirs = rule as Readonly<Record<string, unknown>>;
+  for (const kind of SELECTOR_KINDS) {
+    const value = ours[kind.name];
+    if (value === undefined) continue;
+    const other = theirs[kind.name];
+    if (other !== undefined && kind.disjoint?.(value, other)) return false;
+    if (kind.candidates && !kind.candidates(value).some((userId) => acceptsId(compiled, userId)))
+      return false;
   }
   return true;
 }
@@ -70,16 +81,9 @@ function couldOverlap(
 export function exemptionWarnings(policy: Policy): PolicyProblem[] {
   const warnings: PolicyProblem[] = [];
   const compiled = new Map(compilePolicy(policy).rules.map((rule) => [rule.id, rule]));
-  // The id selectors only: the user's metadata is unknown here, so a metadata selector may match any id.
-  const acceptsId = (ruleId: string, userId: string) => {
-    const rule = compiled.get(ruleId);
-    if (!rule) return true;
-    if (rule.userIdPrefix !== undefined && !userId.startsWith(rule.userIdPrefix)) return false;
-    return rule.userIdPattern === undefined || rule.userIdPattern.test(userId);
-  };
   policy.exemptions.forEach((exemption, index) => {
     const overlaps = policy.rules.some((rule) =>
-      couldOverlap(exemption.match, rule.match, (id) => acceptsId(rule.id, id)),
+      couldOverlap(exemption.match, rule.match, compiled.get(rule.id)),
     );
     if (!overlaps) {
       warnings.push({

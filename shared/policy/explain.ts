@@ -1,6 +1,7 @@
 import type { SelectorMiss } from './compile';
 import { type CurrentExpiration, type Decision, decide, type PolicyUser, type TraceStep } from './engine';
-import type { Policy } from './schema';
+import { expirationKindOf, SELECTOR_KINDS, selectorKindOf } from './kinds/registry';
+import type { Expiration, Policy, PolicyExemption, PolicyRule } from './schema';
 
 /**
  * `explain`: the engine's own decision for one user, with the trace of every exemption and rule it tried.
@@ -47,23 +48,23 @@ function whyText(step: TraceStep): string {
   return step.miss ? missText(step.miss) : 'did not match';
 }
 
-const list = (values: readonly string[]) => values.map((value) => JSON.stringify(value)).join(', ');
-
+/** Why a selector did not match, in the words of its kind (kinds/selectors/). */
 export function missText(miss: SelectorMiss): string {
-  switch (miss.selector) {
-    case 'userIdPrefix':
-      return `user id does not start with ${JSON.stringify(miss.expected)}`;
-    case 'userIdPattern':
-      return `user id does not match userIdPattern ${JSON.stringify(miss.expected)}`;
-    case 'userIds':
-      return `user id is not among its ${miss.count} user ids`;
-    case 'metadata':
-      if (miss.problem === 'no-object')
-        return `metadata key ${JSON.stringify(miss.key)}: the user's Metadata is absent or not a JSON object (wanted one of ${list(miss.accepted)})`;
-      if (miss.problem === 'key-absent')
-        return `metadata key ${JSON.stringify(miss.key)}: absent from the user's Metadata (wanted one of ${list(miss.accepted)})`;
-      return `metadata key ${JSON.stringify(miss.key)}: the user's value is none of ${list(miss.accepted)}`;
-  }
+  return selectorKindOf(miss).missText(miss);
+}
+
+/** A short phrase per selector of a `match` (`2 user id(s); prefix guest-`), in the registry's order. */
+export function describeSelectors(match: PolicyExemption['match'] | PolicyRule['match']): string {
+  const values = match as Readonly<Record<string, unknown>>;
+  return SELECTOR_KINDS.flatMap((kind) => {
+    const value = values[kind.name];
+    return value === undefined ? [] : [kind.summary(value)];
+  }).join('; ');
+}
+
+/** An expiration in a few words, as reports show it: `730 d`, `30 d after last activity`, `never`. */
+export function describeExpiration(expiration: Expiration): string {
+  return expirationKindOf(expiration).summary(expiration);
 }
 
 export interface PolicyVersionLike {

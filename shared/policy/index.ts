@@ -17,6 +17,7 @@ export {
   needsCreatedTimestamp,
   type PolicyUser,
   type Protection,
+  policyNeedsActivity,
   type ResolveContext,
   type ResolvedExpiration,
   resolveExpiration,
@@ -33,6 +34,8 @@ export {
   MAX_EXEMPTION_YEARS,
 } from './exemptions';
 export {
+  describeExpiration,
+  describeSelectors,
   type ExplainedStep,
   type Explanation,
   explainDecision,
@@ -53,7 +56,11 @@ export {
   warningsDue,
   withinHorizon,
 } from './horizons';
-export { renewalDays, renewalDue, renewalWritesPerMonthBound } from './renewal';
+export {
+  renewalDays,
+  renewalDue,
+  renewalWritesPerMonthBound,
+} from './kinds/expirations/inactive-days';
 export { evaluateSafety, type SafetyCounts, type SafetyVerdict } from './safety';
 export {
   type AppInstanceArnParts,

@@ -1,13 +1,16 @@
-/** The limits a policy document is held to, shared by its schema and the checks that span the document. */
+/**
+ * The limits a policy document is held to, shared by its schema and the checks that span the document. A
+ * selector's own limits are in its module (kinds/selectors/).
+ */
+
+/** One day in milliseconds: Chime's ExpirationDays count whole days of 24 hours. */
+export const DAY_MS = 86_400_000;
 
 /** Chime limits ExpirationDays to 1..5475 (15 years). */
 export const MIN_EXPIRATION_DAYS = 1;
 export const MAX_EXPIRATION_DAYS = 5475;
 export const MAX_RULES = 100;
 export const MAX_PRIORITY = 1_000_000;
-export const MAX_PATTERN_LENGTH = 256;
-export const MAX_METADATA_KEYS = 20;
-export const MAX_METADATA_VALUES = 50;
 /**
  * A policy document, as compact JSON, may be at most this many UTF-8 bytes. The store keeps it twice per put
  * (current item and history item), and DynamoDB refuses items above 400 KB; 64 KiB leaves room for both and
@@ -24,6 +27,4 @@ export const DEFAULT_SAFETY = {
   maxShorteningPercent: 10,
 } as const;
 
-/** At most this many user ids in one exemption's `userIds`. */
-export const MAX_EXEMPTION_USER_IDS = 1000;
 export const MAX_EXEMPTIONS = 100;

@@ -5,6 +5,9 @@ import type {
   CompiledSelector,
   SelectorMiss,
 } from './compile';
+import type { MetadataReader, ParsedMetadata } from './kinds/selector';
+
+export type { MetadataReader } from './kinds/selector';
 
 // Matching users against compiled selectors: the one matcher of rules and exemptions, and the trace of what
 // was tried that `explain` shows. engine.ts decides what the match means.
@@ -17,7 +20,6 @@ export interface PolicyUser {
 
 /** Sentinel for "metadata not parsed yet", so a user's Metadata is parsed at most once and only when needed. */
 const NOT_PARSED = Symbol('not parsed');
-type ParsedMetadata = Record<string, unknown> | null;
 
 function parseMetadata(raw: string | undefined): ParsedMetadata {
   if (raw === undefined) return null;
@@ -31,9 +33,7 @@ function parseMetadata(raw: string | undefined): ParsedMetadata {
   }
 }
 
-/** Reads a user's Metadata at most once, and only when a metadata selector asks. */
-export type MetadataReader = () => ParsedMetadata;
-
+/** Reads a user's Metadata at most once, and only when a selector asks. */
 export function metadataReader(user: PolicyUser): MetadataReader {
   let metadata: ParsedMetadata | typeof NOT_PARSED = NOT_PARSED;
   return () => {
@@ -44,29 +44,17 @@ export function metadataReader(user: PolicyUser): MetadataReader {
 
 /**
  * The first selector of `selector` that does not match the user, or null when every one does. The one
- * matcher of rules and exemptions, for the sync and for `explain` alike.
+ * matcher of rules and exemptions, for the sync and for `explain` alike; each selector kind answers for itself
+ * (kinds/selectors/), in the registry's order.
  */
 export function selectorMiss(
   selector: CompiledSelector,
   userId: string,
   readMetadata: MetadataReader,
 ): SelectorMiss | null {
-  if (selector.userIds !== undefined && !selector.userIds.has(userId)) return selector.userIdsMiss ?? null;
-  if (selector.userIdPrefix !== undefined && !userId.startsWith(selector.userIdPrefix)) {
-    return selector.prefixMiss ?? null;
-  }
-  if (selector.userIdPattern !== undefined && !selector.userIdPattern.test(userId)) {
-    return selector.patternMiss ?? null;
-  }
-  if (selector.metadataKeys.length > 0) {
-    const metadata = readMetadata();
-    for (const { key, accepted, misses } of selector.metadataKeys) {
-      if (metadata === null) return misses['no-object'];
-      // Own properties only: `{"constructor": "x"}` must not be confused with Object.prototype.constructor.
-      if (!Object.hasOwn(metadata, key)) return misses['key-absent'];
-      const value = metadata[key];
-      if (typeof value !== 'string' || !accepted.includes(value)) return misses['value-not-accepted'];
-    }
+  for (const check of selector.checks) {
+    const miss = check.miss(userId, readMetadata);
+    if (miss !== null) return miss;
   }
   return null;
 }

@@ -1,62 +1,39 @@
 import { z } from 'zod';
-import {
-  fieldError,
-  identifier,
-  integerIn,
-  metadataSelector,
-  strictObject,
-  stringOfLength,
-  userIdPattern,
-} from './fields';
+import { fieldError, identifier, integerIn, joinWords, strictObject, stringOfLength } from './fields';
 import { MAX_HORIZON_DAYS, MAX_HORIZONS, MIN_HORIZON_DAYS } from './horizons';
-import {
-  DEFAULT_SAFETY,
-  MAX_EXEMPTION_USER_IDS,
-  MAX_EXPIRATION_DAYS,
-  MAX_PRIORITY,
-  MIN_EXPIRATION_DAYS,
-} from './limits';
+import type { ExpirationKind } from './kinds/expiration';
+import { EXEMPTION_EXPIRATIONS, EXEMPTION_SELECTORS, EXPIRATIONS, RULE_SELECTORS } from './kinds/registry';
+import type { SelectorKind } from './kinds/selector';
+import { DEFAULT_SAFETY, MAX_PRIORITY } from './limits';
 
 // The parts of a policy document: selectors, expirations, notify, rules, exemptions and safety. schema.ts puts
-// them together into the whole document.
+// them together into the whole document. The selectors and expirations are the registry's kinds
+// (kinds/registry.ts): this module only puts their schemas together.
+
+type OptionalShape<K extends SelectorKind> = { [S in K as S['name']]: z.ZodOptional<S['schema']> };
+
+/** A `match` object's members: every kind given, optional, in the registry's order. */
+function selectorShape<K extends SelectorKind>(kinds: readonly K[]): OptionalShape<K> {
+  return Object.fromEntries(kinds.map((kind) => [kind.name, kind.schema.optional()])) as OptionalShape<K>;
+}
+
+/** One of the kinds given; a value none accepts gets one message that lists them all. */
+function expirationUnion<K extends ExpirationKind>(kinds: readonly K[]) {
+  const message = `must be ${joinWords(
+    kinds.map((kind) => kind.written),
+    'or',
+  )}`;
+  return z.union(kinds.map((kind) => kind.schema) as K['schema'][], { error: fieldError(message) });
+}
 
 export const matchSchema = strictObject(
-  {
-    userIdPrefix: stringOfLength(1, 64).optional(),
-    userIdPattern: userIdPattern.optional(),
-    metadata: metadataSelector.optional(),
-  },
+  selectorShape(RULE_SELECTORS),
   'an object (use {} to match every user)',
 );
 
-const daysExpirationSchema = strictObject(
-  {
-    days: integerIn(MIN_EXPIRATION_DAYS, MAX_EXPIRATION_DAYS),
-    criterion: z
-      .literal('CREATED_TIMESTAMP', { error: 'must be "CREATED_TIMESTAMP" (the only supported criterion)' })
-      .optional(),
-  },
-  `an object like {"days": ${MIN_EXPIRATION_DAYS}..${MAX_EXPIRATION_DAYS}}`,
-);
+export const expirationSchema = expirationUnion(EXPIRATIONS);
 
-/** Renewal of active users: the expiry follows the last activity (see shared/policy/renewal.ts). */
-const inactiveExpirationSchema = strictObject(
-  { inactiveDays: integerIn(MIN_EXPIRATION_DAYS, MAX_EXPIRATION_DAYS) },
-  `an object like {"inactiveDays": ${MIN_EXPIRATION_DAYS}..${MAX_EXPIRATION_DAYS}}`,
-);
-
-const EXPIRATION_MESSAGE = `must be {"days": ${MIN_EXPIRATION_DAYS}..${MAX_EXPIRATION_DAYS}}, {"inactiveDays": ${MIN_EXPIRATION_DAYS}..${MAX_EXPIRATION_DAYS}}, "never" or "unmanaged"`;
-export const expirationSchema = z.union(
-  [z.literal('never'), z.literal('unmanaged'), daysExpirationSchema, inactiveExpirationSchema],
-  { error: fieldError(EXPIRATION_MESSAGE) },
-);
-
-/** An exemption pins an expiration for a while: renewal by activity is a rule's business, not an exemption's. */
-const EXEMPTION_EXPIRATION_MESSAGE = `must be {"days": ${MIN_EXPIRATION_DAYS}..${MAX_EXPIRATION_DAYS}}, "never" or "unmanaged"`;
-const exemptionExpirationSchema = z.union(
-  [z.literal('never'), z.literal('unmanaged'), daysExpirationSchema],
-  { error: fieldError(EXEMPTION_EXPIRATION_MESSAGE) },
-);
+const exemptionExpirationSchema = expirationUnion(EXEMPTION_EXPIRATIONS);
 
 const HORIZONS_MESSAGE = `must be an array of 1..${MAX_HORIZONS} distinct integers ${MIN_HORIZON_DAYS}..${MAX_HORIZON_DAYS} (days before expiry)`;
 export const notifySchema = strictObject(
@@ -84,22 +61,11 @@ export const ruleSchema = strictObject({
 });
 
 const exemptionMatchSchema = strictObject(
-  {
-    userIdPrefix: stringOfLength(1, 64).optional(),
-    userIdPattern: userIdPattern.optional(),
-    metadata: metadataSelector.optional(),
-    userIds: z
-      .array(stringOfLength(1, 64), {
-        error: fieldError(`must be an array of 1..${MAX_EXEMPTION_USER_IDS} user ids`),
-      })
-      .min(1, { error: `must be an array of 1..${MAX_EXEMPTION_USER_IDS} user ids` })
-      .max(MAX_EXEMPTION_USER_IDS, {
-        error: (issue) =>
-          `must have at most ${MAX_EXEMPTION_USER_IDS} user ids (got ${(issue.input as unknown[]).length})`,
-      })
-      .optional(),
-  },
-  'an object with userIdPrefix, userIdPattern, metadata and/or userIds',
+  selectorShape(EXEMPTION_SELECTORS),
+  `an object with ${joinWords(
+    EXEMPTION_SELECTORS.map((kind) => kind.name),
+    'and/or',
+  )}`,
 );
 
 const UNTIL_MESSAGE = 'must be an ISO 8601 instant with a time zone, e.g. "2027-03-31T00:00:00Z"';

@@ -47,12 +47,13 @@ export function collectProblems(
               inner.path.length === 0 && (inner.code === 'invalid_type' || inner.code === 'invalid_value'),
           ),
       );
-      // Of several object alternatives, the one whose keys the value uses ({"inactiveDays": 0} is not a
-      // mistyped {"days": ...}).
+      // Of several object alternatives, the one whose keys the value uses (an object holding the second kind's
+      // key is not a mistyped first kind).
       const keyed = relevant.filter(
         (branch) => !branch.some((inner) => inner.path.length === 0 && inner.code === 'unrecognized_keys'),
       );
-      // Otherwise the first object alternative ({"days": ...}), whose problems say the most to a reader.
+      // Otherwise the first object alternative (the registry's first: {"days": ...}), whose problems say the most
+      // to a reader.
       const [only] = keyed.length === 1 ? keyed : relevant;
       if (only !== undefined) collectProblems(only, path, out);
       else out.push({ path: formatPath(path), message: issue.message });

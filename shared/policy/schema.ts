@@ -10,23 +10,23 @@ import { collectProblems, dedupe, type PolicyProblem } from './problems';
 // modules (limits, arn, fields, parts, problems, document-checks) and are re-exported here, so importers keep
 // one place to import from.
 export { type AppInstanceArnParts, isChimeArn, parseAppInstanceArn } from './arn';
+export { IDENTIFIER_MESSAGE, TENANT_ID_PATTERN } from './fields';
+export type { DaysExpiration } from './kinds/expirations/days';
+export type { InactiveExpiration } from './kinds/expirations/inactive-days';
 export {
-  compileUserIdPattern,
-  IDENTIFIER_MESSAGE,
+  MAX_METADATA_KEYS,
+  MAX_METADATA_VALUES,
   type MetadataSelector,
-  TENANT_ID_PATTERN,
-} from './fields';
+} from './kinds/selectors/metadata';
+export { compileUserIdPattern, MAX_PATTERN_LENGTH } from './kinds/selectors/user-id-pattern';
+export { MAX_EXEMPTION_USER_IDS } from './kinds/selectors/user-ids';
 export {
   DEFAULT_SAFETY,
   DYNAMODB_MAX_MAGNITUDE,
   DYNAMODB_MIN_MAGNITUDE,
   MAX_DOCUMENT_BYTES,
-  MAX_EXEMPTION_USER_IDS,
   MAX_EXEMPTIONS,
   MAX_EXPIRATION_DAYS,
-  MAX_METADATA_KEYS,
-  MAX_METADATA_VALUES,
-  MAX_PATTERN_LENGTH,
   MAX_PRIORITY,
   MAX_RULES,
   MIN_EXPIRATION_DAYS,
@@ -70,8 +70,6 @@ export type Policy = z.output<typeof policySchema>;
 export type PolicyRule = Policy['rules'][number];
 export type RuleMatch = PolicyRule['match'];
 export type Expiration = PolicyRule['expiration'];
-export type DaysExpiration = Extract<Expiration, { days: number }>;
-export type InactiveExpiration = Extract<Expiration, { inactiveDays: number }>;
 export type NotifySettings = NonNullable<Policy['notify']>;
 export type SafetySettings = Policy['safety'];
 export type PolicyExemption = Policy['exemptions'][number];

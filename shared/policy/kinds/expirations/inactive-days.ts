@@ -1,3 +1,8 @@
+import type { z } from 'zod';
+import { integerIn, strictObject } from '../../fields';
+import { DAY_MS, MAX_EXPIRATION_DAYS, MIN_EXPIRATION_DAYS } from '../../limits';
+import { defineExpiration, objectWith, plural } from '../expiration';
+
 /**
  * Renewal of active users (`{"inactiveDays": N}`): pure arithmetic, no clock. Chime expires a user only by
  * CREATED_TIMESTAMP, so "N days after the last activity" is expressed as ExpirationDays counted from
@@ -6,11 +11,6 @@
  * away, so a user active every day costs one write per N/2 days (60/N a month) and never comes closer than
  * N/2 days to expiring.
  */
-
-const DAY = 86_400_000;
-/** Chime's ExpirationDays range. */
-const MIN_DAYS = 1;
-const MAX_DAYS = 5475;
 
 /**
  * The ExpirationDays that put the expiry at `lastActiveAt + inactiveDays` (rounded up to a whole day from
@@ -23,8 +23,8 @@ export function renewalDays(
   inactiveDays: number,
 ): number {
   const from = Math.max(createdAt, lastActiveAt ?? createdAt);
-  const days = Math.ceil((from + inactiveDays * DAY - createdAt) / DAY);
-  return Math.min(MAX_DAYS, Math.max(MIN_DAYS, days));
+  const days = Math.ceil((from + inactiveDays * DAY_MS - createdAt) / DAY_MS);
+  return Math.min(MAX_EXPIRATION_DAYS, Math.max(MIN_EXPIRATION_DAYS, days));
 }
 
 /**
@@ -40,10 +40,39 @@ export function renewalDue(
 ): boolean {
   if (currentExpiresAt === null) return true;
   if (currentExpiresAt > targetExpiresAt) return true;
-  return currentExpiresAt - now < (inactiveDays * DAY) / 2;
+  return currentExpiresAt - now < (inactiveDays * DAY_MS) / 2;
 }
 
 /** Chime writes per user per 30 days that the hysteresis allows for a user active every day. */
 export function renewalWritesPerMonthBound(inactiveDays: number): number {
   return 60 / inactiveDays;
 }
+
+const schema = strictObject(
+  { inactiveDays: integerIn(MIN_EXPIRATION_DAYS, MAX_EXPIRATION_DAYS) },
+  `an object like {"inactiveDays": ${MIN_EXPIRATION_DAYS}..${MAX_EXPIRATION_DAYS}}`,
+);
+
+export type InactiveExpiration = z.output<typeof schema>;
+
+export const inactiveDays = defineExpiration({
+  name: 'inactiveDays',
+  schema,
+  written: `{"inactiveDays": ${MIN_EXPIRATION_DAYS}..${MAX_EXPIRATION_DAYS}}`,
+  // An exemption pins an expiration for a while: renewal by activity is a rule's business.
+  inExemptions: false,
+  needsCreatedTimestamp: true,
+  needsActivity: true,
+  is: (expiration) => objectWith(expiration, 'inactiveDays'),
+  target(expiration, { createdAt, currentExpiresAt, lastActiveAt, now }) {
+    const days = renewalDays(createdAt, lastActiveAt, expiration.inactiveDays);
+    const due = renewalDue(currentExpiresAt, createdAt + days * DAY_MS, now, expiration.inactiveDays);
+    return {
+      intent: 'days',
+      days,
+      text: `${plural(expiration.inactiveDays, 'day')} after the last activity`,
+      wait: due ? null : 'renewal not due yet',
+    };
+  },
+  summary: (expiration) => `${expiration.inactiveDays} d after last activity`,
+});
