@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type ExemptionStatus, exemptionStatuses } from '../../shared/policy';
+import { describeExpiration, describeSelectors, exemptionStatuses } from '../../shared/policy';
 import { CliError, EXIT_INVALID } from '../errors';
 import { printJson } from '../output';
 import { tenantIdArgument } from '../policy-file';
@@ -50,22 +50,13 @@ export function register(program: Command): void {
             status.id,
             status.until,
             status.active ? String(status.daysLeft) : 'ended',
-            typeof status.expiration === 'string' ? status.expiration : `${status.expiration.days}d`,
+            describeExpiration(status.expiration),
             status.owner,
-            selects(status.match),
+            describeSelectors(status.match),
             status.reason,
           ]),
           { rightAlign: [2] },
         ),
       );
     });
-}
-
-function selects(match: ExemptionStatus['match']): string {
-  const parts: string[] = [];
-  if (match.userIds) parts.push(`${match.userIds.length} user id(s)`);
-  if (match.userIdPrefix !== undefined) parts.push(`prefix ${match.userIdPrefix}`);
-  if (match.userIdPattern !== undefined) parts.push(`pattern ${match.userIdPattern}`);
-  if (match.metadata) parts.push(`metadata ${Object.keys(match.metadata).join(',')}`);
-  return parts.join('; ');
 }

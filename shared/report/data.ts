@@ -1,4 +1,4 @@
-import { DAY_MS, type DecisionSource, type Policy } from '../policy';
+import { DAY_MS, type DecisionSource, describeExpiration, type Policy } from '../policy';
 import type { Plan, PlannedChange } from '../sync/plan';
 
 /** One user as the report sees it: where its expiry is now and where the plan would put it. */
@@ -83,9 +83,7 @@ function expirationText(policy: Policy, ruleId: string | null, source: ReportUse
         : source === 'exemption'
           ? policy.exemptions.find((exemption) => exemption.id === ruleId)?.expiration
           : 'unmanaged';
-  if (expiration === undefined) return '';
-  if (typeof expiration === 'string') return expiration;
-  return 'days' in expiration ? `${expiration.days} d` : `${expiration.inactiveDays} d after last activity`;
+  return expiration === undefined ? '' : describeExpiration(expiration);
 }
 
 /** Everything the report shows, computed once (pure: the renderers only lay it out). */

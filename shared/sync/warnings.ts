@@ -143,9 +143,7 @@ export async function publishDigest(
   await deps.events.publish([expiryDigest(record.tenantId, record.runId, expiring, horizons, now)]);
 }
 
-/** Whether any rule (or the default) of the policy renews by activity: only then is activity read. */
+/** Whether some expiration of the policy decides by activity (its kind declares it): only then is activity read. */
 export function usesInactiveDays(compiled: CompiledPolicy): boolean {
-  const renews = (expiration: unknown) =>
-    typeof expiration === 'object' && expiration !== null && 'inactiveDays' in expiration;
-  return compiled.rules.some((rule) => renews(rule.expiration)) || renews(compiled.defaultExpiration);
+  return compiled.needsActivity;
 }
