@@ -7,10 +7,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-const EMPTY_EXEMPTION_MATCH = `must name its users (${joinWords(
-  SELECTOR_KINDS.map((kind) => kind.name),
-  'or',
-)}); an exemption never covers every user`;
+const selectorNames = SELECTOR_KINDS.map((kind) => kind.name);
+const EMPTY_EXEMPTION_MATCH = `must name its users (${joinWords(selectorNames, 'or')}); an exemption never covers every user`;
 
 /**
  * Checks that span rules. They run on the raw input rather than as zod refinements, because zod skips

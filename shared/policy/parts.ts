@@ -19,10 +19,8 @@ function selectorShape<K extends SelectorKind>(kinds: readonly K[]): OptionalSha
 
 /** One of the kinds given; a value none accepts gets one message that lists them all. */
 function expirationUnion<K extends ExpirationKind>(kinds: readonly K[]) {
-  const message = `must be ${joinWords(
-    kinds.map((kind) => kind.written),
-    'or',
-  )}`;
+  const written = kinds.map((kind) => kind.written);
+  const message = `must be ${joinWords(written, 'or')}`;
   return z.union(kinds.map((kind) => kind.schema) as K['schema'][], { error: fieldError(message) });
 }
 
@@ -60,12 +58,10 @@ export const ruleSchema = strictObject({
   expiration: expirationSchema,
 });
 
+const exemptionSelectorNames = EXEMPTION_SELECTORS.map((kind) => kind.name);
 const exemptionMatchSchema = strictObject(
   selectorShape(EXEMPTION_SELECTORS),
-  `an object with ${joinWords(
-    EXEMPTION_SELECTORS.map((kind) => kind.name),
-    'and/or',
-  )}`,
+  `an object with ${joinWords(exemptionSelectorNames, 'and/or')}`,
 );
 
 const UNTIL_MESSAGE = 'must be an ISO 8601 instant with a time zone, e.g. "2027-03-31T00:00:00Z"';

@@ -1,8 +1,8 @@
 import type { z } from 'zod';
 
 // What every expiration kind is made of. Each kind is one module under expirations/ and is listed once in
-// registry.ts, which the schema, the engine (`decide`), `explain`, the reports and the sync's choice of what to
-// read iterate.
+// registry.ts, which the schema, the engine (`decide`), the reports and the sync's choice of whether to read
+// activity iterate.
 
 /** What the engine knows of a user when a kind decides its target. */
 export interface ExpirationFacts {
@@ -42,7 +42,7 @@ export interface ExpirationKind<
   readonly written: string;
   /** Whether an exemption may pin it (renewal by activity, for one, is a rule's business). */
   readonly inExemptions: InExemptions;
-  /** Whether deciding needs the user's CreatedTimestamp: a sync skips DescribeAppInstanceUser otherwise. */
+  /** Whether deciding needs the user's CreatedTimestamp (the engine's `needsCreatedTimestamp` answers from it). */
   readonly needsCreatedTimestamp: boolean;
   /** Whether deciding needs the user's last activity: a sync reads activity only for policies that do. */
   readonly needsActivity: boolean;

@@ -10,8 +10,8 @@ import { userIdPrefix } from './selectors/user-id-prefix';
 import { userIds } from './selectors/user-ids';
 
 // The one list of the policy's kinds. The schema, the compiler, the matcher, `explain`, `policy put`'s checks,
-// the engine and the sync's choice of what to read iterate these lists and name no kind: adding a kind is its
-// module plus one line here (docs/policy.md, "Adding a selector or an expiration kind").
+// the engine and the sync's choice of whether to read activity iterate these lists and name no kind: adding a
+// kind is its module plus its line here (docs/policy.md, "Adding a selector or an expiration kind").
 
 /**
  * Every selector, in the order they are tried on a user: cheapest first (a set lookup, a prefix, a regular
