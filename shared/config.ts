@@ -17,7 +17,7 @@ export interface Config {
   readonly onboardingDeadLetterQueue: string;
   readonly reconcileQueue: string;
   readonly reconcileDeadLetterQueue: string;
-  /** User activity for renewal (`inactiveDays` rules). */
+  /** User activity, for the renewal of active users. */
   readonly activityQueue: string;
   readonly activityDeadLetterQueue: string;
   readonly eventBus: string;

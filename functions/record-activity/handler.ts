@@ -9,7 +9,7 @@ const metrics = createMetrics('record-activity');
 const runtime = new Runtime();
 
 /**
- * Activity queue → moves each user's `lastActiveAt` forward (renewal of `inactiveDays` users). A batch
+ * Activity queue → moves each user's `lastActiveAt` forward (renewal of active users). A batch
  * writes once per user (its latest event); an invalid event is dead-lettered with its reason.
  */
 export const handler = middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {

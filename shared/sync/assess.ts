@@ -5,7 +5,7 @@ import type { ListedUser, RunCounters } from './ports';
 export interface CurrentState {
   readonly createdAt: number;
   readonly expirationDays: number | undefined;
-  /** Last recorded activity (epoch ms), for `inactiveDays` rules. */
+  /** Last recorded activity (epoch ms), for expirations that renew by activity. */
   readonly lastActiveAt?: number | undefined;
 }
 

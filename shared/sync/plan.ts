@@ -71,7 +71,7 @@ export async function planTenant(
   now: number,
   options: {
     readonly describeConcurrency?: number;
-    /** Last activity of users, for `inactiveDays` rules (read only when the policy has one). */
+    /** Last activity of users, for expirations that renew by activity (read only when the policy has one). */
     readonly activity?: ActivityPort;
   } = {},
 ): Promise<Plan> {

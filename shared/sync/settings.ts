@@ -48,7 +48,7 @@ export interface ReconcileDeps {
   readonly policies: PolicySource;
   readonly users: UserDirectory;
   readonly ledger: LedgerPort;
-  /** Last activity of users, read only for policies with `inactiveDays` rules. */
+  /** Last activity of users, read only for policies whose expiration kinds need it (`needsActivity`). */
   readonly activity?: ActivityPort | undefined;
   readonly runs: RunPort;
   readonly events: EventSink;
