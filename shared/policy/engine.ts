@@ -227,6 +227,25 @@ export function decide(
   );
 }
 
+/** The user must have no expiration: remove it, or leave a user that has none. */
+function neverOutcome(who: string, currentExpiresAt: number | null, now: number): Outcome {
+  if (currentExpiresAt === null) {
+    return leave('never', null, false, currentExpiresAt, `${who}: never expires (already none)`);
+  }
+  const rescue = currentExpiresAt < now;
+  return {
+    intent: 'never',
+    intendedDays: null,
+    desired: REMOVE,
+    shortens: false,
+    rescue,
+    floored: false,
+    clamped: false,
+    desiredExpiresAt: null,
+    reason: `${who}: never expires, remove expiration${rescue ? '; rescue: expired but not yet deleted' : ''}`,
+  };
+}
+
 function outcomeFor(
   resolved: ResolvedExpiration,
   createdAt: number,
@@ -251,23 +270,7 @@ function outcomeFor(
     return leave('unmanaged', null, false, currentExpiresAt, `${who}: ${why}`);
   }
 
-  if (asked.intent === 'never') {
-    if (currentExpiresAt === null) {
-      return leave('never', null, false, currentExpiresAt, `${who}: never expires (already none)`);
-    }
-    const rescue = cur < now;
-    return {
-      intent: 'never',
-      intendedDays: null,
-      desired: REMOVE,
-      shortens: false,
-      rescue,
-      floored: false,
-      clamped: false,
-      desiredExpiresAt: null,
-      reason: `${who}: never expires, remove expiration${rescue ? '; rescue: expired but not yet deleted' : ''}`,
-    };
-  }
+  if (asked.intent === 'never') return neverOutcome(who, currentExpiresAt, now);
 
   const intended = asked.days;
   const policyText = `${who}: ${asked.text}`;
