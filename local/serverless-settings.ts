@@ -1,268 +1,241 @@
 /**
- * The event-source settings serverless.yml deploys, read for the local stack so that its SQS pollers have the
- * deployed shape (batch size, batching window, maximum concurrency, function timeout) instead of numbers of
- * their own that drift from AWS.
+ * The settings the service deploys, resolved for one stage: the function declarations
+ * (functions/<name>/function.ts, the list in functions/index.ts) with every `param('name')` replaced by the
+ * stage's value of infra/params.ts, as the Serverless Framework resolves `${param:name}` when serverless.ts
+ * builds the template from the same declarations. The local stack, `chime-lifecycle worker` and the benches
+ * take batch sizes, windows, concurrencies and timeouts from here, never numbers of their own.
  *
- * Only what an SQS event source mapping needs is resolved: plain values and `${param:name}` (optionally with
- * a fallback, `${param:name, 5}`), from `params.default` overridden by the chosen stage's params, as the
- * Serverless Framework resolves them. Anything else (`${env:…}`, `${self:…}`, `${file(…)}`) is reported as
- * unresolved when a setting needs it, never guessed. CloudFormation intrinsics (`!GetAtt`, `!Ref`, `!Sub`, …)
- * are kept as opaque values: the pollers never need them, but the file must still parse.
+ * A parameter that does not resolve to a value the setting takes (a number out of Lambda's range, a
+ * variable such as `${env:…}` only Serverless can evaluate) is refused with the function, setting and
+ * parameter named, never guessed.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type CollectionTag, isMap, isSeq, parse, type ScalarTag } from 'yaml';
+import {
+  DEFAULT_MEMORY_MB,
+  type FunctionDeclaration,
+  type ParamRef,
+  type QueueId,
+  type Trigger,
+} from '../functions/declaration';
+import { FUNCTIONS } from '../functions/index';
+import { PARAMS, paramValue, type StageParams } from '../infra/params';
 
 export interface SqsEventSourceSettings {
   /** Messages per invocation (Lambda: 1..10,000). */
   readonly batchSize: number;
-  /** How long Lambda gathers a batch (0..300 s; 0 when serverless.yml sets none, Lambda's default). */
+  /** How long Lambda gathers a batch (0..300 s; 0 when the declaration sets none, Lambda's default). */
   readonly maximumBatchingWindowSeconds: number;
   /** Concurrent invocations the mapping may run (Lambda: 2..1,000). */
   readonly maximumConcurrency: number;
-  /** The function's timeout (function `timeout`, else `provider.timeout`). */
+  /** The function's timeout. */
   readonly timeoutSeconds: number;
 }
 
+type SqsTrigger = Extract<Trigger, { type: 'sqs' }>;
+type StreamTrigger = Extract<Trigger, { type: 'dynamodbStream' }>;
+
+/** A trigger with its parameters resolved. */
+export type ResolvedTrigger =
+  | {
+      readonly type: 'sqs';
+      readonly queue: SqsTrigger['queue'];
+      readonly batchSize: number;
+      readonly maximumBatchingWindowSeconds: number;
+      readonly maximumConcurrency: number;
+      readonly reportBatchItemFailures: boolean;
+    }
+  | (Omit<StreamTrigger, 'onFailure'> & { readonly onFailureQueue?: QueueId })
+  | { readonly type: 'schedule'; readonly rate: string; readonly enabled: boolean }
+  | { readonly type: 'eventBridge'; readonly pattern: Readonly<Record<string, unknown>> };
+
+/** A declaration with its parameters resolved for a stage. */
+export interface ResolvedFunction {
+  readonly name: FunctionDeclaration['name'];
+  readonly description: string;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+  readonly reservedConcurrency?: number;
+  /** The function's own variables (the service-wide ones are the same for every function). */
+  readonly environment: Readonly<Record<string, string>>;
+  readonly trigger: ResolvedTrigger;
+}
+
 export interface ServerlessSettings {
-  /** The file the settings came from (for messages). */
-  readonly source: string;
   readonly stage: string;
-  /** `params.default` with the stage's params on top, as written (variables inside them unresolved). */
-  params(): Readonly<Record<string, unknown>>;
-  /** Every function with an `sqs` event, by function name. */
+  /** Every declared function, resolved. */
+  functions(): readonly ResolvedFunction[];
+  /** Every function with an SQS trigger, by function name. */
   sqsEventSources(): Readonly<Record<string, SqsEventSourceSettings>>;
   /** One function's SQS event source; throws naming the function when it has none. */
   sqsEventSource(functionName: string): SqsEventSourceSettings;
 }
 
 export interface LoadServerlessSettingsOptions {
-  /** Default: serverless.yml at the repository root. */
-  readonly path?: string;
-  /** Whose params override `params.default` (default `local`, the stage `serverless offline` runs). */
+  /** Whose params override `default` (default `local`, the stage `serverless offline` runs). */
   readonly stage?: string;
+  /** Default: every declared function (functions/index.ts). */
+  readonly functions?: readonly FunctionDeclaration[];
+  /** Default: the service's (infra/params.ts). */
+  readonly params?: StageParams;
 }
 
-export const DEFAULT_SERVERLESS_FILE = path.join(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '..',
-  'serverless.yml',
-);
+/** What one ReceiveMessage returns at most; Lambda needs a batching window to gather more. */
+const SQS_RECEIVE_MAX = 10;
 
 export function loadServerlessSettings(options: LoadServerlessSettingsOptions = {}): ServerlessSettings {
-  const file = options.path ?? DEFAULT_SERVERLESS_FILE;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new Error(`cannot read ${file}: ${(error as Error).message}`);
-  }
-  return parseServerlessSettings(text, { source: file, ...(options.stage ? { stage: options.stage } : {}) });
-}
-
-/** Same as `loadServerlessSettings`, from the text of a serverless.yml (`source` names it in errors). */
-export function parseServerlessSettings(
-  text: string,
-  options: { source?: string; stage?: string } = {},
-): ServerlessSettings {
-  const source = options.source ?? 'serverless.yml';
   const stage = options.stage ?? 'local';
-  let document: unknown;
-  try {
-    document = parse(text, { customTags: CLOUDFORMATION_TAGS, prettyErrors: true });
-  } catch (error) {
-    throw new Error(`${source} is not valid YAML: ${(error as Error).message}`);
-  }
-  if (!isRecord(document)) throw new Error(`${source}: expected a mapping at the top level`);
-
-  const paramsSection = optionalRecord(document.params, `${source}: params`);
-  const defaults = optionalRecord(paramsSection.default, `${source}: params.default`);
-  const stageParams = optionalRecord(paramsSection[stage], `${source}: params.${stage}`);
-  const params: Record<string, unknown> = { ...defaults, ...stageParams };
-
-  const provider = optionalRecord(document.provider, `${source}: provider`);
-  const functions = optionalRecord(document.functions, `${source}: functions`);
+  const functions = (options.functions ?? FUNCTIONS).map((declaration) =>
+    resolveFunction(declaration, stage),
+  );
   const sources: Record<string, SqsEventSourceSettings> = {};
-  for (const [functionName, definition] of Object.entries(functions)) {
-    const where = `${source}: functions.${functionName}`;
-    const fn = optionalRecord(definition, where);
-    const events = fn.events === undefined ? [] : fn.events;
-    if (!Array.isArray(events)) throw new Error(`${where}.events must be a list`);
-    const sqsEvents = events.filter((event): event is { sqs: unknown } => isRecord(event) && 'sqs' in event);
-    if (sqsEvents.length === 0) continue;
-    if (sqsEvents.length > 1) {
-      throw new Error(
-        `${where} has ${sqsEvents.length} sqs events; the local stack runs one queue per function: keep one`,
-      );
-    }
-    const sqs = sqsEvents[0]?.sqs;
-    if (!isRecord(sqs)) throw new Error(`${where}: the sqs event must be a mapping (arn, batchSize, …)`);
-    const setting = (key: string, value: unknown, min: number, max: number, keyWhere: string) =>
-      resolveInteger(value, { where: keyWhere, key, params, stage, min, max });
-    const eventWhere = `${where}.events[sqs]`;
-    if (sqs.batchSize === undefined) throw missing(eventWhere, 'batchSize', 'Lambda would use 10');
-    if (sqs.maximumConcurrency === undefined) {
-      throw missing(eventWhere, 'maximumConcurrency', 'without it Lambda scales up to 1,000 invocations');
-    }
-    const timeout = fn.timeout ?? provider.timeout;
-    if (timeout === undefined) {
-      throw missing(where, 'timeout', 'the Serverless Framework would deploy 6 s; set it on the function');
-    }
-    const batchSize = setting('batchSize', sqs.batchSize, 1, 10_000, eventWhere);
-    const maximumBatchingWindowSeconds =
-      sqs.maximumBatchingWindow === undefined
-        ? 0
-        : setting('maximumBatchingWindow', sqs.maximumBatchingWindow, 0, 300, eventWhere);
-    if (batchSize > SQS_RECEIVE_MAX && maximumBatchingWindowSeconds < 1) {
-      throw new Error(
-        `${eventWhere}: batchSize ${batchSize} needs maximumBatchingWindow of at least 1 s (Lambda refuses batches over ${SQS_RECEIVE_MAX} without one)`,
-      );
-    }
-    sources[functionName] = {
+  for (const fn of functions) {
+    if (fn.trigger.type !== 'sqs') continue;
+    const { batchSize, maximumBatchingWindowSeconds, maximumConcurrency } = fn.trigger;
+    sources[fn.name] = {
       batchSize,
       maximumBatchingWindowSeconds,
-      maximumConcurrency: setting('maximumConcurrency', sqs.maximumConcurrency, 2, 1_000, eventWhere),
-      timeoutSeconds: setting(
-        'timeout',
-        timeout,
-        1,
-        900,
-        fn.timeout === undefined ? `${source}: provider` : where,
-      ),
+      maximumConcurrency,
+      timeoutSeconds: fn.timeoutSeconds,
     };
   }
-
   return {
-    source,
     stage,
-    params: () => ({ ...params }),
+    functions: () => functions,
     sqsEventSources: () => ({ ...sources }),
     sqsEventSource(functionName) {
       const found = sources[functionName];
       if (!found) {
         const known = Object.keys(sources).join(', ') || 'none';
-        throw new Error(
-          `${source}: function ${functionName} has no sqs event (functions with one: ${known})`,
-        );
+        throw new Error(`function ${functionName} has no sqs trigger (functions with one: ${known})`);
       }
       return found;
     },
   };
 }
 
-// ---------------------------------------------------------------------------------------------------------
+/** One declaration with every parameter replaced by the stage's value. */
+export function resolveFunction(
+  declaration: FunctionDeclaration,
+  stage: string,
+  params: StageParams = PARAMS,
+): ResolvedFunction {
+  const where = `functions/${declaration.name}/function.ts`;
+  const resolver = new ParamResolver(where, stage, params);
+  const environment = Object.fromEntries(
+    Object.entries(declaration.environment ?? {}).map(([name, value]) => [
+      name,
+      resolver.text(`environment.${name}`, value),
+    ]),
+  );
+  return {
+    name: declaration.name,
+    description: declaration.description,
+    timeoutSeconds: declaration.timeoutSeconds,
+    memoryMb: declaration.memoryMb ?? DEFAULT_MEMORY_MB,
+    ...(declaration.reservedConcurrency === undefined
+      ? {}
+      : { reservedConcurrency: declaration.reservedConcurrency }),
+    environment,
+    trigger: resolveTrigger(declaration.trigger, resolver, where),
+  };
+}
 
-/** What one ReceiveMessage returns at most; Lambda needs a batching window to gather more. */
-const SQS_RECEIVE_MAX = 10;
-
-const PARAM = /^\$\{param:([A-Za-z0-9_.-]+)(?:\s*,\s*(.+?))?\s*\}$/;
-
-function resolveInteger(
-  value: unknown,
-  context: {
-    where: string;
-    key: string;
-    params: Record<string, unknown>;
-    stage: string;
-    min: number;
-    max: number;
-  },
-): number {
-  const { where, key, params, stage, min, max } = context;
-  let resolved = value;
-  let via = '';
-  if (typeof value === 'string') {
-    const reference = PARAM.exec(value.trim());
-    if (reference) {
-      const [, name = '', fallback] = reference;
-      via = ` (from \${param:${name}})`;
-      if (name in params) resolved = params[name];
-      else if (fallback !== undefined) resolved = unquote(fallback);
-      else {
+function resolveTrigger(trigger: Trigger, resolver: ParamResolver, where: string): ResolvedTrigger {
+  switch (trigger.type) {
+    case 'sqs': {
+      const batchSize = resolver.integer('trigger.batchSize', trigger.batchSize, 1, 10_000);
+      const maximumBatchingWindowSeconds =
+        trigger.maximumBatchingWindowSeconds === undefined
+          ? 0
+          : resolver.integer(
+              'trigger.maximumBatchingWindowSeconds',
+              trigger.maximumBatchingWindowSeconds,
+              0,
+              300,
+            );
+      if (batchSize > SQS_RECEIVE_MAX && maximumBatchingWindowSeconds < 1) {
         throw new Error(
-          `${where}.${key}: \${param:${name}} is not defined in params.default or params.${stage}; add it there`,
+          `${where}: trigger.batchSize ${batchSize} needs maximumBatchingWindowSeconds of at least 1 (Lambda refuses batches over ${SQS_RECEIVE_MAX} without one)`,
         );
       }
+      return {
+        type: 'sqs',
+        queue: trigger.queue,
+        batchSize,
+        maximumBatchingWindowSeconds,
+        maximumConcurrency: resolver.integer(
+          'trigger.maximumConcurrency',
+          trigger.maximumConcurrency,
+          2,
+          1_000,
+        ),
+        reportBatchItemFailures: trigger.reportBatchItemFailures,
+      };
     }
+    case 'dynamodbStream': {
+      const { onFailure, ...settings } = trigger;
+      return { ...settings, ...(onFailure ? { onFailureQueue: onFailure.queue } : {}) };
+    }
+    case 'schedule':
+      return {
+        type: 'schedule',
+        rate: resolver.text('trigger.rate', trigger.rate),
+        enabled: resolver.boolean('trigger.enabled', trigger.enabled),
+      };
+    case 'eventBridge':
+      return { type: 'eventBridge', pattern: trigger.pattern };
   }
-  if (typeof resolved === 'string' && resolved.includes('${')) {
-    throw new Error(
-      `${where}.${key}: ${value}${via ? ` resolves to ${resolved}, which` : ''} cannot be resolved here (only plain values and \${param:name} are); use a plain param value`,
-    );
-  }
-  const number = typeof resolved === 'string' && /^\s*-?\d+\s*$/.test(resolved) ? Number(resolved) : resolved;
-  if (typeof number !== 'number' || !Number.isInteger(number) || number < min || number > max) {
-    const shown = typeof resolved === 'string' ? resolved : JSON.stringify(resolved);
-    throw new Error(`${where}.${key}: must be an integer from ${min} to ${max}, got ${shown}${via}`);
-  }
-  return number;
 }
 
-function missing(where: string, key: string, why: string): Error {
-  return new Error(`${where}: ${key} is missing (${why}); the local stack needs it explicit`);
-}
-
-function unquote(text: string): string {
-  const trimmed = text.trim();
-  const quoted = /^'(.*)'$|^"(.*)"$/.exec(trimmed);
-  return quoted ? (quoted[1] ?? quoted[2] ?? '') : trimmed;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function optionalRecord(value: unknown, where: string): Record<string, unknown> {
-  if (value === undefined || value === null) return {};
-  if (!isRecord(value)) throw new Error(`${where} must be a mapping`);
-  return value;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// CloudFormation's short-form intrinsics, kept opaque
-// ---------------------------------------------------------------------------------------------------------
-
-/** A CloudFormation intrinsic (`!GetAtt Queue.Arn`), kept as written: only CloudFormation can evaluate it. */
-export class CloudFormationIntrinsic {
+/** Resolves `param('name')` for one function and stage, naming both in every refusal. */
+class ParamResolver {
   constructor(
-    readonly tag: string,
-    readonly value: unknown,
+    private readonly where: string,
+    private readonly stage: string,
+    private readonly params: StageParams,
   ) {}
+
+  integer(key: string, value: number | ParamRef, min: number, max: number): number {
+    const { resolved, via } = this.lookUp(key, value);
+    const number =
+      typeof resolved === 'string' && /^\s*-?\d+\s*$/.test(resolved) ? Number(resolved) : resolved;
+    if (typeof number !== 'number' || !Number.isInteger(number) || number < min || number > max) {
+      throw new Error(
+        `${this.where}: ${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(resolved)}${via}`,
+      );
+    }
+    return number;
+  }
+
+  boolean(key: string, value: boolean | ParamRef): boolean {
+    const { resolved, via } = this.lookUp(key, value);
+    if (resolved === true || resolved === 'true') return true;
+    if (resolved === false || resolved === 'false') return false;
+    throw new Error(`${this.where}: ${key} must be true or false, got ${JSON.stringify(resolved)}${via}`);
+  }
+
+  text(key: string, value: string | ParamRef): string {
+    const { resolved, via } = this.lookUp(key, value);
+    if (typeof resolved !== 'string' && typeof resolved !== 'number') {
+      throw new Error(`${this.where}: ${key} must be a string, got ${JSON.stringify(resolved)}${via}`);
+    }
+    return String(resolved);
+  }
+
+  private lookUp(key: string, value: unknown): { resolved: unknown; via: string } {
+    if (typeof value !== 'object' || value === null) return { resolved: value, via: '' };
+    const name = (value as ParamRef).param;
+    const via = ` (from param ${name}, stage ${this.stage}, infra/params.ts)`;
+    const resolved = paramValue(name, this.stage, this.params);
+    if (resolved === undefined) {
+      throw new Error(
+        `${this.where}: ${key} names param ${name}, which stage ${this.stage} does not define; add it to infra/params.ts`,
+      );
+    }
+    if (typeof resolved === 'string' && resolved.includes('${')) {
+      throw new Error(
+        `${this.where}: ${key} is ${resolved}${via}, which only the Serverless Framework can resolve; give the param a plain value`,
+      );
+    }
+    return { resolved, via };
+  }
 }
-
-const INTRINSICS = [
-  'And',
-  'Base64',
-  'Cidr',
-  'Condition',
-  'Equals',
-  'FindInMap',
-  'GetAZs',
-  'GetAtt',
-  'If',
-  'ImportValue',
-  'Join',
-  'Length',
-  'Not',
-  'Or',
-  'Ref',
-  'Select',
-  'Split',
-  'Sub',
-  'ToJsonString',
-  'Transform',
-];
-
-/** Each intrinsic in all three forms YAML allows: `!Ref Name`, `!Join [a, b]`, `!Transform { … }`. */
-const CLOUDFORMATION_TAGS: (ScalarTag | CollectionTag)[] = INTRINSICS.flatMap((name) => {
-  const tag = `!${name}`;
-  const scalar: ScalarTag = { tag, resolve: (value) => new CloudFormationIntrinsic(tag, value) };
-  const collection = (kind: 'map' | 'seq'): CollectionTag => ({
-    tag,
-    collection: kind,
-    resolve: (node) =>
-      new CloudFormationIntrinsic(tag, isMap(node) || isSeq(node) ? node.toJSON() : undefined),
-  });
-  return [scalar, collection('seq'), collection('map')];
-});

@@ -1,9 +1,8 @@
-import { specification } from '@aws-cdk/cfnspec';
 import { type CfnResource, getAtt, PSEUDO, resource, type Template } from './iam';
 
 /**
- * The metrics that a packaged template's alarms and dashboard watch, read from the template, and a check of
- * the CloudWatch resources against the CloudFormation resource specification (`@aws-cdk/cfnspec`).
+ * The metrics that a packaged template's alarms and dashboard watch, read from the template (the resources
+ * themselves are checked against the CloudFormation specification in cfn-spec.ts).
  */
 
 export interface MetricRef {
@@ -130,126 +129,4 @@ export function metricsOfDashboard(body: DashboardBody): { metrics: MetricRef[];
     }
   }
   return { metrics, problems };
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// CloudFormation resource specification
-// ---------------------------------------------------------------------------------------------------------
-
-interface SpecProperty {
-  readonly Required?: boolean;
-  readonly PrimitiveType?: string;
-  readonly PrimitiveItemType?: string;
-  readonly Type?: string;
-  readonly ItemType?: string;
-}
-interface SpecType {
-  readonly Properties?: Record<string, SpecProperty>;
-}
-
-interface Specification {
-  readonly ResourceTypes: Record<string, SpecType>;
-  readonly PropertyTypes: Record<string, SpecType>;
-}
-/** Loaded once: the specification is an 18 MB JSON document. */
-let loaded: Specification | undefined;
-function loadSpecification(): Specification {
-  loaded ??= specification() as unknown as Specification;
-  return loaded;
-}
-
-const INTRINSICS = ['Ref', 'Fn::GetAtt', 'Fn::Sub', 'Fn::If', 'Fn::Join', 'Fn::Select', 'Fn::ImportValue'];
-
-function isIntrinsic(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const keys = Object.keys(value);
-  return keys.length === 1 && INTRINSICS.includes(keys[0] as string);
-}
-
-function primitiveProblem(type: string, value: unknown): string | undefined {
-  if (isIntrinsic(value)) return undefined;
-  switch (type) {
-    case 'String':
-      return typeof value === 'string' ? undefined : 'must be a string';
-    case 'Integer':
-      return Number.isInteger(typeof value === 'string' ? Number(value) : value)
-        ? undefined
-        : 'must be an integer';
-    case 'Double':
-      return Number.isFinite(typeof value === 'string' ? Number(value) : value)
-        ? undefined
-        : 'must be a number';
-    case 'Boolean':
-      return typeof value === 'boolean' || value === 'true' || value === 'false'
-        ? undefined
-        : 'must be a boolean';
-    case 'Json':
-      return typeof value === 'object' && value !== null ? undefined : 'must be a JSON object';
-    default:
-      return undefined;
-  }
-}
-
-/**
- * Problems of a resource's properties by the specification: unknown properties, missing required ones, and
- * values of the wrong shape (intrinsic functions are accepted wherever a value is). Spec version 117 (2023): properties added later
- * would be reported as unknown.
- */
-export function specificationProblems(id: string, cfn: CfnResource): string[] {
-  const resourceType = loadSpecification().ResourceTypes[cfn.Type];
-  if (!resourceType) return [`${id}: ${cfn.Type} is not in the CloudFormation resource specification`];
-  const problems: string[] = [];
-  const check = (path: string, definition: SpecType, value: unknown) => {
-    if (isIntrinsic(value)) return;
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      problems.push(`${path}: must be an object`);
-      return;
-    }
-    const properties = definition.Properties ?? {};
-    for (const [name, property] of Object.entries(properties)) {
-      if (property.Required && !(name in value)) problems.push(`${path}.${name}: required`);
-    }
-    for (const [name, member] of Object.entries(value)) {
-      const property = properties[name];
-      if (!property) {
-        problems.push(
-          `${path}.${name}: not a property of ${cfn.Type} (${Object.keys(properties).join(', ')})`,
-        );
-        continue;
-      }
-      checkValue(`${path}.${name}`, property, member);
-    }
-  };
-  const checkValue = (path: string, property: SpecProperty, value: unknown) => {
-    if (property.PrimitiveType) {
-      const problem = primitiveProblem(property.PrimitiveType, value);
-      if (problem) problems.push(`${path}: ${problem}`);
-      return;
-    }
-    if (property.Type === 'List' || property.Type === 'Map') {
-      if (isIntrinsic(value)) return;
-      const items = property.Type === 'List' ? value : Object.values((value ?? {}) as object);
-      if (!Array.isArray(items)) {
-        problems.push(`${path}: must be a list`);
-        return;
-      }
-      for (const [index, item] of items.entries()) {
-        if (property.PrimitiveItemType) {
-          const problem = primitiveProblem(property.PrimitiveItemType, item);
-          if (problem) problems.push(`${path}[${index}]: ${problem}`);
-        } else if (property.ItemType) {
-          check(
-            `${path}[${index}]`,
-            loadSpecification().PropertyTypes[`${cfn.Type}.${property.ItemType}`] ?? {},
-            item,
-          );
-        }
-      }
-      return;
-    }
-    if (property.Type)
-      check(path, loadSpecification().PropertyTypes[`${cfn.Type}.${property.Type}`] ?? {}, value);
-  };
-  check(id, resourceType, cfn.Properties ?? {});
-  return problems;
 }

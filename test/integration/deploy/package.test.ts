@@ -1,20 +1,19 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import eventRules from '../../../infra/event-rules.json' with { type: 'json' };
+import { FUNCTIONS as DECLARED, type FunctionName } from '../../../functions/index';
+import userRemoved from '../../../functions/user-removed/function';
 import queues from '../../../infra/queues.json' with { type: 'json' };
 import tables from '../../../infra/tables.json' with { type: 'json' };
+import { loadServerlessSettings } from '../../../local/serverless-settings';
+import { localWiring } from '../../../local/stack-wiring';
 import { ENV, loadConfig } from '../../../shared/config';
 import { createMetrics, METRICS_NAMESPACE, SERVICE_NAME } from '../../../shared/observability';
-import {
-  dashboardBody,
-  type MetricRef,
-  metricsOfAlarm,
-  metricsOfDashboard,
-  specificationProblems,
-} from './cloudwatch';
+import { specificationProblems } from './cfn-spec';
+import { dashboardBody, type MetricRef, metricsOfAlarm, metricsOfDashboard } from './cloudwatch';
 import { type HandlerTrace, traceHandlers } from './code-trace';
 import { codeNeeds, iamProblems, platformNeeds } from './iam';
+import { wiringProblems } from './wiring-parity';
 import { createWorkDir, offlineEnv, run, SERVERLESS_BIN, type WorkDir } from './workdir';
 import { readZip } from './zip';
 
@@ -26,15 +25,11 @@ import { readZip } from './zip';
 
 const STAGE = 'test';
 const PREFIX = `chime-lifecycle-${STAGE}`;
-const FUNCTIONS = [
-  'schedule-sync',
-  'reconcile-tenant',
-  'onboard-users',
-  'policy-changed',
-  'record-activity',
-  'user-removed',
-] as const;
-type FunctionKey = (typeof FUNCTIONS)[number];
+/** Every declared function (functions/index.ts), as the template must deploy it. */
+const FUNCTIONS: readonly FunctionName[] = DECLARED.map((fn) => fn.name);
+type FunctionKey = FunctionName;
+/** The declarations resolved for this stage, as serverless.ts resolves them. */
+const RESOLVED = loadServerlessSettings({ stage: STAGE }).functions();
 
 interface CfnResource {
   readonly Type: string;
@@ -83,8 +78,8 @@ afterAll(() => {
 // Template helpers
 // ---------------------------------------------------------------------------------------------------------
 
-function resourcesOfType(type: string): [string, CfnResource][] {
-  return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
+function resourcesOfType(type: string, target: Template = template): [string, CfnResource][] {
+  return Object.entries(target.Resources).filter(([, resource]) => resource.Type === type);
 }
 
 function resource(logicalId: string): CfnResource {
@@ -130,9 +125,9 @@ function deadLetterQueues(): string[] {
   return [...fromRedrive, ...fromDestinations].sort();
 }
 
-function mappingOf(key: FunctionKey): CfnResource {
+function mappingOf(key: FunctionKey, target: Template = template): CfnResource {
   const [functionId] = lambda(key);
-  const found = resourcesOfType('AWS::Lambda::EventSourceMapping').find(
+  const found = resourcesOfType('AWS::Lambda::EventSourceMapping', target).find(
     ([, mapping]) => getAtt(mapping.Properties.FunctionName) === `${functionId}.Arn`,
   );
   if (!found) throw new Error(`no event source mapping for ${key}`);
@@ -423,11 +418,12 @@ describe('serverless package (offline)', () => {
   });
 
   it('consumes the queues with partial batch responses, capped concurrency and timeouts the queues cover', () => {
-    const cases = [
-      { key: 'reconcile-tenant', queue: 'ReconcileQueue', batchSize: 1 },
-      { key: 'onboard-users', queue: 'OnboardingQueue', batchSize: 200 },
-      { key: 'record-activity', queue: 'ActivityQueue', batchSize: 100 },
-    ] as const;
+    const cases = RESOLVED.flatMap((fn) =>
+      fn.trigger.type === 'sqs'
+        ? [{ key: fn.name as FunctionName, queue: fn.trigger.queue, batchSize: fn.trigger.batchSize }]
+        : [],
+    );
+    expect(cases.map((c) => c.key).sort()).toEqual(['onboard-users', 'reconcile-tenant', 'record-activity']);
     for (const { key, queue, batchSize } of cases) {
       const mapping = mappingOf(key).Properties;
       expect(getAtt(mapping.EventSourceArn)).toBe(`${queue}.Arn`);
@@ -472,7 +468,7 @@ describe('serverless package (offline)', () => {
     ]);
   });
 
-  it('routes Chime CloudTrail deletions from the default bus to user-removed with the pattern of infra/event-rules.json', () => {
+  it("routes Chime CloudTrail deletions from the default bus to user-removed with its declaration's pattern", () => {
     const [functionId] = lambda('user-removed');
     const rules = resourcesOfType('AWS::Events::Rule').filter(([, rule]) =>
       (rule.Properties.Targets as { Arn: unknown }[]).some(
@@ -483,7 +479,7 @@ describe('serverless package (offline)', () => {
     const [, rule] = rules[0] as [string, CfnResource];
     // No EventBusName: the default bus, the only one CloudTrail delivers to.
     expect(rule.Properties.EventBusName).toBeUndefined();
-    expect(rule.Properties.EventPattern).toEqual(eventRules.ChimeUserRemoved.pattern);
+    expect(rule.Properties.EventPattern).toEqual(userRemoved.trigger.pattern);
     const permissions = resourcesOfType('AWS::Lambda::Permission').filter(
       ([, permission]) => getAtt(permission.Properties.FunctionName) === `${functionId}.Arn`,
     );
@@ -624,15 +620,52 @@ describe('serverless package (offline)', () => {
     const all = Object.entries(template.Resources);
     expect(all.filter(([, cfn]) => cfn.Type.startsWith('AWS::CloudWatch::')).length).toBeGreaterThan(1);
     expect(all.flatMap(([id, cfn]) => specificationProblems(id, cfn))).toEqual([]);
-    // And the checker itself notices a misspelt or missing property.
+    // And the checker itself notices a misspelt property, a missing required one and a value of the wrong
+    // shape, deep inside as well. (The maintained specification no longer requires an alarm's
+    // ComparisonOperator, which anomaly-detection alarms replace by ThresholdMetricId.)
     const [[id, alarm] = ['', undefined]] = resourcesOfType('AWS::CloudWatch::Alarm');
     if (!alarm) throw new Error('no alarm');
-    const { ComparisonOperator: _, ...withoutOperator } = alarm.Properties;
     expect(
-      specificationProblems(id, { Type: alarm.Type, Properties: { ...withoutOperator, Treshold: 0 } }),
+      specificationProblems(id, {
+        Type: alarm.Type,
+        Properties: { ...alarm.Properties, Treshold: 0, EvaluationPeriods: 'one' },
+      }),
     ).toEqual([
-      `${id}.ComparisonOperator: required`,
+      `${id}.EvaluationPeriods: must be an integer`,
       expect.stringMatching(new RegExp(`^${id}\\.Treshold: not a property`)),
+    ]);
+    const [roleId = ''] = Object.keys(template.Resources).filter((key) => key.endsWith('Role'));
+    const { AssumeRolePolicyDocument: _, ...withoutTrust } = resource(roleId).Properties;
+    const policies = withoutTrust.Policies as { PolicyName: unknown }[];
+    expect(
+      specificationProblems(roleId, {
+        Type: 'AWS::IAM::Role',
+        Properties: { ...withoutTrust, Policies: [{ ...policies[0], PolicyName: 7 }] },
+      }),
+    ).toEqual([
+      `${roleId}.AssumeRolePolicyDocument: required`,
+      `${roleId}.Policies[0].PolicyName: must be a string`,
+    ]);
+  });
+
+  it('wires every function, trigger and setting as the local stack does (both from the declarations)', () => {
+    const wiring = localWiring(RESOLVED);
+    expect(wiringProblems(template, PREFIX, wiring, RESOLVED)).toEqual([]);
+    // And the comparison notices drift: a batch size, a rule's pattern, a function the local stack lacks.
+    const drifted = structuredClone(template) as Template;
+    (mappingOf('onboard-users', drifted).Properties as { BatchSize: number }).BatchSize = 10;
+    const [ruleId = ''] = resourcesOfType('AWS::Events::Rule', drifted)
+      .filter(([, rule]) => rule.Properties.EventPattern)
+      .map(([ruleId]) => ruleId);
+    (drifted.Resources[ruleId]?.Properties as { EventPattern: unknown }).EventPattern = {
+      source: ['aws.sqs'],
+    };
+    expect(wiringProblems(drifted, PREFIX, wiring.slice(1), RESOLVED)).toEqual([
+      expect.stringMatching(/^functions: the template has .*schedule-sync.*, the local stack/),
+      expect.stringMatching(/^onboard-users trigger: BatchSize: the template has 10, the local stack 200$/),
+      expect.stringMatching(
+        /^user-removed trigger: EventPattern: the template has \{"source":\["aws\.sqs"\]\}/,
+      ),
     ]);
   });
 

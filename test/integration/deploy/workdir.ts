@@ -8,7 +8,7 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 export const SERVERLESS_BIN = join(ROOT, 'node_modules/serverless/bin/serverless.js');
 
 /** What `serverless package` / `offline` read: the service file, the infra definitions and the sources. */
-const DEPLOYABLE = ['serverless.yml', 'package.json', 'tsconfig.json', 'infra', 'functions', 'shared'];
+const DEPLOYABLE = ['serverless.ts', 'package.json', 'tsconfig.json', 'infra', 'functions', 'shared'];
 
 export interface WorkDir {
   readonly path: string;

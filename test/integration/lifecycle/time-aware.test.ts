@@ -1,7 +1,7 @@
 import { DeleteAppInstanceUserCommand } from '@aws-sdk/client-chime-sdk-identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChimeEmulator, startChimeEmulator } from '../../../emulator';
-import eventRules from '../../../infra/event-rules.json' with { type: 'json' };
+import userRemoved from '../../../functions/user-removed/function';
 import {
   type LocalEventBridge,
   type ReceivedEvent,
@@ -23,7 +23,7 @@ const N = 30;
  * Issue 12's loop, end to end on real servers: the emulator's clock runs through 40 days with one sync a day
  * (pull mode, DynamoDB Local, the local EventBridge). The emulator's deletions reach user-removed the way
  * CloudTrail → EventBridge would (the emulator publishes CloudTrail-shaped events to the local EventBridge,
- * whose rule, the pattern of infra/event-rules.json, invokes the use case).
+ * whose rule, the pattern of functions/user-removed/function.ts, invokes the use case).
  */
 describe('warnings, renewal and Chime deletions over 40 simulated days', () => {
   let emulator: ChimeEmulator;
@@ -60,7 +60,7 @@ describe('warnings, renewal and Chime deletions over 40 simulated days', () => {
     });
     eventBridge.addRule({
       name: 'ChimeUserRemoved',
-      pattern: eventRules.ChimeUserRemoved.pattern,
+      pattern: userRemoved.trigger.pattern,
       target: async (event) => {
         removals.push(String((event.detail as { eventName: string }).eventName));
         await onUserRemoved(chimeRemovalEventSchema.parse(event), deps);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cloudTrailEntry } from '../../../emulator';
-import eventRules from '../../../infra/event-rules.json' with { type: 'json' };
+import userRemoved from '../../../functions/user-removed/function';
 import { matchesPattern, validatePattern } from '../../../local/event-pattern';
 
 const envelope = (detailType: string, detail: unknown, source = 'aws.chime') => ({
@@ -56,12 +56,12 @@ describe('matchesPattern (EventBridge semantics)', () => {
     ]);
     expect(validatePattern({ x: [{ exists: 'yes' }] })).toEqual(['x[0].exists: must be true or false']);
     expect(validatePattern({ x: [{ cidr: '10.0.0.0/8' }] })[0]).toMatch(/^x\[0\]: must have exactly one of/);
-    expect(validatePattern(eventRules.ChimeUserRemoved.pattern)).toEqual([]);
+    expect(validatePattern(userRemoved.trigger.pattern)).toEqual([]);
   });
 });
 
-describe('the ChimeUserRemoved rule of infra/event-rules.json', () => {
-  const pattern = eventRules.ChimeUserRemoved.pattern;
+describe("user-removed's rule (functions/user-removed/function.ts)", () => {
+  const pattern = userRemoved.trigger.pattern;
   const where = { region: 'us-east-1', accountId: '123456789012' };
   const asDelivered = (entry: ReturnType<typeof cloudTrailEntry>) =>
     envelope(entry.DetailType, JSON.parse(entry.Detail), entry.Source);

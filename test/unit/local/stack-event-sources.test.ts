@@ -1,19 +1,16 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SERVERLESS_FILE } from '../../../local/serverless-settings';
-import { effectiveEventSources } from '../../../local/stack';
+import { FUNCTIONS } from '../../../functions/index';
+import { effectiveEventSources, stackWiring } from '../../../local/stack';
 
 describe('effectiveEventSources (what the local stack polls with)', () => {
-  it("takes batch size, window, concurrency and timeout from serverless.yml's local stage", () => {
+  it('takes batch size, window, concurrency and timeout from the declarations, for the local stage', () => {
     expect(effectiveEventSources()).toEqual({
       'reconcile-tenant': {
         batchSize: 1,
         maximumBatchingWindowSeconds: 0,
         maximumConcurrency: 5,
         concurrency: 5,
-        concurrencyFrom: 'serverless.yml',
+        concurrencyFrom: 'declaration',
         timeoutSeconds: 900,
       },
       'onboard-users': {
@@ -21,7 +18,7 @@ describe('effectiveEventSources (what the local stack polls with)', () => {
         maximumBatchingWindowSeconds: 1,
         maximumConcurrency: 2,
         concurrency: 2,
-        concurrencyFrom: 'serverless.yml',
+        concurrencyFrom: 'declaration',
         timeoutSeconds: 120,
       },
       'record-activity': {
@@ -29,13 +26,13 @@ describe('effectiveEventSources (what the local stack polls with)', () => {
         maximumBatchingWindowSeconds: 5,
         maximumConcurrency: 2,
         concurrency: 2,
-        concurrencyFrom: 'serverless.yml',
+        concurrencyFrom: 'declaration',
         timeoutSeconds: 30,
       },
     });
   });
 
-  it('lets options.concurrency override a function and leaves the others as deployed', () => {
+  it('lets options.concurrency override a queue and leaves the others as deployed', () => {
     const sources = effectiveEventSources({ concurrency: { onboarding: 1 } });
     expect(sources['onboard-users']).toMatchObject({
       batchSize: 200,
@@ -43,19 +40,38 @@ describe('effectiveEventSources (what the local stack polls with)', () => {
       concurrency: 1,
       concurrencyFrom: 'options',
     });
-    expect(sources['reconcile-tenant']).toMatchObject({ concurrency: 5, concurrencyFrom: 'serverless.yml' });
+    expect(sources['reconcile-tenant']).toMatchObject({ concurrency: 5, concurrencyFrom: 'declaration' });
+  });
+});
+
+describe('stackWiring (what the local stack wires for each function)', () => {
+  it('wires every declared function, each by its trigger', () => {
+    const wiring = stackWiring();
+    expect(wiring.map((fn) => fn.name)).toEqual(FUNCTIONS.map((fn) => fn.name));
+    expect(Object.fromEntries(wiring.map((fn) => [fn.name, fn.trigger.kind]))).toEqual({
+      'schedule-sync': 'schedule',
+      'reconcile-tenant': 'sqs',
+      'onboard-users': 'sqs',
+      'policy-changed': 'stream',
+      'record-activity': 'sqs',
+      'user-removed': 'rule',
+    });
   });
 
-  it('refuses a serverless.yml whose settings it cannot follow, naming the function and key', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'stack-event-sources-'));
-    const file = path.join(dir, 'serverless.yml');
-    const text = await readFile(DEFAULT_SERVERLESS_FILE, 'utf8');
-    await writeFile(
-      file,
-      text.replace(`batchSize: \${param:onboardingBatchSize}`, `batchSize: \${param:missing}`),
-    );
-    expect(() => effectiveEventSources({ serverlessFile: file })).toThrow(
-      /functions\.onboard-users\.events\[sqs\]\.batchSize: \$\{param:missing\} is not defined/,
-    );
+  it('runs the schedule every scheduleMinutes (5 by default, 0 off) and names what only AWS applies', () => {
+    const schedule = (minutes?: number) =>
+      stackWiring(minutes === undefined ? {} : { scheduleMinutes: minutes }).find(
+        (fn) => fn.name === 'schedule-sync',
+      );
+    expect(schedule()?.trigger).toEqual({ kind: 'schedule', rate: 'rate(1 hour)', everyMinutes: 5 });
+    expect(schedule(0)?.trigger).toMatchObject({ everyMinutes: 0 });
+    const stream = stackWiring().find((fn) => fn.name === 'policy-changed');
+    expect(stream?.trigger).toEqual({
+      kind: 'stream',
+      table: 'PolicyTable',
+      batchSize: 100,
+      startingPosition: 'LATEST',
+    });
+    expect(stream?.awsOnly.join('\n')).toMatch(/onFailure PolicyStreamFailureQueue/);
   });
 });

@@ -1,0 +1,30 @@
+import { defineFunction } from '../declaration';
+
+export default defineFunction({
+  name: 'user-removed',
+  description: 'Marks users Chime expired or deleted gone at once (CloudTrail through EventBridge)',
+  timeoutSeconds: 30,
+  // Chime's own deletions of AppInstanceUsers, as CloudTrail reports them on the default bus (the local
+  // EventBridge routes the same pattern). Needs CloudTrail management events: see docs/deploy.md.
+  trigger: {
+    type: 'eventBridge',
+    pattern: {
+      source: ['aws.chime'],
+      'detail-type': ['AWS Service Event via CloudTrail', 'AWS API Call via CloudTrail'],
+      detail: {
+        eventSource: ['chime.amazonaws.com'],
+        eventName: ['ExpireAppInstanceUser', 'DeleteAppInstanceUser'],
+        errorCode: [{ exists: false }],
+      },
+    },
+  },
+  iam: [
+    // PolicyStore.tenantOfAppInstance (the AppInstance's claim) and Ledger.markRemoved.
+    {
+      sid: 'ReadClaimMarkLedger',
+      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      resource: { table: 'StateTable' },
+    },
+    { sid: 'PublishLifecycleEvents', actions: ['events:PutEvents'], resource: { eventBus: 'EventBus' } },
+  ],
+});

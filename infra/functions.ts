@@ -1,0 +1,194 @@
+import type {
+  FunctionDeclaration,
+  IamResource,
+  IamStatement,
+  ParamRef,
+  Trigger,
+} from '../functions/declaration';
+
+/**
+ * The per-function parts of the service, built from the declarations (functions/<name>/function.ts): the
+ * Serverless `functions:` entries (handler, timeout, environment, trigger) and one IAM role per function.
+ * serverless.ts puts them into the template; nothing here is written by hand per function.
+ */
+
+type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+export type CfnValue = Json;
+export interface CfnResource {
+  readonly Type: string;
+  readonly Properties: Record<string, Json>;
+}
+
+/** `${param:name}`: Serverless resolves it per stage (infra/params.ts, `--param`). */
+function paramVariable(ref: ParamRef): string {
+  return `\${param:${ref.param}}`;
+}
+
+function setting<T extends number | string>(value: T | ParamRef): T | string {
+  return typeof value === 'object' ? paramVariable(value) : value;
+}
+
+/** A boolean parameter is the string 'true' or 'false'; strToBool turns it into the boolean CloudFormation wants. */
+function booleanSetting(value: boolean | ParamRef): boolean | string {
+  return typeof value === 'object' ? `\${strToBool(${paramVariable(value)})}` : value;
+}
+
+const getAtt = (logicalId: string, attribute: string): Json => ({ 'Fn::GetAtt': [logicalId, attribute] });
+
+/** Upper camel case, as Serverless names a function's resources (`schedule-sync` → `ScheduleDashsync`). */
+export function normalizedFunctionName(name: string): string {
+  const normalized = name.replace(/-/g, 'Dash').replace(/_/g, 'Underscore');
+  return normalized.charAt(0).toUpperCase() + normalized.slice(1);
+}
+
+/** The logical id Serverless gives the function's AWS::Lambda::Function. */
+export function lambdaLogicalId(name: string): string {
+  return `${normalizedFunctionName(name)}LambdaFunction`;
+}
+
+/** The function's own role: `schedule-sync` → `ScheduleSyncRole`. */
+export function roleLogicalId(name: string): string {
+  return `${name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('')}Role`;
+}
+
+/** The Serverless event of a trigger. */
+export function serverlessEvent(trigger: Trigger): Record<string, Json> {
+  switch (trigger.type) {
+    case 'sqs':
+      return {
+        sqs: {
+          arn: getAtt(trigger.queue, 'Arn'),
+          batchSize: setting(trigger.batchSize),
+          ...(trigger.maximumBatchingWindowSeconds === undefined
+            ? {}
+            : { maximumBatchingWindow: setting(trigger.maximumBatchingWindowSeconds) }),
+          ...(trigger.reportBatchItemFailures ? { functionResponseType: 'ReportBatchItemFailures' } : {}),
+          maximumConcurrency: setting(trigger.maximumConcurrency),
+        },
+      };
+    case 'dynamodbStream':
+      return {
+        stream: {
+          type: 'dynamodb',
+          arn: getAtt(trigger.table, 'StreamArn'),
+          batchSize: trigger.batchSize,
+          ...(trigger.batchWindowSeconds === undefined ? {} : { batchWindow: trigger.batchWindowSeconds }),
+          startingPosition: trigger.startingPosition,
+          bisectBatchOnFunctionError: trigger.bisectBatchOnFunctionError,
+          maximumRetryAttempts: trigger.maximumRetryAttempts,
+          maximumRecordAgeInSeconds: trigger.maximumRecordAgeSeconds,
+          ...(trigger.onFailure
+            ? { destinations: { onFailure: { arn: getAtt(trigger.onFailure.queue, 'Arn'), type: 'sqs' } } }
+            : {}),
+        },
+      };
+    case 'schedule':
+      return { schedule: { rate: setting(trigger.rate), enabled: booleanSetting(trigger.enabled) } };
+    case 'eventBridge':
+      // No eventBus: the default bus, the only one CloudTrail delivers to.
+      return { eventBridge: { pattern: trigger.pattern as Json } };
+  }
+}
+
+/** The Serverless `functions:` entry of a declaration. */
+export function serverlessFunction(declaration: FunctionDeclaration): Record<string, Json> {
+  const environment = Object.entries(declaration.environment ?? {});
+  return {
+    handler: `functions/${declaration.name}/handler.handler`,
+    description: declaration.description,
+    role: roleLogicalId(declaration.name),
+    timeout: declaration.timeoutSeconds,
+    ...(declaration.memoryMb === undefined ? {} : { memorySize: declaration.memoryMb }),
+    ...(declaration.reservedConcurrency === undefined
+      ? {}
+      : { reservedConcurrency: declaration.reservedConcurrency }),
+    ...(environment.length > 0
+      ? { environment: Object.fromEntries(environment.map(([name, value]) => [name, setting(value)])) }
+      : {}),
+    events: [serverlessEvent(declaration.trigger)],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// IAM: one role per function, with only what its declaration grants (and its own log group)
+// ---------------------------------------------------------------------------------------------------------
+
+/** Only Lambda may assume the function roles. */
+const LAMBDA_TRUST: Json = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+};
+
+/**
+ * Chime SDK Identity resources of this account and region. Which AppInstance a tenant may touch is decided by
+ * its policy (one AppInstance per tenant, claimed in the state table), so the roles cover the account's
+ * AppInstances, never another account's or region's. IAM's `*` also matches `/`, so app-instance/* covers the
+ * users of every AppInstance as well; app-instance/*\/user/* is users only.
+ */
+const CHIME_ARNS = {
+  appInstances: 'arn:${AWS::Partition}:chime:${AWS::Region}:${AWS::AccountId}:app-instance/*',
+  appInstanceUsers: 'arn:${AWS::Partition}:chime:${AWS::Region}:${AWS::AccountId}:app-instance/*/user/*',
+} as const;
+
+function iamResource(resource: IamResource): Json {
+  if (resource === '*') return '*';
+  if ('table' in resource) return getAtt(resource.table, 'Arn');
+  if ('stream' in resource) return getAtt(resource.stream, 'StreamArn');
+  if ('queue' in resource) return getAtt(resource.queue, 'Arn');
+  if ('eventBus' in resource) return getAtt(resource.eventBus, 'Arn');
+  return [{ 'Fn::Sub': CHIME_ARNS[resource.chime] }];
+}
+
+function iamStatement(statement: IamStatement): Json {
+  return {
+    Sid: statement.sid,
+    Effect: 'Allow',
+    Action: [...statement.actions],
+    Resource: iamResource(statement.resource),
+  };
+}
+
+/**
+ * The function's role: its logs (Lambda writes them with the function's role, to the log group Serverless
+ * creates for it), then its declared statements. No managed policies; no cloudwatch:PutMetricData (Powertools
+ * writes metrics as EMF log lines).
+ */
+export function functionRole(declaration: FunctionDeclaration): CfnResource {
+  const logs: Json = {
+    Sid: 'Logs',
+    Effect: 'Allow',
+    Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    Resource: {
+      'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/\${self:service}-\${sls:stage}-${declaration.name}:*`,
+    },
+  };
+  return {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      AssumeRolePolicyDocument: LAMBDA_TRUST,
+      Policies: [
+        {
+          PolicyName: declaration.name,
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [logs, ...declaration.iam.map(iamStatement)],
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** Every function's Serverless entry and role, keyed as serverless.ts needs them. */
+export function functionsOfService(declarations: readonly FunctionDeclaration[]): {
+  functions: Record<string, Record<string, Json>>;
+  roles: Record<string, CfnResource>;
+} {
+  return {
+    functions: Object.fromEntries(declarations.map((fn) => [fn.name, serverlessFunction(fn)])),
+    roles: Object.fromEntries(declarations.map((fn) => [roleLogicalId(fn.name), functionRole(fn)])),
+  };
+}
