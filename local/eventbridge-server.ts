@@ -64,6 +64,140 @@ export interface LocalEventBridgeOptions {
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
+type Counts = Record<string, { delivered: number; failed: number }>;
+
+/** The rules of the local buses: each matching event goes to the rule's target, in the background. */
+class RuleRouter {
+  private readonly rules: LocalRule[] = [];
+  readonly counts: Counts = {};
+  private readonly running = new Set<Promise<void>>();
+
+  constructor(
+    private readonly where: { readonly region: string; readonly account: string },
+    private readonly onRuleError?: (rule: string, error: unknown) => void,
+  ) {}
+
+  add(rule: LocalRule): void {
+    const problems = validatePattern(rule.pattern);
+    if (problems.length > 0)
+      throw new Error(`rule ${rule.name}: invalid event pattern: ${problems.join('; ')}`);
+    this.rules.push(rule);
+    this.counts[rule.name] ??= { delivered: 0, failed: 0 };
+  }
+
+  route(event: ReceivedEvent): void {
+    const envelope: EventEnvelope = {
+      version: '0',
+      id: event.id,
+      'detail-type': event.detailType,
+      source: event.source,
+      account: this.where.account,
+      time: event.time,
+      region: this.where.region,
+      resources: event.resources ?? [],
+      detail: event.detail,
+    };
+    for (const rule of this.rules) {
+      if ((rule.eventBusName ?? 'default') !== event.eventBusName) continue;
+      if (!matchesPattern(rule.pattern, envelope)) continue;
+      const count = this.counts[rule.name] as { delivered: number; failed: number };
+      const delivery: Promise<void> = rule
+        .target(envelope)
+        .then(() => {
+          count.delivered++;
+        })
+        .catch((error: unknown) => {
+          count.failed++;
+          this.onRuleError?.(rule.name, error);
+        })
+        .finally(() => this.running.delete(delivery));
+      this.running.add(delivery);
+    }
+  }
+
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running]);
+  }
+}
+
+type EntryResult =
+  | { readonly event: ReceivedEvent }
+  | { readonly ErrorCode: string; readonly ErrorMessage: string };
+
+/** One PutEvents entry as EventBridge takes it, or the error code it answers for it. */
+function acceptEntry(
+  raw: Record<string, unknown>,
+  buses: ReadonlySet<string>,
+  failureRate: number,
+): EntryResult {
+  const busName =
+    String(raw.EventBusName ?? 'default')
+      .split('/')
+      .pop() ?? 'default';
+  if (!buses.has(busName)) {
+    return { ErrorCode: 'ResourceNotFoundException', ErrorMessage: `Event bus ${busName} does not exist.` };
+  }
+  if (
+    typeof raw.Source !== 'string' ||
+    typeof raw.DetailType !== 'string' ||
+    typeof raw.Detail !== 'string'
+  ) {
+    return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Source, DetailType and Detail are required' };
+  }
+  let detail: unknown;
+  try {
+    detail = JSON.parse(raw.Detail);
+  } catch {
+    return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is not valid JSON' };
+  }
+  if (Math.random() < failureRate) {
+    return { ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded (injected)' };
+  }
+  // The SDK sends Time as epoch seconds; a hand-written request may send an ISO string.
+  const time =
+    typeof raw.Time === 'number'
+      ? raw.Time * 1000
+      : typeof raw.Time === 'string' && !Number.isNaN(Date.parse(raw.Time))
+        ? Date.parse(raw.Time)
+        : undefined;
+  const resources = Array.isArray(raw.Resources)
+    ? raw.Resources.filter((item): item is string => typeof item === 'string')
+    : [];
+  return {
+    event: {
+      id: randomUUID(),
+      time: new Date(time ?? Date.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      eventBusName: busName,
+      source: raw.Source,
+      detailType: raw.DetailType,
+      detail,
+      ...(resources.length > 0 ? { resources } : {}),
+    },
+  };
+}
+
+/** CreateEventBus and DescribeEventBus. */
+function busOperation(
+  target: string,
+  body: Record<string, unknown>,
+  buses: Set<string>,
+  response: ServerResponse,
+) {
+  if (target === 'AWSEvents.CreateEventBus') {
+    const name = String(body.Name ?? '');
+    if (!/^[/.\-_A-Za-z0-9]{1,256}$/.test(name))
+      return awsError(response, 400, 'ValidationException', 'Name is invalid');
+    if (buses.has(name))
+      return awsError(response, 400, 'ResourceAlreadyExistsException', `Event bus ${name} already exists.`);
+    buses.add(name);
+    return send(response, 200, { EventBusArn: `arn:aws:events:us-east-1:000000000000:event-bus/${name}` });
+  }
+  const name = String(body.Name ?? 'default');
+  if (!buses.has(name))
+    return awsError(response, 400, 'ResourceNotFoundException', `Event bus ${name} does not exist.`);
+  return send(response, 200, { Name: name, Arn: `arn:aws:events:us-east-1:000000000000:event-bus/${name}` });
+}
+
 /**
  * A small local EventBridge for the offline stack and the tests: PutEvents (AWS JSON 1.1, what SDK v3 speaks),
  * CreateEventBus and DescribeEventBus, keeping every event so tests can read what the system published
@@ -76,47 +210,27 @@ export async function startLocalEventBridge(
   const events: ReceivedEvent[] = [];
   const buses = new Set<string>(['default']);
   let failureRate = 0;
-  const rules: LocalRule[] = [];
-  const counts: Record<string, { delivered: number; failed: number }> = {};
-  const running = new Set<Promise<void>>();
-  const region = options.region ?? 'us-east-1';
-  const account = options.accountId ?? '000000000000';
-  const addRule = (rule: LocalRule) => {
-    const problems = validatePattern(rule.pattern);
-    if (problems.length > 0)
-      throw new Error(`rule ${rule.name}: invalid event pattern: ${problems.join('; ')}`);
-    rules.push(rule);
-    counts[rule.name] ??= { delivered: 0, failed: 0 };
-  };
-  for (const rule of options.rules ?? []) addRule(rule);
-  const route = (event: ReceivedEvent) => {
-    const envelope: EventEnvelope = {
-      version: '0',
-      id: event.id,
-      'detail-type': event.detailType,
-      source: event.source,
-      account,
-      time: event.time,
-      region,
-      resources: event.resources ?? [],
-      detail: event.detail,
-    };
-    for (const rule of rules) {
-      if ((rule.eventBusName ?? 'default') !== event.eventBusName) continue;
-      if (!matchesPattern(rule.pattern, envelope)) continue;
-      const count = counts[rule.name] as { delivered: number; failed: number };
-      const delivery: Promise<void> = rule
-        .target(envelope)
-        .then(() => {
-          count.delivered++;
-        })
-        .catch((error: unknown) => {
-          count.failed++;
-          options.onRuleError?.(rule.name, error);
-        })
-        .finally(() => running.delete(delivery));
-      running.add(delivery);
+  const router = new RuleRouter(
+    { region: options.region ?? 'us-east-1', account: options.accountId ?? '000000000000' },
+    options.onRuleError,
+  );
+  for (const rule of options.rules ?? []) router.add(rule);
+
+  const putEvents = (body: Record<string, unknown>, response: ServerResponse) => {
+    const entries = body.Entries;
+    if (!Array.isArray(entries) || entries.length < 1 || entries.length > 10) {
+      return awsError(response, 400, 'ValidationException', 'Entries must hold 1 to 10 entries');
     }
+    const results = entries.map((raw: Record<string, unknown>) => {
+      const accepted = acceptEntry(raw, buses, failureRate);
+      if (!('event' in accepted)) return accepted;
+      events.push(accepted.event);
+      options.onEvent?.(accepted.event);
+      router.route(accepted.event);
+      return { EventId: accepted.event.id };
+    });
+    const failed = results.filter((result) => 'ErrorCode' in result).length;
+    return send(response, 200, { FailedEntryCount: failed, Entries: results });
   };
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
@@ -140,106 +254,16 @@ export async function startLocalEventBridge(
         `request body is not valid JSON: ${(error as Error).message}`,
       );
     }
-    switch (target) {
-      case 'AWSEvents.PutEvents':
-        return putEvents(body, response);
-      case 'AWSEvents.CreateEventBus': {
-        const name = String(body.Name ?? '');
-        if (!/^[/.\-_A-Za-z0-9]{1,256}$/.test(name))
-          return awsError(response, 400, 'ValidationException', 'Name is invalid');
-        if (buses.has(name))
-          return awsError(
-            response,
-            400,
-            'ResourceAlreadyExistsException',
-            `Event bus ${name} already exists.`,
-          );
-        buses.add(name);
-        return send(response, 200, {
-          EventBusArn: `arn:aws:events:us-east-1:000000000000:event-bus/${name}`,
-        });
-      }
-      case 'AWSEvents.DescribeEventBus': {
-        const name = String(body.Name ?? 'default');
-        if (!buses.has(name))
-          return awsError(response, 400, 'ResourceNotFoundException', `Event bus ${name} does not exist.`);
-        return send(response, 200, {
-          Name: name,
-          Arn: `arn:aws:events:us-east-1:000000000000:event-bus/${name}`,
-        });
-      }
-      default:
-        return awsError(
-          response,
-          400,
-          'UnknownOperationException',
-          `operation ${target || '(none)'} is not supported here`,
-        );
+    if (target === 'AWSEvents.PutEvents') return putEvents(body, response);
+    if (target === 'AWSEvents.CreateEventBus' || target === 'AWSEvents.DescribeEventBus') {
+      return busOperation(target, body, buses, response);
     }
-  };
-
-  const putEvents = (body: Record<string, unknown>, response: ServerResponse) => {
-    const entries = body.Entries;
-    if (!Array.isArray(entries) || entries.length < 1 || entries.length > 10) {
-      return awsError(response, 400, 'ValidationException', 'Entries must hold 1 to 10 entries');
-    }
-    let failed = 0;
-    const results = entries.map((raw: Record<string, unknown>) => {
-      const busName =
-        String(raw.EventBusName ?? 'default')
-          .split('/')
-          .pop() ?? 'default';
-      if (!buses.has(busName)) {
-        failed++;
-        return {
-          ErrorCode: 'ResourceNotFoundException',
-          ErrorMessage: `Event bus ${busName} does not exist.`,
-        };
-      }
-      if (
-        typeof raw.Source !== 'string' ||
-        typeof raw.DetailType !== 'string' ||
-        typeof raw.Detail !== 'string'
-      ) {
-        failed++;
-        return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Source, DetailType and Detail are required' };
-      }
-      let detail: unknown;
-      try {
-        detail = JSON.parse(raw.Detail);
-      } catch {
-        failed++;
-        return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is not valid JSON' };
-      }
-      if (Math.random() < failureRate) {
-        failed++;
-        return { ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded (injected)' };
-      }
-      // The SDK sends Time as epoch seconds; a hand-written request may send an ISO string.
-      const time =
-        typeof raw.Time === 'number'
-          ? raw.Time * 1000
-          : typeof raw.Time === 'string' && !Number.isNaN(Date.parse(raw.Time))
-            ? Date.parse(raw.Time)
-            : undefined;
-      const resources = Array.isArray(raw.Resources)
-        ? raw.Resources.filter((item): item is string => typeof item === 'string')
-        : [];
-      const event: ReceivedEvent = {
-        id: randomUUID(),
-        time: new Date(time ?? Date.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-        eventBusName: busName,
-        source: raw.Source,
-        detailType: raw.DetailType,
-        detail,
-        ...(resources.length > 0 ? { resources } : {}),
-      };
-      events.push(event);
-      options.onEvent?.(event);
-      route(event);
-      return { EventId: event.id };
-    });
-    return send(response, 200, { FailedEntryCount: failed, Entries: results });
+    return awsError(
+      response,
+      400,
+      'UnknownOperationException',
+      `operation ${target || '(none)'} is not supported here`,
+    );
   };
 
   const server = createServer((request, response) => {
@@ -258,11 +282,9 @@ export async function startLocalEventBridge(
     setFailureRate: (rate) => {
       failureRate = rate;
     },
-    addRule,
-    idle: async () => {
-      while (running.size > 0) await Promise.all([...running]);
-    },
-    deliveries: () => structuredClone(counts),
+    addRule: (rule) => router.add(rule),
+    idle: () => router.idle(),
+    deliveries: () => structuredClone(router.counts),
     clear: () => {
       events.length = 0;
     },

@@ -8,6 +8,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 
 export type Layer =
   | 'functions'
+  | 'declaration'
   | 'composition'
   | 'usecase'
   | 'port'
@@ -30,8 +31,17 @@ const PORTS = new Set([
 
 export function layerOf(path: string): Layer {
   if (path.startsWith('emulator/')) return 'emulator';
-  // infra/*.json: table and queue definitions, plain data shared with serverless.yml.
+  // infra/: table and queue definitions and the stage parameters, plain data shared with serverless.ts.
   if (path.startsWith('infra/')) return 'data';
+  // What a function is (its trigger, settings, IAM), read by serverless.ts and the local stack, never by a
+  // handler: the declaration type, each folder's function.ts and the list.
+  if (
+    path === 'functions/declaration' ||
+    path === 'functions/index' ||
+    /^functions\/[^/]+\/function$/.test(path)
+  ) {
+    return 'declaration';
+  }
   if (path.startsWith('functions/')) return 'functions';
   // The composition root and the wiring it delegates to (shared/composition/: onboarding, activity).
   if (path === 'shared/composition-root' || path.startsWith('shared/composition/')) return 'composition';
@@ -50,6 +60,7 @@ export function layerOf(path: string): Layer {
 /** What each layer may import from the product (npm packages are checked separately). */
 const ALLOWED: Record<Layer, readonly Layer[]> = {
   functions: ['composition', 'usecase', 'port', 'domain', 'kernel', 'adapter', 'data'],
+  declaration: ['declaration', 'kernel', 'data'],
   composition: ['composition', 'usecase', 'port', 'domain', 'kernel', 'adapter', 'data'],
   usecase: ['usecase', 'port', 'domain', 'kernel', 'data'],
   port: ['port', 'domain', 'kernel'],
@@ -60,6 +71,7 @@ const ALLOWED: Record<Layer, readonly Layer[]> = {
   data: [],
   other: [
     'functions',
+    'declaration',
     'composition',
     'usecase',
     'port',
@@ -78,6 +90,7 @@ const FORBIDDEN_PACKAGES: Partial<Record<Layer, RegExp>> = {
   port: /^@aws-sdk\/|^@smithy\/|^@aws-lambda-powertools\//,
   domain: /^@aws-sdk\/|^@smithy\/|^@aws-lambda-powertools\//,
   kernel: /^@aws-sdk\/|^@smithy\/|^@aws-lambda-powertools\//,
+  declaration: /^@aws-sdk\/|^@smithy\/|^@aws-lambda-powertools\//,
 };
 
 export interface ImportGraph {

@@ -54,6 +54,18 @@ describe('layers (README, Architecture)', () => {
       'shared/composition/onboarding',
       /usecase\) imports shared\/composition\/onboarding \(composition\)/,
     ],
+    [
+      'a handler importing a declaration',
+      'functions/onboard-users/handler',
+      'functions/onboard-users/function',
+      /functions\) imports functions\/onboard-users\/function \(declaration\)/,
+    ],
+    [
+      'a declaration importing an adapter',
+      'functions/onboard-users/function',
+      'shared/aws/ledger',
+      /declaration\) imports shared\/aws\/ledger \(adapter\)/,
+    ],
   ])('fails on a deliberate bad import: %s', (_what, from, to, expected) => {
     const graph = { imports: new Map([[from, [to]]]) };
     expect(checkLayers(graph).join('\n')).toMatch(expected);
