@@ -16,7 +16,10 @@ import tables from '../infra/tables.json' with { type: 'json' };
 /** Lambda's default is 128 MB; every function gets this unless its declaration says otherwise. */
 export const DEFAULT_MEMORY_MB = 256;
 
-/** A setting that varies by stage: `${param:name}` in the template, the stage's value (infra/params.ts) locally. */
+/**
+ * A setting that varies by stage: `${param:name}` in the template, locally the stage's value
+ * (infra/params.ts).
+ */
 export interface ParamRef {
   readonly param: ParamName;
 }

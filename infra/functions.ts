@@ -28,7 +28,7 @@ function setting<T extends number | string>(value: T | ParamRef): T | string {
   return typeof value === 'object' ? paramVariable(value) : value;
 }
 
-/** A boolean parameter is the string 'true' or 'false'; strToBool turns it into the boolean CloudFormation wants. */
+/** A boolean param is the string 'true' or 'false'; strToBool makes it the boolean CloudFormation wants. */
 function booleanSetting(value: boolean | ParamRef): boolean | string {
   return typeof value === 'object' ? `\${strToBool(${paramVariable(value)})}` : value;
 }

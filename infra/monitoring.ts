@@ -89,10 +89,11 @@ function widget(
 const SUM = { stacked: false, stat: 'Sum', period: 300 };
 
 /**
- * One dashboard (free up to 3 per account, then $3 per month): what the runs did, what Chime and Lambda pushed
- * back with, what waits in the DLQs and how long onboarding takes. Every ChimeLifecycle metric here is one a
- * handler emits (test/integration/deploy/package.test.ts traces them from the code). The body is an Fn::Sub
- * of JSON: `${AWS::Region}`, `${<Function>LambdaFunction}` and `${<Queue>.QueueName}` are CloudFormation's.
+ * One dashboard (free up to 3 per account, then $3 per month): what the runs did, what Chime and Lambda
+ * pushed back with, what waits in the DLQs and how long onboarding takes. Every ChimeLifecycle metric here is
+ * one a handler emits (test/integration/deploy/package.test.ts traces them from the code). The body is an
+ * Fn::Sub of JSON: `${AWS::Region}`, `${<Function>LambdaFunction}` and `${<Queue>.QueueName}` are
+ * CloudFormation's.
  */
 export function dashboard(declarations: readonly FunctionDeclaration[]): CfnResource {
   const widgets = [

@@ -20,7 +20,7 @@ export const PARAMS = {
     // the state table (renewed every quotaLeaseSeconds / 3) and takes the quota divided by the live holders
     // (docs/deploy.md, "Chime quotas"). The shares below are only the fallback used while the state table
     // cannot be read: share × maximum concurrency summed over both consumers must stay <= 1.
-    // Defaults: reconcile 5 × 0.14 + onboarding 2 × 0.15 = 1.0. Change them together with the concurrencies.
+    // Defaults: reconcile 5 × 0.14 + onboarding 2 × 0.15 = 1.0. Change them with the concurrencies.
     reconcileConcurrency: 5,
     reconcileQuotaShare: '0.14',
     onboardingConcurrency: 2,

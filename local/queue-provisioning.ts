@@ -23,7 +23,7 @@ export interface EnsuredQueue {
 }
 
 /**
- * Creates the queues and their DLQs for the offline stack and the tests (serverless.yml does it when
+ * Creates the queues and their DLQs for the offline stack and the tests (serverless.ts does it when
  * deployed): provisioning lives with local/, not in the runtime adapters.
  */
 export function ensureQueues(

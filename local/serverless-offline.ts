@@ -24,10 +24,11 @@ export interface ServerlessOfflineOptions {
 const ROOT = path.join(import.meta.dirname, '..');
 
 /**
- * Runs `serverless offline start --stage local`: the functions as serverless.yml defines them (esbuild bundles,
- * handlers, timeouts, environment), behind Lambda's Invoke API. Its own SQS/stream plugins are not used:
- * serverless-offline-sqs ignores ReportBatchItemFailures, so the local stack's faithful event-source runners
- * deliver SQS batches and stream records through this API instead, as Lambda's pollers do.
+ * Runs `serverless offline start --stage local`: the functions as serverless.ts builds them from their
+ * declarations (esbuild bundles, handlers, timeouts, environment), behind Lambda's Invoke API. Its own
+ * SQS/stream plugins are not used: serverless-offline-sqs ignores ReportBatchItemFailures, so the local
+ * stack's faithful event-source runners deliver SQS batches and stream records through this API instead, as
+ * Lambda's pollers do.
  */
 export async function startServerlessOffline(options: ServerlessOfflineOptions): Promise<ServerlessOffline> {
   const bin = path.join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');

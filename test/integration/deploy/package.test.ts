@@ -390,7 +390,7 @@ describe('serverless package (offline)', () => {
     expect(resource('PolicyTable').Properties.StreamSpecification).toEqual({
       StreamViewType: 'NEW_AND_OLD_IMAGES',
     });
-    // A throwaway stage's tables go with the stack (prod retains them: see serverless.yml params).
+    // A throwaway stage's tables go with the stack (prod retains them: see infra/params.ts).
     expect(resource('PolicyTable').DeletionPolicy).toBe('Delete');
   });
 

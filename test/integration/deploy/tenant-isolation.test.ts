@@ -13,10 +13,10 @@ import {
 
 /**
  * IAM cannot keep onboarding inside a tenant's AppInstance: chime:CreateAppInstanceUser has no resource type,
- * so the onboarding role grants it on "*" (serverless.yml, docs/deploy.md "Tenant isolation"). The code is
- * the boundary, and this proves it holds with the real handler, the Chime emulator, DynamoDB Local and a
- * local SQS: whatever a message naming tenant A carries, users are created in A's AppInstance or nowhere, and
- * a policy can never point A at an AppInstance another tenant claimed.
+ * so the onboarding role grants it on "*" (functions/onboard-users/function.ts, docs/deploy.md "Tenant
+ * isolation"). The code is the boundary, and this proves it holds with the real handler, the Chime emulator,
+ * DynamoDB Local and a local SQS: whatever a message naming tenant A carries, users are created in A's
+ * AppInstance or nowhere, and a policy can never point A at an AppInstance another tenant claimed.
  */
 
 let stack: OnboardingStack;
