@@ -113,7 +113,8 @@ describe('resolveFunction (one declaration, one stage)', () => {
     [
       'a variable only Serverless can resolve',
       { maximumConcurrency: param('quotaScale') },
-      params({}, { quotaScale: "${env:CHIME_LIFECYCLE_QUOTA_SCALE, '1'}" }),
+      // The local stage's quotaScale is the offline process's variable, as serverless.ts hands it over.
+      PARAMS,
       /trigger\.maximumConcurrency is \$\{env:CHIME_LIFECYCLE_QUOTA_SCALE, '1'\} \(from param quotaScale, stage local, infra\/params\.ts\), which only the Serverless Framework can resolve/,
     ],
     [
