@@ -1,3 +1,5 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import middy from '@middy/core';
 import type { DynamoDBStreamEvent, AttributeValue as StreamAttributeValue } from 'aws-lambda';
 import { Runtime } from '../../shared/composition-root';
@@ -7,24 +9,26 @@ import { onPolicyChanged, type PolicyChange } from '../../shared/sync/policy-cha
 const logger = createLogger('policy-changed');
 const runtime = new Runtime();
 
-function numberOf(value: StreamAttributeValue | undefined): number | undefined {
-  return value?.N === undefined ? undefined : Number(value.N);
+/** A stream image as plain values; aws-lambda types the same JSON more loosely than the SDK does. */
+function imageOf(image: Record<string, StreamAttributeValue> | undefined): Record<string, unknown> {
+  return image ? unmarshall(image as Record<string, AttributeValue>) : {};
 }
+
+const numberOr = (value: unknown) => (typeof value === 'number' ? value : undefined);
 
 /** Policy table stream → reconcile the tenant whose policy changed, at once. */
 export const handler = middy(async (event: DynamoDBStreamEvent): Promise<{ queued: readonly string[] }> => {
   const changes: PolicyChange[] = event.Records.flatMap((record) => {
-    const keys = record.dynamodb?.Keys;
-    const tenantId = keys?.tenantId?.S;
-    if (!tenantId || !record.eventName) return [];
-    const image = record.dynamodb?.NewImage;
+    const { tenantId } = imageOf(record.dynamodb?.Keys);
+    if (typeof tenantId !== 'string' || !tenantId || !record.eventName) return [];
+    const image = imageOf(record.dynamodb?.NewImage);
     return [
       {
         eventName: record.eventName,
         tenantId,
-        oldVersion: numberOf(record.dynamodb?.OldImage?.version),
-        newVersion: numberOf(image?.version),
-        enabled: image?.enabled?.BOOL,
+        oldVersion: numberOr(imageOf(record.dynamodb?.OldImage).version),
+        newVersion: numberOr(image.version),
+        enabled: typeof image.enabled === 'boolean' ? image.enabled : undefined,
       },
     ];
   });
