@@ -14,8 +14,8 @@ import { recordActivity } from '../shared/activity/record';
 import { ActivityStore } from '../shared/aws/activity';
 import { ensureTables } from '../shared/aws/tables';
 import { Runtime } from '../shared/composition-root';
+import type { ActivityEvent } from '../shared/contracts/activity';
 import { compilePolicy, DAY_MS, decide, parsePolicy, renewalWritesPerMonthBound } from '../shared/policy';
-import type { ActivityEvent } from '../shared/sync/ports';
 import type { BenchRow, BenchSection } from './lib';
 
 const USERS = Number(process.env.BENCH_RENEWAL_USERS ?? 10_000);

@@ -7,8 +7,9 @@ import { performance } from 'node:perf_hooks';
 import { isolatedConfig } from '../local/environment';
 import { Runtime } from '../shared/composition-root';
 import type { Config } from '../shared/config';
+import type { EventSink } from '../shared/contracts/lifecycle-events';
 import { DAY_MS, parsePolicy } from '../shared/policy';
-import type { EventSink, LedgerPort, ReconcileQueuePort, RunPort, UserDirectory } from '../shared/sync/ports';
+import type { LedgerPort, ReconcileQueuePort, RunPort, UserDirectory } from '../shared/sync/ports';
 import type { ReconcileDeps } from '../shared/sync/settings';
 import { policyDocument as fixturePolicyDocument } from '../test/fixtures/policies';
 

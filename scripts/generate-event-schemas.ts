@@ -1,6 +1,6 @@
 /**
  * Writes docs/events/<detail-type>.json: one JSON Schema (draft 2020-12) per lifecycle event's `detail`,
- * from the zod contracts in shared/sync/events.ts, for consumers of the bus (as the EventBridge schema
+ * from the zod contracts in shared/contracts/lifecycle-events.ts, for consumers of the bus (as the EventBridge schema
  * registry would publish them). test/unit/sync/event-contracts.test.ts fails when a file is out of date.
  *
  *   npm run events:schemas
@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { EVENT_SOURCE } from '../shared/aws/events';
-import { EVENT_DETAIL_SCHEMAS, EVENT_TYPES, type EventType } from '../shared/sync/events';
+import { EVENT_DETAIL_SCHEMAS, EVENT_TYPES, type EventType } from '../shared/contracts/lifecycle-events';
 
 export const EVENTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '../docs/events');
 

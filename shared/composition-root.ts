@@ -23,8 +23,10 @@ import { ChimeUsers } from './chime/users';
 import { type ActivityDriverOptions, wireActivity } from './composition/activity';
 import { type Onboarding, type OnboardingDriverOptions, wireOnboarding } from './composition/onboarding';
 import { type Config, loadConfig } from './config';
+import type { ActivityEvent } from './contracts/activity';
+import { type Log, silentLog } from './contracts/log';
 import { DAY_MS } from './policy';
-import type { ActivityEvent, Log, ReconcileQueuePort } from './sync/ports';
+import type { ReconcileQueuePort } from './sync/ports';
 import { DEFAULT_RECONCILE_SETTINGS, type ReconcileDeps, type ReconcileSettings } from './sync/settings';
 import type { UserRemovedDeps } from './sync/user-removed';
 
@@ -53,8 +55,6 @@ export interface RuntimeOptions {
   /** SDK attempts per Chime call (first included). */
   readonly chimeMaxAttempts?: number;
 }
-
-const silentLog: Log = { info: () => {}, warn: () => {}, error: () => {} };
 
 /**
  * The one place that builds AWS clients and wires adapters. Lambda handlers build it once per container

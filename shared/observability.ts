@@ -2,7 +2,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
-import type { Log, RunRecord } from './sync/ports';
+import type { Log } from './contracts/log';
+import type { RunRecord } from './contracts/run';
 
 export const SERVICE_NAME = 'chime-lifecycle';
 export const METRICS_NAMESPACE = 'ChimeLifecycle';

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { activityMessageSchema } from '../../shared/activity/message';
 import { recordActivity } from '../../shared/activity/record';
-import type { ActivityEvent } from '../../shared/sync/ports';
+import type { ActivityEvent } from '../../shared/contracts/activity';
 import { CliError, EXIT_INVALID } from '../errors';
 import { printJson } from '../output';
 import { withRuntime } from '../with-runtime';

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { LedgerEntry } from '../../shared/contracts/ledger';
 import {
   DAY_MS,
   type Explanation,
@@ -6,7 +7,6 @@ import {
   historyOf,
   type RuleHistoryEntry,
 } from '../../shared/policy';
-import type { LedgerEntry } from '../../shared/sync/ports';
 import { CliError, EXIT_INVALID } from '../errors';
 import { printJson } from '../output';
 import { tenantIdArgument } from '../policy-file';

@@ -1,12 +1,8 @@
 import { DescribeAppInstanceCommand } from '@aws-sdk/client-chime-sdk-identity';
 import type { Command } from 'commander';
-import {
-  AppInstanceClaimedError,
-  AppInstanceMoveError,
-  type StoredPolicy,
-  sameDocument,
-} from '../../shared/aws/policy-store';
+import { AppInstanceClaimedError, AppInstanceMoveError, sameDocument } from '../../shared/aws/policy-store';
 import type { Runtime } from '../../shared/composition-root';
+import type { StoredPolicy } from '../../shared/contracts/stored-policy';
 import { CliError, EXIT_INVALID, noPolicyError } from '../errors';
 import { checkExemptionsAtPut } from '../exemptions-check';
 import { printJson } from '../output';

@@ -3,6 +3,7 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { releaseQuotaLeaseAtEnd } from '../../shared/chime/lease-middleware';
 import { Runtime } from '../../shared/composition-root';
+import { type ReconcileMessage, reconcileMessageSchema } from '../../shared/contracts/reconcile-messages';
 import {
   asLog,
   chimeAttemptMetrics,
@@ -11,7 +12,6 @@ import {
   createMetrics,
   lambdaContext,
 } from '../../shared/observability';
-import { type ReconcileMessage, reconcileMessageSchema } from '../../shared/sync/messages';
 import { reconcileStep } from '../../shared/sync/reconcile-step';
 
 const logger = createLogger('reconcile-tenant');

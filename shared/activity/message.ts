@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import type { ActivityEvent } from '../contracts/activity';
 import { IDENTIFIER_MESSAGE, TENANT_ID_PATTERN } from '../policy';
-import type { ActivityEvent } from '../sync/ports';
 
 /** Chime's AppInstanceUserId: 1..64 characters (the API model's UserId shape, without control characters). */
 const USER_ID = /^[^\p{Cc}]{1,64}$/u;

@@ -1,5 +1,5 @@
 import pLimit from 'p-limit';
-import type { ActivityEvent } from '../sync/ports';
+import type { ActivityEvent } from '../contracts/activity';
 import { coalesceActivity } from './message';
 
 export interface ActivityRecorder {

@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { ActivityEvent, ActivityPort } from '../sync/ports';
+import type { ActivityEvent } from '../contracts/activity';
+import type { ActivityPort } from '../sync/ports';
 import { batchGetAll } from './batch-get';
 
 /**

@@ -1,5 +1,6 @@
+import type { LedgerEntry } from '../contracts/ledger';
+import type { EventSink, LifecycleEvent } from '../contracts/lifecycle-events';
 import type { OnboardingLedger } from '../onboarding/ports';
-import type { EventSink, LedgerEntry, LifecycleEvent } from '../sync/ports';
 
 /** How a coalescer gathers calls into one request. */
 export interface CoalesceOptions {

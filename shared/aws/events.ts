@@ -4,8 +4,8 @@ import {
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
 import { backoff, sleep } from '../backoff';
-import { assertValidEvent, type LifecycleEvent } from '../sync/events';
-import type { EventSink } from '../sync/ports';
+import type { EventSink } from '../contracts/lifecycle-events';
+import { assertValidEvent, type LifecycleEvent } from '../contracts/lifecycle-events';
 
 export type { LifecycleEvent };
 

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { LedgerEntry } from '../sync/ports';
+import type { LedgerEntry } from '../contracts/ledger';
 import { batchGetAll } from './batch-get';
 import { batchWriteAll } from './batch-write';
 

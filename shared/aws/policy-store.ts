@@ -7,23 +7,9 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import type { StoredPolicy } from '../contracts/stored-policy';
 import { type Policy, parsePolicy } from '../policy';
 import { parseStrictJson } from '../policy/strict-json';
-
-/** One stored version of a tenant's policy. */
-export interface StoredPolicy {
-  readonly tenantId: string;
-  readonly version: number;
-  readonly updatedAt: string;
-  /** The document as written by the operator (defaults not filled in), for `policy get` and history. */
-  readonly document: Record<string, unknown>;
-  /** The validated policy with defaults applied. */
-  readonly policy: Policy;
-  /** The document's text as it was put (key order and layout kept), so `policy get` round-trips. */
-  readonly source?: string;
-  /** Set on the version that moved the tenant to another AppInstance: the ARN it left. */
-  readonly movedFrom?: string;
-}
 
 export interface PutOptions {
   /** The document's text as the operator wrote it; defaults to the document as indented JSON. */

@@ -4,9 +4,9 @@ import { SqsRecordSchema } from '@aws-lambda-powertools/parser/schemas/sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { z } from 'zod';
 import { type VisibilityBackoff, visibilityDelaySeconds } from '../backoff';
+import type { Log } from '../contracts/log';
 import { safeErrorText, TerminalError } from '../errors';
 import type { QueueKind } from '../queue-settings';
-import type { Log } from '../sync/ports';
 
 /** One delivery of a queue message, as a handler sees it. */
 export interface Delivery {

@@ -7,7 +7,7 @@ import {
   paginateQuery,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { emptyCounters, type PendingShortening, type RunRecord } from '../sync/ports';
+import { emptyCounters, type PendingShortening, type RunRecord } from '../contracts/run';
 import { batchWriteAll } from './batch-write';
 
 const runPartition = (tenantId: string) => `RUN#${tenantId}`;

@@ -1,8 +1,9 @@
+import type { ExistingUser, NewUser } from '../contracts/chime-user';
 import { ChimeCallError } from '../errors';
 import type { OnboardingUsers } from '../onboarding/ports';
 import type { UserDirectory, UserPage } from '../sync/ports';
 import { classifyChimeError } from './errors';
-import type { ChimeUser, ChimeUsers, CreateChimeUser } from './users';
+import type { ChimeUsers } from './users';
 
 /**
  * A failed Chime call in the terms the use cases understand: the SDK's exception is classified once
@@ -61,7 +62,7 @@ export class ChimeUserPort implements UserDirectory, OnboardingUsers {
     return new Set(await call('ListAppInstanceAdmins', () => this.users.listAdminUserIds(appInstanceArn)));
   }
 
-  describe(userArn: string): Promise<ChimeUser | null> {
+  describe(userArn: string): Promise<ExistingUser | null> {
     return call('DescribeAppInstanceUser', () => this.users.describe(userArn));
   }
 
@@ -69,7 +70,7 @@ export class ChimeUserPort implements UserDirectory, OnboardingUsers {
     return call('PutAppInstanceUserExpirationSettings', () => this.users.putExpiration(userArn, days));
   }
 
-  create(user: CreateChimeUser): Promise<string> {
+  create(user: NewUser): Promise<string> {
     return call('CreateAppInstanceUser', () => this.users.create(user));
   }
 

@@ -9,6 +9,7 @@ import {
   paginateListAppInstanceUsers,
   UpdateAppInstanceUserCommand,
 } from '@aws-sdk/client-chime-sdk-identity';
+import type { ExistingUser, NewUser } from '../contracts/chime-user';
 import { appInstanceUserArn, appInstanceUserIdOf } from './arn';
 import { classifyChimeError } from './errors';
 
@@ -17,36 +18,13 @@ export const USERS_PAGE_SIZE = 50;
 /** ListAppInstanceAdmins' maximum page size. */
 export const ADMINS_PAGE_SIZE = 50;
 
-/** Name and metadata are sensitive (customer PII): never log them. */
-export interface ChimeUserSummary {
-  readonly arn: string;
-  readonly appInstanceUserId: string;
-  readonly name: string;
-  readonly metadata: string;
-}
-
-export interface ChimeUser extends ChimeUserSummary {
-  /** Epoch milliseconds; expiration is counted from here. */
-  readonly createdAt: number;
-  /** Undefined when the user has no expiration. */
-  readonly expirationDays: number | undefined;
-}
+/** A listed user: name and metadata are sensitive (customer PII), never log them. */
+export type ChimeUserSummary = Omit<ExistingUser, 'createdAt' | 'expirationDays'>;
 
 export interface ChimeUsersPage {
   readonly users: readonly ChimeUserSummary[];
   /** Resume the listing from here with `listPages(arn, { startToken })`; undefined on the last page. */
   readonly nextToken: string | undefined;
-}
-
-export interface CreateChimeUser {
-  readonly appInstanceArn: string;
-  readonly appInstanceUserId: string;
-  readonly name: string;
-  readonly metadata?: string;
-  readonly tags?: Readonly<Record<string, string>>;
-  readonly expirationDays?: number;
-  /** Deterministic per logical request, so a redelivered message repeats the same create. */
-  readonly clientRequestToken: string;
 }
 
 /**
@@ -116,7 +94,7 @@ export class ChimeUsers {
    * never read as "gone": it may be an IAM problem, and a reconciler that forgot users on a 403 would
    * lose track of live ones.
    */
-  async describe(userArn: string): Promise<ChimeUser | null> {
+  async describe(userArn: string): Promise<ExistingUser | null> {
     try {
       const { AppInstanceUser: user } = await this.client.send(
         new DescribeAppInstanceUserCommand({ AppInstanceUserArn: userArn }),
@@ -151,7 +129,7 @@ export class ChimeUsers {
   }
 
   /** Creates the user and returns its ARN. Errors (409 for an existing user, ...) are the caller's to judge. */
-  async create(user: CreateChimeUser): Promise<string> {
+  async create(user: NewUser): Promise<string> {
     const tags =
       user.tags === undefined ? [] : Object.entries(user.tags).map(([Key, Value]) => ({ Key, Value }));
     const { AppInstanceUserArn } = await this.client.send(

@@ -4,7 +4,8 @@ import { activityMessageSchema } from '../activity/message';
 import { batchWinners } from '../activity/record';
 import type { ActivityStore } from '../aws/activity';
 import { describeInvalidBody, type QueueDriver, type QueueDriverOptions } from '../aws/queue-driver';
-import type { ActivityEvent, Log } from '../sync/ports';
+import type { ActivityEvent } from '../contracts/activity';
+import type { Log } from '../contracts/log';
 
 /**
  * The activity wiring of the composition root (`Runtime.activityDriver`), kept beside it so that

@@ -8,6 +8,7 @@ import type { PolicyStore } from '../aws/policy-store';
 import type { Delivery, QueueDriver, QueueDriverOptions } from '../aws/queue-driver';
 import type { ChimeUserPort } from '../chime/user-port';
 import type { Config } from '../config';
+import type { Log } from '../contracts/log';
 import { type OnboardRequest, onboardRequestSchema } from '../onboarding/message';
 import { type OnboardOutcome, onboardRequest } from '../onboarding/onboard-request';
 import { cachedTenantPolicies } from '../onboarding/policy-cache';
@@ -18,7 +19,6 @@ import {
   rejectedEvent,
 } from '../onboarding/process-message';
 import { checkRetryBackoff, type RetryBackoff } from '../onboarding/retry';
-import type { Log } from '../sync/ports';
 
 /**
  * The onboarding wiring of the composition root (`Runtime.onboardingDriver`), kept beside it so that

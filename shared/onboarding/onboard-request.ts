@@ -1,7 +1,6 @@
+import type { EventSink, LifecycleEvent } from '../contracts/lifecycle-events';
 import { ChimeCallError, RetryableError } from '../errors';
 import { type Decision, decide } from '../policy';
-import type { LifecycleEvent } from '../sync/events';
-import type { EventSink } from '../sync/ports';
 import { type OnboardRequest, tagRecord } from './message';
 import type { OnboardingLedger, OnboardingUsers, TenantPolicy, TenantPolicySource } from './ports';
 import { chimeFailureVerdict, OnboardingRejection } from './retry';

@@ -1,5 +1,5 @@
+import type { StoredPolicy } from '../contracts/stored-policy';
 import { compilePolicy } from '../policy';
-import type { StoredPolicy } from '../sync/ports';
 import type { TenantPolicy, TenantPolicySource } from './ports';
 
 /**

@@ -1,5 +1,6 @@
+import type { ExistingUser, NewUser } from '../contracts/chime-user';
+import type { LedgerEntry } from '../contracts/ledger';
 import type { CompiledPolicy } from '../policy';
-import type { LedgerEntry } from '../sync/ports';
 
 /**
  * The ports of the onboarding use case; shared/chime's ChimeUserPort, the ledger and the composition root
@@ -17,29 +18,6 @@ export interface TenantPolicy {
 
 export interface TenantPolicySource {
   get(tenantId: string): Promise<TenantPolicy | null>;
-}
-
-/** A user as DescribeAppInstanceUser returns it. Name and metadata are personal data: never log them. */
-export interface ExistingUser {
-  readonly arn: string;
-  readonly appInstanceUserId: string;
-  readonly name: string;
-  readonly metadata: string;
-  /** Epoch milliseconds; expiration is counted from here. */
-  readonly createdAt: number;
-  /** Undefined when the user has no expiration. */
-  readonly expirationDays: number | undefined;
-}
-
-export interface NewUser {
-  readonly appInstanceArn: string;
-  readonly appInstanceUserId: string;
-  readonly name: string;
-  readonly metadata?: string;
-  readonly tags?: Readonly<Record<string, string>>;
-  readonly expirationDays?: number;
-  /** Deterministic per logical request, so a redelivered message repeats the same create. */
-  readonly clientRequestToken: string;
 }
 
 /**

@@ -1,5 +1,5 @@
-import type { LifecycleEvent } from '../sync/events';
-import type { Log } from '../sync/ports';
+import type { LifecycleEvent } from '../contracts/lifecycle-events';
+import type { Log } from '../contracts/log';
 import { type OnboardRequest, parseOnboardMessage, type RequestIdentifiers } from './message';
 import type { OnboardOutcome } from './onboard-request';
 import { onboardingKey } from './token';

@@ -1,7 +1,8 @@
 import pLimit from 'p-limit';
+import type { PendingShortening, RunCounters, RunRecord } from '../contracts/run';
+import type { StoredPolicy } from '../contracts/stored-policy';
 import { countChange } from './assess';
 import { BackgroundWrites } from './pages';
-import type { PendingShortening, RunCounters, RunRecord, StoredPolicy } from './ports';
 import { outOfTime, type ReconcileDeps } from './settings';
 
 /** Pending shortening changes applied per batch (one ledger BatchGetItem, one round of Chime writes). */

@@ -1,5 +1,6 @@
+import type { RunCounters } from '../contracts/run';
 import { type CompiledPolicy, type Decision, decide, resolveExpiration } from '../policy';
-import type { ListedUser, RunCounters } from './ports';
+import type { ListedUser } from './ports';
 
 /** What Chime (or the ledger, standing in for it) says of a user's expiration. */
 export interface CurrentState {

@@ -1,5 +1,7 @@
+import type { EventSink } from '../contracts/lifecycle-events';
+import type { StoredPolicy } from '../contracts/stored-policy';
 import { DAY_MS, exemptionsEndingSoon } from '../policy';
-import type { EventSink, NoticePort, StoredPolicy } from './ports';
+import type { NoticePort } from './ports';
 
 export type { NoticePort };
 

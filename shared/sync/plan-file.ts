@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import type { LedgerEntry } from '../contracts/ledger';
+import type { EventSink } from '../contracts/lifecycle-events';
 import { DAY_MS } from '../policy';
 import type { Plan } from './plan';
-import type { EventSink, LedgerEntry, LedgerPort, RunPort, UserDirectory } from './ports';
+import type { LedgerPort, RunPort, UserDirectory } from './ports';
 
 /**
  * An approved plan: the exact changes a reviewer saw, bound to the policy version they came from, valid for

@@ -1,8 +1,9 @@
 import pLimit from 'p-limit';
+import { emptyCounters } from '../contracts/run';
 import { compilePolicy, type DecisionSource, evaluateSafety, type Policy } from '../policy';
 import { assessUser, countChange } from './assess';
 import { scanPages } from './pages';
-import { type ActivityPort, emptyCounters, type ListedUser, type UserDirectory } from './ports';
+import type { ActivityPort, ListedUser, UserDirectory } from './ports';
 import { usesInactiveDays } from './warnings';
 
 export interface PlannedChange {

@@ -1,5 +1,6 @@
-import type { ReconcileMessage } from './messages';
-import type { ReconcileQueuePort, RunRecord } from './ports';
+import type { ReconcileMessage } from '../contracts/reconcile-messages';
+import type { RunRecord } from '../contracts/run';
+import type { ReconcileQueuePort } from './ports';
 import { RetriesExhaustedError, reconcileStep, type StepResult } from './reconcile-step';
 import type { ReconcileDeps } from './settings';
 

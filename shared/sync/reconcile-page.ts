@@ -1,16 +1,11 @@
 import pLimit from 'p-limit';
+import type { LedgerEntry } from '../contracts/ledger';
+import type { LifecycleEvent } from '../contracts/lifecycle-events';
+import type { PendingShortening, RunCounters, RunRecord } from '../contracts/run';
+import type { StoredPolicy } from '../contracts/stored-policy';
 import { type CompiledPolicy, dueForVerification, shorteningCanBeHeld, sightingStale } from '../policy';
 import { assessUser, countChange } from './assess';
-import type {
-  LedgerEntry,
-  LifecycleEvent,
-  ListedUser,
-  PendingShortening,
-  RunCounters,
-  RunRecord,
-  StoredPolicy,
-  UserPage,
-} from './ports';
+import type { ListedUser, UserPage } from './ports';
 import type { ReconcileDeps } from './settings';
 import { userWarnings } from './warnings';
 

@@ -1,17 +1,13 @@
 import { visibilityDelaySeconds } from '../backoff';
+import type { LedgerEntry } from '../contracts/ledger';
+import type { ContinueMessage, ReconcileMessage, StartMessage } from '../contracts/reconcile-messages';
+import { emptyCounters, type RunCounters, type RunRecord } from '../contracts/run';
+import type { StoredPolicy } from '../contracts/stored-policy';
 import { isRetryable, safeErrorText, TerminalError } from '../errors';
 import { type CompiledPolicy, compilePolicy, evaluateSafety, unseenByRun } from '../policy';
 import { applyPending } from './apply-phase';
 import { announceEndingExemptions } from './exemption-notices';
-import type { ContinueMessage, ReconcileMessage, StartMessage } from './messages';
 import { scanPages } from './pages';
-import {
-  emptyCounters,
-  type LedgerEntry,
-  type RunCounters,
-  type RunRecord,
-  type StoredPolicy,
-} from './ports';
 import { reconcilePage } from './reconcile-page';
 import { continuation, finishRun, newRunId, saveCheckpoint } from './run-lifecycle';
 import { outOfTime, type ReconcileDeps } from './settings';

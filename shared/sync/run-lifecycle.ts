@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { ContinueMessage } from './messages';
-import type { LifecycleEvent, RunCounters, RunRecord, RunState } from './ports';
+import type { LifecycleEvent } from '../contracts/lifecycle-events';
+import type { ContinueMessage } from '../contracts/reconcile-messages';
+import type { RunCounters, RunRecord, RunState } from '../contracts/run';
 import type { ReconcileDeps } from './settings';
 
 /** Run ids sort by start time (to the millisecond), so the run records of a tenant list in order. */

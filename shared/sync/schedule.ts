@@ -1,4 +1,5 @@
-import type { ReconcileQueuePort, StoredPolicy } from './ports';
+import type { StoredPolicy } from '../contracts/stored-policy';
+import type { ReconcileQueuePort } from './ports';
 
 export interface ScheduleDeps {
   readonly policies: { list(): Promise<StoredPolicy[]> };

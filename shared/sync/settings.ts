@@ -1,10 +1,10 @@
 import type { VisibilityBackoff } from '../backoff';
+import type { EventSink } from '../contracts/lifecycle-events';
+import type { Log } from '../contracts/log';
 import { DAY_MS } from '../policy';
 import type {
   ActivityPort,
-  EventSink,
   LedgerPort,
-  Log,
   NoticePort,
   PolicySource,
   ReconcileQueuePort,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { LifecycleEvent } from './events';
-import type { EventSink, Log } from './ports';
+import type { EventSink, LifecycleEvent } from '../contracts/lifecycle-events';
+import type { Log } from '../contracts/log';
 
 /**
  * Chime's own deletions, as CloudTrail reports them through EventBridge (source `aws.chime`):

@@ -1,3 +1,5 @@
+import type { LedgerEntry } from '../contracts/ledger';
+import type { EventSink, LifecycleEvent } from '../contracts/lifecycle-events';
 import {
   type CompiledPolicy,
   DAY_MS,
@@ -6,8 +8,7 @@ import {
   warningsDue,
   withinHorizon,
 } from '../policy';
-import type { LifecycleEvent } from './events';
-import type { EventSink, LedgerEntry, LedgerPort } from './ports';
+import type { LedgerPort } from './ports';
 
 /** The digest names at most this many users; the counts cover all of them. */
 export const DIGEST_MAX_USER_IDS = 100;

@@ -1,21 +1,19 @@
 import type { SQSRecord } from 'aws-lambda';
 import type { QueueTransport } from '../../shared/aws/queue-driver';
+import type { LedgerEntry } from '../../shared/contracts/ledger';
+import type { EventSink, LifecycleEvent } from '../../shared/contracts/lifecycle-events';
+import type { Log } from '../../shared/contracts/log';
+import type { ReconcileMessage } from '../../shared/contracts/reconcile-messages';
+import type { PendingShortening, RunRecord } from '../../shared/contracts/run';
+import type { StoredPolicy } from '../../shared/contracts/stored-policy';
 import { parsePolicy } from '../../shared/policy';
 import type { QueueKind } from '../../shared/queue-settings';
-import type { ReconcileMessage } from '../../shared/sync/messages';
 import type {
   DescribedUser,
-  EventSink,
-  LedgerEntry,
   LedgerPort,
-  LifecycleEvent,
-  Log,
-  PendingShortening,
   PolicySource,
   ReconcileQueuePort,
   RunPort,
-  RunRecord,
-  StoredPolicy,
   UserDirectory,
   UserPage,
 } from '../../shared/sync/ports';

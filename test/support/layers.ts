@@ -12,6 +12,7 @@ export type Layer =
   | 'composition'
   | 'usecase'
   | 'port'
+  | 'contract'
   | 'domain'
   | 'kernel'
   | 'adapter'
@@ -21,13 +22,8 @@ export type Layer =
 
 /** Modules every layer may import: errors, backoff, configuration and queue settings (no I/O, no SDK). */
 const KERNEL = new Set(['shared/errors', 'shared/backoff', 'shared/config', 'shared/queue-settings']);
-/** The use cases' port and contract modules, which adapters implement. */
-const PORTS = new Set([
-  'shared/sync/ports',
-  'shared/sync/events',
-  'shared/sync/messages',
-  'shared/onboarding/ports',
-]);
+/** The use cases' own port modules, which adapters implement. */
+const PORTS = new Set(['shared/sync/ports', 'shared/onboarding/ports']);
 
 export function layerOf(path: string): Layer {
   if (path.startsWith('emulator/')) return 'emulator';
@@ -47,6 +43,8 @@ export function layerOf(path: string): Layer {
   if (path === 'shared/composition-root' || path.startsWith('shared/composition/')) return 'composition';
   if (KERNEL.has(path)) return 'kernel';
   if (PORTS.has(path)) return 'port';
+  // The contracts room: what more than one use case or adapter shares (events, run, ledger entry, log, ...).
+  if (path.startsWith('shared/contracts/')) return 'contract';
   if (path === 'shared/policy' || path.startsWith('shared/policy/')) return 'domain';
   if (['shared/sync/', 'shared/onboarding/', 'shared/activity/'].some((dir) => path.startsWith(dir))) {
     return 'usecase';
@@ -59,14 +57,15 @@ export function layerOf(path: string): Layer {
 
 /** What each layer may import from the product (npm packages are checked separately). */
 const ALLOWED: Record<Layer, readonly Layer[]> = {
-  functions: ['composition', 'usecase', 'port', 'domain', 'kernel', 'adapter', 'data'],
+  functions: ['composition', 'usecase', 'port', 'contract', 'domain', 'kernel', 'adapter', 'data'],
   declaration: ['declaration', 'kernel', 'data'],
-  composition: ['composition', 'usecase', 'port', 'domain', 'kernel', 'adapter', 'data'],
-  usecase: ['usecase', 'port', 'domain', 'kernel', 'data'],
-  port: ['port', 'domain', 'kernel'],
+  composition: ['composition', 'usecase', 'port', 'contract', 'domain', 'kernel', 'adapter', 'data'],
+  usecase: ['usecase', 'port', 'contract', 'domain', 'kernel', 'data'],
+  port: ['port', 'contract', 'domain', 'kernel'],
+  contract: ['contract', 'domain', 'kernel'],
   domain: ['domain'],
   kernel: ['kernel', 'data'],
-  adapter: ['adapter', 'port', 'domain', 'kernel', 'data'],
+  adapter: ['adapter', 'port', 'contract', 'domain', 'kernel', 'data'],
   emulator: ['emulator'],
   data: [],
   other: [
@@ -75,6 +74,7 @@ const ALLOWED: Record<Layer, readonly Layer[]> = {
     'composition',
     'usecase',
     'port',
+    'contract',
     'domain',
     'kernel',
     'adapter',
@@ -88,6 +88,7 @@ const ALLOWED: Record<Layer, readonly Layer[]> = {
 const FORBIDDEN_PACKAGES: Partial<Record<Layer, RegExp>> = {
   usecase: /^@aws-sdk\/|^@smithy\/|^@aws-lambda-powertools\//,
   port: /^@aws-sdk\/|^@smithy\/|^@aws-lambda-powertools\//,
+  contract: /^@aws-sdk\/|^@smithy\/|^@aws-lambda-powertools\//,
   domain: /^@aws-sdk\/|^@smithy\/|^@aws-lambda-powertools\//,
   kernel: /^@aws-sdk\/|^@smithy\/|^@aws-lambda-powertools\//,
   declaration: /^@aws-sdk\/|^@smithy\/|^@aws-lambda-powertools\//,
@@ -96,6 +97,12 @@ const FORBIDDEN_PACKAGES: Partial<Record<Layer, RegExp>> = {
 export interface ImportGraph {
   /** module → what it imports: product modules (repo-relative, no extension) and npm packages (`pkg:<name>`). */
   readonly imports: ReadonlyMap<string, readonly string[]>;
+}
+
+/** The use case a use-case or port module belongs to (its folder under shared/), else undefined. */
+function useCaseOf(path: string): string | undefined {
+  const layer = layerOf(path);
+  return layer === 'usecase' || layer === 'port' ? path.split('/')[1] : undefined;
 }
 
 export function checkLayers(graph: ImportGraph): string[] {
@@ -112,6 +119,15 @@ export function checkLayers(graph: ImportGraph): string[] {
       const targetLayer = layerOf(target);
       if (!ALLOWED[layer].includes(targetLayer)) {
         problems.push(`${from} (${layer}) imports ${target} (${targetLayer})`);
+        continue;
+      }
+      // A use case owns its ports; what two use cases share is a contract (shared/contracts/), not one
+      // use case's module imported by the other.
+      const [own, other] = [useCaseOf(from), useCaseOf(target)];
+      if (own !== undefined && other !== undefined && own !== other) {
+        problems.push(
+          `${from} (use case ${own}) imports ${target} of use case ${other}: share it in shared/contracts`,
+        );
       }
     }
   }

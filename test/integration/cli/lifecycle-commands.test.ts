@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LifecycleEvent } from '../../../shared/contracts/lifecycle-events';
 import { DAY_MS, renewalDays } from '../../../shared/policy';
-import type { LifecycleEvent } from '../../../shared/sync/events';
 import { syncInProcess } from '../../../shared/sync/pull-mode';
 import { seedTenant } from '../../support/chime';
 import { type CliStack, startCliStack } from './harness';

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { allOrNothing, coalesce, coalescedEvents, coalescedLedger } from '../../../shared/aws/coalesce';
-import type { LedgerEntry, LifecycleEvent } from '../../../shared/sync/ports';
+import type { LedgerEntry } from '../../../shared/contracts/ledger';
+import type { LifecycleEvent } from '../../../shared/contracts/lifecycle-events';
 
 const entry = (appInstanceUserId: string, expirationDays: number | null = 7): LedgerEntry => ({
   appInstanceUserId,

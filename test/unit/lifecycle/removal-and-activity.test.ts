@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { cloudTrailEntry } from '../../../emulator';
 import { activityMessageSchema, coalesceActivity } from '../../../shared/activity/message';
 import { batchWinners, recordActivity } from '../../../shared/activity/record';
-import { assertValidEvent, type LifecycleEvent } from '../../../shared/sync/events';
+import { assertValidEvent, type LifecycleEvent } from '../../../shared/contracts/lifecycle-events';
 import { chimeRemovalEventSchema, onUserRemoved, removalOf } from '../../../shared/sync/user-removed';
 
 const APP = 'arn:aws:chime:us-east-1:123456789012:app-instance/app';

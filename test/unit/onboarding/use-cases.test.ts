@@ -1,4 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
+import type {
+  ExistingUser as ChimeUser,
+  NewUser as CreateChimeUser,
+} from '../../../shared/contracts/chime-user';
+import type { LedgerEntry } from '../../../shared/contracts/ledger';
+import type { LifecycleEvent } from '../../../shared/contracts/lifecycle-events';
 import { ChimeCallError } from '../../../shared/errors';
 import {
   type OnboardingDeps,
@@ -6,7 +12,6 @@ import {
   onboardRequest,
   type TenantPolicy,
 } from '../../../shared/onboarding/onboard-request';
-import type { ExistingUser as ChimeUser, NewUser as CreateChimeUser } from '../../../shared/onboarding/ports';
 import {
   describeInvalidOnboarding,
   processOnboardingRequest,
@@ -14,8 +19,6 @@ import {
 } from '../../../shared/onboarding/process-message';
 import { OnboardingRejection } from '../../../shared/onboarding/retry';
 import { compilePolicy, DAY_MS, parsePolicy } from '../../../shared/policy';
-import type { LifecycleEvent } from '../../../shared/sync/events';
-import type { LedgerEntry } from '../../../shared/sync/ports';
 import { appInstanceArn, policyDocument } from '../../fixtures/policies';
 
 const NOW = Date.UTC(2025, 0, 10);

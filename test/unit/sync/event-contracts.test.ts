@@ -5,7 +5,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EVENTS_DIR, eventSchema, schemaFileName } from '../../../scripts/generate-event-schemas';
 import { EventPublisher } from '../../../shared/aws/events';
-import { assertValidEvent, EVENT_TYPES, type LifecycleEvent } from '../../../shared/sync/events';
+import {
+  assertValidEvent,
+  EVENT_TYPES,
+  type LifecycleEvent,
+} from '../../../shared/contracts/lifecycle-events';
 
 const eventBridge = mockClient(EventBridgeClient);
 afterEach(() => eventBridge.reset());

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { StoredPolicy } from '../../../shared/contracts/stored-policy';
 import { DAY_MS, parsePolicy } from '../../../shared/policy';
 import { announceEndingExemptions, type NoticePort } from '../../../shared/sync/exemption-notices';
-import type { StoredPolicy } from '../../../shared/sync/ports';
 import { FakeEvents } from '../../support/fakes';
 
 const NOW = Date.UTC(2026, 5, 1);

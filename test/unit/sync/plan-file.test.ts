@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { LedgerEntry } from '../../../shared/contracts/ledger';
+import type { PendingShortening } from '../../../shared/contracts/run';
 import { DAY_MS } from '../../../shared/policy';
 import type { PlannedChange } from '../../../shared/sync/plan';
 import {
@@ -9,7 +11,6 @@ import {
   type PlanFile,
   planHash,
 } from '../../../shared/sync/plan-file';
-import type { LedgerEntry, PendingShortening } from '../../../shared/sync/ports';
 import { PLAN_ARN, plannedChange, planOf } from '../../fixtures/plans';
 import { FakeChime, FakeEvents } from '../../support/fakes';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { ContinueMessage, ReconcileMessage } from '../../../shared/contracts/reconcile-messages';
 import { ChimeCallError } from '../../../shared/errors';
-import type { ContinueMessage, ReconcileMessage } from '../../../shared/sync/messages';
 import { RetriesExhaustedError, reconcileStep } from '../../../shared/sync/reconcile-step';
 import { reconcileFakes } from '../../support/fakes';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type ReconcileMessage, reconcileMessageSchema } from '../../../shared/sync/messages';
+import { type ReconcileMessage, reconcileMessageSchema } from '../../../shared/contracts/reconcile-messages';
+import type { StoredPolicy } from '../../../shared/contracts/stored-policy';
 import { onPolicyChanged, type PolicyChange } from '../../../shared/sync/policy-changed';
-import type { StoredPolicy } from '../../../shared/sync/ports';
 import { newRunId } from '../../../shared/sync/run-lifecycle';
 import { scheduleSync } from '../../../shared/sync/schedule';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ReconcileMessage, StartMessage } from '../../../shared/sync/messages';
+import type { ReconcileMessage, StartMessage } from '../../../shared/contracts/reconcile-messages';
 import { reconcileStep } from '../../../shared/sync/reconcile-step';
 import { reconcileFakes } from '../../support/fakes';
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { runCountersSchema } from './run';
 
 /**
  * The contracts of the lifecycle events on the bus: one zod schema per `detail-type`. They are the source of
@@ -7,31 +8,13 @@ import { z } from 'zod';
  * No detail carries a user's name or metadata.
  */
 
-const counters = z.strictObject({
-  scanned: z.number().int().min(0),
-  pages: z.number().int().min(0),
-  described: z.number().int().min(0),
-  unchanged: z.number().int().min(0),
-  set: z.number().int().min(0),
-  removed: z.number().int().min(0),
-  shortening: z.number().int().min(0),
-  shorteningApplied: z.number().int().min(0),
-  held: z.number().int().min(0),
-  rescued: z.number().int().min(0),
-  unmanaged: z.number().int().min(0),
-  floored: z.number().int().min(0),
-  gone: z.number().int().min(0),
-  chimeCalls: z.number().int().min(0),
-  protected: z.number().int().min(0),
-});
-
 const runFinished = <State extends string>(state: State) =>
   z.strictObject({
     tenantId: z.string().min(1),
     runId: z.string().min(1),
     state: z.literal(state),
     policyVersion: z.number().int().min(1),
-    counters,
+    counters: runCountersSchema,
     reason: z.string().optional(),
   });
 
@@ -134,6 +117,11 @@ export const EVENT_TYPES = Object.keys(EVENT_DETAIL_SCHEMAS) as EventType[];
 export type LifecycleEvent = {
   [Type in EventType]: { readonly type: Type; readonly detail: z.infer<(typeof EVENT_DETAIL_SCHEMAS)[Type]> };
 }[EventType];
+
+/** Where lifecycle events go: the EventBridge bus (shared/aws/events.ts), or a fake in tests. */
+export interface EventSink {
+  publish(events: readonly LifecycleEvent[]): Promise<void>;
+}
 
 /** Throws a description (paths and rules, never values) when an event breaks its contract. */
 export function assertValidEvent(event: LifecycleEvent): void {

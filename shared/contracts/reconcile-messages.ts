@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { IDENTIFIER_MESSAGE, TENANT_ID_PATTERN } from '../policy';
 
+/**
+ * The reconcile queue's messages. Produced by the schedule, the policy table's stream, a finishing run (its
+ * follow-up) and a checkpoint (its continuation); consumed by functions/reconcile-tenant and pull mode.
+ */
+
 const tenantId = z.string().regex(TENANT_ID_PATTERN, IDENTIFIER_MESSAGE);
 
 /** Starts a run for one tenant. */
