@@ -239,7 +239,7 @@ const NO_EVENTS: EventSink = { publish: async () => {} };
  * DynamoDB port and the listing timed.
  */
 export function syncDeps(runtime: Runtime, queue: ReconcileQueuePort, timings?: SyncTimings): ReconcileDeps {
-  const base = runtime.reconcileDeps({ queue, finalAttempt: true });
+  const base = runtime.reconcileDeps({ queue });
   if (!timings) return { ...base, events: NO_EVENTS };
   const inApply = () => timings.applyStartedAt !== undefined;
   const timed = async <T>(work: Promise<T>): Promise<T> => {

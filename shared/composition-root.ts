@@ -3,14 +3,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { SQSEvent } from 'aws-lambda';
 import { ActivityStore } from './aws/activity';
 import { DeadLetterTools } from './aws/dead-letters';
 import { EventPublisher } from './aws/events';
 import { Ledger } from './aws/ledger';
 import { Notices } from './aws/notices';
 import { PolicyStore } from './aws/policy-store';
-import { QueueDriver, type QueueDriverOptions } from './aws/queue-driver';
 import { SqsQueues } from './aws/queues';
 import { QuotaLeases } from './aws/quota-leases';
 import { RunStore } from './aws/runs';
@@ -20,20 +18,18 @@ import { ChimeAttemptCounter, type ChimeQuota, createChimeClient, createChimeQuo
 import type { RateLimiter } from './chime/rate-limiter';
 import { ChimeUserPort } from './chime/user-port';
 import { ChimeUsers } from './chime/users';
-import { type ActivityDriverOptions, wireActivity } from './composition/activity';
-import { type Onboarding, type OnboardingDriverOptions, wireOnboarding } from './composition/onboarding';
+import { type ActivityRecorder, wireActivity } from './composition/activity';
+import { type Onboarding, type OnboardingOptions, wireOnboarding } from './composition/onboarding';
 import { type Config, loadConfig } from './config';
-import type { ActivityEvent } from './contracts/activity';
 import { type Log, silentLog } from './contracts/log';
 import { DAY_MS } from './policy';
 import type { ReconcileQueuePort } from './sync/ports';
 import { DEFAULT_RECONCILE_SETTINGS, type ReconcileDeps, type ReconcileSettings } from './sync/settings';
 import type { UserRemovedDeps } from './sync/user-removed';
 
-export type { ActivityDriverOptions } from './composition/activity';
 export {
   type Onboarding,
-  type OnboardingDriverOptions,
+  type OnboardingOptions,
   type OnboardingSettings,
   onboardingSettingsOf,
 } from './composition/onboarding';
@@ -141,6 +137,11 @@ export class Runtime {
     return new ChimeUserPort(this.chimeUsers);
   }
 
+  /** The same, for one queue record: its calls still waiting for rate tokens give up when `deadline` aborts. */
+  chimeUserPortUntil(deadline: AbortSignal): ChimeUserPort {
+    return new ChimeUserPort(new ChimeUsers(this.chime, deadline));
+  }
+
   get sqs(): SQSClient {
     this.#sqs ??= createSqsClient({
       region: this.config.region,
@@ -187,7 +188,7 @@ export class Runtime {
     return new RunStore(this.documents, this.config.stateTable);
   }
 
-  /** The runtime side of the queues (send, visibility, dead-letter), for the queue driver. */
+  /** The runtime side of the queues (send, visibility, dead-letter), for the queue driver (sqsFunction). */
   get transport(): SqsTransport {
     this.#transport ??= new SqsTransport(this.queues, this.config);
     return this.#transport;
@@ -198,11 +199,6 @@ export class Runtime {
     return { send: (messages) => this.transport.send('reconcile', messages) };
   }
 
-  /** The one queue driver, over this runtime's queues. */
-  queueDriver<Message>(options: Omit<QueueDriverOptions<Message>, 'transport'>): QueueDriver<Message> {
-    return new QueueDriver({ ...options, transport: this.transport });
-  }
-
   /** The sync's settings from the configuration (and the runtime's overrides). */
   get reconcileSettings(): ReconcileSettings {
     return {
@@ -211,21 +207,19 @@ export class Runtime {
       seenRefreshMs: this.config.ledgerRefreshHours * 3_600_000,
       safetyMarginMs: this.config.syncSafetyMarginSeconds * 1000,
       maxPagesPerInvocation: this.config.syncMaxPagesPerInvocation || Number.POSITIVE_INFINITY,
-      retry: { baseSeconds: this.config.syncRetryBaseSeconds, capSeconds: this.config.syncRetryCapSeconds },
       ...this.options.reconcile,
     };
   }
 
   /** Wires the reconcile use case; the caller supplies what depends on the invocation. */
-  reconcileDeps(invocation: {
-    readonly queue?: ReconcileQueuePort;
-    readonly log?: Log;
-    readonly remainingTimeMs?: () => number;
-    /** The message's receive count (1 in pull mode). */
-    readonly attempt?: number;
-    readonly finalAttempt: boolean;
-    readonly now?: () => number;
-  }): ReconcileDeps {
+  reconcileDeps(
+    invocation: {
+      readonly queue?: ReconcileQueuePort;
+      readonly log?: Log;
+      readonly remainingTimeMs?: () => number;
+      readonly now?: () => number;
+    } = {},
+  ): ReconcileDeps {
     return {
       policies: this.policyStore,
       users: this.chimeUserPort,
@@ -238,14 +232,12 @@ export class Runtime {
       log: invocation.log ?? silentLog,
       now: invocation.now ?? Date.now,
       remainingTimeMs: invocation.remainingTimeMs ?? (() => Number.POSITIVE_INFINITY),
-      attempt: invocation.attempt ?? 1,
-      finalAttempt: invocation.finalAttempt,
       settings: this.reconcileSettings,
     };
   }
 
-  /** Wires the onboarding use case behind the queue driver (composition/onboarding.ts). */
-  onboardingDriver(options: OnboardingDriverOptions): Onboarding {
+  /** Wires the onboarding use case (composition/onboarding.ts), once per process. */
+  onboarding(options: OnboardingOptions = {}): Onboarding {
     return wireOnboarding(this, options);
   }
 
@@ -254,9 +246,9 @@ export class Runtime {
     return new ActivityStore(this.documents, this.config.stateTable);
   }
 
-  /** The activity queue's driver for one SQS batch (composition/activity.ts). */
-  activityDriver(event: SQSEvent, options: ActivityDriverOptions): QueueDriver<ActivityEvent> {
-    return wireActivity(this, event, options);
+  /** Records activity events of a queue batch, coalesced per user (composition/activity.ts). */
+  activityRecorder(): ActivityRecorder {
+    return wireActivity(this);
   }
 
   /** Chime's own deletions (CloudTrail through EventBridge) as the user-removed use case needs them. */

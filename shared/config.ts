@@ -56,6 +56,10 @@ export interface Config {
   readonly onboardingRetryBaseSeconds: number;
   /** Longest retry delay of a failed onboarding message. */
   readonly onboardingRetryCapSeconds: number;
+  /** First retry delay of a failed activity message (its visibility timeout), doubled per receive. */
+  readonly activityRetryBaseSeconds: number;
+  /** Longest retry delay of a failed activity message. */
+  readonly activityRetryCapSeconds: number;
   /** How long onboarding reuses an enabled tenant's policy before reading it again. */
   readonly onboardingPolicyCacheSeconds: number;
   /** How long a completed onboarding request is remembered (Powertools idempotency record TTL). */
@@ -91,6 +95,8 @@ export const ENV = {
   syncRetryCapSeconds: 'CHIME_LIFECYCLE_SYNC_RETRY_CAP_SECONDS',
   onboardingRetryBaseSeconds: 'CHIME_LIFECYCLE_ONBOARDING_RETRY_BASE_SECONDS',
   onboardingRetryCapSeconds: 'CHIME_LIFECYCLE_ONBOARDING_RETRY_CAP_SECONDS',
+  activityRetryBaseSeconds: 'CHIME_LIFECYCLE_ACTIVITY_RETRY_BASE_SECONDS',
+  activityRetryCapSeconds: 'CHIME_LIFECYCLE_ACTIVITY_RETRY_CAP_SECONDS',
   onboardingPolicyCacheSeconds: 'CHIME_LIFECYCLE_ONBOARDING_POLICY_CACHE_SECONDS',
   onboardingIdempotencyTtlSeconds: 'CHIME_LIFECYCLE_ONBOARDING_IDEMPOTENCY_TTL_SECONDS',
 } as const satisfies Record<keyof Config, string>;
@@ -120,6 +126,8 @@ export const DEFAULTS: Config = {
   syncRetryCapSeconds: 900,
   onboardingRetryBaseSeconds: 2,
   onboardingRetryCapSeconds: 300,
+  activityRetryBaseSeconds: 5,
+  activityRetryCapSeconds: 300,
   onboardingPolicyCacheSeconds: 5,
   onboardingIdempotencyTtlSeconds: 86_400,
 };
@@ -144,6 +152,8 @@ type NumericKey =
   | 'syncRetryCapSeconds'
   | 'onboardingRetryBaseSeconds'
   | 'onboardingRetryCapSeconds'
+  | 'activityRetryBaseSeconds'
+  | 'activityRetryCapSeconds'
   | 'onboardingPolicyCacheSeconds'
   | 'onboardingIdempotencyTtlSeconds';
 
@@ -203,6 +213,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     syncRetryCapSeconds: numberSetting(env, 'syncRetryCapSeconds', { min: 1, max: 43_200 }),
     onboardingRetryBaseSeconds: numberSetting(env, 'onboardingRetryBaseSeconds', { min: 1, max: 43_200 }),
     onboardingRetryCapSeconds: numberSetting(env, 'onboardingRetryCapSeconds', { min: 1, max: 43_200 }),
+    activityRetryBaseSeconds: numberSetting(env, 'activityRetryBaseSeconds', { min: 1, max: 43_200 }),
+    activityRetryCapSeconds: numberSetting(env, 'activityRetryCapSeconds', { min: 1, max: 43_200 }),
     onboardingPolicyCacheSeconds: numberSetting(env, 'onboardingPolicyCacheSeconds', { min: 0, max: 3_600 }),
     onboardingIdempotencyTtlSeconds: numberSetting(env, 'onboardingIdempotencyTtlSeconds', {
       min: 60,

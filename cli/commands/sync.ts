@@ -78,7 +78,7 @@ export function register(program: Command): void {
                 ...(await syncInProcess(
                   [tenantId],
                   (queue) => {
-                    const deps = runtime.reconcileDeps({ queue, finalAttempt: true });
+                    const deps = runtime.reconcileDeps({ queue });
                     return { ...deps, users: countingDirectory(deps.users, progress.update) };
                   },
                   options.approveShortening ? { approveShortening: true } : {},

@@ -1,50 +1,40 @@
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { sqsFunction } from '../../shared/composition/sqs-function';
 import { Runtime } from '../../shared/composition-root';
-import {
-  asLog,
-  chimeAttemptMetrics,
-  createLogger,
-  createMetrics,
-  lambdaContext,
-  MetricUnit,
-} from '../../shared/observability';
+import { chimeAttemptMetrics, createMetrics, MetricUnit } from '../../shared/observability';
+import { onboardRequestSchema } from '../../shared/onboarding/message';
+import { describeInvalidOnboarding, type MessageResult } from '../../shared/onboarding/process-message';
 
-const logger = createLogger('onboard-users');
-const metrics = createMetrics('onboard-users');
+const NAME = 'onboard-users';
 const runtime = new Runtime();
-const onboarding = runtime.onboardingDriver({
-  log: asLog(logger),
-  observe: (result, delivery) => {
-    const name =
-      'rejected' in result
-        ? 'Rejected'
-        : result.replayed
-          ? 'Duplicates'
-          : result.outcome.result === 'created'
-            ? 'Created'
-            : 'Converged';
-    metrics.addMetric(name, MetricUnit.Count, 1);
-    // From the producer's send to the user existing: the dashboard's onboarding latency.
-    if ((name === 'Created' || name === 'Converged') && delivery?.sentAt !== undefined) {
-      metrics.addMetric(
-        'OnboardingLatency',
-        MetricUnit.Milliseconds,
-        Math.max(0, Date.now() - delivery.sentAt),
-      );
-    }
-  },
-});
+const onboarding = runtime.onboarding();
+
+/** `Created`, `Converged` or `Duplicates`, and for a user made now the latency from the producer's send. */
+function countOnboarded(metrics: Metrics, result: MessageResult, sentAt: number | undefined): void {
+  const name = result.replayed ? 'Duplicates' : result.outcome.result === 'created' ? 'Created' : 'Converged';
+  metrics.addMetric(name, MetricUnit.Count, 1);
+  // From the producer's send to the user existing: the dashboard's onboarding latency.
+  if (!result.replayed && sentAt !== undefined) {
+    metrics.addMetric('OnboardingLatency', MetricUnit.Milliseconds, Math.max(0, Date.now() - sentAt));
+  }
+}
 
 /**
- * SQS → onboard each record through the queue driver: a record that should be retried is a batch item
- * failure (ReportBatchItemFailures), one that can never succeed is dead-lettered and counts as processed.
+ * Onboarding queue → each request onboarded exactly once. A request that can never succeed is
+ * dead-lettered and announced (`Onboarding Request Rejected`); one still waiting for Chime's rate tokens at
+ * the invocation's deadline is handed back to the queue.
  */
-export const handler = middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  onboarding.registerLambdaContext(context);
-  return onboarding.driver.run(event, context);
-})
-  .use(lambdaContext(logger))
-  .use(logMetrics(metrics))
-  .use(chimeAttemptMetrics(runtime.chimeAttempts, metrics));
+export const handler = sqsFunction(runtime, {
+  name: NAME,
+  metrics: createMetrics(NAME),
+  queue: 'onboarding',
+  schema: onboardRequestSchema,
+  describeInvalid: describeInvalidOnboarding,
+  onInvocation: (context) => onboarding.registerLambdaContext(context),
+  handle: async (request, record) => {
+    countOnboarded(record.metrics, await onboarding.onboard(request, record), record.sentAt);
+    return undefined;
+  },
+  onDeadLettered: (report) => onboarding.rejected(report),
+  middlewares: ({ metrics }) => [chimeAttemptMetrics(runtime.chimeAttempts, metrics)],
+});

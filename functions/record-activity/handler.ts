@@ -1,28 +1,25 @@
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { activityMessageSchema } from '../../shared/activity/message';
+import { sqsFunction } from '../../shared/composition/sqs-function';
 import { Runtime } from '../../shared/composition-root';
-import { asLog, createLogger, createMetrics, lambdaContext, MetricUnit } from '../../shared/observability';
+import { createMetrics, MetricUnit } from '../../shared/observability';
 
-const logger = createLogger('record-activity');
-const metrics = createMetrics('record-activity');
+const NAME = 'record-activity';
 const runtime = new Runtime();
+const activity = runtime.activityRecorder();
 
 /**
  * Activity queue → moves each user's `lastActiveAt` forward (renewal of active users). A batch
  * writes once per user (its latest event); an invalid event is dead-lettered with its reason.
  */
-export const handler = middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  const driver = runtime.activityDriver(event, {
-    log: asLog(logger),
-    observe: (outcome) =>
-      metrics.addMetric(
-        outcome === 'advanced' ? 'Advanced' : outcome === 'stale' ? 'Stale' : 'Coalesced',
-        MetricUnit.Count,
-        1,
-      ),
-  });
-  return driver.run(event, context);
-})
-  .use(lambdaContext(logger))
-  .use(logMetrics(metrics));
+export const handler = sqsFunction(runtime, {
+  name: NAME,
+  metrics: createMetrics(NAME),
+  queue: 'activity',
+  schema: activityMessageSchema,
+  handle: async (event, record) => {
+    const outcome = await activity.record(event, record);
+    const name = outcome === 'advanced' ? 'Advanced' : outcome === 'stale' ? 'Stale' : 'Coalesced';
+    record.metrics.addMetric(name, MetricUnit.Count, 1);
+    return undefined;
+  },
+});

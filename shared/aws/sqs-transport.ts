@@ -26,10 +26,27 @@ export class SqsTransport implements QueueTransport {
   }
 
   async changeVisibility(record: SQSRecord, kind: QueueKind, seconds: number): Promise<void> {
-    // The queue the record came from (its event source ARN's last part) gets the delay.
-    const source = record.eventSourceARN?.split(':')[5] || queueNamesOf(this.config, kind).queue;
-    const url = await this.queues.resolveQueueUrl(source);
+    const url = await this.queues.resolveQueueUrl(this.sourceOf(record, kind));
     await this.queues.changeVisibility(url, record.receiptHandle, seconds);
+  }
+
+  /** A fresh copy of the record on the queue it came from: its body and attributes, a new receive count. */
+  async requeue(record: SQSRecord, kind: QueueKind, delaySeconds: number): Promise<void> {
+    const url = await this.queues.resolveQueueUrl(this.sourceOf(record, kind));
+    const attributes = Object.fromEntries(
+      Object.entries(record.messageAttributes ?? {}).map(([name, value]) => [
+        name,
+        value.binaryValue === undefined
+          ? { DataType: value.dataType, StringValue: value.stringValue }
+          : { DataType: value.dataType, BinaryValue: Buffer.from(value.binaryValue, 'base64') },
+      ]),
+    );
+    await this.queues.sendBatch(url, [{ body: record.body, attributes, delaySeconds }]);
+  }
+
+  /** The queue the record came from (its event source ARN's last part), else the configured one. */
+  private sourceOf(record: SQSRecord, kind: QueueKind): string {
+    return record.eventSourceARN?.split(':')[5] || queueNamesOf(this.config, kind).queue;
   }
 
   /**

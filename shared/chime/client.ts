@@ -3,7 +3,7 @@ import {
   type ServiceInputTypes,
   type ServiceOutputTypes,
 } from '@aws-sdk/client-chime-sdk-identity';
-import type { FinalizeRequestMiddleware } from '@smithy/types';
+import type { FinalizeRequestMiddleware, InitializeMiddleware, MiddlewareStack } from '@smithy/types';
 import { type ChimeErrorKind, classifyChimeError } from './errors';
 import {
   CoordinatedRateLimiter,
@@ -74,7 +74,7 @@ function rateLimitMiddleware(limiter: CallRateLimiter, observer: ChimeAttemptObs
     const operation = operationName(context.commandName);
     const keys = bucketKeysFor(operation, args.input);
     const queuedAt = performance.now();
-    await limiter.acquire(keys);
+    await limiter.acquire(keys, context[TOKEN_DEADLINE] as AbortSignal | undefined);
     const sentAt = performance.now();
     try {
       const result = await next(args);
@@ -109,6 +109,33 @@ function rateLimitMiddleware(limiter: CallRateLimiter, observer: ChimeAttemptObs
 }
 
 export const RATE_LIMIT_MIDDLEWARE_NAME = 'chimeRateLimitMiddleware';
+
+/** Where a command's token deadline travels from `untilDeadline` to the rate limit middleware. */
+const TOKEN_DEADLINE = 'chimeLifecycleTokenDeadline';
+
+/**
+ * Makes every wait of `command` for rate tokens (its first attempt's and its retries') give up once
+ * `deadline` aborts: the call then rejects with the signal's reason. Unlike the SDK's own `abortSignal`,
+ * this leaves a request already sent alone: its answer still counts (a create Chime performed is not
+ * thrown away), only what has not started yet stops.
+ */
+export function untilDeadline<Command extends { middlewareStack: { add(...args: never[]): void } }>(
+  command: Command,
+  deadline: AbortSignal | undefined,
+): Command {
+  if (!deadline) return command;
+  const carry: InitializeMiddleware<object, object> = (next, context) => (args) => {
+    context[TOKEN_DEADLINE] = deadline;
+    return next(args);
+  };
+  // The middleware reads and writes only the context, never the command's input or output, so it fits every
+  // command's stack whatever its types.
+  (command.middlewareStack as unknown as MiddlewareStack<object, object>).add(carry, {
+    step: 'initialize',
+    name: 'chimeTokenDeadline',
+  });
+  return command;
+}
 
 /**
  * The only way the product builds a Chime SDK Identity client: rate limited on every attempt.

@@ -75,7 +75,8 @@ export interface RateLimiterStats {
 
 /** What the Chime client needs from a limiter; `RateLimiter` implements it. */
 export interface CallRateLimiter {
-  acquire(keys: readonly string[]): Promise<void>;
+  /** Takes a token of every bucket in `keys`; gives up (rejects with its reason) when `signal` aborts first. */
+  acquire(keys: readonly string[], signal?: AbortSignal): Promise<void>;
   onThrottled(keys: readonly string[]): void;
   onSuccess(keys: readonly string[]): void;
 }

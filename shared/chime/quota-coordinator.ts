@@ -355,10 +355,10 @@ export class CoordinatedRateLimiter implements CallRateLimiter {
     coordinator.attach(limiter);
   }
 
-  async acquire(keys: readonly string[]): Promise<void> {
+  async acquire(keys: readonly string[], signal?: AbortSignal): Promise<void> {
     const joining = this.coordinator.touch(keys);
     if (joining) await joining;
-    return this.limiter.acquire(keys);
+    return this.limiter.acquire(keys, signal);
   }
 
   onThrottled(keys: readonly string[]): void {

@@ -58,6 +58,7 @@ export class RateLimiter implements CallRateLimiter {
   private readonly adaptation: AdaptiveRate;
   private passes = 0;
   private timer: { handle: TimerHandle; dueAt: number } | undefined;
+  private serveQueued = false;
   private totals = { acquired: 0, waited: 0, waitedMs: 0, throttles: 0 };
 
   constructor(private readonly options: RateLimiterOptions) {
@@ -100,19 +101,55 @@ export class RateLimiter implements CallRateLimiter {
     );
   }
 
-  /** Resolves once one token from every bucket in `keys` has been taken (all at once). */
-  acquire(keys: readonly string[]): Promise<void> {
+  /**
+   * Resolves once one token from every bucket in `keys` has been taken (all at once). When `signal` aborts
+   * first (an SQS invocation's deadline, see shared/aws/queue-driver.ts), the waiter leaves the queue without
+   * a token and the promise rejects with the signal's reason; an aborted signal rejects at once.
+   */
+  acquire(keys: readonly string[], signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const now = this.clock.now();
     const buckets = [...new Set(keys)].map((key) => this.bucket(key, now));
     if (buckets.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const waiter: Waiter = { buckets, enqueuedAt: now, resolve };
+    return new Promise<void>((resolve, reject) => {
+      let onAbort: (() => void) | undefined;
+      const waiter: Waiter = {
+        buckets,
+        enqueuedAt: now,
+        resolve: () => {
+          if (onAbort) signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
       // The newest arrival is behind everyone already queued, so it is judged as the last waiter of the
       // latest pass (its claims and reservations still stand); earlier waiters are served by the timer. No
       // waiting at all when the tokens are there.
       if (this.tryServe(waiter, this.passes, this.waiters.length === 0, now)) return;
       this.waiters.push(waiter);
+      if (signal) {
+        onAbort = () => this.withdraw(waiter, () => reject(signal.reason));
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
       this.schedule();
+    });
+  }
+
+  /**
+   * Takes a waiter out of the queue (its signal aborted). Its claims go with it; the token it may have
+   * reserved as the oldest waiter was reserved for the last pass only. The others are served again once
+   * every waiter of the same abort has left (one signal usually ends a whole batch's waits at once).
+   */
+  private withdraw(waiter: Waiter, reject: () => void): void {
+    const index = this.waiters.indexOf(waiter);
+    if (index < 0) return;
+    this.waiters.splice(index, 1);
+    for (const bucket of waiter.buckets) bucket.claimants.delete(waiter);
+    reject();
+    if (this.serveQueued) return;
+    this.serveQueued = true;
+    queueMicrotask(() => {
+      this.serveQueued = false;
+      this.serve();
     });
   }
 

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-chime-sdk-identity';
 import type { ExistingUser, NewUser } from '../contracts/chime-user';
 import { appInstanceUserArn, appInstanceUserIdOf } from './arn';
+import { untilDeadline } from './client';
 import { classifyChimeError } from './errors';
 
 /** ListAppInstanceUsers' maximum page size. */
@@ -33,7 +34,11 @@ export interface ChimeUsersPage {
  * The client must come from `createChimeClient`, which rate limits every attempt.
  */
 export class ChimeUsers {
-  constructor(private readonly client: ChimeSDKIdentityClient) {}
+  constructor(
+    private readonly client: ChimeSDKIdentityClient,
+    /** When it aborts, calls still waiting for rate tokens give up (see `untilDeadline`); listings ignore it. */
+    private readonly deadline?: AbortSignal,
+  ) {}
 
   /** The ARN Chime gives (or gave) this user; no API call. */
   userArn(appInstanceArn: string, appInstanceUserId: string): string {
@@ -97,7 +102,7 @@ export class ChimeUsers {
   async describe(userArn: string): Promise<ExistingUser | null> {
     try {
       const { AppInstanceUser: user } = await this.client.send(
-        new DescribeAppInstanceUserCommand({ AppInstanceUserArn: userArn }),
+        untilDeadline(new DescribeAppInstanceUserCommand({ AppInstanceUserArn: userArn }), this.deadline),
       );
       if (!user) throw new Error('DescribeAppInstanceUser answered without AppInstanceUser');
       if (!user.CreatedTimestamp)
@@ -120,11 +125,14 @@ export class ChimeUsers {
   /** Sets the expiration (days from creation), or removes it with `null`. */
   async putExpiration(userArn: string, days: number | null): Promise<void> {
     await this.client.send(
-      new PutAppInstanceUserExpirationSettingsCommand({
-        AppInstanceUserArn: userArn,
-        // Omitting ExpirationSettings is how the API removes an expiration.
-        ...(days === null ? {} : { ExpirationSettings: expirationSettings(days) }),
-      }),
+      untilDeadline(
+        new PutAppInstanceUserExpirationSettingsCommand({
+          AppInstanceUserArn: userArn,
+          // Omitting ExpirationSettings is how the API removes an expiration.
+          ...(days === null ? {} : { ExpirationSettings: expirationSettings(days) }),
+        }),
+        this.deadline,
+      ),
     );
   }
 
@@ -133,17 +141,20 @@ export class ChimeUsers {
     const tags =
       user.tags === undefined ? [] : Object.entries(user.tags).map(([Key, Value]) => ({ Key, Value }));
     const { AppInstanceUserArn } = await this.client.send(
-      new CreateAppInstanceUserCommand({
-        AppInstanceArn: user.appInstanceArn,
-        AppInstanceUserId: user.appInstanceUserId,
-        Name: user.name,
-        ClientRequestToken: user.clientRequestToken,
-        ...(user.metadata === undefined ? {} : { Metadata: user.metadata }),
-        ...(tags.length === 0 ? {} : { Tags: tags }),
-        ...(user.expirationDays === undefined
-          ? {}
-          : { ExpirationSettings: expirationSettings(user.expirationDays) }),
-      }),
+      untilDeadline(
+        new CreateAppInstanceUserCommand({
+          AppInstanceArn: user.appInstanceArn,
+          AppInstanceUserId: user.appInstanceUserId,
+          Name: user.name,
+          ClientRequestToken: user.clientRequestToken,
+          ...(user.metadata === undefined ? {} : { Metadata: user.metadata }),
+          ...(tags.length === 0 ? {} : { Tags: tags }),
+          ...(user.expirationDays === undefined
+            ? {}
+            : { ExpirationSettings: expirationSettings(user.expirationDays) }),
+        }),
+        this.deadline,
+      ),
     );
     return AppInstanceUserArn ?? appInstanceUserArn(user.appInstanceArn, user.appInstanceUserId);
   }
@@ -151,12 +162,17 @@ export class ChimeUsers {
   /** Replaces name and metadata (the API requires both; pass '' to clear metadata). */
   async update(userArn: string, { name, metadata }: { name: string; metadata: string }): Promise<void> {
     await this.client.send(
-      new UpdateAppInstanceUserCommand({ AppInstanceUserArn: userArn, Name: name, Metadata: metadata }),
+      untilDeadline(
+        new UpdateAppInstanceUserCommand({ AppInstanceUserArn: userArn, Name: name, Metadata: metadata }),
+        this.deadline,
+      ),
     );
   }
 
   async delete(userArn: string): Promise<void> {
-    await this.client.send(new DeleteAppInstanceUserCommand({ AppInstanceUserArn: userArn }));
+    await this.client.send(
+      untilDeadline(new DeleteAppInstanceUserCommand({ AppInstanceUserArn: userArn }), this.deadline),
+    );
   }
 }
 

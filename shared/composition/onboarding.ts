@@ -5,28 +5,21 @@ import type { EventPublisher } from '../aws/events';
 import { dynamoIdempotency } from '../aws/idempotency';
 import type { Ledger } from '../aws/ledger';
 import type { PolicyStore } from '../aws/policy-store';
-import type { Delivery, QueueDriver, QueueDriverOptions } from '../aws/queue-driver';
+import type { DeadLettered } from '../aws/queue-driver';
 import type { ChimeUserPort } from '../chime/user-port';
 import type { Config } from '../config';
 import type { Log } from '../contracts/log';
-import { type OnboardRequest, onboardRequestSchema } from '../onboarding/message';
+import type { OnboardRequest } from '../onboarding/message';
 import { type OnboardOutcome, onboardRequest } from '../onboarding/onboard-request';
 import { cachedTenantPolicies } from '../onboarding/policy-cache';
-import {
-  describeInvalidOnboarding,
-  type MessageResult,
-  processOnboardingRequest,
-  rejectedEvent,
-} from '../onboarding/process-message';
-import { checkRetryBackoff, type RetryBackoff } from '../onboarding/retry';
+import { type MessageResult, processOnboardingRequest, rejectedEvent } from '../onboarding/process-message';
 
 /**
- * The onboarding wiring of the composition root (`Runtime.onboardingDriver`), kept beside it so that
+ * The onboarding wiring of the composition root (`Runtime.onboarding`), kept beside it so that
  * composition-root.ts stays a readable list of what the process builds.
  */
 
 export interface OnboardingSettings {
-  readonly retry: RetryBackoff;
   /** How long an enabled tenant's policy is reused before it is read again (see cachedTenantPolicies). */
   readonly policyCacheMs: number;
   /**
@@ -40,27 +33,35 @@ export interface OnboardingSettings {
 /** The onboarding settings of a configuration (shared/config.ts reads and validates the variables). */
 export function onboardingSettingsOf(config: Config): OnboardingSettings {
   return {
-    retry: checkRetryBackoff({
-      baseSeconds: config.onboardingRetryBaseSeconds,
-      capSeconds: config.onboardingRetryCapSeconds,
-    }),
     policyCacheMs: config.onboardingPolicyCacheSeconds * 1000,
     idempotencyTtlSeconds: config.onboardingIdempotencyTtlSeconds,
   };
 }
 
+/** One queue record, as onboarding needs it. */
+export interface OnboardingRecord {
+  readonly messageId: string;
+  /** The invocation's deadline: a Chime call still waiting for rate tokens when it aborts gives up. */
+  readonly deadline: AbortSignal;
+  readonly log: Log;
+}
+
+/** The onboarding use case, wired once per process, as onboard-users uses it. */
 export interface Onboarding {
   /** Lets an in-progress idempotency record expire with the invocation, so a crash blocks retries only that long. */
   registerLambdaContext(context: Context): void;
-  readonly driver: QueueDriver<OnboardRequest>;
+  /** Onboards one request exactly once; a TerminalError means "dead-letter it", anything else "retry". */
+  onboard(request: OnboardRequest, record: OnboardingRecord): Promise<MessageResult>;
+  /**
+   * Announces a dead-lettered message (`Onboarding Request Rejected`), without parsing it again. A message
+   * whose retries ran out is not a rejection: a redrive may still complete it.
+   */
+  rejected(report: DeadLettered<OnboardRequest>): Promise<void>;
 }
 
-export interface OnboardingDriverOptions {
-  readonly log: Log;
-  readonly observe?: (result: MessageResult | { readonly rejected: string }, delivery?: Delivery) => void;
+export interface OnboardingOptions {
   readonly settings?: OnboardingSettings;
   readonly now?: () => number;
-  readonly random?: () => number;
 }
 
 /** What the onboarding wiring takes from the runtime (the composition root's lazily built parts). */
@@ -68,18 +69,17 @@ export interface OnboardingRuntime {
   readonly config: Config;
   readonly dynamo: DynamoDBClient;
   readonly policyStore: PolicyStore;
-  readonly chimeUserPort: ChimeUserPort;
   readonly ledger: Ledger;
   readonly events: EventPublisher;
-  queueDriver<Message>(options: Omit<QueueDriverOptions<Message>, 'transport'>): QueueDriver<Message>;
+  /** Chime as onboarding's port, its waits for rate tokens bounded by `deadline`. */
+  chimeUserPortUntil(deadline: AbortSignal): ChimeUserPort;
 }
 
 /**
- * Wires the onboarding use case behind the queue driver: Chime through the runtime's rate-limited client
- * (the limiter the sync uses too), the ledger, the event bus, the DLQ, and exactly-once through Powertools
- * idempotency. `observe` sees every result (metrics).
+ * Wires the onboarding use case: Chime through the runtime's rate-limited client (the limiter the sync uses
+ * too), the ledger, the event bus, and exactly-once through Powertools idempotency.
  */
-export function wireOnboarding(runtime: OnboardingRuntime, options: OnboardingDriverOptions): Onboarding {
+export function wireOnboarding(runtime: OnboardingRuntime, options: OnboardingOptions = {}): Onboarding {
   const settings = options.settings ?? onboardingSettingsOf(runtime.config);
   const now = options.now ?? Date.now;
   const idempotency = dynamoIdempotency<OnboardOutcome>(runtime.dynamo, {
@@ -88,41 +88,25 @@ export function wireOnboarding(runtime: OnboardingRuntime, options: OnboardingDr
   });
   // The records of a batch run side by side; their ledger entries and events travel together in a few
   // requests (each record still waits for its own writes, ledger before event, before it completes).
-  const deps = {
+  const shared = {
     policies: cachedTenantPolicies(runtime.policyStore, settings.policyCacheMs, now),
-    users: runtime.chimeUserPort,
     ledger: coalescedLedger(runtime.ledger),
     events: coalescedEvents(runtime.events),
     now,
   };
-  const onboardOnce = async (request: OnboardRequest, key: string) => {
-    const { result, replayed } = await idempotency.once(key, () => onboardRequest(request, key, deps));
-    return { outcome: result, replayed };
-  };
   return {
     registerLambdaContext: (context) => idempotency.registerLambdaContext(context),
-    driver: runtime.queueDriver<OnboardRequest>({
-      kind: 'onboarding',
-      schema: onboardRequestSchema,
-      retry: settings.retry,
-      log: options.log,
-      ...(options.random ? { random: options.random } : {}),
-      describeInvalid: describeInvalidOnboarding,
-      handle: async (request, delivery) => {
-        options.observe?.(
-          await processOnboardingRequest(request, delivery, { onboardOnce, log: options.log }),
-          delivery,
-        );
-        return undefined;
-      },
-      onDeadLettered: async (body, delivery, failure) => {
-        options.observe?.({ rejected: failure.reason }, delivery);
-        // Retries ran out: not a rejection of the request, which a redrive may still complete.
-        if (failure.reason === 'retries-exhausted') return;
-        await runtime.events.publish([
-          rejectedEvent(body, delivery.messageId, failure.reason, failure.detail),
-        ]);
-      },
-    }),
+    onboard: (request, record) => {
+      const deps = { ...shared, users: runtime.chimeUserPortUntil(record.deadline) };
+      const onboardOnce = async (message: OnboardRequest, key: string) => {
+        const { result, replayed } = await idempotency.once(key, () => onboardRequest(message, key, deps));
+        return { outcome: result, replayed };
+      };
+      return processOnboardingRequest(request, record.messageId, { onboardOnce, log: record.log });
+    },
+    rejected: async ({ failure, message, messageId }) => {
+      if (failure.reason === 'retries-exhausted') return;
+      await runtime.events.publish([rejectedEvent(failure, messageId, message)]);
+    },
   };
 }

@@ -137,31 +137,40 @@ export function parseOnboardMessage(body: string): ParsedMessage {
 }
 
 export function parseOnboardRequest(value: unknown): ParsedMessage {
+  const parsed = onboardRequestSchema.safeParse(value);
+  if (parsed.success) return { ok: true, request: parsed.data };
+  return { ok: false, ...rejectionOf(value, parsed.error.issues) };
+}
+
+/**
+ * Why a value that failed `onboardRequestSchema` is rejected, from the issues of that one parse (the queue
+ * driver parses each body once and hands its issues here): the reason, the detail (paths and rules) and the
+ * identifiers that are valid by their own rule.
+ */
+export function rejectionOf(
+  value: unknown,
+  issues: readonly Issue[],
+): { readonly reason: RejectionReason; readonly detail: string; readonly identifiers: RequestIdentifiers } {
   const namesAppInstance =
     typeof value === 'object' &&
     value !== null &&
     !Array.isArray(value) &&
     Object.hasOwn(value, 'appInstanceArn');
-  const parsed = onboardRequestSchema.safeParse(value);
   if (namesAppInstance) {
     // Said first and on its own: a producer that sends an AppInstance expects to choose it, and must learn
     // that the tenant's policy does (so one tenant can never create users in another tenant's AppInstance).
-    const others = parsed.success ? [] : describeIssues(parsed.error.issues, value);
     return {
-      ok: false,
       reason: 'app-instance-not-allowed',
       detail: [
         "appInstanceArn: not accepted; the AppInstance is the one in the tenant's policy",
-        ...others,
+        ...describeIssues(issues, value),
       ].join('; '),
       identifiers: identifiersOf(value),
     };
   }
-  if (parsed.success) return { ok: true, request: parsed.data };
   return {
-    ok: false,
     reason: 'invalid-message',
-    detail: describeIssues(parsed.error.issues, value).join('; '),
+    detail: describeIssues(issues, value).join('; '),
     identifiers: identifiersOf(value),
   };
 }

@@ -1,15 +1,10 @@
 import type { LifecycleEvent } from '../contracts/lifecycle-events';
 import type { Log } from '../contracts/log';
-import { type OnboardRequest, parseOnboardMessage, type RequestIdentifiers } from './message';
+import type { TerminalError } from '../errors';
+import { type OnboardRequest, type RejectionReason, type RequestIdentifiers, rejectionOf } from './message';
 import type { OnboardOutcome } from './onboard-request';
+import { OnboardingRejection } from './retry';
 import { onboardingKey } from './token';
-
-/** One delivery of an onboarding message, as the queue driver gives it. */
-export interface OnboardingDelivery {
-  readonly messageId: string;
-  /** ApproximateReceiveCount: 1 on the first delivery. */
-  readonly attempt: number;
-}
 
 export interface MessageDeps {
   /**
@@ -38,56 +33,70 @@ export interface MessageResult {
  */
 export async function processOnboardingRequest(
   request: OnboardRequest,
-  delivery: OnboardingDelivery,
+  messageId: string,
   deps: MessageDeps,
 ): Promise<MessageResult> {
   const { outcome, replayed } = await deps.onboardOnce(request, onboardingKey(request));
   if (replayed) {
     deps.log.info('duplicate onboarding request: already done, nothing repeated', {
-      ...identify(delivery, request),
+      ...identify(messageId, request),
       result: outcome.result,
     });
   }
   return { outcome, replayed };
 }
 
-/** Why an onboarding body is invalid, in the terms `parseOnboardMessage` gives (never a value from it). */
-export function describeInvalidOnboarding(body: string): { reason: string; detail: string } {
-  const parsed = parseOnboardMessage(body);
-  return parsed.ok
-    ? { reason: 'invalid-message', detail: 'the message does not match its schema' }
-    : { reason: parsed.reason, detail: parsed.detail };
+/** A body that breaks the onboarding schema, with the identifiers in it that are valid by their own rule. */
+export class InvalidOnboardingRequest extends OnboardingRejection {
+  override name = 'InvalidOnboardingRequest';
+  constructor(
+    reason: RejectionReason,
+    detail: string,
+    readonly identifiers: RequestIdentifiers,
+  ) {
+    super(reason, detail);
+  }
 }
 
 /**
- * `Onboarding Request Rejected` for a dead-lettered message: identifiers only, and for a message that failed
- * validation only those that are valid by their own rule.
+ * Why an onboarding body is invalid, from the issues of the queue driver's one parse, in the terms
+ * `parseOnboardMessage` gives (never a value from it).
+ */
+export function describeInvalidOnboarding(
+  body: unknown,
+  issues: Parameters<typeof rejectionOf>[1],
+): InvalidOnboardingRequest {
+  const { reason, detail, identifiers } = rejectionOf(body, issues);
+  return new InvalidOnboardingRequest(reason, detail, identifiers);
+}
+
+/**
+ * `Onboarding Request Rejected` for a dead-lettered message: identifiers only, from the parsed request, or
+ * for a body that failed validation only those that are valid by their own rule (none for invalid JSON).
  */
 export function rejectedEvent(
-  body: string,
+  failure: TerminalError,
   messageId: string,
-  reason: string,
-  detail: string,
+  request: OnboardRequest | undefined,
 ): LifecycleEvent {
-  const parsed = parseOnboardMessage(body);
-  const request: RequestIdentifiers = parsed.ok ? parsed.request : parsed.identifiers;
+  const identifiers: RequestIdentifiers =
+    request ?? (failure instanceof InvalidOnboardingRequest ? failure.identifiers : {});
   return {
     type: 'Onboarding Request Rejected',
     detail: {
-      reason,
-      detail,
+      reason: failure.reason,
+      detail: failure.detail,
       messageId,
-      tenantId: request.tenantId ?? null,
-      appInstanceUserId: request.appInstanceUserId ?? null,
-      requestId: request.requestId ?? null,
+      tenantId: identifiers.tenantId ?? null,
+      appInstanceUserId: identifiers.appInstanceUserId ?? null,
+      requestId: identifiers.requestId ?? null,
     },
   };
 }
 
-function identify(delivery: OnboardingDelivery, request: RequestIdentifiers): Record<string, unknown> {
+function identify(messageId: string, request: RequestIdentifiers): Record<string, unknown> {
   return {
-    messageId: delivery.messageId,
-    receiveCount: delivery.attempt,
+    messageId,
     ...(request.tenantId === undefined ? {} : { tenantId: request.tenantId }),
     ...(request.appInstanceUserId === undefined ? {} : { appInstanceUserId: request.appInstanceUserId }),
     ...(request.requestId === undefined ? {} : { requestId: request.requestId }),

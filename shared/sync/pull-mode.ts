@@ -1,7 +1,7 @@
 import type { ReconcileMessage } from '../contracts/reconcile-messages';
 import type { RunRecord } from '../contracts/run';
 import type { ReconcileQueuePort } from './ports';
-import { RetriesExhaustedError, reconcileStep, type StepResult } from './reconcile-step';
+import { reconcileStep, retriesExhausted, type StepResult } from './reconcile-step';
 import type { ReconcileDeps } from './settings';
 
 export interface PullModeResult {
@@ -27,13 +27,12 @@ export async function syncInProcess(
     const pending: ReconcileMessage[] = [];
     const deps = makeDeps({ send: async (messages) => void pending.push(...messages) });
     const step = async (message: ReconcileMessage): Promise<StepResult> => {
-      try {
-        return await reconcileStep(message, deps);
-      } catch (error) {
-        // In this process every attempt is the last: the run is saved as failed; report it as such.
-        if (error instanceof RetriesExhaustedError) return { kind: 'done', run: error.run };
-        throw error;
-      }
+      const result = await reconcileStep(message, deps);
+      if (result.kind !== 'retryAfter') return result;
+      // In this process every attempt is the last: what retries running out means happens now.
+      const run = await retriesExhausted(message, result.error, deps);
+      if (!run) throw result.error;
+      return { kind: 'done', run };
     };
     let result = await step({
       kind: 'start',

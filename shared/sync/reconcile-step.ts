@@ -1,9 +1,8 @@
-import { visibilityDelaySeconds } from '../backoff';
 import type { LedgerEntry } from '../contracts/ledger';
 import type { ContinueMessage, ReconcileMessage, StartMessage } from '../contracts/reconcile-messages';
 import { emptyCounters, type RunCounters, type RunRecord } from '../contracts/run';
 import type { StoredPolicy } from '../contracts/stored-policy';
-import { isRetryable, safeErrorText, TerminalError } from '../errors';
+import { isRetryable, safeErrorText } from '../errors';
 import { type CompiledPolicy, compilePolicy, evaluateSafety, unseenByRun } from '../policy';
 import { applyPending } from './apply-phase';
 import { announceEndingExemptions } from './exemption-notices';
@@ -19,27 +18,19 @@ import { publishDigest, usesInactiveDays } from './warnings';
  * - `done`: nothing more for this message: the run completed or failed (`run`), or there was nothing to do
  *   (`skipped` says why: a duplicate delivery, a disabled policy, a run already going);
  * - `held`: the run stopped with shortening changes waiting for an operator;
- * - `retryAfter`: the step failed in a way worth repeating; the same message comes back after
- *   `delaySeconds`, from the same checkpoint.
- * A failure that must not be retried is thrown as a TerminalError (the queue driver dead-letters it).
+ * - `retryAfter`: the step failed in a way worth repeating; nothing of it was saved, and the same message
+ *   comes back from the same checkpoint after the backoff its queue driver owns. When the driver has no
+ *   attempt left it calls `retriesExhausted`, which fails the run;
+ * - `terminal`: the step failed in a way no retry mends (a Chime 400 or 403, a full AppInstance): the run
+ *   is saved failed at once and the message is done.
+ * The step never knows which delivery of its message it is.
  */
 export type StepResult =
   | { readonly kind: 'checkpoint'; readonly run: RunRecord }
   | { readonly kind: 'done'; readonly run: RunRecord | null; readonly skipped?: string }
   | { readonly kind: 'held'; readonly run: RunRecord }
-  | { readonly kind: 'retryAfter'; readonly delaySeconds: number; readonly error: unknown };
-
-/** The run failed on a retryable error at its last attempt: marked failed, and its message dead-lettered. */
-export class RetriesExhaustedError extends TerminalError<'retries-exhausted'> {
-  override name = 'RetriesExhaustedError';
-  constructor(
-    /** The run, as saved: failed. */
-    readonly run: RunRecord,
-    cause: unknown,
-  ) {
-    super('retries-exhausted', `run ${run.runId} failed at its last attempt: ${safeErrorText(cause)}`);
-  }
-}
+  | { readonly kind: 'retryAfter'; readonly error: unknown }
+  | { readonly kind: 'terminal'; readonly run: RunRecord; readonly error: unknown };
 
 const skipped = (reason: string): StepResult => ({ kind: 'done', run: null, skipped: reason });
 
@@ -243,9 +234,8 @@ async function checkpoint(
 }
 
 /**
- * A step failed. Retryable and not the last attempt: nothing of this invocation is saved and the same step
- * comes back after a backoff (the writes it did make are idempotent PUTs). Otherwise the run is marked
- * failed; at the last attempt the message is dead-lettered too, so an operator sees it and can redrive it.
+ * A step failed. Retryable: nothing of this invocation is saved and the same step comes back (the writes
+ * it did make are idempotent PUTs). Terminal: the run is marked failed at once.
  */
 async function failed(
   record: RunRecord,
@@ -254,14 +244,35 @@ async function failed(
   deps: ReconcileDeps,
 ): Promise<StepResult> {
   const ids = { tenantId: record.tenantId, runId: record.runId, step: record.step };
-  const retryable = isRetryable(error);
-  if (retryable && !deps.finalAttempt) {
-    const delaySeconds = visibilityDelaySeconds(deps.attempt, deps.settings.retry, deps.random);
-    deps.log.warn('run step failed, will be retried', { ...ids, delaySeconds, error: safeErrorText(error) });
-    return { kind: 'retryAfter', delaySeconds, error };
+  if (isRetryable(error)) {
+    deps.log.warn('run step failed, to be retried', { ...ids, error: safeErrorText(error) });
+    return { kind: 'retryAfter', error };
   }
   deps.log.error('run failed', { ...ids, error: safeErrorText(error) });
   const run = await finishRun({ ...record, counters }, 'failed', safeErrorText(error), deps);
-  if (retryable) throw new RetriesExhaustedError(run, error);
-  return ended(run);
+  return { kind: 'terminal', run, error };
+}
+
+/**
+ * What retries running out means for a run: the step of `message` failed on its last delivery (or in pull
+ * mode, where every attempt is the last), so the run is saved failed with the last error, from its last
+ * checkpoint, and its lease released; the queue driver dead-letters the message so that an operator sees it.
+ * Null when there is no run to fail: a start message (its run, if it made one, still waits at step 0 for a
+ * later start to hand it over), or a run that moved on or ended meanwhile.
+ */
+export async function retriesExhausted(
+  message: ReconcileMessage,
+  error: unknown,
+  deps: ReconcileDeps,
+): Promise<RunRecord | null> {
+  if (message.kind !== 'continue') return null;
+  const record = await deps.runs.get(message.tenantId, message.runId);
+  if (record?.state !== 'running' || record.step !== message.step) return null;
+  deps.log.error('run failed: its retries ran out', {
+    tenantId: record.tenantId,
+    runId: record.runId,
+    step: record.step,
+    error: safeErrorText(error),
+  });
+  return finishRun(record, 'failed', safeErrorText(error), deps);
 }

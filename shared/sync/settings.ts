@@ -1,4 +1,3 @@
-import type { VisibilityBackoff } from '../backoff';
 import type { EventSink } from '../contracts/lifecycle-events';
 import type { Log } from '../contracts/log';
 import { DAY_MS } from '../policy';
@@ -29,8 +28,6 @@ export interface ReconcileSettings {
   readonly safetyMarginMs: number;
   /** Checkpoint after this many pages even with time left (tests, and to bound one invocation's work). */
   readonly maxPagesPerInvocation: number;
-  /** How long a step that failed in a retryable way waits before its message comes back. */
-  readonly retry: VisibilityBackoff;
 }
 
 export const DEFAULT_RECONCILE_SETTINGS: ReconcileSettings = {
@@ -41,7 +38,6 @@ export const DEFAULT_RECONCILE_SETTINGS: ReconcileSettings = {
   writeConcurrency: 8,
   safetyMarginMs: 60_000,
   maxPagesPerInvocation: Number.POSITIVE_INFINITY,
-  retry: { baseSeconds: 30, capSeconds: 900 },
 };
 
 export interface ReconcileDeps {
@@ -57,13 +53,7 @@ export interface ReconcileDeps {
   readonly now: () => number;
   /** Time left in this invocation (Lambda's getRemainingTimeInMillis; Infinity in pull mode). */
   readonly remainingTimeMs: () => number;
-  /** Which delivery of its message this step is (SQS's ApproximateReceiveCount; 1 in pull mode). */
-  readonly attempt: number;
-  /** True when a retryable failure will not be retried again (the message's last receive, or pull mode). */
-  readonly finalAttempt: boolean;
   readonly settings: ReconcileSettings;
-  /** Jitter source of the retry delay (tests fix it). */
-  readonly random?: () => number;
   /** Where "send once" notices are recorded ("Exemption Ending"); absent: none are sent. */
   readonly notices?: NoticePort;
 }

@@ -209,6 +209,7 @@ export class FakeTransport implements QueueTransport {
   readonly sent: { kind: QueueKind; body: unknown }[] = [];
   readonly deadLetters: { messageId: string; reason: string; detail: string }[] = [];
   readonly visibility: { messageId: string; seconds: number }[] = [];
+  readonly requeued: { messageId: string; body: string; delaySeconds: number }[] = [];
   failDeadLetter: unknown;
   constructor(readonly receiveLimit = 5) {}
   async send(kind: QueueKind, bodies: readonly unknown[]) {
@@ -220,6 +221,9 @@ export class FakeTransport implements QueueTransport {
   async deadLetter(record: SQSRecord, _kind: QueueKind, reason: string, detail: string) {
     if (this.failDeadLetter) throw this.failDeadLetter;
     this.deadLetters.push({ messageId: record.messageId, reason, detail });
+  }
+  async requeue(record: SQSRecord, _kind: QueueKind, delaySeconds: number) {
+    this.requeued.push({ messageId: record.messageId, body: record.body, delaySeconds });
   }
   async maxReceiveCount() {
     return this.receiveLimit;
@@ -276,10 +280,7 @@ export function reconcileFakes(options: { now?: number; tenantId?: string } = {}
     log,
     now: () => now,
     remainingTimeMs: () => Number.POSITIVE_INFINITY,
-    attempt: 1,
-    finalAttempt: false,
     settings: { ...DEFAULT_RECONCILE_SETTINGS, maxPagesPerInvocation: 1 },
-    random: () => 0,
     ...overrides,
   });
   return {

@@ -101,7 +101,6 @@ describe('chime-lifecycle activity and expiring', { timeout: 240_000 }, () => {
     const [run] = await syncInProcess([TENANT], (queue) => ({
       ...stack.runtime.reconcileDeps({
         queue,
-        finalAttempt: true,
         now: () => stack.emulator.now().getTime(),
       }),
       events: {

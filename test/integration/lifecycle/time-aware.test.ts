@@ -37,9 +37,7 @@ describe('warnings, renewal and Chime deletions over 40 simulated days', () => {
   const detailOf = (event: ReceivedEvent) => event.detail as Record<string, unknown>;
 
   const sync = () =>
-    syncInProcess([TENANT], (queue) =>
-      runtime.reconcileDeps({ queue, finalAttempt: true, now: () => emulator.now().getTime() }),
-    );
+    syncInProcess([TENANT], (queue) => runtime.reconcileDeps({ queue, now: () => emulator.now().getTime() }));
 
   beforeAll(async () => {
     eventBridge = await startLocalEventBridge();

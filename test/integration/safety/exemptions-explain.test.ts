@@ -111,7 +111,6 @@ describe('exemptions and explain', { timeout: 300_000 }, () => {
       syncInProcess(['exco'], (queue) => ({
         ...stack.runtime.reconcileDeps({
           queue,
-          finalAttempt: true,
           now: () => stack.emulator.now().getTime(),
         }),
         events: { publish: async (batch) => void events.push(...batch) },

@@ -45,7 +45,7 @@ describe('AppInstanceAdmins are protected by default (emulator and DynamoDB Loca
 
   const sync = (tenantId: string) =>
     syncInProcess([tenantId], (queue) =>
-      runtime.reconcileDeps({ queue, finalAttempt: true, now: () => emulator.now().getTime() }),
+      runtime.reconcileDeps({ queue, now: () => emulator.now().getTime() }),
     );
   const expirationOf = async (arn: string, id: string) =>
     (await runtime.chimeUsers.describe(runtime.chimeUsers.userArn(arn, id)))?.expirationDays;

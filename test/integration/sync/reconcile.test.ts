@@ -59,9 +59,9 @@ describe('scheduled policy sync (pull mode) against the emulator and DynamoDB Lo
     syncInProcess(
       tenantIds,
       (queue) => ({
-        ...runtime.reconcileDeps({ queue, finalAttempt: true, now: () => emulator.now().getTime() }),
+        ...runtime.reconcileDeps({ queue, now: () => emulator.now().getTime() }),
         settings: {
-          ...runtime.reconcileDeps({ finalAttempt: true }).settings,
+          ...runtime.reconcileDeps().settings,
           ...(settings.maxPagesPerInvocation
             ? { maxPagesPerInvocation: settings.maxPagesPerInvocation }
             : {}),

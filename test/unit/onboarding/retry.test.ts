@@ -13,30 +13,41 @@ import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb
 import { describe, expect, it } from 'vitest';
 import { visibilityDelaySeconds } from '../../../shared/backoff';
 import { toChimeCallError } from '../../../shared/chime/user-port';
+import { DEFAULTS } from '../../../shared/config';
 import { safeErrorText } from '../../../shared/errors';
 import {
-  checkRetryBackoff,
   chimeFailureVerdict,
-  DEFAULT_RETRY_BACKOFF,
   OnboardingRejection,
   onboardingFailureVerdict,
 } from '../../../shared/onboarding/retry';
-import { QUEUE_SETTINGS } from '../../../shared/queue-settings';
+import {
+  checkRetryBackoff,
+  QUEUE_KINDS,
+  QUEUE_SETTINGS,
+  retryBackoffOf,
+} from '../../../shared/queue-settings';
 
 const meta = (status: number) => ({ $metadata: { httpStatusCode: status } });
 const chimeError = <T>(Type: new (options: never) => T, status: number, message = 'boom'): T =>
   new Type({ message, ...meta(status) } as never);
 
 describe('checkRetryBackoff', () => {
-  it('keeps every backoff of a message within the queue retention', () => {
-    const total = Array.from({ length: QUEUE_SETTINGS.onboarding.maxReceiveCount }, (_, index) =>
-      visibilityDelaySeconds(index + 1, DEFAULT_RETRY_BACKOFF, () => 0.999999),
+  it.each(QUEUE_KINDS)('keeps every backoff of a %s message within the queue retention', (kind) => {
+    const backoff = retryBackoffOf(DEFAULTS, kind);
+    const total = Array.from({ length: QUEUE_SETTINGS[kind].maxReceiveCount }, (_, index) =>
+      visibilityDelaySeconds(index + 1, backoff, () => 0.999999),
     ).reduce((sum, delay) => sum + delay, 0);
-    expect(total).toBeLessThan(QUEUE_SETTINGS.onboarding.messageRetentionPeriodSeconds);
-    expect(() => checkRetryBackoff(DEFAULT_RETRY_BACKOFF)).not.toThrow();
-    expect(() => checkRetryBackoff({ baseSeconds: 0, capSeconds: 10 })).toThrow(/base/);
-    expect(() => checkRetryBackoff({ baseSeconds: 5, capSeconds: 4 })).toThrow(/cap/);
-    expect(() => checkRetryBackoff({ baseSeconds: 5, capSeconds: 50_000 })).toThrow(/cap/);
+    expect(total).toBeLessThan(QUEUE_SETTINGS[kind].messageRetentionPeriodSeconds);
+  });
+
+  it('refuses a base under 1 s, a cap under the base or over SQS maximum, and one outlasting retention', () => {
+    expect(() => checkRetryBackoff('onboarding', { baseSeconds: 0, capSeconds: 10 })).toThrow(/base/);
+    expect(() => checkRetryBackoff('onboarding', { baseSeconds: 5, capSeconds: 4 })).toThrow(/cap/);
+    expect(() => checkRetryBackoff('onboarding', { baseSeconds: 5, capSeconds: 50_000 })).toThrow(/cap/);
+    expect(() => checkRetryBackoff('reconcile', { baseSeconds: 5, capSeconds: 43_200 })).not.toThrow();
+    expect(() =>
+      retryBackoffOf({ ...DEFAULTS, activityRetryBaseSeconds: 10, activityRetryCapSeconds: 5 }, 'activity'),
+    ).toThrow(/activity retry cap/);
   });
 });
 

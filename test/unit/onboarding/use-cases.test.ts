@@ -6,6 +6,7 @@ import type {
 import type { LedgerEntry } from '../../../shared/contracts/ledger';
 import type { LifecycleEvent } from '../../../shared/contracts/lifecycle-events';
 import { ChimeCallError } from '../../../shared/errors';
+import { onboardRequestSchema } from '../../../shared/onboarding/message';
 import {
   type OnboardingDeps,
   type OnboardOutcome,
@@ -224,25 +225,46 @@ describe('processOnboardingRequest', () => {
     const logs: unknown[] = [];
     const log = (...args: unknown[]) => void logs.push(args);
     const onboardOnce = vi.fn(async (_request: unknown, _key: string) => ({ outcome, replayed: true }));
-    const result = await processOnboardingRequest(
-      request,
-      { messageId: 'm', attempt: 1 },
-      { onboardOnce, log: { info: log, warn: log, error: log } },
-    );
+    const result = await processOnboardingRequest(request, 'm', {
+      onboardOnce,
+      log: { info: log, warn: log, error: log },
+    });
     expect(result).toEqual({ outcome, replayed: true });
     expect(onboardOnce.mock.calls[0]?.[1]).toMatch(/^[-_A-Za-z0-9]{43}$/);
     expect(logs).toHaveLength(1);
     expect(JSON.stringify(logs)).not.toContain('Secret');
   });
 
-  it('describes an invalid body by field, and its rejection event carries identifiers only', () => {
-    const bad = JSON.stringify({ ...request, x: 1 });
-    expect(describeInvalidOnboarding(bad)).toEqual({
+  it('describes an invalid body by field from the issues of its one parse, and its rejection event carries identifiers only', () => {
+    const body = { ...request, x: 1 };
+    const parsed = onboardRequestSchema.safeParse(body);
+    if (parsed.success) throw new Error('the body should be invalid');
+    const failure = describeInvalidOnboarding(body, parsed.error.issues);
+    expect({ reason: failure.reason, detail: failure.detail }).toEqual({
       reason: 'invalid-message',
       detail: '(root): unknown key(s) at position(s) 4 (keys are not echoed: they may hold personal data)',
     });
-    const event = rejectedEvent(bad, 'm', 'invalid-message', 'detail');
+    const event = rejectedEvent(failure, 'm', undefined);
     expect(event.detail).toMatchObject({ tenantId: 'acme', appInstanceUserId: 'u-1', messageId: 'm' });
     expect(JSON.stringify(event)).not.toContain('Secret');
+  });
+
+  it('names an AppInstance in the body as its own reason, and a rejected valid request by its identifiers', () => {
+    const body = { ...request, appInstanceArn: 'arn:aws:chime:us-east-1:111122223333:app-instance/x' };
+    const parsed = onboardRequestSchema.safeParse(body);
+    if (parsed.success) throw new Error('the body should be invalid');
+    expect(describeInvalidOnboarding(body, parsed.error.issues).reason).toBe('app-instance-not-allowed');
+    const event = rejectedEvent(new OnboardingRejection('tenant-not-found', 'tenantId: no policy'), 'm', {
+      ...request,
+      requestId: 'r-1',
+    });
+    expect(event.detail).toEqual({
+      reason: 'tenant-not-found',
+      detail: 'tenantId: no policy',
+      messageId: 'm',
+      tenantId: 'acme',
+      appInstanceUserId: 'u-1',
+      requestId: 'r-1',
+    });
   });
 });

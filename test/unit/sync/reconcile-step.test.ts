@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ContinueMessage, ReconcileMessage } from '../../../shared/contracts/reconcile-messages';
 import { ChimeCallError } from '../../../shared/errors';
-import { RetriesExhaustedError, reconcileStep } from '../../../shared/sync/reconcile-step';
+import { syncInProcess } from '../../../shared/sync/pull-mode';
+import { reconcileStep, retriesExhausted } from '../../../shared/sync/reconcile-step';
 import { reconcileFakes } from '../../support/fakes';
 
 const DAY = 86_400_000;
@@ -141,49 +142,63 @@ describe('reconcileStep: at-least-once branches', () => {
     expect([...fakes.runs.records.values()][0]?.step).toBe(0);
   });
 
-  it('a failing step is retried after the backoff of its attempt, with nothing saved', async () => {
+  it("a failing step returns retryAfter with its error and saves nothing: when it comes back is the driver's", async () => {
     const fakes = tenant();
     await reconcileStep(start, fakes.deps());
     const step0 = fakes.queue.take()[0] as ContinueMessage;
-    fakes.chime.failNext = new ChimeCallError(
+    const throttled = new ChimeCallError(
       'ListAppInstanceUsers',
       'throttled',
       'ThrottledClientException',
       429,
     );
-    const result = await reconcileStep(step0, fakes.deps({ attempt: 3, random: () => 0 }));
-    // Third attempt, base 30 s: ceiling 30 × 2² = 120 s, equal jitter with random 0 → 60 s.
-    expect(result).toMatchObject({ kind: 'retryAfter', delaySeconds: 60 });
+    fakes.chime.failNext = throttled;
+    const result = await reconcileStep(step0, fakes.deps());
+    expect(result).toEqual({ kind: 'retryAfter', error: throttled });
     expect([...fakes.runs.records.values()][0]).toMatchObject({ step: 0, state: 'running' });
     expect(fakes.queue.sent).toEqual([]);
+    expect(fakes.events.published).toEqual([]);
+    // The same message, delivered again, makes the progress the failed delivery did not.
+    expect((await reconcileStep(step0, fakes.deps())).kind).toBe('checkpoint');
   });
 
-  it('at the last attempt a retryable failure fails the run and is terminal (dead-lettered)', async () => {
+  it('retries running out fails the run from its last checkpoint, releases its lease and publishes it', async () => {
     const fakes = tenant();
     await reconcileStep(start, fakes.deps());
     const step0 = fakes.queue.take()[0] as ContinueMessage;
-    fakes.chime.failNext = new ChimeCallError(
+    const unavailable = new ChimeCallError(
       'ListAppInstanceUsers',
       'retryable',
       'ServiceUnavailableException',
       503,
     );
-    const failure = reconcileStep(step0, fakes.deps({ finalAttempt: true }));
-    await expect(failure).rejects.toBeInstanceOf(RetriesExhaustedError);
-    await expect(failure).rejects.toMatchObject({ reason: 'retries-exhausted', terminal: true });
-    expect([...fakes.runs.records.values()][0]).toMatchObject({
+    fakes.chime.failNext = unavailable;
+    const result = await reconcileStep(step0, fakes.deps());
+    expect(result.kind).toBe('retryAfter');
+    const run = await retriesExhausted(step0, unavailable, fakes.deps());
+    expect(run).toMatchObject({
       state: 'failed',
+      step: 1,
       reason: 'ListAppInstanceUsers: ServiceUnavailableException (HTTP 503)',
     });
+    expect([...fakes.runs.records.values()][0]).toMatchObject({ state: 'failed' });
+    expect(fakes.runs.lease).toBeUndefined();
+    expect(fakes.events.published.map((event) => event.type)).toEqual(['Tenant Run Failed']);
+    // Nothing to fail a second time (a duplicate of the last delivery), and a start has no run to fail.
+    expect(await retriesExhausted(step0, unavailable, fakes.deps())).toBeNull();
+    expect(await retriesExhausted(start, unavailable, fakes.deps())).toBeNull();
+    expect(fakes.events.published).toHaveLength(1);
   });
 
   it('a terminal failure fails the run at once, without a retry', async () => {
     const fakes = tenant();
     await reconcileStep(start, fakes.deps());
     const step0 = fakes.queue.take()[0] as ContinueMessage;
-    fakes.chime.failNext = new ChimeCallError('ListAppInstanceUsers', 'forbidden', 'ForbiddenException', 403);
+    const forbidden = new ChimeCallError('ListAppInstanceUsers', 'forbidden', 'ForbiddenException', 403);
+    fakes.chime.failNext = forbidden;
     const result = await reconcileStep(step0, fakes.deps());
-    expect(result).toMatchObject({ kind: 'done', run: { state: 'failed' } });
+    expect(result).toMatchObject({ kind: 'terminal', error: forbidden, run: { state: 'failed' } });
+    expect(fakes.events.published.map((event) => event.type)).toEqual(['Tenant Run Failed']);
   });
 
   it('holds shortening above the caps, and re-verifies a ledger entry only when it is due', async () => {
@@ -201,6 +216,27 @@ describe('reconcileStep: at-least-once branches', () => {
     expect(fakes.chime.puts).toEqual([]);
     expect(fakes.runs.pendingItems.get('guest-1')).toMatchObject({ desiredDays: 7 });
     expect(fakes.chime.describes).toBe(1);
+  });
+});
+
+describe('pull mode', () => {
+  it('every attempt is the last: a retryable failure ends the run failed at once, as retries running out does', async () => {
+    const fakes = tenant();
+    fakes.chime.admins.add('guest-9');
+    // The admin list (the first Chime call of the first step) answers 503.
+    fakes.chime.failNext = new ChimeCallError(
+      'ListAppInstanceAdmins',
+      'retryable',
+      'ServiceUnavailableException',
+      503,
+    );
+    const [result] = await syncInProcess(['acme'], (queue) => ({ ...fakes.deps(), queue }));
+    expect(result).toMatchObject({
+      tenantId: 'acme',
+      invocations: 2,
+      run: { state: 'failed', reason: 'ListAppInstanceAdmins: ServiceUnavailableException (HTTP 503)' },
+    });
+    expect(fakes.events.published.map((event) => event.type)).toEqual(['Tenant Run Failed']);
   });
 });
 
