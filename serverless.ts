@@ -117,6 +117,8 @@ export default {
       CHIME_LIFECYCLE_SYNC_RETRY_CAP_SECONDS: '${param:syncRetryCapSeconds}',
       CHIME_LIFECYCLE_ONBOARDING_RETRY_BASE_SECONDS: '${param:onboardingRetryBaseSeconds}',
       CHIME_LIFECYCLE_ONBOARDING_RETRY_CAP_SECONDS: '${param:onboardingRetryCapSeconds}',
+      CHIME_LIFECYCLE_ACTIVITY_RETRY_BASE_SECONDS: '${param:activityRetryBaseSeconds}',
+      CHIME_LIFECYCLE_ACTIVITY_RETRY_CAP_SECONDS: '${param:activityRetryCapSeconds}',
       CHIME_LIFECYCLE_ONBOARDING_POLICY_CACHE_SECONDS: '${param:onboardingPolicyCacheSeconds}',
       CHIME_LIFECYCLE_ONBOARDING_IDEMPOTENCY_TTL_SECONDS: '${param:onboardingIdempotencyTtlSeconds}',
       CHIME_LIFECYCLE_ACCOUNT_QUOTA_SHARE: '${param:accountQuotaCap}',

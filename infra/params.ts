@@ -56,6 +56,9 @@ export const PARAMS = {
     // is cached per container, and how long a completed request is remembered (idempotency record TTL).
     onboardingRetryBaseSeconds: '2',
     onboardingRetryCapSeconds: '300',
+    // record-activity: retry delay of a failed activity message (doubling per receive, capped).
+    activityRetryBaseSeconds: '5',
+    activityRetryCapSeconds: '300',
     onboardingPolicyCacheSeconds: '5',
     onboardingIdempotencyTtlSeconds: '86400',
     logLevel: 'INFO',

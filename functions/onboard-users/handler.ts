@@ -6,6 +6,7 @@ import { onboardRequestSchema } from '../../shared/onboarding/message';
 import { describeInvalidOnboarding, type MessageResult } from '../../shared/onboarding/process-message';
 
 const NAME = 'onboard-users';
+const metrics = createMetrics(NAME);
 const runtime = new Runtime();
 const onboarding = runtime.onboarding();
 
@@ -26,7 +27,7 @@ function countOnboarded(metrics: Metrics, result: MessageResult, sentAt: number 
  */
 export const handler = sqsFunction(runtime, {
   name: NAME,
-  metrics: createMetrics(NAME),
+  metrics,
   queue: 'onboarding',
   schema: onboardRequestSchema,
   describeInvalid: describeInvalidOnboarding,

@@ -6,6 +6,7 @@ import { chimeAttemptMetrics, countFinishedRun, createMetrics } from '../../shar
 import { reconcileStep, retriesExhausted } from '../../shared/sync/reconcile-step';
 
 const NAME = 'reconcile-tenant';
+const metrics = createMetrics(NAME);
 const runtime = new Runtime();
 
 /** The sync's dependencies for one record: continuations go to this queue, the clock is the invocation's. */
@@ -15,7 +16,7 @@ const depsOf = (record: FunctionRecord<ReconcileMessage>) =>
 /** Reconcile queue → one step of a tenant's run (batch size 1). */
 export const handler = sqsFunction(runtime, {
   name: NAME,
-  metrics: createMetrics(NAME),
+  metrics,
   queue: 'reconcile',
   schema: reconcileMessageSchema,
   handle: async (message, record) => {

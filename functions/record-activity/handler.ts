@@ -4,6 +4,7 @@ import { Runtime } from '../../shared/composition-root';
 import { createMetrics, MetricUnit } from '../../shared/observability';
 
 const NAME = 'record-activity';
+const metrics = createMetrics(NAME);
 const runtime = new Runtime();
 const activity = runtime.activityRecorder();
 
@@ -13,7 +14,7 @@ const activity = runtime.activityRecorder();
  */
 export const handler = sqsFunction(runtime, {
   name: NAME,
-  metrics: createMetrics(NAME),
+  metrics,
   queue: 'activity',
   schema: activityMessageSchema,
   handle: async (event, record) => {
