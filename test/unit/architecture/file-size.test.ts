@@ -1,56 +1,53 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import {
+  fileOffenders,
+  lineCount,
+  MAX_FILE_LINES,
+  readSources,
+  sourceFilesOutsideTest,
+} from '../../support/source-size';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-/** Issue 10: a module of shared/ that grows past this is split along its seams, not left to grow. */
-const MAX_LINES = 400;
 
-/** Lines as an editor numbers them: a final newline ends the last line rather than starting another. */
-function lineCount(text: string): number {
-  if (text === '') return 0;
-  const lines = text.split('\n').length;
-  return text.endsWith('\n') ? lines - 1 : lines;
-}
+describe('file size (issues 10 and 22)', () => {
+  const paths = sourceFilesOutsideTest(ROOT);
 
-function tsFilesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
-    .map((entry) => join(entry.parentPath, entry.name))
-    .sort();
-}
+  it('sees every source folder outside test/, .ts and .js files alike, and nothing under test/ or node_modules/', () => {
+    const folders = new Set(paths.map((path) => path.split('/')[0]));
+    for (const folder of ['bench', 'bin', 'cli', 'emulator', 'functions', 'local', 'scripts', 'shared']) {
+      expect(folders, folder).toContain(folder);
+    }
+    expect(paths).toContain('bin/chime-lifecycle.js');
+    expect(paths).toContain('vitest.config.ts');
+    expect(paths.filter((path) => path.startsWith('test/') || path.includes('node_modules/'))).toEqual([]);
+    expect(paths.length).toBeGreaterThan(150);
+  });
 
-/** Each file longer than `limit`, as `path: N lines (limit L)`. */
-function offenders(files: ReadonlyMap<string, string>, limit: number): string[] {
-  const out: string[] = [];
-  for (const [path, text] of files) {
-    const lines = lineCount(text);
-    if (lines > limit) out.push(`${path}: ${lines} lines (limit ${limit})`);
-  }
-  return out;
-}
-
-describe('file size (issue 10)', () => {
-  it(`no .ts file under shared/ has more than ${MAX_LINES} lines`, () => {
-    const shared = join(ROOT, 'shared');
-    const files = new Map(
-      tsFilesUnder(shared).map((path) => [relative(ROOT, path), readFileSync(path, 'utf8')] as const),
-    );
-    expect(files.size).toBeGreaterThan(50);
-    expect(offenders(files, MAX_LINES)).toEqual([]);
+  it(`no source file outside test/ has more than ${MAX_FILE_LINES} lines`, () => {
+    expect(fileOffenders(readSources(ROOT, paths))).toEqual([]);
   });
 
   it('reports a file one line over the limit, with its count, and not one at the limit', () => {
     const lines = (count: number) => 'x\n'.repeat(count);
     const files = new Map([
-      ['shared/at-limit.ts', lines(MAX_LINES)],
-      ['shared/over.ts', lines(MAX_LINES + 1)],
-      ['shared/no-final-newline.ts', `${lines(MAX_LINES)}x`],
+      ['shared/at-limit.ts', lines(MAX_FILE_LINES)],
+      ['bench/over.ts', lines(MAX_FILE_LINES + 1)],
+      ['bin/no-final-newline.js', `${lines(MAX_FILE_LINES)}x`],
     ]);
-    expect(offenders(files, MAX_LINES)).toEqual([
-      `shared/over.ts: ${MAX_LINES + 1} lines (limit ${MAX_LINES})`,
-      `shared/no-final-newline.ts: ${MAX_LINES + 1} lines (limit ${MAX_LINES})`,
+    expect(fileOffenders(files)).toEqual([
+      `bench/over.ts: ${MAX_FILE_LINES + 1} lines (limit ${MAX_FILE_LINES})`,
+      `bin/no-final-newline.js: ${MAX_FILE_LINES + 1} lines (limit ${MAX_FILE_LINES})`,
     ]);
+  });
+
+  it.each([
+    ['', 0],
+    ['x', 1],
+    ['x\n', 1],
+    ['x\ny', 2],
+    ['\n\n', 2],
+  ])('counts %j as %i lines', (text, expected) => {
+    expect(lineCount(text)).toBe(expected);
   });
 });
