@@ -4,7 +4,8 @@
  */
 import type { EmulatorClock } from './clock';
 import { ApiError, badRequest } from './errors';
-import type { ChimeIdentityService, SeedUser } from './service';
+import type { SeedUser } from './operations/users';
+import type { ChimeIdentityService } from './service';
 import type { ValidatorSet } from './validation';
 
 export interface FaultSettings {

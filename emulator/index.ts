@@ -10,6 +10,7 @@ export {
   putEventsSink,
 } from './cloudtrail';
 export { ApiError, EXCEPTIONS, type ExceptionName } from './errors';
+export type { ChimeEmulatorOptions } from './options';
 export { DEFAULT_RATES } from './quotas';
-export { type ChimeEmulator, type ChimeEmulatorOptions, startChimeEmulator } from './server';
-export { DEFAULT_LIMITS, type ResourceLimits } from './service';
+export { DEFAULT_LIMITS, type ResourceLimits } from './records';
+export { type ChimeEmulator, startChimeEmulator } from './server';

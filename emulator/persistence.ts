@@ -4,7 +4,7 @@
  * included) leaves either the previous snapshot or the new one, never half of one.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type { ServiceSnapshot } from './service';
+import type { ServiceSnapshot } from './snapshot';
 
 const FORMAT = 'chime-sdk-identity-emulator-state';
 const VERSION = 1;
