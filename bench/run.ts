@@ -9,9 +9,9 @@ type Suite = () => Promise<BenchSection | readonly BenchSection[]>;
 
 const suites: Record<string, () => Promise<Suite>> = {
   emulator: async () => (await import('./emulator')).run,
-  sync: async () => (await import('./sync')).run,
-  onboarding: async () => (await import('./onboarding')).run,
-  deployed: async () => (await import('./deployed')).run,
+  sync: async () => (await import('./sync/index')).run,
+  onboarding: async () => (await import('./onboarding/index')).run,
+  deployed: async () => (await import('./deployed/index')).run,
   renewal: async () => (await import('./renewal')).run,
 };
 

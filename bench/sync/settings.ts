@@ -1,0 +1,29 @@
+/** The sync bench's knobs (environment, see BENCHMARKS.md) and fixed sizes. */
+import { positiveFromEnv } from '../lib';
+
+/**
+ * 20x AWS's quotas keeps the whole suite around 4 minutes on a 2-core machine; the ratios (10 writes, 20
+ * describes, 10 lists per AppInstance, 50 per account) are AWS's at any scale.
+ */
+export const QUOTA_SCALE = positiveFromEnv('BENCH_QUOTA_SCALE', 20);
+/** The 100k-user RSS run only needs the whole sync to happen, so it runs at a higher scale to stay short. */
+export const RSS_QUOTA_SCALE = positiveFromEnv('BENCH_RSS_QUOTA_SCALE', 200);
+export const USERS = Math.round(positiveFromEnv('BENCH_SYNC_USERS', 10_000));
+export const RSS_USERS = Math.round(positiveFromEnv('BENCH_SYNC_RSS_USERS', 100_000));
+export const TENANTS = 3;
+/**
+ * The 100k-user memory run takes minutes of mostly DynamoDB Local work; by default it runs under nice 19
+ * while the other sections are measured, so the suite stays within a few minutes. 0 runs it alone, after.
+ */
+export const RSS_PARALLEL = process.env.BENCH_SYNC_RSS_PARALLEL?.trim() !== '0';
+/** Which parts to run (comma-separated: one, three, rss); all by default. */
+export const SCENARIOS = new Set(
+  (process.env.BENCH_SYNC_SCENARIOS ?? 'one,three,rss').split(',').map((name) => name.trim()),
+);
+export const NAIVE_CONCURRENCY = 16;
+/** The naive script re-runs the users whose calls still failed after the SDK's retries, at most this often. */
+export const NAIVE_MAX_ROUNDS = 50;
+export const MB = 1024 * 1024;
+
+/** AWS default Chime SDK Identity rates (requests per second) that the lower bound divides by. */
+export const RATES = { writes: 10, describes: 20, lists: 10, account: 50 } as const;
