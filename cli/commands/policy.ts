@@ -26,24 +26,7 @@ export function register(program: Command): void {
     .command('validate <file>')
     .description('check a policy document; exit 0 when valid, 2 with every problem listed otherwise')
     .option('--json', 'print machine-readable output')
-    .action(async (file: string, options: JsonOption) => {
-      const result = await readPolicyFile(file);
-      if (options.json) {
-        printJson(
-          result.ok
-            ? { valid: true, tenantId: result.policy.tenantId }
-            : { valid: false, problems: result.problems },
-        );
-      } else if (result.ok) {
-        console.log(
-          `${file}: valid policy for tenant ${result.policy.tenantId} (${result.policy.rules.length} rules)`,
-        );
-      } else {
-        console.log(`${file}: ${result.problems.length} problem(s)`);
-        for (const problem of result.problems) console.log(`  ${problem}`);
-      }
-      if (!result.ok) process.exitCode = EXIT_INVALID;
-    });
+    .action(validatePolicy);
 
   policy
     .command('put <file>')
@@ -54,63 +37,7 @@ export function register(program: Command): void {
       "allow a change of the tenant's appInstanceArn (the old AppInstance is released for other tenants)",
     )
     .option('--json', 'print machine-readable output')
-    .action(async (file: string, options: PutOptions) => {
-      const expectedVersion =
-        options.expectedVersion === undefined ? undefined : versionOption(options.expectedVersion);
-      const result = await readPolicyFile(file);
-      if (!result.ok) {
-        throw new CliError(`${file} is not a valid policy:\n  ${result.problems.join('\n  ')}`, EXIT_INVALID);
-      }
-      const { policy: parsed, document, source } = result;
-      checkExemptionsAtPut(file, parsed, Date.now());
-      await withRuntime(async (runtime) => {
-        const current = await runtime.policyStore.get(parsed.tenantId);
-        if (expectedVersion !== undefined && (current?.version ?? 0) !== expectedVersion) {
-          throw new CliError(
-            `tenant ${parsed.tenantId} is at version ${current?.version ?? 0}, not ${expectedVersion}; nothing written`,
-          );
-        }
-        if (current && sameDocument(current.document, document)) {
-          // Nothing to store: a new version would only trigger a reconcile that changes nothing.
-          if (options.json) printJson({ ...summary(current), unchanged: true });
-          else console.log(`tenant ${current.tenantId}: unchanged (version ${current.version})`);
-          return;
-        }
-        const moving = current !== null && current.policy.appInstanceArn !== parsed.appInstanceArn;
-        if (moving && !options.moveAppInstance) {
-          throw new CliError(
-            new AppInstanceMoveError(parsed.tenantId, current.policy.appInstanceArn, parsed.appInstanceArn)
-              .message,
-            EXIT_INVALID,
-          );
-        }
-        await requireAppInstance(runtime, parsed.appInstanceArn);
-        let stored: StoredPolicy;
-        try {
-          stored = await runtime.policyStore.put(
-            parsed,
-            document,
-            current ? { version: current.version, appInstanceArn: current.policy.appInstanceArn } : null,
-            { source, moveAppInstance: options.moveAppInstance === true },
-          );
-        } catch (error) {
-          if (error instanceof AppInstanceClaimedError) {
-            throw new CliError(
-              `AppInstance ${error.appInstanceArn} already belongs to another tenant (whose name is not shown: ` +
-                'one tenant never learns the names of others); a tenant can only manage an AppInstance no other tenant has. Nothing written',
-              EXIT_INVALID,
-            );
-          }
-          throw error;
-        }
-        if (options.json) printJson({ ...summary(stored), unchanged: false });
-        else if (stored.movedFrom !== undefined)
-          console.log(
-            `tenant ${stored.tenantId}: stored version ${stored.version}, moved from ${stored.movedFrom} to ${stored.policy.appInstanceArn}`,
-          );
-        else console.log(`tenant ${stored.tenantId}: stored version ${stored.version}`);
-      });
-    });
+    .action(putPolicy);
 
   policy
     .command('get <tenantId>')
@@ -239,4 +166,83 @@ export function versionOption(value: string): number {
     );
   }
   return Number(value);
+}
+
+/** `policy validate <file>`: every problem listed, exit 2 when there is one. */
+async function validatePolicy(file: string, options: JsonOption): Promise<void> {
+  const result = await readPolicyFile(file);
+  if (options.json) {
+    printJson(
+      result.ok
+        ? { valid: true, tenantId: result.policy.tenantId }
+        : { valid: false, problems: result.problems },
+    );
+  } else if (result.ok) {
+    console.log(
+      `${file}: valid policy for tenant ${result.policy.tenantId} (${result.policy.rules.length} rules)`,
+    );
+  } else {
+    console.log(`${file}: ${result.problems.length} problem(s)`);
+    for (const problem of result.problems) console.log(`  ${problem}`);
+  }
+  if (!result.ok) process.exitCode = EXIT_INVALID;
+}
+
+/** `policy put <file>`: the next version of its tenant, conditional on the version read. */
+async function putPolicy(file: string, options: PutOptions): Promise<void> {
+  const expectedVersion =
+    options.expectedVersion === undefined ? undefined : versionOption(options.expectedVersion);
+  const result = await readPolicyFile(file);
+  if (!result.ok) {
+    throw new CliError(`${file} is not a valid policy:\n  ${result.problems.join('\n  ')}`, EXIT_INVALID);
+  }
+  const { policy: parsed, document, source } = result;
+  checkExemptionsAtPut(file, parsed, Date.now());
+  await withRuntime(async (runtime) => {
+    const current = await runtime.policyStore.get(parsed.tenantId);
+    if (expectedVersion !== undefined && (current?.version ?? 0) !== expectedVersion) {
+      throw new CliError(
+        `tenant ${parsed.tenantId} is at version ${current?.version ?? 0}, not ${expectedVersion}; nothing written`,
+      );
+    }
+    if (current && sameDocument(current.document, document)) {
+      // Nothing to store: a new version would only trigger a reconcile that changes nothing.
+      if (options.json) printJson({ ...summary(current), unchanged: true });
+      else console.log(`tenant ${current.tenantId}: unchanged (version ${current.version})`);
+      return;
+    }
+    const moving = current !== null && current.policy.appInstanceArn !== parsed.appInstanceArn;
+    if (moving && !options.moveAppInstance) {
+      throw new CliError(
+        new AppInstanceMoveError(parsed.tenantId, current.policy.appInstanceArn, parsed.appInstanceArn)
+          .message,
+        EXIT_INVALID,
+      );
+    }
+    await requireAppInstance(runtime, parsed.appInstanceArn);
+    let stored: StoredPolicy;
+    try {
+      stored = await runtime.policyStore.put(
+        parsed,
+        document,
+        current ? { version: current.version, appInstanceArn: current.policy.appInstanceArn } : null,
+        { source, moveAppInstance: options.moveAppInstance === true },
+      );
+    } catch (error) {
+      if (error instanceof AppInstanceClaimedError) {
+        throw new CliError(
+          `AppInstance ${error.appInstanceArn} already belongs to another tenant (whose name is not shown: ` +
+            'one tenant never learns the names of others); a tenant can only manage an AppInstance no other tenant has. Nothing written',
+          EXIT_INVALID,
+        );
+      }
+      throw error;
+    }
+    if (options.json) printJson({ ...summary(stored), unchanged: false });
+    else if (stored.movedFrom !== undefined)
+      console.log(
+        `tenant ${stored.tenantId}: stored version ${stored.version}, moved from ${stored.movedFrom} to ${stored.policy.appInstanceArn}`,
+      );
+    else console.log(`tenant ${stored.tenantId}: stored version ${stored.version}`);
+  });
 }
