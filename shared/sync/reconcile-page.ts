@@ -23,6 +23,17 @@ function ledgerEntryChanged(previous: LedgerEntry, next: LedgerEntry): boolean {
   );
 }
 
+/** What the ledger says of a user, when it can be trusted without a Describe (known, not gone, not due). */
+function trustedLedgerFacts(
+  entry: LedgerEntry | undefined,
+  now: number,
+  verifyIntervalMs: number,
+): { createdAt: number; expirationDays: number | undefined } | undefined {
+  if (!entry || entry.goneAt !== undefined || dueForVerification(entry, now, verifyIntervalMs))
+    return undefined;
+  return { createdAt: entry.createdAt, expirationDays: entry.expirationDays ?? undefined };
+}
+
 /**
  * Decides every user of a page and makes its Chime calls: Describe only for users the ledger does not know
  * or whose entry is due for verification, a write only for drift. Returns the page's DynamoDB writes (ledger,
@@ -75,17 +86,8 @@ export async function reconcilePage(
       counters,
       async () => {
         const lastActiveAt = activity.get(user.appInstanceUserId);
-        if (
-          entry &&
-          entry.goneAt === undefined &&
-          !dueForVerification(entry, now, deps.settings.verifyIntervalMs)
-        ) {
-          return {
-            createdAt: entry.createdAt,
-            expirationDays: entry.expirationDays ?? undefined,
-            lastActiveAt,
-          };
-        }
+        const trusted = trustedLedgerFacts(entry, now, deps.settings.verifyIntervalMs);
+        if (trusted) return { ...trusted, lastActiveAt };
         const described = await describeLimit(() => deps.users.describe(user.arn));
         counters.described++;
         counters.chimeCalls++;
