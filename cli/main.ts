@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
 import { CliError } from './errors';
 import { explainError } from './explain-error';
+import { escapeControl } from './output';
 
 /** Builds the `chime-lifecycle` program; each subcommand lives in its own module under `cli/commands/`. */
 export async function buildProgram(): Promise<Command> {
@@ -12,6 +13,8 @@ export async function buildProgram(): Promise<Command> {
     .version(packageJson.version, '-V, --version', 'print the version and exit')
     .option('--debug', 'print stack traces for errors')
     .showHelpAfterError()
+    // Commander quotes the argument it refuses: escaped like every other outside text.
+    .configureOutput({ outputError: (text, write) => write(escapeControl(text, { keepNewlines: true })) })
     .exitOverride();
   const modules = await Promise.all([
     import('./commands/emulator'),
@@ -45,15 +48,20 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const known = error instanceof CliError ? error : explainError(error);
     if (known) {
-      process.stderr.write(`chime-lifecycle: ${known.message}\n`);
-      if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+      process.stderr.write(`chime-lifecycle: ${escapeControl(known.message, { keepNewlines: true })}\n`);
+      if (debug && error instanceof Error && error.stack)
+        process.stderr.write(`${escapeControl(error.stack, { keepNewlines: true })}\n`);
       return known.exitCode;
     }
     // Unexpected: still one line, with the hint on it rather than on a line of its own.
-    const message = error instanceof Error ? error.message : String(error);
+    const message = escapeControl(error instanceof Error ? error.message : String(error), {
+      keepNewlines: true,
+    });
     const firstLine = message.split('\n')[0] ?? '';
     if (debug && error instanceof Error && error.stack) {
-      process.stderr.write(`chime-lifecycle: ${message}\n${error.stack}\n`);
+      process.stderr.write(
+        `chime-lifecycle: ${message}\n${escapeControl(error.stack, { keepNewlines: true })}\n`,
+      );
     } else {
       process.stderr.write(`chime-lifecycle: ${firstLine} (run with --debug for the stack trace)\n`);
     }

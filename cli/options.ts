@@ -1,10 +1,11 @@
 import { CliError, EXIT_INVALID } from './errors';
+import { quoteInput } from './output';
 
 /** Parses a positive number flag such as --quota-scale, naming the flag when it is wrong. */
 export function positiveNumberOption(flag: string, value: string): number {
   const parsed = Number(value);
   if (value.trim() === '' || !Number.isFinite(parsed) || parsed <= 0) {
-    throw new CliError(`${flag}: must be a number greater than 0, got "${value}"`, EXIT_INVALID);
+    throw new CliError(`${flag}: must be a number greater than 0, got ${quoteInput(value)}`, EXIT_INVALID);
   }
   return parsed;
 }
@@ -12,7 +13,10 @@ export function positiveNumberOption(flag: string, value: string): number {
 export function positiveIntegerOption(flag: string, value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed <= 0) {
-    throw new CliError(`${flag}: must be a whole number greater than 0, got "${value}"`, EXIT_INVALID);
+    throw new CliError(
+      `${flag}: must be a whole number greater than 0, got ${quoteInput(value)}`,
+      EXIT_INVALID,
+    );
   }
   return parsed;
 }
@@ -20,7 +24,10 @@ export function positiveIntegerOption(flag: string, value: string): number {
 export function nonNegativeIntegerOption(flag: string, value: string): number {
   const parsed = Number(value);
   if (value.trim() === '' || !Number.isInteger(parsed) || parsed < 0) {
-    throw new CliError(`${flag}: must be a whole number of 0 or more, got "${value}"`, EXIT_INVALID);
+    throw new CliError(
+      `${flag}: must be a whole number of 0 or more, got ${quoteInput(value)}`,
+      EXIT_INVALID,
+    );
   }
   return parsed;
 }

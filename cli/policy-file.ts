@@ -3,6 +3,7 @@ import { formatProblems, type Policy, parsePolicy, TENANT_ID_PATTERN } from '../
 import { MAX_DOCUMENT_BYTES } from '../shared/policy/schema';
 import { parseStrictJsonBytes } from '../shared/policy/strict-json';
 import { CliError, EXIT_INVALID } from './errors';
+import { quoteInput } from './output';
 
 export type PolicyFileResult =
   | {
@@ -59,7 +60,10 @@ async function readStdin(): Promise<Buffer> {
 /** Validates a tenant id given on the command line, so a typo is an error rather than "no such tenant". */
 export function tenantIdArgument(value: string, flag = 'tenantId'): string {
   if (!TENANT_ID_PATTERN.test(value)) {
-    throw new CliError(`${flag}: must be 1-64 characters of A-Z a-z 0-9 . _ -, got "${value}"`, EXIT_INVALID);
+    throw new CliError(
+      `${flag}: must be 1-64 characters of A-Z a-z 0-9 . _ -, got ${quoteInput(value)}`,
+      EXIT_INVALID,
+    );
   }
   return value;
 }

@@ -4,7 +4,7 @@ import { isSqsError, QUEUE_MISSING_CODES } from '../../shared/aws/sqs';
 import type { Runtime } from '../../shared/composition-root';
 import { isQueueKind, QUEUE_KINDS, type QueueKind, queueNamesOf } from '../../shared/queue-settings';
 import { CliError, EXIT_INVALID } from '../errors';
-import { printJson } from '../output';
+import { clipText, printJson, printLine, quoteInput } from '../output';
 import { withRuntime } from '../with-runtime';
 
 interface DlqOptions {
@@ -51,12 +51,7 @@ export function register(program: Command): void {
         write(
           `${names.deadLetterQueue}: ${rows.length} message(s)${rows.length === max ? ` (first ${max})` : ''}`,
         );
-        for (const row of rows) {
-          const detail = row.detail ? ` — ${row.detail}` : '';
-          write(
-            `${row.messageId}  ${row.reason}  receives=${row.receiveCount}  age=${formatAge(row.ageSeconds)}  ${summaryText(row)}${detail}`,
-          );
-        }
+        for (const row of rows) write(deadLetterLine(row));
       });
     });
 
@@ -139,11 +134,28 @@ function identifiersOf(body: string): Pick<DeadLetterRow, 'tenantId' | 'appInsta
   return picked;
 }
 
+/**
+ * Longest shown value of each field of a `dlq list` line. Every field came from outside (the body and the
+ * attributes are whatever the sender wrote; a DLQ accepts any sender with SendMessage), so each is escaped
+ * and cut: a line stays one line, and nothing in it reaches the terminal as a control sequence.
+ */
+const SHOWN = { id: 100, reason: 64, identifier: 64, detail: 300 } as const;
+
+/** One line of `dlq list` for people. */
+export function deadLetterLine(row: DeadLetterRow): string {
+  const detail = row.detail ? ` — ${clipText(row.detail, SHOWN.detail)}` : '';
+  return (
+    `${clipText(row.messageId, SHOWN.id)}  ${clipText(row.reason, SHOWN.reason)}  receives=${row.receiveCount}  ` +
+    `age=${formatAge(row.ageSeconds)}  ${summaryText(row)}${detail}`
+  );
+}
+
 function summaryText(row: DeadLetterRow): string {
+  const shown = (value: string) => clipText(value, SHOWN.identifier);
   const parts = [
-    row.tenantId !== undefined ? `tenant=${row.tenantId}` : undefined,
-    row.appInstanceUserId !== undefined ? `user=${row.appInstanceUserId}` : undefined,
-    row.requestId !== undefined ? `request=${row.requestId}` : undefined,
+    row.tenantId !== undefined ? `tenant=${shown(row.tenantId)}` : undefined,
+    row.appInstanceUserId !== undefined ? `user=${shown(row.appInstanceUserId)}` : undefined,
+    row.requestId !== undefined ? `request=${shown(row.requestId)}` : undefined,
   ].filter((part) => part !== undefined);
   return parts.length > 0 ? parts.join(' ') : `body=${row.bodyBytes} bytes`;
 }
@@ -157,7 +169,10 @@ export function formatAge(seconds: number): string {
 
 function queueOption(value: string): QueueKind {
   if (!isQueueKind(value)) {
-    throw new CliError(`--queue must be one of ${QUEUE_KINDS.join(', ')}; got "${value}"`, EXIT_INVALID);
+    throw new CliError(
+      `--queue must be one of ${QUEUE_KINDS.join(', ')}; got ${quoteInput(value)}`,
+      EXIT_INVALID,
+    );
   }
   return value;
 }
@@ -166,7 +181,10 @@ function maxOption(value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const parsed = /^\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
   if (!Number.isSafeInteger(parsed) || parsed < 1 || parsed > LIMIT) {
-    throw new CliError(`--max must be a whole number from 1 to ${LIMIT}; got "${value}"`, EXIT_INVALID);
+    throw new CliError(
+      `--max must be a whole number from 1 to ${LIMIT}; got ${quoteInput(value)}`,
+      EXIT_INVALID,
+    );
   }
   return parsed;
 }
@@ -191,5 +209,5 @@ async function withQueues(
 }
 
 function write(line: string): void {
-  process.stdout.write(`${line}\n`);
+  printLine(line);
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { startChimeEmulator } from '../../emulator/index';
 import { CliError, EXIT_INVALID } from '../errors';
+import { quoteInput } from '../output';
 
 interface EmulatorFlags {
   port: string;
@@ -17,7 +18,7 @@ function invalid(message: string): CliError {
 function parsePort(raw: string): number {
   const port = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isInteger(port) || port > 65_535) {
-    throw invalid(`--port must be an integer between 0 and 65535, got "${raw}"`);
+    throw invalid(`--port must be an integer between 0 and 65535, got ${quoteInput(raw)}`);
   }
   return port;
 }
@@ -25,7 +26,9 @@ function parsePort(raw: string): number {
 function parseNumber(flag: string, raw: string, allowZero: boolean): number {
   const value = raw.trim() === '' ? Number.NaN : Number(raw);
   if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-    throw invalid(`${flag} must be a ${allowZero ? 'non-negative' : 'positive'} number, got "${raw}"`);
+    throw invalid(
+      `${flag} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${quoteInput(raw)}`,
+    );
   }
   return value;
 }

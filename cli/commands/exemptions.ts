@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { describeExpiration, describeSelectors, exemptionStatuses } from '../../shared/policy';
 import { CliError, EXIT_INVALID } from '../errors';
-import { printJson } from '../output';
+import { printJson, printLine } from '../output';
 import { tenantIdArgument } from '../policy-file';
 import { formatTable } from '../table';
 import { withRuntime } from '../with-runtime';
@@ -39,11 +39,11 @@ export function register(program: Command): void {
         return;
       }
       if (statuses.length === 0) {
-        console.log(`tenant ${tenantId} (policy version ${stored.version}): no exemptions`);
+        printLine(`tenant ${tenantId} (policy version ${stored.version}): no exemptions`);
         return;
       }
-      console.log(`tenant ${tenantId} (policy version ${stored.version}):`);
-      console.log(
+      printLine(`tenant ${tenantId} (policy version ${stored.version}):`);
+      printLine(
         formatTable(
           ['EXEMPTION', 'UNTIL', 'DAYS LEFT', 'EXPIRATION', 'OWNER', 'SELECTS', 'REASON'],
           statuses.map((status) => [

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { compilePolicy, DAY_MS, parseWithin } from '../../shared/policy';
 import { expiringFromLedger } from '../../shared/sync/warnings';
 import { CliError, EXIT_INVALID, noPolicyError } from '../errors';
-import { printJson } from '../output';
+import { printJson, quoteInput } from '../output';
 import { tenantIdArgument } from '../policy-file';
 import { formatTable } from '../table';
 import { withRuntime } from '../with-runtime';
@@ -28,7 +28,7 @@ export function register(program: Command): void {
       const withinMs = parseWithin(withinText);
       if (withinMs === null) {
         throw new CliError(
-          `--within: must be a positive duration such as 7d, 36h or 90m, got "${withinText}"`,
+          `--within: must be a positive duration such as 7d, 36h or 90m, got ${quoteInput(withinText)}`,
           EXIT_INVALID,
         );
       }

@@ -8,7 +8,7 @@ import {
   type RuleHistoryEntry,
 } from '../../shared/policy';
 import { CliError, EXIT_INVALID } from '../errors';
-import { printJson } from '../output';
+import { printJson, printLine, quoteInput } from '../output';
 import { tenantIdArgument } from '../policy-file';
 import { withRuntime } from '../with-runtime';
 
@@ -36,7 +36,7 @@ export function register(program: Command): void {
       const userId = options.user;
       if (!USER_ID.test(userId)) {
         throw new CliError(
-          `--user: not an AppInstanceUserId (1..64 characters), got "${userId}"`,
+          `--user: not an AppInstanceUserId (1..64 characters), got ${quoteInput(userId)}`,
           EXIT_INVALID,
         );
       }
@@ -114,65 +114,65 @@ const iso = (ms: number | null | undefined) =>
 function printExplanation(report: Report): void {
   const { explanation: e, chime, ledger } = report;
   const d = e.decision;
-  console.log(
+  printLine(
     `user ${report.appInstanceUserId} of tenant ${report.tenantId} (policy version ${report.policyVersion}) at ${report.at}`,
   );
-  console.log('');
-  console.log('Chime now:');
-  console.log(
+  printLine('');
+  printLine('Chime now:');
+  printLine(
     `  created ${chime.createdAt}, ExpirationDays ${chime.expirationDays ?? 'none'} (expires ${iso(d.currentExpiresAt)})`,
   );
-  console.log(
+  printLine(
     `  AppInstanceAdmin: ${report.admin === null ? 'not checked (protectAdmins is false)' : report.admin ? 'yes' : 'no'}`,
   );
-  console.log('');
-  console.log('tried, in order:');
+  printLine('');
+  printLine('tried, in order:');
   if (d.source === 'admin')
-    console.log('  admin protection: the user is an AppInstanceAdmin; rules and exemptions are not applied');
+    printLine('  admin protection: the user is an AppInstanceAdmin; rules and exemptions are not applied');
   for (const step of e.steps) {
     const name =
       step.kind === 'rule' ? `rule ${step.id} (priority ${step.priority})` : `exemption ${step.id}`;
-    console.log(`  ${step.matched ? '✔' : '✘'} ${name}: ${step.why}`);
+    printLine(`  ${step.matched ? '✔' : '✘'} ${name}: ${step.why}`);
   }
-  if (e.notTried.length > 0) console.log(`  not tried (an earlier match decided): ${e.notTried.join(', ')}`);
-  if (d.source === 'default') console.log('  → no rule matched: the default applies');
-  if (d.source === 'none') console.log('  → no rule matched and there is no default: unmanaged');
-  console.log('');
-  console.log('decision:');
-  console.log(
+  if (e.notTried.length > 0) printLine(`  not tried (an earlier match decided): ${e.notTried.join(', ')}`);
+  if (d.source === 'default') printLine('  → no rule matched: the default applies');
+  if (d.source === 'none') printLine('  → no rule matched and there is no default: unmanaged');
+  printLine('');
+  printLine('decision:');
+  printLine(
     `  governed by: ${d.source === 'rule' || d.source === 'exemption' ? `${d.source} ${d.ruleId}` : d.source}`,
   );
-  console.log(`  target: ${d.intent === 'days' ? `${d.intendedDays} days from creation` : d.intent}`);
-  console.log(
+  printLine(`  target: ${d.intent === 'days' ? `${d.intendedDays} days from creation` : d.intent}`);
+  printLine(
     `  floor: ${e.minRemainingDays} day(s) remaining at least (${d.floored ? 'applied' : 'not needed'})`,
   );
-  console.log(`  expiry before: ${iso(d.currentExpiresAt)}; after: ${iso(d.desiredExpiresAt)}`);
-  console.log(
+  printLine(`  expiry before: ${iso(d.currentExpiresAt)}; after: ${iso(d.desiredExpiresAt)}`);
+  printLine(
     `  write: ${d.desired.kind === 'set' ? `set ${d.desired.days} days` : d.desired.kind === 'remove' ? 'remove the expiration' : 'none'}${d.shortens ? ' (shortens: subject to the safety caps)' : ''}`,
   );
-  console.log(`  reason: ${d.reason}`);
-  console.log('');
-  console.log('ledger:');
-  if (!ledger) console.log('  no entry (never synced or onboarded by chime-lifecycle)');
+  printLine(`  reason: ${d.reason}`);
+  printLine('');
+  printLine('ledger:');
+  if (!ledger) printLine('  no entry (never synced or onboarded by chime-lifecycle)');
   else {
-    console.log(
+    printLine(
       `  last verified ${iso(ledger.verifiedAt)}; ExpirationDays as known ${ledger.expirationDays ?? 'none'}`,
     );
-    console.log(
+    printLine(
       `  applied under policy version ${ledger.appliedPolicyVersion ?? '-'} by ${ledger.appliedRuleId ?? '-'}; last written by run ${ledger.lastSeenRunId ?? '-'} at ${iso(ledger.lastSeenAt)}`,
     );
-    if (ledger.goneAt !== undefined) console.log(`  marked gone at ${iso(ledger.goneAt)}`);
+    if (ledger.goneAt !== undefined) printLine(`  marked gone at ${iso(ledger.goneAt)}`);
   }
-  console.log('');
-  console.log(
+  printLine('');
+  printLine(
     `policy history of ${d.source === 'rule' || d.source === 'exemption' ? `${d.source} ${d.ruleId}` : d.source}:`,
   );
-  if (report.history.length === 0) console.log('  (no stored version holds it)');
+  if (report.history.length === 0) printLine('  (no stored version holds it)');
   for (const entry of report.history)
-    console.log(`  version ${entry.version} (${entry.updatedAt}): ${entry.change}`);
+    printLine(`  version ${entry.version} (${entry.updatedAt}): ${entry.change}`);
   if (d.desiredExpiresAt !== null && d.desiredExpiresAt > Date.parse(report.at)) {
     const left = Math.ceil((d.desiredExpiresAt - Date.parse(report.at)) / DAY_MS);
-    console.log('');
-    console.log(`expires in ${left} day(s) once the decision is applied`);
+    printLine('');
+    printLine(`expires in ${left} day(s) once the decision is applied`);
   }
 }

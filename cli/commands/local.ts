@@ -7,7 +7,7 @@ import { ensureQueues } from '../../local/queue-provisioning';
 import { ensureTables } from '../../shared/aws/tables';
 import { CliError, EXIT_INVALID } from '../errors';
 import { positiveNumberOption } from '../options';
-import { printJson } from '../output';
+import { printJson, quoteInput } from '../output';
 import { withRuntime } from '../with-runtime';
 
 interface StartOptions {
@@ -63,7 +63,7 @@ export function register(program: Command): void {
 function portOption(flag: string, value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new CliError(`${flag}: must be a port number 0-65535, got "${value}"`, EXIT_INVALID);
+    throw new CliError(`${flag}: must be a port number 0-65535, got ${quoteInput(value)}`, EXIT_INVALID);
   }
   return port;
 }
@@ -103,7 +103,7 @@ function parseStartOptions(options: StartOptions) {
   };
   if (options.functions !== 'serverless-offline' && options.functions !== 'in-process') {
     throw new CliError(
-      `--functions: must be serverless-offline or in-process, got "${options.functions}"`,
+      `--functions: must be serverless-offline or in-process, got ${quoteInput(options.functions)}`,
       EXIT_INVALID,
     );
   }
@@ -112,7 +112,7 @@ function parseStartOptions(options: StartOptions) {
   const scheduleMinutes = Number(options.scheduleMinutes);
   if (!Number.isFinite(scheduleMinutes) || scheduleMinutes < 0) {
     throw new CliError(
-      `--schedule-minutes: must be a number >= 0, got "${options.scheduleMinutes}"`,
+      `--schedule-minutes: must be a number >= 0, got ${quoteInput(options.scheduleMinutes)}`,
       EXIT_INVALID,
     );
   }

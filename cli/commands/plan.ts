@@ -7,7 +7,7 @@ import { type Plan, planTenant } from '../../shared/sync/plan';
 import { createPlanFile, MAX_PLAN_VALIDITY_MS } from '../../shared/sync/plan-file';
 import { CliError, EXIT_INVALID, noPolicyError } from '../errors';
 import { positiveNumberOption } from '../options';
-import { printJson } from '../output';
+import { printJson, quoteInput } from '../output';
 import { readPolicyFile, tenantIdArgument } from '../policy-file';
 import { progressOnTerminal } from '../progress';
 import { countingDirectory, lastScanEstimate, scanForReport } from '../scan';
@@ -125,7 +125,7 @@ function formatOption(options: PlanOptions): Format {
   const format = options.format ?? 'text';
   if (!(FORMATS as readonly string[]).includes(format)) {
     throw new CliError(
-      `--format: must be one of ${FORMATS.join(', ')}, got ${JSON.stringify(format)}`,
+      `--format: must be one of ${FORMATS.join(', ')}, got ${quoteInput(format)}`,
       EXIT_INVALID,
     );
   }
@@ -166,7 +166,7 @@ export function durationOption(flag: string, value: string): number {
   const ms = match ? Number(match[1]) * unitMs[(match[2] || 'h') as 'm' | 'h' | 'd'] : Number.NaN;
   if (!(ms > 0) || ms > MAX_PLAN_VALIDITY_MS) {
     throw new CliError(
-      `${flag}: must be a duration above 0 and at most 30d, like 90m, 12h or 7d, got "${value}"`,
+      `${flag}: must be a duration above 0 and at most 30d, like 90m, 12h or 7d, got ${quoteInput(value)}`,
       EXIT_INVALID,
     );
   }

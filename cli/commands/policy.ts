@@ -5,7 +5,7 @@ import type { Runtime } from '../../shared/composition-root';
 import type { StoredPolicy } from '../../shared/contracts/stored-policy';
 import { CliError, EXIT_INVALID, noPolicyError } from '../errors';
 import { checkExemptionsAtPut } from '../exemptions-check';
-import { printJson } from '../output';
+import { printJson, quoteInput } from '../output';
 import { readPolicyFile, tenantIdArgument } from '../policy-file';
 import { formatTable } from '../table';
 import { withRuntime } from '../with-runtime';
@@ -161,7 +161,7 @@ const VERSION = /^(?:0|[1-9][0-9]{0,14})$/;
 export function versionOption(value: string): number {
   if (!VERSION.test(value)) {
     throw new CliError(
-      `--expected-version: must be a plain whole number such as 0 or 3 (digits only, no sign, no leading zeros), got ${JSON.stringify(value)}`,
+      `--expected-version: must be a plain whole number such as 0 or 3 (digits only, no sign, no leading zeros), got ${quoteInput(value)}`,
       EXIT_INVALID,
     );
   }

@@ -6,6 +6,7 @@ import { safeErrorText } from '../../shared/errors';
 import { isQueueKind, QUEUE_KINDS, type QueueKind, queueNamesOf } from '../../shared/queue-settings';
 import { CliError, EXIT_INVALID } from '../errors';
 import { nonNegativeIntegerOption, positiveIntegerOption } from '../options';
+import { quoteInput } from '../output';
 import { withRuntime } from '../with-runtime';
 
 interface WorkerOptions {
@@ -58,7 +59,7 @@ batches in flight have finished; messages they did not finish come back after th
     .action(async (options: WorkerOptions) => {
       if (!isQueueKind(options.queue)) {
         throw new CliError(
-          `--queue: must be ${QUEUE_KINDS.join(' or ')}, got "${options.queue}"`,
+          `--queue: must be ${QUEUE_KINDS.join(' or ')}, got ${quoteInput(options.queue)}`,
           EXIT_INVALID,
         );
       }
