@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { refusalsOf } from '../../shared/activity/admission';
 import { activityMessageSchema } from '../../shared/activity/message';
 import { recordActivity } from '../../shared/activity/record';
 import type { ActivityEvent } from '../../shared/contracts/activity';
 import { CliError, EXIT_INVALID } from '../errors';
-import { printJson } from '../output';
+import { printJson, printLine, quoteInput } from '../output';
 import { withRuntime } from '../with-runtime';
 
 interface ActivityOptions {
@@ -30,7 +31,7 @@ export function register(program: Command): void {
           throw new CliError(`--file: cannot read ${file}: ${error.code ?? error.message}`, EXIT_INVALID);
         },
       );
-      const { events, problems } = parseLines(text);
+      const { events, lines, problems } = parseLines(text);
       if (problems.length > 0) {
         const shown = problems.slice(0, MAX_PROBLEMS).join('\n  ');
         throw new CliError(
@@ -38,10 +39,28 @@ export function register(program: Command): void {
           EXIT_INVALID,
         );
       }
-      const tally = await withRuntime((runtime) => recordActivity(events, runtime.activity));
+      const tally = await withRuntime(async (runtime) => {
+        // Derived, not believed: the clock, the stored policy and the tenant's ledger decide (admission.ts).
+        const refused = await refusalsOf(events, {
+          policies: runtime.policyStore,
+          ledger: runtime.ledger,
+          now: Date.now,
+        });
+        if (refused.length > 0) {
+          const shown = refused
+            .slice(0, MAX_PROBLEMS)
+            .map(({ index, refusal }) => `line ${lines[index]}: ${refusal.reason}: ${refusal.detail}`)
+            .join('\n  ');
+          throw new CliError(
+            `${file}: ${refused.length} line(s) refused, nothing recorded:\n  ${shown}`,
+            EXIT_INVALID,
+          );
+        }
+        return recordActivity(events, runtime.activity);
+      });
       if (options.json) printJson(tally);
       else {
-        console.log(
+        printLine(
           `recorded ${tally.events} event(s): ${tally.updates} user(s) updated once each, ${tally.advanced} moved forward, ${tally.stale} already had a later activity`,
         );
       }
@@ -49,8 +68,10 @@ export function register(program: Command): void {
 }
 
 /** Parses JSONL; problems name the line and the field, never the value. */
-function parseLines(text: string): { events: ActivityEvent[]; problems: string[] } {
+function parseLines(text: string): { events: ActivityEvent[]; lines: number[]; problems: string[] } {
   const events: ActivityEvent[] = [];
+  /** The line number of each event. */
+  const lines: number[] = [];
   const problems: string[] = [];
   text.split('\n').forEach((raw, index) => {
     const line = raw.trim();
@@ -63,18 +84,20 @@ function parseLines(text: string): { events: ActivityEvent[]; problems: string[]
       return;
     }
     const parsed = activityMessageSchema.safeParse(value);
-    if (parsed.success) events.push(parsed.data);
-    else {
+    if (parsed.success) {
+      events.push(parsed.data);
+      lines.push(index + 1);
+    } else {
       const detail = parsed.error.issues
         .map(
           (issue) =>
-            `${issue.path.join('.') || '(line)'}: ${issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.join(', ')}` : issue.message}`,
+            `${issue.path.join('.') || '(line)'}: ${issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.map((key) => quoteInput(key)).join(', ')}` : issue.message}`,
         )
         .join('; ');
       problems.push(`line ${index + 1}: ${detail}`);
     }
   });
-  return { events, problems };
+  return { events, lines, problems };
 }
 
 async function readStdin(): Promise<string> {

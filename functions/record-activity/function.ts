@@ -16,8 +16,15 @@ export default defineFunction({
     maximumConcurrency: 2,
   },
   iam: [
-    // ActivityStore.record: one conditional UpdateItem per user and batch.
-    { sid: 'RecordActivity', actions: ['dynamodb:UpdateItem'], resource: { table: 'StateTable' } },
+    // The event's tenant must exist and renew by activity (shared/activity/admission.ts).
+    { sid: 'ReadPolicy', actions: ['dynamodb:GetItem'], resource: { table: 'PolicyTable' } },
+    // ActivityStore.record: one conditional UpdateItem per user and batch; the tenant's ledger (one
+    // BatchGetItem per tenant and batch) must know the user.
+    {
+      sid: 'RecordActivity',
+      actions: ['dynamodb:UpdateItem', 'dynamodb:BatchGetItem'],
+      resource: { table: 'StateTable' },
+    },
     {
       sid: 'ConsumeActivity',
       actions: [

@@ -42,6 +42,20 @@ describe('chime-lifecycle activity and expiring', { timeout: 240_000 }, () => {
     await stack?.close();
   });
 
+  /** The ledger entry onboarding writes when it creates a user (activity is recorded only for known users). */
+  async function rememberAsOnboarded(id: string): Promise<void> {
+    const described = await stack.runtime.chimeUsers.describe(`${arn}/user/${id}`);
+    if (!described) throw new Error(`${id} is not in the emulator`);
+    await stack.runtime.ledger.putMany(TENANT, [
+      {
+        appInstanceUserId: id,
+        createdAt: described.createdAt,
+        expirationDays: described.expirationDays ?? null,
+        verifiedAt: stack.emulator.now().getTime(),
+      },
+    ]);
+  }
+
   it('activity rejects a file with invalid lines by number, recording nothing', async () => {
     const file = await stack.write(
       'bad.jsonl',
@@ -51,8 +65,57 @@ describe('chime-lifecycle activity and expiring', { timeout: 240_000 }, () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('2 invalid line(s), nothing recorded');
     expect(result.stderr).toContain('line 2: not valid JSON');
-    expect(result.stderr).toMatch(/line 3: .*unknown key\(s\) name/);
+    expect(result.stderr).toMatch(/line 3: .*unknown key\(s\) "name"/);
     expect((await stack.runtime.activity.lastActiveMany(TENANT, ['active-1'])).size).toBe(0);
+  });
+
+  it('activity refuses, naming each line, an event from the future, an unknown tenant, a tenant without renewal and a user its ledger does not know; records nothing', async () => {
+    const other = seedTenant(stack.emulator, [{ appInstanceUserId: 'plain-1', ageMs: DAY_MS }], 'plain');
+    const put = await stack.cli(
+      'policy',
+      'put',
+      await stack.write('plain.json', {
+        tenantId: 'plain',
+        appInstanceArn: other,
+        rules: [],
+        default: { expiration: { days: 90 } },
+      }),
+    );
+    expect(put.code, put.stderr).toBe(0);
+    await rememberAsOnboarded('active-1');
+    const now = Date.now();
+    const lines = [
+      { tenantId: TENANT, appInstanceUserId: 'active-1', at: now - 1_000 },
+      { tenantId: TENANT, appInstanceUserId: 'active-1', at: '2100-01-01T00:00:00Z' },
+      { tenantId: 'nobody', appInstanceUserId: 'active-1', at: now - 1_000 },
+      { tenantId: 'plain', appInstanceUserId: 'plain-1', at: now - 1_000 },
+      // plain's user, named under this tenant: not in this tenant's AppInstance (nor its ledger).
+      { tenantId: TENANT, appInstanceUserId: 'plain-1', at: now - 1_000 },
+      // In the AppInstance, but neither synced nor onboarded yet.
+      { tenantId: TENANT, appInstanceUserId: 'idle-1', at: now - 1_000 },
+    ];
+    const file = await stack.write(
+      'refused.jsonl',
+      `${lines.map((line) => JSON.stringify(line)).join('\n')}\n`,
+    );
+    const result = await stack.cli('activity', '--file', file);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('5 line(s) refused, nothing recorded');
+    expect(result.stderr).toMatch(
+      /line 2: activity-in-future: at 2100-01-01T00:00:00.000Z is \d+ days ahead of the clock/,
+    );
+    expect(result.stderr).toContain('line 3: tenant-not-found: no policy is stored for tenant nobody');
+    expect(result.stderr).toContain(
+      'line 4: tenant-without-renewal: the policy of tenant plain has no inactiveDays',
+    );
+    expect(result.stderr).toContain(
+      `line 5: user-not-in-tenant: appInstanceUserId is not a user of tenant ${TENANT}`,
+    );
+    expect(result.stderr).toContain('line 6: user-not-in-tenant');
+    expect(result.stderr).not.toContain('line 1:');
+    const recorded = await stack.runtime.activity.lastActiveMany(TENANT, ['active-1', 'plain-1', 'idle-1']);
+    expect(recorded.size).toBe(0);
+    expect((await stack.runtime.activity.lastActiveMany('plain', ['plain-1'])).size).toBe(0);
   });
 
   it('activity records the latest event per user, once, only ever forward', async () => {
