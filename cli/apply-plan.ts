@@ -1,30 +1,32 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { parseStrictJsonBytes } from '../shared/policy/strict-json';
-import { applyPlanFile, checkPlanFile, type PlanApplication } from '../shared/sync/plan-file';
-import { CliError, EXIT_INVALID, noPolicyError } from './errors';
-import { printJson } from './output';
+import {
+  applyIssuedPlan,
+  type PlanApplication,
+  PlanRefusedError,
+  TenantBusyError,
+} from '../shared/sync/plan-apply';
+import { MAX_PLAN_FILE_BYTES } from '../shared/sync/plan-file';
+import { CliError, EXIT_INVALID } from './errors';
+import { printJson, printLine } from './output';
+import { type Progress, progressOnTerminal } from './progress';
 import { withRuntime } from './with-runtime';
 
-/** Exit code when a plan was applied but some of its changes were skipped (drift, gone, admin). */
+/** Exit code when a plan was applied but some of its changes were skipped (drift, gone, admin, changed). */
 export const EXIT_PARTIAL = 4;
+/** Exit code when the plan was applied before (a plan applies once): nothing was written now. */
+export const EXIT_ALREADY_APPLIED = 5;
 
 /**
- * `sync --tenant T --apply plan.json`: applies exactly the changes of a plan file made by `plan --out`, or
- * none when the file is not the plan that was made (hash), has expired, or the stored policy moved on.
+ * `sync --tenant T --apply plan.json`: applies the changes of a plan `plan --out` issued, once, each decided
+ * again by the policy now, or none of them (shared/sync/plan-apply.ts says what is checked).
  */
 export async function applyPlanCommand(
   tenantId: string,
   file: string,
   options: { readonly json?: boolean; readonly quotaScale?: number },
 ): Promise<void> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch (error) {
-    const reason =
-      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new CliError(`--apply: cannot read plan file ${file}: ${reason}`, EXIT_INVALID);
-  }
+  const bytes = await readPlanFile(file);
   const read = parseStrictJsonBytes(bytes);
   if (!read.ok) {
     throw new CliError(
@@ -32,46 +34,94 @@ export async function applyPlanCommand(
       EXIT_INVALID,
     );
   }
-  const application = await withRuntime(
-    async (runtime) => {
-      const stored = await runtime.policyStore.get(tenantId);
-      if (!stored) throw noPolicyError(tenantId);
-      const check = checkPlanFile(read.value, {
-        tenantId,
-        policyVersion: stored.version,
-        now: Date.now(),
-      });
-      if (!check.ok) throw new CliError(`--apply: ${file}: ${check.refusal.message}`, EXIT_INVALID);
-      return applyPlanFile(check.plan, {
-        users: runtime.chimeUserPort,
-        ledger: runtime.ledger,
-        runs: runtime.runs,
-        events: runtime.events,
-        now: Date.now,
-        protectAdmins: stored.policy.protectAdmins,
-      });
-    },
-    options.quotaScale === undefined ? {} : { quotaScale: options.quotaScale },
-  );
+  const progress = phasedProgress(tenantId, options.json);
+  let application: PlanApplication;
+  try {
+    application = await withRuntime(
+      (runtime) =>
+        applyIssuedPlan(read.value, tenantId, {
+          policies: runtime.policyStore,
+          users: runtime.chimeUserPort,
+          ledger: runtime.ledger,
+          activity: runtime.activity,
+          runs: runtime.runs,
+          issued: runtime.issuedPlans,
+          events: runtime.events,
+          now: Date.now,
+          settings: runtime.reconcileSettings,
+          progress: progress.update,
+        }),
+      options.quotaScale === undefined ? {} : { quotaScale: options.quotaScale },
+    );
+  } catch (error) {
+    if (error instanceof PlanRefusedError) {
+      const code = error.reason === 'already-applied' ? EXIT_ALREADY_APPLIED : EXIT_INVALID;
+      throw new CliError(`--apply: ${file}: ${error.detail}`, code);
+    }
+    if (error instanceof TenantBusyError) throw new CliError(`--apply: ${error.message}`);
+    throw error;
+  } finally {
+    progress.done();
+  }
   if (options.json) printJson(application);
   else printApplication(application);
   if (application.skipped > 0) process.exitCode = EXIT_PARTIAL;
 }
 
+async function readPlanFile(file: string): Promise<Buffer> {
+  try {
+    // Refused before it is read: a plan file has a size limit (plan-file.ts), and a huge file is not one.
+    const { size } = await stat(file);
+    if (size > MAX_PLAN_FILE_BYTES) {
+      throw new CliError(
+        `--apply: ${file} is ${size} bytes; a plan file has at most ${MAX_PLAN_FILE_BYTES}; nothing applied`,
+        EXIT_INVALID,
+      );
+    }
+    return await readFile(file);
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new CliError(`--apply: cannot read plan file ${file}: ${reason}`, EXIT_INVALID);
+  }
+}
+
+/** One progress line per phase on a terminal: users verified (one Describe each), then changes written. */
+function phasedProgress(
+  tenantId: string,
+  json: boolean | undefined,
+): { update(phase: 'verify' | 'write', done: number, total: number): void; done(): void } {
+  let current: { phase: 'verify' | 'write'; line: Progress } | undefined;
+  return {
+    update(phase, done, total) {
+      if (current?.phase !== phase) {
+        current?.line.done();
+        const unit = phase === 'verify' ? 'users verified' : 'changes written';
+        current = { phase, line: progressOnTerminal(`apply ${tenantId}`, { json, estimate: total, unit }) };
+      }
+      current.line.update(done);
+    },
+    done() {
+      current?.line.done();
+    },
+  };
+}
+
 function printApplication(application: PlanApplication): void {
-  console.log(
+  printLine(
     `${application.tenantId}: plan ${application.sha256} (policy version ${application.policyVersion}): ` +
       `applied ${application.applied}, skipped ${application.skipped}`,
   );
   for (const change of application.changes) {
-    if (change.outcome === 'applied') console.log(`  applied  ${change.appInstanceUserId}`);
+    const id = change.appInstanceUserId;
+    if (change.outcome === 'applied') printLine(`  applied  ${id}`);
     else if (change.outcome === 'drifted') {
       const found = change.found === null || change.found === undefined ? 'none' : `${change.found}d`;
-      console.log(
-        `  skipped  ${change.appInstanceUserId}: drift (its expiration is now ${found}, not the plan's current)`,
-      );
-    } else if (change.outcome === 'gone')
-      console.log(`  skipped  ${change.appInstanceUserId}: no longer exists`);
-    else console.log(`  skipped  ${change.appInstanceUserId}: AppInstanceAdmin, protected`);
+      printLine(`  skipped  ${id}: drift (its expiration is now ${found}, not the plan's current)`);
+    } else if (change.outcome === 'gone') printLine(`  skipped  ${id}: no longer exists`);
+    else if (change.outcome === 'changed')
+      printLine(`  skipped  ${id}: changed since the plan: ${change.why}`);
+    else printLine(`  skipped  ${id}: AppInstanceAdmin, protected`);
   }
 }

@@ -15,7 +15,12 @@ const REDRAW_MS = 100;
 
 export function progressOnTerminal(
   label: string,
-  options: { readonly json?: boolean | undefined; readonly estimate?: number | undefined },
+  options: {
+    readonly json?: boolean | undefined;
+    readonly estimate?: number | undefined;
+    /** What is counted (default `users scanned`). */
+    readonly unit?: string;
+  },
   stream: NodeJS.WriteStream = process.stderr,
 ): Progress {
   if (options.json || !stream.isTTY) return SILENT;
@@ -32,7 +37,7 @@ export function progressOnTerminal(
       const rate = scanned / seconds;
       const estimate = options.estimate && options.estimate >= scanned ? options.estimate : undefined;
       const parts = [
-        `${label}: ${scanned.toLocaleString('en-US')}${estimate ? ` of ~${estimate.toLocaleString('en-US')}` : ''} users scanned`,
+        `${label}: ${scanned.toLocaleString('en-US')}${estimate ? ` of ~${estimate.toLocaleString('en-US')}` : ''} ${options.unit ?? 'users scanned'}`,
         `${Math.round(rate).toLocaleString('en-US')}/s`,
       ];
       if (estimate && rate > 0) parts.push(`ETA ${formatSeconds((estimate - scanned) / rate)}`);

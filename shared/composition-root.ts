@@ -6,6 +6,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ActivityStore } from './aws/activity';
 import { DeadLetterTools } from './aws/dead-letters';
 import { EventPublisher } from './aws/events';
+import { IssuedPlans } from './aws/issued-plans';
 import { Ledger } from './aws/ledger';
 import { Notices } from './aws/notices';
 import { PolicyStore } from './aws/policy-store';
@@ -186,6 +187,11 @@ export class Runtime {
 
   get runs(): RunStore {
     return new RunStore(this.documents, this.config.stateTable);
+  }
+
+  /** The plans `plan --out` issued, which `sync --apply` consumes. */
+  get issuedPlans(): IssuedPlans {
+    return new IssuedPlans(this.documents, this.config.stateTable);
   }
 
   /** The runtime side of the queues (send, visibility, dead-letter), for the queue driver (sqsFunction). */

@@ -1,13 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import type { Runtime } from '../../shared/composition-root';
 import type { Policy } from '../../shared/policy';
 import { buildReport } from '../../shared/report/data';
 import { renderPlanMarkdown } from '../../shared/report/markdown';
 import { type Plan, planTenant } from '../../shared/sync/plan';
-import { createPlanFile, MAX_PLAN_VALIDITY_MS } from '../../shared/sync/plan-file';
+import { createPlanFile, MAX_PLAN_VALIDITY_MS, planSizeProblem } from '../../shared/sync/plan-file';
 import { CliError, EXIT_INVALID, noPolicyError } from '../errors';
 import { positiveNumberOption } from '../options';
-import { printJson, quoteInput } from '../output';
+import { printJson, printLine, printNote, quoteInput } from '../output';
 import { readPolicyFile, tenantIdArgument } from '../policy-file';
 import { progressOnTerminal } from '../progress';
 import { countingDirectory, lastScanEstimate, scanForReport } from '../scan';
@@ -68,41 +69,35 @@ export function register(program: Command): void {
         throw new CliError('--tenant: required (or give --policy <file>)', EXIT_INVALID);
       }
       const now = Date.now();
-      let version: number | undefined;
-      const { plan, users, policy } = await withRuntime(
+      const { plan, users, policy, issued } = await withRuntime(
         async (runtime) => {
           const stored =
             unsaved === undefined ? await storedPolicyRecord(runtime, tenantId as string) : undefined;
-          version = stored?.version;
           const policy = unsaved ?? (stored?.policy as Policy);
-          const estimate = await lastScanEstimate(runtime, policy.tenantId);
-          const progress = progressOnTerminal(`plan ${policy.tenantId}`, {
-            json: format !== 'text',
-            estimate,
+          const scanned = await scanPlan(runtime, policy, now, format);
+          if (options.out === undefined || stored === undefined) return { ...scanned, issued: undefined };
+          // Issued: the plan's hash is recorded in the state table until it expires, and only a recorded
+          // plan can be applied (once). A plan too large to apply is not issued at all.
+          const tooLarge = planSizeProblem(scanned.plan.changes.length);
+          if (tooLarge) throw new CliError(`--out: ${tooLarge}; no plan file written`, EXIT_INVALID);
+          const file = createPlanFile(scanned.plan, stored.version, now, validForMs);
+          await runtime.issuedPlans.issue({
+            tenantId: file.tenantId,
+            sha256: file.sha256,
+            policyVersion: file.policyVersion,
+            generatedAt: file.generatedAt,
+            expiresAt: file.expiresAt,
+            changes: file.changes.length,
           });
-          if (format === 'markdown')
-            return { ...(await scanForReport(runtime, policy, now, progress)), policy };
-          // Text and JSON need no per-user expiries: only the plan's own Chime calls are made.
-          try {
-            const plan = await planTenant(
-              policy,
-              countingDirectory(runtime.chimeUserPort, progress.update),
-              now,
-              { activity: runtime.activity },
-            );
-            return { plan, users: [], policy };
-          } finally {
-            progress.done();
-          }
+          return { ...scanned, issued: file };
         },
         quotaScale === undefined ? {} : { quotaScale },
       );
-      if (options.out !== undefined && version !== undefined) {
-        const file = createPlanFile(plan, version, now, validForMs);
-        await writeFile(options.out, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
-        process.stderr.write(
-          `wrote ${options.out}: ${file.changes.length} change(s), policy version ${version}, valid until ${file.expiresAt}, sha256 ${file.sha256}\n` +
-            `apply exactly these with: chime-lifecycle sync --tenant ${plan.tenantId} --apply ${options.out}\n`,
+      if (options.out !== undefined && issued !== undefined) {
+        await writeFile(options.out, `${JSON.stringify(issued, null, 2)}\n`, { mode: 0o600 });
+        printNote(
+          `wrote ${options.out}: ${issued.changes.length} change(s), policy version ${issued.policyVersion}, valid until ${issued.expiresAt}, sha256 ${issued.sha256}\n` +
+            `apply exactly these with: chime-lifecycle sync --tenant ${plan.tenantId} --apply ${options.out}`,
         );
       }
       if (format === 'json') printJson(plan);
@@ -110,6 +105,27 @@ export function register(program: Command): void {
         process.stdout.write(renderPlanMarkdown(buildReport(policy, plan, users, now)));
       else printPlan(plan);
     });
+}
+
+/** The plan (and for markdown, the per-user expiries), with a progress line on a terminal. */
+async function scanPlan(
+  runtime: Runtime,
+  policy: Policy,
+  now: number,
+  format: Format,
+): Promise<{ plan: Plan; users: Awaited<ReturnType<typeof scanForReport>>['users']; policy: Policy }> {
+  const estimate = await lastScanEstimate(runtime, policy.tenantId);
+  const progress = progressOnTerminal(`plan ${policy.tenantId}`, { json: format !== 'text', estimate });
+  if (format === 'markdown') return { ...(await scanForReport(runtime, policy, now, progress)), policy };
+  // Text and JSON need no per-user expiries: only the plan's own Chime calls are made.
+  try {
+    const plan = await planTenant(policy, countingDirectory(runtime.chimeUserPort, progress.update), now, {
+      activity: runtime.activity,
+    });
+    return { plan, users: [], policy };
+  } finally {
+    progress.done();
+  }
 }
 
 function formatOption(options: PlanOptions): Format {
@@ -184,9 +200,9 @@ export async function storedPolicy(
 
 function printPlan(plan: Plan): void {
   const { summary } = plan;
-  console.log(`plan for tenant ${plan.tenantId} (${plan.appInstanceArn}) at ${plan.generatedAt}`);
-  console.log('');
-  console.log(
+  printLine(`plan for tenant ${plan.tenantId} (${plan.appInstanceArn}) at ${plan.generatedAt}`);
+  printLine('');
+  printLine(
     formatTable(
       ['USERS', 'UNCHANGED', 'SET', 'REMOVE', 'SHORTENING', 'RESCUES', 'UNMANAGED', 'GONE'],
       [
@@ -204,21 +220,21 @@ function printPlan(plan: Plan): void {
       { rightAlign: [0, 1, 2, 3, 4, 5, 6, 7], indent: '  ' },
     ),
   );
-  console.log('');
-  console.log(
+  printLine('');
+  printLine(
     summary.safety.wouldHold
       ? `safety: a sync would HOLD the ${summary.shortening} shortening change(s): ${summary.safety.reasons.join('; ')}`
       : 'safety: within the caps; a sync would apply every change',
   );
   for (const user of plan.protected) {
-    console.log(`protected: ${user.appInstanceUserId}: ${user.reason}`);
+    printLine(`protected: ${user.appInstanceUserId}: ${user.reason}`);
   }
   if (plan.changes.length === 0) {
-    console.log('no changes');
+    printLine('no changes');
     return;
   }
-  console.log('');
-  console.log(
+  printLine('');
+  printLine(
     formatTable(
       ['USER', 'CURRENT', 'DESIRED', 'RULE', 'FLAGS', 'REASON'],
       plan.changes.map((change) => [

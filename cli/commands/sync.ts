@@ -3,7 +3,7 @@ import { syncInProcess } from '../../shared/sync/pull-mode';
 import { applyPlanCommand } from '../apply-plan';
 import { CliError, EXIT_INVALID, noPolicyError } from '../errors';
 import { positiveNumberOption } from '../options';
-import { printJson } from '../output';
+import { printJson, printLine } from '../output';
 import { tenantIdArgument } from '../policy-file';
 import { progressOnTerminal } from '../progress';
 import { countingDirectory, lastScanEstimate } from '../scan';
@@ -93,23 +93,23 @@ export function register(program: Command): void {
         quotaScale === undefined ? {} : { quotaScale },
       );
       if (options.json) printJson({ runs: results });
-      else if (results.length === 0) console.log('no enabled tenants');
+      else if (results.length === 0) printLine('no enabled tenants');
       for (const result of options.json ? [] : results) {
         if (!result.run) {
-          console.log(`${result.tenantId}: skipped (${result.skipped ?? 'unknown reason'})`);
+          printLine(`${result.tenantId}: skipped (${result.skipped ?? 'unknown reason'})`);
           continue;
         }
         const { state, counters, reason, runId } = result.run;
-        console.log(
+        printLine(
           `${result.tenantId}: ${state} run ${runId}: scanned ${counters.scanned}, unchanged ${counters.unchanged}, ` +
             `set ${counters.set}, removed ${counters.removed}, shortening ${counters.shortening} ` +
             `(held ${counters.held}), rescued ${counters.rescued}, unmanaged ${counters.unmanaged}, gone ${counters.gone}, ` +
             `protected admins ${counters.protected ?? 0}, Chime calls ${counters.chimeCalls}${reason ? ` — ${reason}` : ''}`,
         );
         if (state === 'held') {
-          console.log(`  review with: chime-lifecycle plan --tenant ${result.tenantId}`);
-          console.log(`  apply with:  chime-lifecycle sync --tenant ${result.tenantId} --approve-shortening`);
-          console.log(
+          printLine(`  review with: chime-lifecycle plan --tenant ${result.tenantId}`);
+          printLine(`  apply with:  chime-lifecycle sync --tenant ${result.tenantId} --approve-shortening`);
+          printLine(
             `  or approve an exact plan: chime-lifecycle plan --tenant ${result.tenantId} --out plan.json, then sync --tenant ${result.tenantId} --apply plan.json`,
           );
         }

@@ -1,6 +1,7 @@
+import type { ActivityEvent } from '../contracts/activity';
 import { TerminalError } from '../errors';
 import { compilePolicy } from '../policy';
-import type { ActivityEvent, LedgerPort, PolicySource } from '../sync/ports';
+import type { LedgerPort, PolicySource } from '../sync/ports';
 import { usesInactiveDays } from '../sync/warnings';
 
 /**

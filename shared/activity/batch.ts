@@ -1,5 +1,5 @@
+import type { ActivityEvent } from '../contracts/activity';
 import { RetryableError } from '../errors';
-import type { ActivityEvent } from '../sync/ports';
 import {
   ActivityAdmission,
   type ActivityAdmissionPorts,

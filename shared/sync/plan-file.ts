@@ -1,42 +1,60 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { LedgerEntry } from '../contracts/ledger';
-import type { EventSink } from '../contracts/lifecycle-events';
-import { DAY_MS } from '../policy';
+import { CHIME_CONSTRAINTS } from '../onboarding/chime-constraints';
+import { DAY_MS, MAX_EXPIRATION_DAYS, MIN_EXPIRATION_DAYS } from '../policy';
 import type { Plan } from './plan';
-import type { LedgerPort, RunPort, UserDirectory } from './ports';
 
 /**
- * An approved plan: the exact changes a reviewer saw, bound to the policy version they came from, valid for
- * a limited time and sealed with a SHA-256 over its canonical content. `sync --apply` writes exactly these
- * changes, or none of them when the seal, the time or the policy version says the plan is not the one
- * approved (Terraform's saved plan, for expirations).
+ * A plan file: the exact changes a reviewer saw, bound to the policy version they came from, valid for a
+ * limited time, with a SHA-256 over its canonical content (Terraform's saved plan, for expirations).
+ *
+ * The hash is not a signature: anyone who can edit the file can recompute it. What makes a file applicable
+ * is that `plan --out` recorded its hash in the state table (plan-apply.ts), and that every change is what
+ * the engine decides again at apply. This module holds what can be checked from the file alone.
  */
-export const PLAN_FILE_FORMAT = 'chime-lifecycle-plan/1';
+export const PLAN_FILE_FORMAT = 'chime-lifecycle-plan/2';
 export const DEFAULT_PLAN_VALIDITY_MS = DAY_MS;
 /** A plan may be valid for at most this long: the longer, the likelier every user drifted meanwhile. */
 export const MAX_PLAN_VALIDITY_MS = 30 * DAY_MS;
+/**
+ * The most changes one plan may hold. A plan is for review; at Chime's default quotas (20 Describes and 10
+ * writes a second per AppInstance) 10,000 changes take about 25 minutes to apply. A larger change of a
+ * tenant is approved with `sync --approve-shortening` (the safety caps' own approval).
+ */
+export const MAX_PLAN_CHANGES = 10_000;
+/** The most bytes a plan file may have: MAX_PLAN_CHANGES changes with the longest ARNs, indented. */
+export const MAX_PLAN_FILE_BYTES = 32 * 1024 * 1024;
+/** How far a plan's generation time may be ahead of our clock (clocks of two machines differ a little). */
+export const PLAN_CLOCK_SKEW_MS = 5 * 60_000;
 
-const days = z.number().int().min(1).max(5475).nullable();
+const days = z.number().int().min(MIN_EXPIRATION_DAYS).max(MAX_EXPIRATION_DAYS).nullable();
+const userId = z.string().regex(new RegExp(CHIME_CONSTRAINTS.appInstanceUserId.pattern, 'u'), {
+  error: 'must be an AppInstanceUserId (1..64 characters of A-Z a-z 0-9 : - _ . @)',
+});
 
 const changeSchema = z.strictObject({
-  appInstanceUserId: z.string().min(1),
-  appInstanceUserArn: z.string().min(1),
-  /** ExpirationDays as the plan read them (null: none). */
-  current: z.strictObject({ expirationDays: days }),
+  appInstanceUserId: userId,
+  appInstanceUserArn: z.string().min(1).max(1600),
+  /**
+   * The user as the plan read it: ExpirationDays (null: none) and, for a policy that renews by activity,
+   * the last activity it decided with (null: none recorded).
+   */
+  current: z.strictObject({ expirationDays: days, lastActiveAt: z.iso.datetime().nullable().optional() }),
   desired: z.strictObject({ expirationDays: days }),
-  ruleId: z.string().min(1).nullable(),
+  ruleId: z.string().min(1).max(64).nullable(),
   shortens: z.boolean(),
 });
 
 const contentSchema = z.strictObject({
-  format: z.literal(PLAN_FILE_FORMAT),
-  tenantId: z.string().min(1),
-  appInstanceArn: z.string().min(1),
+  format: z.literal(PLAN_FILE_FORMAT, {
+    error: `must be "${PLAN_FILE_FORMAT}" (a file of an earlier version cannot be applied: make a new plan)`,
+  }),
+  tenantId: z.string().min(1).max(64),
+  appInstanceArn: z.string().min(1).max(1600),
   policyVersion: z.number().int().min(1),
   generatedAt: z.iso.datetime(),
   expiresAt: z.iso.datetime(),
-  changes: z.array(changeSchema),
+  changes: z.array(changeSchema).max(MAX_PLAN_CHANGES),
 });
 
 export const planFileSchema = contentSchema.extend({ sha256: z.string().regex(/^[0-9a-f]{64}$/) });
@@ -62,7 +80,14 @@ export function planHash(content: PlanFileContent): string {
   return createHash('sha256').update(canonicalJson(content), 'utf8').digest('hex');
 }
 
-/** The plan file for a plan made from stored policy version `policyVersion`. */
+/** Why a plan of `changes` changes cannot be written or applied, or null when its size is fine. */
+export function planSizeProblem(changes: number): string | null {
+  return changes > MAX_PLAN_CHANGES
+    ? `the plan has ${changes} changes; a plan holds at most ${MAX_PLAN_CHANGES}. Approve a change this large with \`sync --tenant T --approve-shortening\`, or narrow it`
+    : null;
+}
+
+/** The plan file for a plan made from stored policy version `policyVersion` at `now` (the plan's own instant). */
 export function createPlanFile(
   plan: Plan,
   policyVersion: number,
@@ -72,6 +97,8 @@ export function createPlanFile(
   if (!(validForMs > 0 && validForMs <= MAX_PLAN_VALIDITY_MS)) {
     throw new RangeError(`a plan is valid for more than 0 and at most ${MAX_PLAN_VALIDITY_MS / DAY_MS} days`);
   }
+  const tooLarge = planSizeProblem(plan.changes.length);
+  if (tooLarge) throw new RangeError(tooLarge);
   const content: PlanFileContent = {
     format: PLAN_FILE_FORMAT,
     tenantId: plan.tenantId,
@@ -82,7 +109,10 @@ export function createPlanFile(
     changes: plan.changes.map((change) => ({
       appInstanceUserId: change.appInstanceUserId,
       appInstanceUserArn: change.appInstanceUserArn,
-      current: { expirationDays: change.currentDays },
+      current: {
+        expirationDays: change.currentDays,
+        ...(change.lastActiveAt === undefined ? {} : { lastActiveAt: change.lastActiveAt }),
+      },
       desired: { expirationDays: change.desiredDays },
       ruleId: change.ruleId,
       shortens: change.shortens,
@@ -91,172 +121,145 @@ export function createPlanFile(
   return { ...content, sha256: planHash(content) };
 }
 
-export type PlanRefusal =
-  | { readonly reason: 'malformed'; readonly message: string }
-  | { readonly reason: 'hash-mismatch'; readonly message: string }
-  | { readonly reason: 'expired'; readonly message: string }
-  | { readonly reason: 'wrong-tenant'; readonly message: string }
-  | { readonly reason: 'policy-moved-on'; readonly message: string };
+export type PlanRefusalReason =
+  | 'malformed'
+  | 'too-large'
+  | 'hash-mismatch'
+  | 'wrong-tenant'
+  | 'validity-too-long'
+  | 'not-yet-valid'
+  | 'expired'
+  | 'duplicate-users'
+  | 'no-policy'
+  | 'policy-moved-on'
+  | 'wrong-app-instance'
+  | 'arn-mismatch'
+  | 'not-issued'
+  | 'already-applied'
+  | 'not-what-the-policy-decides';
+
+export interface PlanRefusal {
+  readonly reason: PlanRefusalReason;
+  readonly message: string;
+}
 
 export type PlanCheck =
   | { readonly ok: true; readonly plan: PlanFile }
   | { readonly ok: false; readonly refusal: PlanRefusal };
 
+const refuse = (reason: PlanRefusalReason, message: string): PlanCheck => ({
+  ok: false,
+  refusal: { reason, message },
+});
+
+const NEW_PLAN = 'nothing applied. Make a new plan with `plan --out`';
+
 /**
- * Whether a plan file may be applied, as a whole: well formed, its seal matching its content (one hand edit
- * anywhere refuses it), not expired, for this tenant, and made from the policy version stored now.
+ * What the file alone says about whether it may be applied, as a whole: its size, its shape, its hash, its
+ * tenant, its validity (generated not after now, valid for at most MAX_PLAN_VALIDITY_MS, not expired) and
+ * one change per user. Whether the product issued it, and whether the policy gives its changes, is
+ * plan-apply.ts's to check.
  */
 export function checkPlanFile(
   raw: unknown,
-  expected: { readonly tenantId: string; readonly policyVersion: number; readonly now: number },
+  expected: { readonly tenantId: string; readonly now: number },
 ): PlanCheck {
+  const listed = (raw as { changes?: unknown } | null)?.changes;
+  if (Array.isArray(listed)) {
+    const tooLarge = planSizeProblem(listed.length);
+    if (tooLarge) return refuse('too-large', `${tooLarge}; nothing applied`);
+  }
   const parsed = planFileSchema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues
       .slice(0, 5)
-      .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+      .map(
+        (issue) =>
+          // Never the file's own text: an unknown key is counted, not quoted.
+          `${issue.path.join('.') || '(root)'}: ${issue.code === 'unrecognized_keys' ? `${issue.keys.length} unknown key(s)` : issue.message}`,
+      )
       .join('; ');
-    return {
-      ok: false,
-      refusal: { reason: 'malformed', message: `not a chime-lifecycle plan file: ${problems}` },
-    };
+    return refuse('malformed', `not a chime-lifecycle plan file: ${problems}; nothing applied`);
   }
   const { sha256, ...content } = parsed.data;
   const actual = planHash(content);
   if (actual !== sha256) {
-    return {
-      ok: false,
-      refusal: {
-        reason: 'hash-mismatch',
-        message: `the plan's content does not match its sha256 (it was edited after it was made: expected ${sha256}, content hashes to ${actual}); nothing applied. Make a new plan with \`plan --out\``,
-      },
-    };
+    return refuse(
+      'hash-mismatch',
+      `the plan's content does not match its sha256 (it was edited after it was made: expected ${sha256}, content hashes to ${actual}); ${NEW_PLAN}`,
+    );
   }
   if (content.tenantId !== expected.tenantId) {
-    return {
-      ok: false,
-      refusal: {
-        reason: 'wrong-tenant',
-        message: `the plan is for tenant ${content.tenantId}, not ${expected.tenantId}; nothing applied`,
-      },
-    };
+    return refuse(
+      'wrong-tenant',
+      `the plan is for tenant ${content.tenantId}, not ${expected.tenantId}; nothing applied`,
+    );
   }
-  if (Date.parse(content.expiresAt) <= expected.now) {
-    return {
-      ok: false,
-      refusal: {
-        reason: 'expired',
-        message: `the plan expired at ${content.expiresAt}; nothing applied. Make a new plan with \`plan --out\``,
-      },
-    };
+  const generatedAt = Date.parse(content.generatedAt);
+  const expiresAt = Date.parse(content.expiresAt);
+  if (!(expiresAt > generatedAt && expiresAt - generatedAt <= MAX_PLAN_VALIDITY_MS)) {
+    return refuse(
+      'validity-too-long',
+      `the plan is valid from ${content.generatedAt} to ${content.expiresAt}: a plan is valid for more than 0 and at most ${MAX_PLAN_VALIDITY_MS / DAY_MS} days; ${NEW_PLAN}`,
+    );
   }
-  if (content.policyVersion !== expected.policyVersion) {
-    return {
-      ok: false,
-      refusal: {
-        reason: 'policy-moved-on',
-        message: `the plan was made from policy version ${content.policyVersion}, but version ${expected.policyVersion} is stored now; nothing applied. Make a new plan with \`plan --out\``,
-      },
-    };
+  if (generatedAt > expected.now + PLAN_CLOCK_SKEW_MS) {
+    return refuse(
+      'not-yet-valid',
+      `the plan says it was made at ${content.generatedAt}, after now (${new Date(expected.now).toISOString()}); nothing applied`,
+    );
+  }
+  if (expiresAt <= expected.now) {
+    return refuse('expired', `the plan expired at ${content.expiresAt}; ${NEW_PLAN}`);
+  }
+  const seen = new Set<string>();
+  const duplicates = new Set<string>();
+  for (const change of content.changes) {
+    if (seen.has(change.appInstanceUserId)) duplicates.add(change.appInstanceUserId);
+    seen.add(change.appInstanceUserId);
+  }
+  if (duplicates.size > 0) {
+    return refuse(
+      'duplicate-users',
+      `the plan changes ${duplicates.size} user(s) more than once (${[...duplicates].slice(0, 5).join(', ')}); a plan has one change per user; nothing applied`,
+    );
   }
   return { ok: true, plan: parsed.data };
 }
 
-export interface AppliedPlanChange {
-  readonly appInstanceUserId: string;
-  readonly outcome: 'applied' | 'drifted' | 'gone' | 'protected';
-  /** For `drifted`: the user's ExpirationDays now (null: none), where the plan expected `current`. */
-  readonly found?: number | null;
-}
-
-export interface PlanApplication {
-  readonly tenantId: string;
-  readonly sha256: string;
-  readonly policyVersion: number;
-  readonly applied: number;
-  readonly skipped: number;
-  readonly changes: readonly AppliedPlanChange[];
-}
-
-export interface ApplyPlanDeps {
-  readonly users: Pick<UserDirectory, 'describe' | 'putExpiration' | 'listAdmins'>;
-  readonly ledger: Pick<LedgerPort, 'getMany' | 'putMany'>;
-  readonly runs: Pick<RunPort, 'removePending'>;
-  readonly events: EventSink;
-  readonly now: () => number;
-  /** Whether the stored policy protects admins (a user promoted since the plan was made is skipped). */
-  readonly protectAdmins: boolean;
-}
-
 /**
- * Applies a checked plan: for each change, one Describe; the write happens only when the user's expiration
- * is still the plan's `current` (otherwise it is skipped as drift: someone or something changed it after the
- * review). Applied users leave the pending list of a held run, so a held run is released this way too.
- * Publishes "Plan Applied" with the plan's hash.
+ * The file against the stored policy: made from the version stored now, for the AppInstance that policy
+ * governs, and every change's user ARN the one built from that AppInstance and the change's user id (a
+ * change cannot name a user of another AppInstance, nor carry another user's ARN under its id).
  */
-export async function applyPlanFile(plan: PlanFile, deps: ApplyPlanDeps): Promise<PlanApplication> {
-  const now = deps.now();
-  const admins = deps.protectAdmins ? await deps.users.listAdmins(plan.appInstanceArn) : new Set<string>();
-  const known = await deps.ledger.getMany(
-    plan.tenantId,
-    plan.changes.map((change) => change.appInstanceUserId),
-  );
-  const results: AppliedPlanChange[] = [];
-  const entries: LedgerEntry[] = [];
-  // One user at a time: a plan is a reviewed, bounded list, and the rate limiter paces the calls anyway.
-  for (const change of plan.changes) {
-    const id = change.appInstanceUserId;
-    if (admins.has(id)) {
-      results.push({ appInstanceUserId: id, outcome: 'protected' });
-      continue;
-    }
-    const current = await deps.users.describe(change.appInstanceUserArn);
-    if (!current) {
-      results.push({ appInstanceUserId: id, outcome: 'gone' });
-      continue;
-    }
-    const found = current.expirationDays ?? null;
-    if (found !== change.current.expirationDays) {
-      results.push({ appInstanceUserId: id, outcome: 'drifted', found });
-      continue;
-    }
-    await deps.users.putExpiration(change.appInstanceUserArn, change.desired.expirationDays);
-    results.push({ appInstanceUserId: id, outcome: 'applied' });
-    const entry = known.get(id);
-    entries.push({
-      ...entry,
-      appInstanceUserId: id,
-      createdAt: current.createdAt,
-      expirationDays: change.desired.expirationDays,
-      verifiedAt: now,
-      appliedPolicyVersion: plan.policyVersion,
-      ...(change.ruleId === null ? {} : { appliedRuleId: change.ruleId }),
-    });
+export function checkAgainstPolicy(
+  plan: PlanFile,
+  stored: { readonly version: number; readonly appInstanceArn: string },
+  userArn: (appInstanceArn: string, appInstanceUserId: string) => string,
+): PlanRefusal | null {
+  if (plan.policyVersion !== stored.version) {
+    return {
+      reason: 'policy-moved-on',
+      message: `the plan was made from policy version ${plan.policyVersion}, but version ${stored.version} is stored now; ${NEW_PLAN}`,
+    };
   }
-  const appliedIds = results.filter((result) => result.outcome === 'applied').map((r) => r.appInstanceUserId);
-  if (entries.length > 0) await deps.ledger.putMany(plan.tenantId, entries);
-  if (appliedIds.length > 0) await deps.runs.removePending(plan.tenantId, appliedIds);
-  const application: PlanApplication = {
-    tenantId: plan.tenantId,
-    sha256: plan.sha256,
-    policyVersion: plan.policyVersion,
-    applied: appliedIds.length,
-    skipped: results.length - appliedIds.length,
-    changes: results,
-  };
-  await deps.events.publish([
-    {
-      type: 'Plan Applied',
-      detail: {
-        tenantId: plan.tenantId,
-        sha256: plan.sha256,
-        policyVersion: plan.policyVersion,
-        generatedAt: plan.generatedAt,
-        applied: application.applied,
-        skipped: application.skipped,
-        drifted: results.filter((result) => result.outcome === 'drifted').length,
-      },
-    },
-  ]);
-  return application;
+  if (plan.appInstanceArn !== stored.appInstanceArn) {
+    return {
+      reason: 'wrong-app-instance',
+      message: `the plan names AppInstance ${plan.appInstanceArn}, but the policy of tenant ${plan.tenantId} governs ${stored.appInstanceArn}; nothing applied`,
+    };
+  }
+  const wrong = plan.changes.filter(
+    (change) => change.appInstanceUserArn !== userArn(stored.appInstanceArn, change.appInstanceUserId),
+  );
+  if (wrong.length > 0) {
+    return {
+      reason: 'arn-mismatch',
+      message: `${wrong.length} change(s) carry a user ARN that is not their user's in the tenant's AppInstance (${wrong
+        .slice(0, 3)
+        .map((change) => change.appInstanceUserId)
+        .join(', ')}): the ARN is built from the policy's AppInstance and the user id; nothing applied`,
+    };
+  }
+  return null;
 }

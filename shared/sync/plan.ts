@@ -22,6 +22,11 @@ export interface PlannedChange {
   readonly currentExpiresAt: string | null;
   readonly desiredExpiresAt: string | null;
   readonly reason: string;
+  /**
+   * For a policy that renews by activity: the last activity the decision used (ISO; null: none recorded).
+   * Absent when the policy has no `inactiveDays` expiration (activity is then never read).
+   */
+  readonly lastActiveAt?: string | null;
 }
 
 export interface PlanSummary {
@@ -82,6 +87,7 @@ export async function planTenant(
   const protectedUsers: ProtectedUser[] = [];
   const counters = emptyCounters();
   const admins = compiled.protectAdmins ? await users.listAdmins(policy.appInstanceArn) : undefined;
+  const activityPort = usesInactiveDays(compiled) ? options.activity : undefined;
 
   const planUser = async (user: ListedUser, activity: ReadonlyMap<string, number>) => {
     const lastActiveAt = activity.get(user.appInstanceUserId);
@@ -121,10 +127,10 @@ export async function planTenant(
       currentExpiresAt: isoOrNull(decision.currentExpiresAt),
       desiredExpiresAt: isoOrNull(decision.desiredExpiresAt),
       reason: decision.reason,
+      ...(activityPort ? { lastActiveAt: isoOrNull(lastActiveAt ?? null) } : {}),
     });
   };
 
-  const activityPort = usesInactiveDays(compiled) ? options.activity : undefined;
   await scanPages<Map<string, number>>(users.listPages(policy.appInstanceArn, {}), {
     prefetch: async (page) =>
       activityPort

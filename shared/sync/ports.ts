@@ -85,3 +85,33 @@ export interface NoticePort {
 export interface ReconcileQueuePort {
   send(messages: readonly ReconcileMessage[]): Promise<void>;
 }
+
+/**
+ * A plan `plan --out` issued: what the state table remembers of it until it expires, so that only a plan
+ * this product made can be applied, and only once (shared/aws/issued-plans.ts).
+ */
+export interface IssuedPlan {
+  readonly tenantId: string;
+  readonly sha256: string;
+  readonly policyVersion: number;
+  /** ISO instants, as in the file. */
+  readonly generatedAt: string;
+  readonly expiresAt: string;
+  /** Number of changes. */
+  readonly changes: number;
+  /** `issued` until an apply consumed it; `applied` once that apply finished (with its outcome). */
+  readonly state: 'issued' | 'applying' | 'applied';
+  readonly consumedAt?: string | undefined;
+  readonly applied?: number | undefined;
+  readonly skipped?: number | undefined;
+}
+
+export interface IssuedPlanPort {
+  /** Records a plan as issued, until its expiry. */
+  issue(plan: Omit<IssuedPlan, 'state'>): Promise<void>;
+  get(tenantId: string, sha256: string): Promise<IssuedPlan | null>;
+  /** Consumes an issued plan (a conditional write): false when it was consumed already, or is not issued. */
+  consume(tenantId: string, sha256: string, at: number): Promise<boolean>;
+  /** Records how a consumed plan's apply ended. */
+  finish(tenantId: string, sha256: string, outcome: { applied: number; skipped: number }): Promise<void>;
+}

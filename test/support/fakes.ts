@@ -10,6 +10,8 @@ import { parsePolicy } from '../../shared/policy';
 import type { QueueKind } from '../../shared/queue-settings';
 import type {
   DescribedUser,
+  IssuedPlan,
+  IssuedPlanPort,
   LedgerPort,
   PolicySource,
   ReconcileQueuePort,
@@ -145,6 +147,10 @@ export class FakeChime implements UserDirectory {
   arnOf(id: string): string {
     return `${this.appInstanceArn}/user/${id}`;
   }
+  /** The ARN Chime gives a user of an AppInstance (ChimeUserPort.userArn's arithmetic). */
+  userArn(appInstanceArn: string, id: string): string {
+    return `${appInstanceArn}/user/${id}`;
+  }
   private takeFailure(): void {
     if (this.failNext === undefined) return;
     const error = this.failNext;
@@ -173,17 +179,50 @@ export class FakeChime implements UserDirectory {
     this.adminLists++;
     return new Set(this.admins);
   }
-  async describe(arn: string): Promise<DescribedUser | null> {
+  async describe(arn: string): Promise<(DescribedUser & { metadata?: string }) | null> {
     this.takeFailure();
     this.describes++;
     const user = this.users.get(arn.split('/').at(-1) ?? '');
-    return user ? { createdAt: user.createdAt, expirationDays: user.expirationDays } : null;
+    if (!user) return null;
+    return {
+      createdAt: user.createdAt,
+      expirationDays: user.expirationDays,
+      ...(user.metadata === undefined ? {} : { metadata: user.metadata }),
+    };
   }
   async putExpiration(arn: string, days: number | null): Promise<void> {
     this.takeFailure();
     this.puts.push({ arn, days });
     const user = this.users.get(arn.split('/').at(-1) ?? '');
     if (user) user.expirationDays = days ?? undefined;
+  }
+}
+
+/** The issued plans of the state table: the conditional consume of IssuedPlans, in memory. */
+export class FakeIssuedPlans implements IssuedPlanPort {
+  readonly plans = new Map<string, IssuedPlan>();
+  async issue(plan: Omit<IssuedPlan, 'state'>) {
+    if (this.plans.has(plan.sha256)) throw new Error(`plan ${plan.sha256} issued twice`);
+    this.plans.set(plan.sha256, { ...plan, state: 'issued' });
+  }
+  async get(_tenantId: string, sha256: string) {
+    return this.plans.get(sha256) ?? null;
+  }
+  async consume(_tenantId: string, sha256: string, at: number) {
+    const plan = this.plans.get(sha256);
+    if (plan?.state !== 'issued') return false;
+    this.plans.set(sha256, { ...plan, state: 'applying', consumedAt: new Date(at).toISOString() });
+    return true;
+  }
+  async finish(_tenantId: string, sha256: string, outcome: { applied: number; skipped: number }) {
+    const plan = this.plans.get(sha256);
+    if (plan)
+      this.plans.set(sha256, {
+        ...plan,
+        state: 'applied',
+        applied: outcome.applied,
+        skipped: outcome.skipped,
+      });
   }
 }
 

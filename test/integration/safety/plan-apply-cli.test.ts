@@ -55,7 +55,7 @@ describe('plan --out and sync --apply', { timeout: 240_000 }, () => {
       /wrote .*plan\.json: 3 change\(s\), policy version 1, valid until .*, sha256 [0-9a-f]{64}/,
     );
     const file = JSON.parse(await readFile(out, 'utf8'));
-    expect(file).toMatchObject({ tenantId: 'planco', policyVersion: 1, format: 'chime-lifecycle-plan/1' });
+    expect(file).toMatchObject({ tenantId: 'planco', policyVersion: 1, format: 'chime-lifecycle-plan/2' });
     expect(Date.parse(file.expiresAt) - Date.parse(file.generatedAt)).toBe(24 * 3_600_000);
     expect(file.changes.map((c: { appInstanceUserId: string }) => c.appInstanceUserId)).toEqual([
       'guest-1',

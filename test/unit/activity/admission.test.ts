@@ -5,9 +5,9 @@ import {
   MAX_ACTIVITY_LEAD_MS,
   refusalsOf,
 } from '../../../shared/activity/admission';
-import { activityBatch, UNKNOWN_USER_RETRY_SECONDS } from '../../../shared/activity/batch';
+import { activityRecorder, UNKNOWN_USER_GRACE_MS } from '../../../shared/activity/batch';
+import type { ActivityEvent } from '../../../shared/contracts/activity';
 import { isRetryable } from '../../../shared/errors';
-import type { ActivityEvent } from '../../../shared/sync/ports';
 import { FakeLedger, FakePolicies } from '../../support/fakes';
 
 const NOW = Date.UTC(2026, 5, 1, 12);
@@ -88,63 +88,66 @@ describe('activity admission: derived from the clock, the stored policy and the 
   });
 });
 
-describe('activity batch (the queue consumer’s use case)', () => {
-  function batch(records: { messageId: string; event: ActivityEvent }[], attempt = 1) {
+describe('activity recorder (the queue consumer’s use case)', () => {
+  /** Records every message of one batch, as the queue driver hands them over; what each one gave. */
+  async function recordBatch(messages: { messageId: string; event: ActivityEvent }[], sentAt?: number) {
     const written: ActivityEvent[] = [];
-    const outcomes: string[] = [];
-    const handle = activityBatch(records, {
+    const recorder = activityRecorder({
       ...ports(),
       store: {
-        record: async (recorded) => {
+        record: async (recorded: ActivityEvent) => {
           written.push(recorded);
-          return 'advanced';
+          return 'advanced' as const;
         },
       },
-      observe: (outcome) => outcomes.push(outcome),
     });
-    const run = async () => {
-      const results: Record<string, string> = {};
-      for (const record of records) {
-        try {
-          const handled = await handle(record.event, { ...record, attempt });
-          results[record.messageId] = handled ? `retry in ${handled.retryAfterSeconds} s` : 'ok';
-        } catch (error) {
-          results[record.messageId] = (error as { reason?: string }).reason ?? String(error);
-        }
+    const batch = messages.map(({ messageId, event }) => ({ messageId, message: event }));
+    const results: Record<string, string> = {};
+    for (const { messageId, event } of messages) {
+      try {
+        results[messageId] = await recorder.record(event, { messageId, batch, sentAt });
+      } catch (error) {
+        const reason = (error as { reason?: string }).reason;
+        results[messageId] = reason ?? (isRetryable(error) ? 'retried' : String(error));
       }
-      return results;
-    };
-    return { run, written, outcomes };
+    }
+    return { results, written };
   }
 
   it('refuses the future event and still records the valid one it would have settled', async () => {
-    const { run, written, outcomes } = batch([
+    const { results, written } = await recordBatch([
       { messageId: 'valid', event: event({ at: NOW - 1_000 }) },
       { messageId: 'future', event: event({ at: Date.UTC(2100, 0, 1) }) },
     ]);
-    expect(await run()).toEqual({ valid: 'ok', future: 'activity-in-future' });
+    expect(results).toEqual({ valid: 'advanced', future: 'activity-in-future' });
     expect(written).toEqual([event({ at: NOW - 1_000 })]);
-    expect(outcomes).toEqual(['advanced']);
   });
 
-  it('gives every event of a user the ledger does not know one more delivery, then refuses them all', async () => {
-    const records = [
-      { messageId: 'm1', event: event({ appInstanceUserId: 'b-1', at: NOW - 2_000 }) },
-      { messageId: 'm2', event: event({ appInstanceUserId: 'b-1', at: NOW - 1_000 }) },
-      { messageId: 'm3', event: event({ tenantId: 'nobody' }) },
-    ];
-    const first = batch(records);
-    expect(await first.run()).toEqual({
-      m1: `retry in ${UNKNOWN_USER_RETRY_SECONDS} s`,
-      m2: `retry in ${UNKNOWN_USER_RETRY_SECONDS} s`,
-      m3: 'tenant-not-found',
-    });
-    const second = batch(records, 2);
-    expect(await second.run()).toEqual({
-      m1: 'user-not-in-tenant',
-      m2: 'user-not-in-tenant',
-      m3: 'tenant-not-found',
-    });
-    expect([...first.written, ...second.written]).toEqual([]);
+  it('coalesces the valid events of a user into its latest', async () => {
+    const { results, written } = await recordBatch([
+      { messageId: 'm1', event: event({ at: NOW - 2_000 }) },
+      { messageId: 'm2', event: event({ at: NOW - 1_000 }) },
+    ]);
+    expect(results).toEqual({ m1: 'coalesced', m2: 'advanced' });
+    expect(written).toEqual([event({ at: NOW - 1_000 })]);
+  });
+
+  // [case, sent how long ago (undefined: SQS did not say), outcome of an unknown user's events]
+  it.each<[string, number | undefined, string]>([
+    ['just sent: it may be being onboarded, retried', 2_000, 'retried'],
+    ['sent within the grace', UNKNOWN_USER_GRACE_MS - 1, 'retried'],
+    ['sent longer ago than the grace: refused', UNKNOWN_USER_GRACE_MS, 'user-not-in-tenant'],
+    ['no send time: refused', undefined, 'user-not-in-tenant'],
+  ])('an unknown user’s every event, %s; other refusals never wait', async (_case, ago, outcome) => {
+    const { results, written } = await recordBatch(
+      [
+        { messageId: 'm1', event: event({ appInstanceUserId: 'b-1', at: NOW - 2_000 }) },
+        { messageId: 'm2', event: event({ appInstanceUserId: 'b-1', at: NOW - 1_000 }) },
+        { messageId: 'm3', event: event({ tenantId: 'nobody' }) },
+      ],
+      ago === undefined ? undefined : NOW - ago,
+    );
+    expect(results).toEqual({ m1: outcome, m2: outcome, m3: 'tenant-not-found' });
+    expect(written).toEqual([]);
   });
 });

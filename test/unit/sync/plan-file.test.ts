@@ -4,15 +4,16 @@ import type { PendingShortening } from '../../../shared/contracts/run';
 import { DAY_MS } from '../../../shared/policy';
 import type { PlannedChange } from '../../../shared/sync/plan';
 import {
-  applyPlanFile,
   canonicalJson,
+  checkAgainstPolicy,
   checkPlanFile,
   createPlanFile,
+  MAX_PLAN_CHANGES,
   type PlanFile,
+  type PlanFileContent,
   planHash,
 } from '../../../shared/sync/plan-file';
 import { PLAN_ARN, plannedChange, planOf } from '../../fixtures/plans';
-import { FakeChime, FakeEvents } from '../../support/fakes';
 
 const NOW = Date.UTC(2026, 2, 1, 9, 0, 0);
 const ARN = PLAN_ARN;
@@ -27,7 +28,19 @@ const file = () =>
     4,
     NOW,
   );
-const expected = { tenantId: 'acme', policyVersion: 4, now: NOW + 60_000 };
+const expected = { tenantId: 'acme', now: NOW + 60_000 };
+/** Rewrites a file's content and recomputes its hash, as anyone who can edit the file can. */
+const resealed = (edit: (content: PlanFileContent) => Record<string, unknown>) => {
+  const { sha256: _old, ...content } = file();
+  const edited = edit(content) as PlanFileContent;
+  return { ...edited, sha256: planHash(edited) };
+};
+/** The content with change `index` patched. */
+const withChangePatched = (content: PlanFileContent, index: number, patch: Record<string, unknown>) => ({
+  ...content,
+  changes: content.changes.map((c, i) => (i === index ? { ...c, ...patch } : c)),
+});
+const userArn = (appInstanceArn: string, id: string) => `${appInstanceArn}/user/${id}`;
 
 describe('plan file: hash and validity', () => {
   it('is sealed with a SHA-256 over its canonical content, independent of key order', () => {
@@ -67,103 +80,117 @@ describe('plan file: hash and validity', () => {
     ['no seal', ({ sha256: _s, ...p }) => p, {}, 'malformed'],
     ['not a plan at all', () => ({ hello: 'world' }), {}, 'malformed'],
     ['expired', (p) => p, { now: NOW + DAY_MS }, 'expired'],
-    ['the stored policy moved on', (p) => p, { policyVersion: 5 }, 'policy-moved-on'],
     ['another tenant', (p) => p, { tenantId: 'globex' }, 'wrong-tenant'],
+    [
+      'resealed with an expiry years ahead',
+      () => resealed((c) => ({ ...c, expiresAt: new Date(NOW + 3 * 365 * DAY_MS).toISOString() })),
+      {},
+      'validity-too-long',
+    ],
+    [
+      'resealed with an expiry one second past the 30-day cap',
+      () => resealed((c) => ({ ...c, expiresAt: new Date(NOW + 30 * DAY_MS + 1_000).toISOString() })),
+      {},
+      'validity-too-long',
+    ],
+    [
+      'resealed to expire before it was made',
+      () => resealed((c) => ({ ...c, expiresAt: new Date(NOW - 1).toISOString() })),
+      {},
+      'validity-too-long',
+    ],
+    [
+      'resealed as made tomorrow',
+      () =>
+        resealed((c) => ({
+          ...c,
+          generatedAt: new Date(NOW + DAY_MS).toISOString(),
+          expiresAt: new Date(NOW + 2 * DAY_MS).toISOString(),
+        })),
+      {},
+      'not-yet-valid',
+    ],
+    [
+      'resealed with one user twice',
+      () =>
+        resealed((c) => ({
+          ...c,
+          changes: [...c.changes, { ...c.changes[0], desired: { expirationDays: 9 } }],
+        })),
+      {},
+      'duplicate-users',
+    ],
+    [
+      `more than ${MAX_PLAN_CHANGES} changes`,
+      (p) => ({ ...p, changes: Array.from({ length: MAX_PLAN_CHANGES + 1 }, () => p.changes[0]) }),
+      {},
+      'too-large',
+    ],
+    [
+      'a user id Chime would never give (a path in it)',
+      () => resealed((c) => withChangePatched(c, 0, { appInstanceUserId: '../guest-1' })),
+      {},
+      'malformed',
+    ],
+    [
+      'a file of the earlier format',
+      () => resealed((c) => ({ ...c, format: 'chime-lifecycle-plan/1' })),
+      {},
+      'malformed',
+    ],
   ])('refuses the whole plan: %s', (_name, edit, overrides, reason) => {
     const check = checkPlanFile(edit(file()), { ...expected, ...overrides });
     expect(check.ok).toBe(false);
     if (!check.ok) {
       expect(check.refusal.reason).toBe(reason);
-      expect(check.refusal.message).toMatch(/nothing applied|not a chime-lifecycle plan file/);
+      expect(check.refusal.message).toMatch(/nothing applied/);
     }
   });
 
-  it('refuses a validity of 0 or more than 30 days', () => {
+  it('refuses a validity of 0 or more than 30 days, and more changes than a plan may hold', () => {
     expect(() => createPlanFile(plan([]), 1, NOW, 0)).toThrow(RangeError);
     expect(() => createPlanFile(plan([]), 1, NOW, 31 * DAY_MS)).toThrow(RangeError);
+    const many = Array.from({ length: MAX_PLAN_CHANGES + 1 }, (_, i) => change(`guest-${i}`, null, 7));
+    expect(() => createPlanFile(plan(many), 1, NOW)).toThrow(/at most 10000/);
+  });
+
+  it('never quotes the file back: an unknown key is counted, not named', () => {
+    const check = checkPlanFile({ ...file(), ['\u001b]52;c;AA==\u0007'.repeat(100)]: 1 }, expected);
+    expect(check.ok).toBe(false);
+    if (!check.ok)
+      expect(check.refusal.message).toBe(
+        'not a chime-lifecycle plan file: (root): 1 unknown key(s); nothing applied',
+      );
+  });
+});
+
+describe('plan file: against the stored policy', () => {
+  const stored = { version: 4, appInstanceArn: ARN };
+  const other = 'arn:aws:chime:us-east-1:111122223333:app-instance/other-tenant';
+
+  // [case, edit (resealed), refusal reason or null]
+  it.each<[string, (content: PlanFileContent) => Record<string, unknown>, string | null]>([
+    ['as made', (c) => c, null],
+    ['made from another policy version', (c) => ({ ...c, policyVersion: 3 }), 'policy-moved-on'],
+    ['another tenant’s AppInstance', (c) => ({ ...c, appInstanceArn: other }), 'wrong-app-instance'],
+    [
+      'one change with a user ARN of another tenant’s AppInstance',
+      (c) => withChangePatched(c, 1, { appInstanceUserArn: `${other}/user/guest-2` }),
+      'arn-mismatch',
+    ],
+    [
+      'one change labelled with one user but carrying another user’s ARN',
+      (c) => withChangePatched(c, 0, { appInstanceUserArn: `${ARN}/user/emp-1` }),
+      'arn-mismatch',
+    ],
+  ])('%s', (_case, edit, reason) => {
+    const check = checkPlanFile(resealed(edit), expected);
+    expect(check.ok).toBe(true);
+    if (!check.ok) return;
+    expect(checkAgainstPolicy(check.plan, stored, userArn)?.reason ?? null).toBe(reason);
   });
 });
 
 function withChange(p: PlanFile, index: number, patch: Record<string, unknown>): PlanFile {
   return { ...p, changes: p.changes.map((c, i) => (i === index ? { ...c, ...patch } : c)) };
 }
-
-describe('plan file: drift check when applying', () => {
-  function setup(current: Record<string, number | undefined>, admins: string[] = []) {
-    const chime = new FakeChime(ARN);
-    for (const [id, days] of Object.entries(current)) {
-      chime.add({ appInstanceUserId: id, createdAt: NOW - 10 * DAY_MS, expirationDays: days });
-    }
-    for (const admin of admins) chime.admins.add(admin);
-    const ledger = new Map<string, LedgerEntry>();
-    const removedPending: string[] = [];
-    const events = new FakeEvents();
-    const deps = {
-      users: chime,
-      ledger: {
-        getMany: async (_t: string, ids: readonly string[]) =>
-          new Map([...ledger].filter(([id]) => ids.includes(id))),
-        putMany: async (_t: string, entries: readonly LedgerEntry[]) => {
-          for (const entry of entries) ledger.set(entry.appInstanceUserId, entry);
-        },
-      },
-      runs: {
-        removePending: async (_t: string, ids: readonly string[]) => void removedPending.push(...ids),
-        pending: async function* (): AsyncGenerator<PendingShortening> {},
-      },
-      events,
-      now: () => NOW + 1000,
-      protectAdmins: true,
-    };
-    return { chime, ledger, removedPending, events, deps };
-  }
-
-  // [case, user's expiration now, plan's current → desired, outcome, days after]
-  it.each<[string, number | undefined, number | null, number | null, string, number | undefined]>([
-    ['unchanged since the plan: applied', undefined, null, 7, 'applied', 7],
-    ['unchanged (90): applied', 90, 90, 7, 'applied', 7],
-    ['removal, unchanged: applied', 200, 200, null, 'applied', undefined],
-    ['someone set 30 meanwhile: drift, skipped', 30, null, 7, 'drifted', 30],
-    ['someone removed it meanwhile: drift, skipped', undefined, 90, 7, 'drifted', undefined],
-    ['already at the desired value by other means: drift, skipped', 7, 90, 7, 'drifted', 7],
-  ])('%s', async (_name, now, current, desired, outcome, after) => {
-    const { chime, deps, events, removedPending } = setup({ 'user-1': now });
-    const sealed = createPlanFile(plan([change('user-1', current, desired)]), 4, NOW);
-    const result = await applyPlanFile(sealed, deps);
-    expect(result.changes).toEqual([
-      outcome === 'drifted'
-        ? { appInstanceUserId: 'user-1', outcome, found: now ?? null }
-        : { appInstanceUserId: 'user-1', outcome },
-    ]);
-    expect(chime.users.get('user-1')?.expirationDays).toBe(after);
-    expect(chime.puts).toHaveLength(outcome === 'applied' ? 1 : 0);
-    expect(removedPending).toEqual(outcome === 'applied' ? ['user-1'] : []);
-    expect(events.published).toEqual([
-      {
-        type: 'Plan Applied',
-        detail: expect.objectContaining({
-          sha256: sealed.sha256,
-          applied: outcome === 'applied' ? 1 : 0,
-          drifted: outcome === 'drifted' ? 1 : 0,
-        }),
-      },
-    ]);
-  });
-
-  it('skips a user deleted since the plan, and one promoted to admin since', async () => {
-    const { chime, deps } = setup({ 'user-1': undefined, boss: undefined }, ['boss']);
-    const sealed = createPlanFile(
-      plan([change('gone-1', null, 7), change('boss', null, 7), change('user-1', null, 7)]),
-      4,
-      NOW,
-    );
-    const result = await applyPlanFile(sealed, deps);
-    expect(result.changes.map((c) => [c.appInstanceUserId, c.outcome])).toEqual([
-      ['gone-1', 'gone'],
-      ['boss', 'protected'],
-      ['user-1', 'applied'],
-    ]);
-    expect(result).toMatchObject({ applied: 1, skipped: 2 });
-    expect(chime.users.get('boss')?.expirationDays).toBeUndefined();
-  });
-});
