@@ -39,7 +39,7 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object with summary and changes (same as --format json)')
     .option(
       '--out <file>',
-      'also write the plan to a file sealed with SHA-256, to apply exactly with `sync --apply <file>`',
+      'also write the plan to a file and issue it (its SHA-256 recorded until it expires), to apply once with `sync --apply <file>`',
     )
     .option(
       '--valid-for <duration>',

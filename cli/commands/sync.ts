@@ -29,7 +29,7 @@ export function register(program: Command): void {
     .option('--quota-scale <k>', 'multiply the Chime quotas the client respects (match the emulator)')
     .option(
       '--apply <planFile>',
-      'apply exactly the changes of a plan written by `plan --out` (needs --tenant)',
+      'apply a plan issued by `plan --out`, once, each change as the policy decides it now (needs --tenant)',
     )
     .option('--json', 'print the run summaries as JSON')
     .action(async (options: SyncOptions) => {
