@@ -14,7 +14,7 @@ describe('progressOnTerminal', () => {
     const progress = progressOnTerminal('apply acme', { estimate: 200, unit: 'changes written' }, stream);
     progress.update(50);
     progress.done();
-    expect(written[0]).toMatch(/^\r\x1b\[Kapply acme: 50 of ~200 changes written · \d[\d,]*\/s/);
+    expect(written[0]?.startsWith('\r\x1b[Kapply acme: 50 of ~200 changes written · ')).toBe(true);
     expect(written.at(-1)).toBe('\r\x1b[K');
   });
 
