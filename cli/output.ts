@@ -53,6 +53,22 @@ export function quoteInput(value: string, max: number = QUOTED_INPUT_CHARACTERS)
   return `"${escapeControl(characters.slice(0, max).join(''))}…" (${characters.length} characters)`;
 }
 
+/**
+ * A message written elsewhere that quotes inputs as JSON string literals (a policy problem's path names an
+ * unknown key as `["…"]`): every literal longer than `max` characters is cut as `quoteInput` cuts a value.
+ */
+export function clipQuotedInputs(text: string, max: number = QUOTED_INPUT_CHARACTERS): string {
+  return text.replace(/"(?:[^"\\]|\\.)*"/g, (literal) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(literal);
+    } catch {
+      return literal;
+    }
+    return typeof value === 'string' && [...value].length > max ? quoteInput(value, max) : literal;
+  });
+}
+
 /** A value shown in a listing: escaped, and cut to `max` characters with its length when it is longer. */
 export function clipText(value: string, max: number): string {
   const characters = [...value];

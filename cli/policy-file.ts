@@ -3,7 +3,7 @@ import { formatProblems, type Policy, parsePolicy, TENANT_ID_PATTERN } from '../
 import { MAX_DOCUMENT_BYTES } from '../shared/policy/schema';
 import { parseStrictJsonBytes } from '../shared/policy/strict-json';
 import { CliError, EXIT_INVALID } from './errors';
-import { quoteInput } from './output';
+import { clipQuotedInputs, quoteInput } from './output';
 
 export type PolicyFileResult =
   | {
@@ -40,9 +40,13 @@ export async function readPolicyFile(file: string): Promise<PolicyFileResult> {
     };
   }
   const read = parseStrictJsonBytes(bytes);
-  if (!read.ok) return { ok: false, problems: [`${read.problem.path}: ${read.problem.message}`] };
+  // A problem may quote the document (an unknown key in its path): at most a short prefix of each value.
+  if (!read.ok) {
+    return { ok: false, problems: [clipQuotedInputs(`${read.problem.path}: ${read.problem.message}`)] };
+  }
   const parsed = parsePolicy(read.value);
-  if (!parsed.ok) return { ok: false, problems: formatProblems(parsed.problems) };
+  if (!parsed.ok)
+    return { ok: false, problems: formatProblems(parsed.problems).map((line) => clipQuotedInputs(line)) };
   return {
     ok: true,
     policy: parsed.policy,

@@ -5,7 +5,7 @@ import type { Runtime } from '../../shared/composition-root';
 import type { StoredPolicy } from '../../shared/contracts/stored-policy';
 import { CliError, EXIT_INVALID, noPolicyError } from '../errors';
 import { checkExemptionsAtPut } from '../exemptions-check';
-import { printJson, quoteInput } from '../output';
+import { printJson, printLine, quoteInput } from '../output';
 import { readPolicyFile, tenantIdArgument } from '../policy-file';
 import { formatTable } from '../table';
 import { withRuntime } from '../with-runtime';
@@ -182,8 +182,8 @@ async function validatePolicy(file: string, options: JsonOption): Promise<void> 
       `${file}: valid policy for tenant ${result.policy.tenantId} (${result.policy.rules.length} rules)`,
     );
   } else {
-    console.log(`${file}: ${result.problems.length} problem(s)`);
-    for (const problem of result.problems) console.log(`  ${problem}`);
+    printLine(`${file}: ${result.problems.length} problem(s)`);
+    for (const problem of result.problems) printLine(`  ${problem}`);
   }
   if (!result.ok) process.exitCode = EXIT_INVALID;
 }

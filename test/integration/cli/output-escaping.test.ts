@@ -134,6 +134,13 @@ describe('outside text is printed escaped', { timeout: 240_000 }, () => {
     expect(result.stderr).not.toMatch(RAW);
     expect(result.stderr).toContain(`got "\\x1b[2J${'t'.repeat(36)}…" (5000 characters)`);
     expect(result.stderr.length).toBeLessThan(300);
+    // A policy document with a 5,000-character unknown key: its problem quotes 40 characters of it.
+    const document = await stack.write('long-key.json', { tenantId: 'esc', [long]: 1 });
+    const validated = await stack.cli('policy', 'validate', document);
+    expect(validated.code).toBe(2);
+    expect(`${validated.stdout}${validated.stderr}`).not.toMatch(RAW);
+    expect(validated.stdout).toContain(`["\\x1b[2J${'t'.repeat(36)}…" (5000 characters)]: unknown key`);
+    expect(Math.max(...validated.stdout.split('\n').map((line) => line.length))).toBeLessThan(300);
     const commander = await stack.cli('plan', `--${CLIPBOARD}`);
     expect(commander.code).toBe(2);
     expect(commander.stderr).not.toMatch(RAW);

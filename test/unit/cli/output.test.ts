@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clipText, escapeControl, quoteInput, safeJson } from '../../../cli/output';
+import { clipQuotedInputs, clipText, escapeControl, quoteInput, safeJson } from '../../../cli/output';
 import { formatTable } from '../../../cli/table';
 
 /** Every character a terminal may obey or that hides or reorders text: none may survive escaping. */
@@ -56,6 +56,17 @@ describe('quoteInput and clipText', () => {
   it('counts and cuts by code point, never splitting a surrogate pair', () => {
     const quoted = quoteInput('😀'.repeat(50));
     expect(quoted).toBe(`"${'😀'.repeat(40)}…" (50 characters)`);
+  });
+
+  it('cuts the long JSON string literals a message quotes, leaving short ones and the rest as they are', () => {
+    const key = `\u001b[2J${'k'.repeat(4_996)}`;
+    const line = `[${JSON.stringify(key)}]: unknown key (allowed: "tenantId", "rules")`;
+    expect(clipQuotedInputs(line)).toBe(
+      `["\\x1b[2J${'k'.repeat(36)}…" (5000 characters)]: unknown key (allowed: "tenantId", "rules")`,
+    );
+    expect(clipQuotedInputs('rules[0].id: must be 1..64 characters')).toBe(
+      'rules[0].id: must be 1..64 characters',
+    );
   });
 
   it('clips a listed value to its width, escaped', () => {
