@@ -4,7 +4,7 @@ import pLimit from 'p-limit';
 import { type FailedEntry, SendBatchError, type SqsQueues } from '../../shared/aws/queues';
 import { parseOnboardMessage } from '../../shared/onboarding/message';
 import { CliError, EXIT_INVALID } from '../errors';
-import { printJson } from '../output';
+import { printJson, printLine, printNote } from '../output';
 import { withRuntime } from '../with-runtime';
 
 interface OnboardOptions {
@@ -158,14 +158,14 @@ function report(summary: OnboardSummary, json: boolean): void {
     return;
   }
   for (const problem of summary.invalid) {
-    process.stderr.write(`${summary.file}:${problem.line}: ${problem.reason}: ${problem.detail}\n`);
+    printNote(`${summary.file}:${problem.line}: ${problem.reason}: ${problem.detail}`);
   }
   for (const problem of summary.unsent) {
-    process.stderr.write(`${summary.file}:${problem.line}: not sent: ${problem.code}: ${problem.message}\n`);
+    printNote(`${summary.file}:${problem.line}: not sent: ${problem.code}: ${problem.message}`);
   }
   const valid = summary.sent + summary.unsent.length;
   const parts = [`sent ${summary.sent} of ${valid} valid request(s) to ${summary.queueUrl}`];
   if (summary.invalid.length > 0) parts.push(`${summary.invalid.length} invalid line(s) not sent`);
   if (summary.unsent.length > 0) parts.push(`${summary.unsent.length} could not be sent`);
-  process.stdout.write(`${parts.join('; ')}\n`);
+  printLine(parts.join('; '));
 }

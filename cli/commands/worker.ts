@@ -6,7 +6,7 @@ import { safeErrorText } from '../../shared/errors';
 import { isQueueKind, QUEUE_KINDS, type QueueKind, queueNamesOf } from '../../shared/queue-settings';
 import { CliError, EXIT_INVALID } from '../errors';
 import { nonNegativeIntegerOption, positiveIntegerOption } from '../options';
-import { quoteInput } from '../output';
+import { printNote, quoteInput } from '../output';
 import { withRuntime } from '../with-runtime';
 
 interface WorkerOptions {
@@ -161,5 +161,5 @@ async function untilSignalled(source: EventSource): Promise<void> {
 }
 
 function line(text: string): void {
-  process.stderr.write(`${new Date().toISOString()} worker: ${text}\n`);
+  printNote(`${new Date().toISOString()} worker: ${text}`);
 }
