@@ -169,12 +169,13 @@ async function issuedRecord(plan: PlanFile, deps: ApplyPlanDeps): Promise<Issued
 }
 
 function alreadyApplied(record: IssuedPlan | null, plan: PlanFile): PlanRefusedError {
-  const when = record?.consumedAt ? ` at ${record.consumedAt}` : '';
-  const outcome =
-    record?.applied === undefined ? '' : ` (applied ${record.applied}, skipped ${record.skipped ?? 0})`;
+  const done = record?.state === 'applied';
+  const detail = done
+    ? ` at ${record.consumedAt} (applied ${record.applied ?? 0}, skipped ${record.skipped ?? 0})`
+    : `: an apply consumed it${record?.consumedAt ? ` at ${record.consumedAt}` : ''} (it is still going, or it stopped midway)`;
   return refused(
     'already-applied',
-    `plan ${plan.sha256} was already applied${when}${outcome}; a plan applies once. Nothing applied now`,
+    `plan ${plan.sha256} was already applied${detail}; a plan applies once. Nothing applied now`,
   );
 }
 
