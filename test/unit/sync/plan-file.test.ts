@@ -1,6 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { LedgerEntry } from '../../../shared/contracts/ledger';
-import type { PendingShortening } from '../../../shared/contracts/run';
 import { DAY_MS } from '../../../shared/policy';
 import type { PlannedChange } from '../../../shared/sync/plan';
 import {
