@@ -19,8 +19,8 @@ import { usesInactiveDays } from '../sync/warnings';
  *   ListAppInstanceUsers returns, onboarding one for every user it creates. A user id of another tenant's
  *   AppInstance, or one that never existed, is not in it. A user being onboarded right now may not be in it
  *   yet (an application that reports activity the moment its user was created races onboarding's ledger
- *   write by milliseconds), so the queue gives such an event one more delivery a few seconds later
- *   (batch.ts) before it dead-letters it. Nothing is recorded for an unseen user, and what that loses is
+ *   write by moments), so the queue retries such an event for a few seconds after it was sent
+ *   (UNKNOWN_USER_GRACE_MS, batch.ts) before it dead-letters it. Nothing is recorded for an unseen user, and what that loses is
  *   small and bounded: renewal counts from max(createdAt, lastActiveAt), and a user created outside
  *   onboarding is in the ledger after the next sync, so its expiry moves by at most that time.
  */
