@@ -1,8 +1,8 @@
 import type { ActivityEvent } from '../contracts/activity';
+import type { LedgerEntry } from '../contracts/ledger';
+import type { StoredPolicy } from '../contracts/stored-policy';
 import { TerminalError } from '../errors';
 import { compilePolicy } from '../policy';
-import type { LedgerPort, PolicySource } from '../sync/ports';
-import { usesInactiveDays } from '../sync/warnings';
 
 /**
  * Whether an activity event may be recorded: derived from what the product itself knows, never from the
@@ -39,8 +39,10 @@ export class ActivityRefusedError extends TerminalError<ActivityRefusalReason> {
 
 /** What the admission reads; the policy store and the ledger implement these. */
 export interface ActivityAdmissionPorts {
-  readonly policies: PolicySource;
-  readonly ledger: Pick<LedgerPort, 'getMany'>;
+  readonly policies: { get(tenantId: string): Promise<StoredPolicy | null> };
+  readonly ledger: {
+    getMany(tenantId: string, userIds: readonly string[]): Promise<Map<string, LedgerEntry>>;
+  };
   readonly now: () => number;
 }
 
@@ -105,7 +107,7 @@ export class ActivityAdmission {
     if (!facts) {
       facts = this.#ports.policies
         .get(tenantId)
-        .then((stored) => (stored ? { renews: usesInactiveDays(compilePolicy(stored.policy)) } : null));
+        .then((stored) => (stored ? { renews: compilePolicy(stored.policy).needsActivity } : null));
       this.#tenants.set(tenantId, facts);
     }
     return facts;

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { CHIME_CONSTRAINTS } from '../onboarding/chime-constraints';
 import { DAY_MS, MAX_EXPIRATION_DAYS, MIN_EXPIRATION_DAYS } from '../policy';
 import type { Plan } from './plan';
 
@@ -28,8 +27,13 @@ export const MAX_PLAN_FILE_BYTES = 32 * 1024 * 1024;
 export const PLAN_CLOCK_SKEW_MS = 5 * 60_000;
 
 const days = z.number().int().min(MIN_EXPIRATION_DAYS).max(MAX_EXPIRATION_DAYS).nullable();
-const userId = z.string().regex(new RegExp(CHIME_CONSTRAINTS.appInstanceUserId.pattern, 'u'), {
-  error: 'must be an AppInstanceUserId (1..64 characters of A-Z a-z 0-9 : - _ . @)',
+/**
+ * An AppInstanceUserId as far as the file can be judged alone: 1..64 characters, no control character and
+ * no `/` (the ARN a change carries must be the one built from the policy's AppInstance and this id, so a
+ * path in an id could only point elsewhere). Chime's own pattern is Chime's to enforce on the Describe.
+ */
+const userId = z.string().regex(/^[^\p{Cc}/]{1,64}$/u, {
+  error: 'must be an AppInstanceUserId (1..64 characters, no "/" and no control character)',
 });
 
 const changeSchema = z.strictObject({
