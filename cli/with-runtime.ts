@@ -1,13 +1,21 @@
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { Runtime } from '../shared/composition-root';
-import { type Config, ENV, loadConfig } from '../shared/config';
+import type { Runtime } from '../shared/composition-root';
+import type { Config } from '../shared/config';
 import { CliError } from './errors';
 
-/** Runs one command's work with a fresh runtime (config from the environment plus flag overrides). */
+/**
+ * Runs one command's work with a fresh runtime (config from the environment plus flag overrides).
+ *
+ * The composition root and its AWS SDK clients are imported here, when the work starts, not when a command
+ * module is loaded: a command that stops at a bad flag, and its --help, answer without loading them.
+ */
 export async function withRuntime<T>(
   work: (runtime: Runtime) => Promise<T>,
   overrides: Partial<Config> = {},
 ): Promise<T> {
+  const [{ Runtime }, { loadConfig }] = await Promise.all([
+    import('../shared/composition-root'),
+    import('../shared/config'),
+  ]);
   const runtime = new Runtime(loadConfig(process.env, overrides));
   try {
     return await work(runtime);
@@ -26,6 +34,10 @@ export async function withRuntime<T>(
  * say how to create it.
  */
 async function missingTableError(runtime: Runtime): Promise<CliError | null> {
+  const [{ DescribeTableCommand }, { ENV }] = await Promise.all([
+    import('@aws-sdk/client-dynamodb'),
+    import('../shared/config'),
+  ]);
   const tables = [
     { name: runtime.config.policyTable, variable: ENV.policyTable },
     { name: runtime.config.stateTable, variable: ENV.stateTable },

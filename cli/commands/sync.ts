@@ -8,6 +8,7 @@ import { tenantIdArgument } from '../policy-file';
 import { progressOnTerminal } from '../progress';
 import { countingDirectory, lastScanEstimate } from '../scan';
 import { withRuntime } from '../with-runtime';
+import { addCommand } from './index';
 
 interface SyncOptions {
   readonly tenant?: string;
@@ -21,9 +22,7 @@ interface SyncOptions {
 export const EXIT_HELD = 3;
 
 export function register(program: Command): void {
-  program
-    .command('sync')
-    .description('reconcile tenants now, in this process (the scheduled sync, in pull mode)')
+  addCommand(program, 'sync')
     .option('--tenant <tenantId>', 'only this tenant (default: every enabled tenant)')
     .option('--approve-shortening', 'apply shortening changes even above the safety caps (needs --tenant)')
     .option('--quota-scale <k>', 'multiply the Chime quotas the client respects (match the emulator)')

@@ -7,6 +7,7 @@ import { isQueueKind, QUEUE_KINDS, type QueueKind, queueNamesOf } from '../../sh
 import { CliError, EXIT_INVALID } from '../errors';
 import { nonNegativeIntegerOption, positiveIntegerOption } from '../options';
 import { withRuntime } from '../with-runtime';
+import { addCommand } from './index';
 
 interface WorkerOptions {
   readonly queue: string;
@@ -36,9 +37,7 @@ const FUNCTION_NAMES: Record<QueueKind, string> = {
 };
 
 export function register(program: Command): void {
-  program
-    .command('worker')
-    .description('consume a queue in the foreground with its Lambda handler (local SQS event source)')
+  addCommand(program, 'worker')
     .requiredOption('--queue <queue>', `which queue: ${QUEUE_KINDS.join(' or ')}`)
     .option(
       '--batch-size <n>',
