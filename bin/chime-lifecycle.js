@@ -3,6 +3,7 @@
 // its sources changed (bin/cli-build.js says how, and why it is built here). No TypeScript loader is needed,
 // so `npx chime-lifecycle --version` answers in the time Node takes to start, and `npx chime-lifecycle` works
 // straight after `npm ci --ignore-scripts`.
+import module from 'node:module';
 import { pathToFileURL } from 'node:url';
 
 const major = Number(process.versions.node.split('.')[0]);
@@ -25,7 +26,7 @@ if (process.argv.includes('--debug') || process.env.CHIME_LIFECYCLE_DEBUG === '1
   process.setSourceMapsEnabled(true);
 }
 
-const { buildCli, CliBuildError, freshEntry } = await import('./cli-build.js');
+const { buildCli, CliBuildError, compileCacheDir, freshEntry } = await import('./cli-build.js');
 let entry = freshEntry();
 if (entry === null) {
   try {
@@ -36,5 +37,7 @@ if (entry === null) {
     process.exit(1);
   }
 }
+// V8 keeps the bundle's compiled code between runs (keyed by content, so an edit never reuses old code).
+module.enableCompileCache?.(compileCacheDir());
 const { main } = await import(pathToFileURL(entry).href);
 process.exitCode = await main(process.argv);

@@ -11,6 +11,9 @@ export declare const ROOT: string;
 
 export declare function defaultCacheDir(root?: string): string;
 
+/** Node's compile cache for the bundle; emptied when old builds are removed. */
+export declare function compileCacheDir(cacheDir?: string): string;
+
 /** The bundle's entry file when it was built from exactly the files there are now, or null. */
 export declare function freshEntry(location?: CliBuildLocation): string | null;
 

@@ -108,15 +108,35 @@ describe('the CLI bundle and its freshness', () => {
     );
     expect(fresh()).toBeNull();
     expect(await readdir(path.join(cacheDir, 'builds')).catch(() => [])).toEqual([]);
+    expect(existsSync(path.join(cacheDir, 'build.lock'))).toBe(false);
   });
 
-  it('lets builds race: each gets a whole bundle of its own, and the manifest names one of them', async () => {
+  it('builds once when several processes find it stale at once: the others wait and use that bundle', async () => {
     const entries = await Promise.all([build(), build(), build()]);
-    expect(new Set(entries).size).toBe(3);
-    for (const entry of entries) {
-      expect(((await import(pathToFileURL(entry).href)) as { answer: number }).answer).toBe(1);
-    }
-    expect(entries).toContain(fresh());
+    expect(new Set(entries).size).toBe(1);
+    expect(fresh()).toBe(entries[0]);
+    expect(await readdir(path.join(cacheDir, 'builds'))).toHaveLength(1);
+    expect(existsSync(path.join(cacheDir, 'build.lock'))).toBe(false);
+  });
+
+  it('takes over a lock whose builder is gone, or that is older than two minutes', async () => {
+    const lock = path.join(cacheDir, 'build.lock');
+    // A pid that cannot be running (above Linux's pid_max).
+    await mkdir(lock, { recursive: true });
+    await writeFile(path.join(lock, 'pid'), '99999999');
+    expect(fresh()).toBeNull();
+    const entry = await build();
+    expect(fresh()).toBe(entry);
+    expect(existsSync(lock)).toBe(false);
+
+    await write('src/dep.ts', 'export const value = 5;\n');
+    await settle();
+    await mkdir(lock);
+    await writeFile(path.join(lock, 'pid'), String(process.pid)); // alive, but the lock is old
+    const longAgo = new Date(Date.now() - 10 * 60_000);
+    await utimes(lock, longAgo, longAgo);
+    expect(((await import(pathToFileURL(await build()).href)) as { answer: number }).answer).toBe(5);
+    expect(existsSync(lock)).toBe(false);
   });
 
   it('removes builds superseded more than a day ago, keeping the one just superseded', async () => {
@@ -127,6 +147,7 @@ describe('the CLI bundle and its freshness', () => {
     await utimes(old, twoDaysAgo, twoDaysAgo);
     // The current build was made long ago too; being superseded starts its day of grace.
     await utimes(path.dirname(first), twoDaysAgo, twoDaysAgo);
+    await mkdir(path.join(cacheDir, 'compiled', 'v8'), { recursive: true });
     await write('src/dep.ts', 'export const value = 4;\n');
     await settle();
     const second = await build();
@@ -134,5 +155,7 @@ describe('the CLI bundle and its freshness', () => {
     expect(builds.sort()).toEqual(
       [path.basename(path.dirname(first)), path.basename(path.dirname(second))].sort(),
     );
+    // Node's compile cache held entries of the removed build: emptied with it.
+    expect(existsSync(path.join(cacheDir, 'compiled'))).toBe(false);
   });
 });
