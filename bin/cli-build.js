@@ -33,7 +33,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 
-const MANIFEST_FORMAT = 2;
+const MANIFEST_FORMAT = 3;
 /** A stamp this close to the build's start may belong to an edit esbuild did not see (mtime granularity). */
 const CHANGED_DURING_BUILD_MARGIN_MS = 2_000;
 const UNKNOWN = 'changed-during-build';
@@ -234,6 +234,9 @@ async function bundle(esbuild, { root, cacheDir, entry, changedDuringBuildMargin
       banner: { js: REQUIRE_BANNER },
       outdir,
       chunkNames: 'chunks/[name]-[hash]',
+      // The cache is inside node_modules, where Node finds no package.json saying "module": .mjs says it,
+      // instead of Node parsing each chunk to guess.
+      outExtension: { '.js': '.mjs' },
       // Stack traces (--debug) name the sources, read from disk: the maps carry no copies of them.
       sourcemap: 'linked',
       sourcesContent: false,
@@ -255,12 +258,12 @@ async function bundle(esbuild, { root, cacheDir, entry, changedDuringBuildMargin
   const manifest = {
     format: MANIFEST_FORMAT,
     root: path.resolve(root),
-    entry: path.join('builds', id, 'main.js'),
+    entry: path.join('builds', id, 'main.mjs'),
     builtAt: new Date(startedAt).toISOString(),
     stamps: stampsOf(root, Object.keys(result.metafile.inputs), startedAt, changedDuringBuildMarginMs),
   };
   await publish(cacheDir, manifest, id);
-  return path.join(outdir, 'main.js');
+  return path.join(outdir, 'main.mjs');
 }
 
 async function publish(cacheDir, manifest, id) {
