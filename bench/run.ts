@@ -13,6 +13,7 @@ const suites: Record<string, () => Promise<Suite>> = {
   onboarding: async () => (await import('./onboarding/index')).run,
   deployed: async () => (await import('./deployed/index')).run,
   renewal: async () => (await import('./renewal')).run,
+  cli: async () => (await import('./cli')).run,
 };
 
 async function main(): Promise<number> {

@@ -7,15 +7,10 @@ import {
   TenantBusyError,
 } from '../shared/sync/plan-apply';
 import { MAX_PLAN_FILE_BYTES } from '../shared/sync/plan-file';
-import { CliError, EXIT_INVALID } from './errors';
+import { CliError, EXIT, EXIT_INVALID, noPolicyError } from './errors';
 import { printJson, printLine } from './output';
 import { type Progress, progressOnTerminal } from './progress';
 import { withRuntime } from './with-runtime';
-
-/** Exit code when a plan was applied but some of its changes were skipped (drift, gone, admin, changed). */
-export const EXIT_PARTIAL = 4;
-/** Exit code when the plan was applied before (a plan applies once): nothing was written now. */
-export const EXIT_ALREADY_APPLIED = 5;
 
 /**
  * `sync --tenant T --apply plan.json`: applies the changes of a plan `plan --out` issued, once, each decided
@@ -55,7 +50,8 @@ export async function applyPlanCommand(
     );
   } catch (error) {
     if (error instanceof PlanRefusedError) {
-      const code = error.reason === 'already-applied' ? EXIT_ALREADY_APPLIED : EXIT_INVALID;
+      if (error.reason === 'no-policy') throw noPolicyError(tenantId);
+      const code = error.reason === 'already-applied' ? EXIT.conflict : EXIT_INVALID;
       throw new CliError(`--apply: ${file}: ${error.detail}`, code);
     }
     if (error instanceof TenantBusyError) throw new CliError(`--apply: ${error.message}`);
@@ -65,7 +61,7 @@ export async function applyPlanCommand(
   }
   if (options.json) printJson(application);
   else printApplication(application);
-  if (application.skipped > 0) process.exitCode = EXIT_PARTIAL;
+  if (application.skipped > 0) process.exitCode = EXIT.partial;
 }
 
 async function readPlanFile(file: string): Promise<Buffer> {

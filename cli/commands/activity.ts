@@ -7,6 +7,7 @@ import type { ActivityEvent } from '../../shared/contracts/activity';
 import { CliError, EXIT_INVALID } from '../errors';
 import { printJson, printLine, quoteInput } from '../output';
 import { withRuntime } from '../with-runtime';
+import { addCommand } from './index';
 
 interface ActivityOptions {
   readonly file?: string;
@@ -17,11 +18,7 @@ interface ActivityOptions {
 const MAX_PROBLEMS = 10;
 
 export function register(program: Command): void {
-  program
-    .command('activity')
-    .description(
-      'record user activity for renewal (inactiveDays rules): one JSON object a line, {"tenantId", "appInstanceUserId", "at"}',
-    )
+  addCommand(program, 'activity')
     .requiredOption('--file <events.jsonl>', 'the events, one per line ("-" reads standard input)')
     .option('--json', 'print the tally as JSON')
     .action(async (options: ActivityOptions) => {

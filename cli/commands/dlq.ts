@@ -6,6 +6,7 @@ import { isQueueKind, QUEUE_KINDS, type QueueKind, queueNamesOf } from '../../sh
 import { CliError, EXIT_INVALID } from '../errors';
 import { clipText, printJson, printLine, quoteInput } from '../output';
 import { withRuntime } from '../with-runtime';
+import { addCommand } from './index';
 
 interface DlqOptions {
   readonly queue: string;
@@ -19,7 +20,7 @@ const DEFAULT_REDRIVE_MAX = 100;
 const LIMIT = 1_000;
 
 export function register(program: Command): void {
-  const dlq = program.command('dlq').description('inspect dead-lettered messages and move them back');
+  const dlq = addCommand(program, 'dlq');
 
   dlq
     .command('list')

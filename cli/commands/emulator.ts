@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { startChimeEmulator } from '../../emulator/index';
 import { CliError, EXIT_INVALID } from '../errors';
 import { quoteInput } from '../output';
+import { addCommand } from './index';
 
 interface EmulatorFlags {
   port: string;
@@ -35,9 +36,7 @@ function parseNumber(flag: string, raw: string, allowZero: boolean): number {
 
 /** `chime-lifecycle emulator`: runs the local Chime SDK Identity emulator until SIGINT/SIGTERM. */
 export function register(program: Command): void {
-  program
-    .command('emulator')
-    .description('run a local Amazon Chime SDK Identity API emulator (see docs/emulator.md)')
+  addCommand(program, 'emulator')
     .option('--port <n>', 'TCP port, 0 for a free one', '8911')
     .option('--host <address>', 'interface to bind', '127.0.0.1')
     .option('--quota-scale <k>', 'multiply every AWS API rate quota by k (> 0)')

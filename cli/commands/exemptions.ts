@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { describeExpiration, describeSelectors, exemptionStatuses } from '../../shared/policy';
-import { CliError, EXIT_INVALID } from '../errors';
+import { CliError, EXIT_INVALID, noPolicyError } from '../errors';
 import { printJson, printLine } from '../output';
 import { tenantIdArgument } from '../policy-file';
 import { formatTable } from '../table';
 import { withRuntime } from '../with-runtime';
+import { addCommand } from './index';
 
 interface ExemptionsOptions {
   readonly tenant?: string;
@@ -12,9 +13,7 @@ interface ExemptionsOptions {
 }
 
 export function register(program: Command): void {
-  program
-    .command('exemptions')
-    .description("list a tenant's exemptions with the days each has left (soonest ending first)")
+  addCommand(program, 'exemptions')
     .option('--tenant <tenantId>', 'the tenant')
     .option('--json', 'print machine-readable output')
     .action(async (options: ExemptionsOptions) => {
@@ -22,12 +21,7 @@ export function register(program: Command): void {
       const tenantId = tenantIdArgument(options.tenant, '--tenant');
       const now = Date.now();
       const stored = await withRuntime((runtime) => runtime.policyStore.get(tenantId));
-      if (!stored) {
-        throw new CliError(
-          `no policy stored for tenant ${tenantId}; \`chime-lifecycle policy list\` shows the tenants that have one`,
-          EXIT_INVALID,
-        );
-      }
+      if (!stored) throw noPolicyError(tenantId);
       const statuses = exemptionStatuses(stored.policy, now);
       if (options.json) {
         printJson({

@@ -6,6 +6,7 @@ import { printJson, quoteInput } from '../output';
 import { tenantIdArgument } from '../policy-file';
 import { formatTable } from '../table';
 import { withRuntime } from '../with-runtime';
+import { addCommand } from './index';
 
 interface ExpiringOptions {
   readonly tenant?: string;
@@ -14,11 +15,7 @@ interface ExpiringOptions {
 }
 
 export function register(program: Command): void {
-  program
-    .command('expiring')
-    .description(
-      'list the users whose expiry is near, from the ledger alone (no Chime call), with the warnings already sent',
-    )
+  addCommand(program, 'expiring')
     .requiredOption('--tenant <tenantId>', 'the tenant')
     .option('--within <duration>', 'how far ahead: 7d, 36h, 90m (a bare number is days)', '7d')
     .option('--json', 'print the users as JSON')

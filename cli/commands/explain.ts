@@ -7,10 +7,11 @@ import {
   historyOf,
   type RuleHistoryEntry,
 } from '../../shared/policy';
-import { CliError, EXIT_INVALID } from '../errors';
+import { CliError, EXIT, EXIT_INVALID, noPolicyError } from '../errors';
 import { printJson, printLine, quoteInput } from '../output';
 import { tenantIdArgument } from '../policy-file';
 import { withRuntime } from '../with-runtime';
+import { addCommand } from './index';
 
 interface ExplainOptions {
   readonly tenant?: string;
@@ -21,11 +22,7 @@ interface ExplainOptions {
 const USER_ID = /^[A-Za-z0-9._@:+=-]{1,64}$/;
 
 export function register(program: Command): void {
-  program
-    .command('explain')
-    .description(
-      'why a user expires when it does: Chime now, each rule tried, protection, decision, ledger, history',
-    )
+  addCommand(program, 'explain')
     .option('--tenant <tenantId>', 'the tenant')
     .option('--user <appInstanceUserId>', 'the AppInstanceUserId')
     .option('--json', 'print machine-readable output')
@@ -43,12 +40,7 @@ export function register(program: Command): void {
       const now = Date.now();
       const report = await withRuntime(async (runtime) => {
         const stored = await runtime.policyStore.get(tenantId);
-        if (!stored) {
-          throw new CliError(
-            `unknown tenant ${tenantId}: no policy is stored for it; \`chime-lifecycle policy list\` shows the tenants that have one`,
-            EXIT_INVALID,
-          );
-        }
+        if (!stored) throw noPolicyError(tenantId);
         const { policy } = stored;
         const userArn = runtime.chimeUsers.userArn(policy.appInstanceArn, userId);
         // The one Describe: Chime's state now (its Name is never shown).
@@ -56,7 +48,7 @@ export function register(program: Command): void {
         if (!described) {
           throw new CliError(
             `unknown user ${userId}: AppInstance ${policy.appInstanceArn} of tenant ${tenantId} has no such user`,
-            EXIT_INVALID,
+            EXIT.notFound,
           );
         }
         const admins = policy.protectAdmins

@@ -9,6 +9,7 @@ import { CliError, EXIT_INVALID } from '../errors';
 import { positiveNumberOption } from '../options';
 import { printJson, quoteInput } from '../output';
 import { withRuntime } from '../with-runtime';
+import { addCommand } from './index';
 
 interface StartOptions {
   readonly dynamodbPort: string;
@@ -27,7 +28,7 @@ interface StartOptions {
 }
 
 export function register(program: Command): void {
-  const local = program.command('local').description('set up and run the offline system');
+  const local = addCommand(program, 'local');
   local
     .command('init')
     .description('create the tables, queues and event bus on the configured endpoints (idempotent)')

@@ -6,6 +6,7 @@ import { parseOnboardMessage } from '../../shared/onboarding/message';
 import { CliError, EXIT_INVALID } from '../errors';
 import { printJson, printLine, printNote } from '../output';
 import { withRuntime } from '../with-runtime';
+import { addCommand } from './index';
 
 interface OnboardOptions {
   readonly file: string;
@@ -40,9 +41,7 @@ const BATCH_SIZE = 10;
 const CONCURRENT_BATCHES = 4;
 
 export function register(program: Command): void {
-  program
-    .command('onboard')
-    .description('send "create this user" requests from a JSON Lines file to the onboarding queue')
+  addCommand(program, 'onboard')
     .requiredOption(
       '--file <users.jsonl>',
       'one onboarding request (JSON object) per line; blank lines are skipped',

@@ -14,6 +14,7 @@ import { progressOnTerminal } from '../progress';
 import { countingDirectory, lastScanEstimate, scanForReport } from '../scan';
 import { formatTable } from '../table';
 import { withRuntime } from '../with-runtime';
+import { addCommand } from './index';
 
 interface PlanOptions {
   readonly tenant?: string;
@@ -29,9 +30,7 @@ const FORMATS = ['text', 'json', 'markdown'] as const;
 type Format = (typeof FORMATS)[number];
 
 export function register(program: Command): void {
-  program
-    .command('plan')
-    .description("show what a sync would change for a tenant, from Chime's current state; writes nothing")
+  addCommand(program, 'plan')
     .option('--tenant <tenantId>', 'the tenant (defaults to the tenantId of --policy)')
     .option('--policy <file>', 'preview an unsaved policy document instead of the stored one')
     .option('--quota-scale <k>', 'multiply the Chime quotas the client respects (match the emulator)')

@@ -1,14 +1,20 @@
 import { DescribeAppInstanceCommand } from '@aws-sdk/client-chime-sdk-identity';
 import type { Command } from 'commander';
-import { AppInstanceClaimedError, AppInstanceMoveError, sameDocument } from '../../shared/aws/policy-store';
+import {
+  AppInstanceClaimedError,
+  AppInstanceMoveError,
+  PolicyChangedError,
+  sameDocument,
+} from '../../shared/aws/policy-store';
 import type { Runtime } from '../../shared/composition-root';
 import type { StoredPolicy } from '../../shared/contracts/stored-policy';
-import { CliError, EXIT_INVALID, noPolicyError } from '../errors';
+import { CliError, EXIT, EXIT_INVALID, noPolicyError } from '../errors';
 import { checkExemptionsAtPut } from '../exemptions-check';
 import { printJson, printLine, quoteInput } from '../output';
 import { readPolicyFile, tenantIdArgument } from '../policy-file';
 import { formatTable } from '../table';
 import { withRuntime } from '../with-runtime';
+import { addCommand } from './index';
 
 interface JsonOption {
   readonly json?: boolean;
@@ -20,7 +26,7 @@ interface PutOptions extends JsonOption {
 }
 
 export function register(program: Command): void {
-  const policy = program.command('policy').description('validate, store and inspect tenant policies');
+  const policy = addCommand(program, 'policy');
 
   policy
     .command('validate <file>')
@@ -203,6 +209,7 @@ async function putPolicy(file: string, options: PutOptions): Promise<void> {
     if (expectedVersion !== undefined && (current?.version ?? 0) !== expectedVersion) {
       throw new CliError(
         `tenant ${parsed.tenantId} is at version ${current?.version ?? 0}, not ${expectedVersion}; nothing written`,
+        EXIT.conflict,
       );
     }
     if (current && sameDocument(current.document, document)) {
@@ -229,6 +236,8 @@ async function putPolicy(file: string, options: PutOptions): Promise<void> {
         { source, moveAppInstance: options.moveAppInstance === true },
       );
     } catch (error) {
+      // Another put stored a version between this one's read and its write.
+      if (error instanceof PolicyChangedError) throw new CliError(error.message, EXIT.conflict);
       if (error instanceof AppInstanceClaimedError) {
         throw new CliError(
           `AppInstance ${error.appInstanceArn} already belongs to another tenant (whose name is not shown: ` +

@@ -8,6 +8,7 @@ import { tenantIdArgument } from '../policy-file';
 import { progressOnTerminal } from '../progress';
 import { lastScanEstimate, scanForReport } from '../scan';
 import { withRuntime } from '../with-runtime';
+import { addCommand } from './index';
 import { storedPolicy, unsavedPolicy } from './plan';
 
 interface ReportOptions {
@@ -18,11 +19,7 @@ interface ReportOptions {
 }
 
 export function register(program: Command): void {
-  program
-    .command('report')
-    .description(
-      'write a tenant report (expiry chart before/after the plan, 90-day calendar, rules, safety) as one HTML file',
-    )
+  addCommand(program, 'report')
     .requiredOption('--tenant <tenantId>', 'the tenant')
     .requiredOption('--html <file>', 'where to write the page (self-contained: no network fetch when opened)')
     .option('--policy <file>', 'report on an unsaved policy document instead of the stored one')

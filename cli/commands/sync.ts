@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import { syncInProcess } from '../../shared/sync/pull-mode';
 import { applyPlanCommand } from '../apply-plan';
-import { CliError, EXIT_INVALID, noPolicyError } from '../errors';
+import { CliError, EXIT, EXIT_INVALID, noPolicyError } from '../errors';
 import { positiveNumberOption } from '../options';
 import { printJson, printLine } from '../output';
 import { tenantIdArgument } from '../policy-file';
 import { progressOnTerminal } from '../progress';
 import { countingDirectory, lastScanEstimate } from '../scan';
 import { withRuntime } from '../with-runtime';
+import { addCommand } from './index';
 
 interface SyncOptions {
   readonly tenant?: string;
@@ -18,12 +19,9 @@ interface SyncOptions {
 }
 
 /** Exit code when a run held shortening changes for approval. */
-export const EXIT_HELD = 3;
 
 export function register(program: Command): void {
-  program
-    .command('sync')
-    .description('reconcile tenants now, in this process (the scheduled sync, in pull mode)')
+  addCommand(program, 'sync')
     .option('--tenant <tenantId>', 'only this tenant (default: every enabled tenant)')
     .option('--approve-shortening', 'apply shortening changes even above the safety caps (needs --tenant)')
     .option('--quota-scale <k>', 'multiply the Chime quotas the client respects (match the emulator)')
@@ -115,7 +113,7 @@ export function register(program: Command): void {
         }
       }
       const states = results.map((result) => result.run?.state);
-      if (states.includes('failed')) process.exitCode = 1;
-      else if (states.includes('held')) process.exitCode = EXIT_HELD;
+      if (states.includes('failed')) process.exitCode = EXIT.failed;
+      else if (states.includes('held')) process.exitCode = EXIT.held;
     });
 }

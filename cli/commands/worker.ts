@@ -8,6 +8,7 @@ import { CliError, EXIT_INVALID } from '../errors';
 import { nonNegativeIntegerOption, positiveIntegerOption } from '../options';
 import { printNote, quoteInput } from '../output';
 import { withRuntime } from '../with-runtime';
+import { addCommand } from './index';
 
 interface WorkerOptions {
   readonly queue: string;
@@ -37,9 +38,7 @@ const FUNCTION_NAMES: Record<QueueKind, string> = {
 };
 
 export function register(program: Command): void {
-  program
-    .command('worker')
-    .description('consume a queue in the foreground with its Lambda handler (local SQS event source)')
+  addCommand(program, 'worker')
     .requiredOption('--queue <queue>', `which queue: ${QUEUE_KINDS.join(' or ')}`)
     .option(
       '--batch-size <n>',

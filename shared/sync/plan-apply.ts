@@ -112,11 +112,12 @@ export async function applyIssuedPlan(
   tenantId: string,
   deps: ApplyPlanDeps,
 ): Promise<PlanApplication> {
+  // The tenant first: a plan for a tenant that does not exist says so, whatever the file holds.
+  const stored = await deps.policies.get(tenantId);
+  if (!stored) throw refused('no-policy', `no policy is stored for tenant ${tenantId}; nothing applied`);
   const check = checkPlanFile(raw, { tenantId, now: deps.now() });
   if (!check.ok) throw refused(check.refusal.reason, check.refusal.message);
   const plan = check.plan;
-  const stored = await deps.policies.get(tenantId);
-  if (!stored) throw refused('no-policy', `no policy is stored for tenant ${tenantId}; nothing applied`);
   const mismatch = checkAgainstPolicy(
     plan,
     { version: stored.version, appInstanceArn: stored.policy.appInstanceArn },

@@ -95,20 +95,6 @@ describe('the CLI helps its operator', { timeout: 240_000 }, () => {
     );
   });
 
-  it('suggests policy list for an unknown tenant, in every command that takes one', async () => {
-    const hint = '; `chime-lifecycle policy list` shows the tenants that have one\n';
-    for (const args of [
-      ['policy', 'get', 'nobody'],
-      ['policy', 'history', 'nobody'],
-      ['plan', '--tenant', 'nobody'],
-      ['sync', '--tenant', 'nobody'],
-    ]) {
-      const result = await stack.cli(...args);
-      expect(result.code, args.join(' ')).toBe(1);
-      expect(result.stderr).toBe(`chime-lifecycle: no policy stored for tenant nobody${hint}`);
-    }
-  });
-
   it('policy get round-trips: the document exactly as put on stdout, the version line on stderr', async () => {
     // Unusual key order and layout, integer-like metadata keys: all kept.
     const text = `{

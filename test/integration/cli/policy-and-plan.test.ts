@@ -141,7 +141,7 @@ describe('chime-lifecycle policy and plan commands', { timeout: 240_000 }, () =>
     const second = await cli('policy', 'put', edited);
     expect(second.stdout).toMatch(/stored version 2/);
     const stale = await cli('policy', 'put', file, '--expected-version', '1');
-    expect(stale.code).toBe(1);
+    expect(stale.code).toBe(6); // conflict
     expect(stale.stderr).toMatch(/at version 2, not 1; nothing written/);
 
     const get = JSON.parse((await cli('policy', 'get', 'acme', '--json')).stdout);
@@ -152,9 +152,9 @@ describe('chime-lifecycle policy and plan commands', { timeout: 240_000 }, () =>
     expect(history.map((entry: { version: number }) => entry.version)).toEqual([2, 1]);
 
     const unknown = await cli('policy', 'get', 'nobody');
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).toBe(5); // not found
     expect(unknown.stderr).toBe(
-      'chime-lifecycle: no policy stored for tenant nobody; `chime-lifecycle policy list` shows the tenants that have one\n',
+      'chime-lifecycle: unknown tenant nobody: no policy is stored for it; `chime-lifecycle policy list` shows the tenants that have one\n',
     );
     const badId = await cli('policy', 'get', '../x');
     expect(badId.code).toBe(2);

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,9 +6,9 @@ import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { policyDocument } from '../../fixtures/policies';
 import { days, hours, seedTenant } from '../../support/chime';
+import { bundledChromium } from './chromium';
 import { type CliStack, startCliStack } from './harness';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.join(import.meta.dirname, '..', '..', '..', 'test-artifacts');
 const DAY = days(1);
 
@@ -85,11 +84,7 @@ describe('plan --format markdown and report --html', { timeout: 240_000 }, () =>
   });
 
   it('report --html writes one self-contained page that Chromium renders with the right chart and calendar', async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `${CHROMIUM} is missing: this test needs Debian's chromium package (apt-get install -y chromium; .ci/run installs it)`,
-      );
-    }
+    const browser = await bundledChromium();
     const file = path.join(stack.dir, 'report.html');
     const result = await stack.cli('report', '--tenant', 'report', '--html', file);
     expect(result.code, result.stderr).toBe(0);
@@ -102,7 +97,8 @@ describe('plan --format markdown and report --html', { timeout: 240_000 }, () =>
     let context: BrowserContext | undefined;
     try {
       context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
+        executablePath: browser.executablePath,
+        env: browser.env,
         headless: true,
         args: [
           '--headless',

@@ -182,10 +182,10 @@ describe('exemptions and explain', { timeout: 300_000 }, () => {
     expect(text.stdout).not.toContain('User guest-vip');
 
     const unknownUser = await stack.cli('explain', '--tenant', 'exco', '--user', 'nobody');
-    expect(unknownUser.code).toBe(2);
+    expect(unknownUser.code).toBe(5); // not found
     expect(unknownUser.stderr).toContain('unknown user nobody');
     const unknownTenant = await stack.cli('explain', '--tenant', 'nope', '--user', 'guest-2');
-    expect(unknownTenant.code).toBe(2);
+    expect(unknownTenant.code).toBe(5);
     expect(unknownTenant.stderr).toContain('unknown tenant nope');
   });
 });

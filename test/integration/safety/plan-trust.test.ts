@@ -207,15 +207,15 @@ describe('sync --apply trusts no plan file', { timeout: 300_000 }, () => {
       stack.cli('sync', '--tenant', 'trusta', '--apply', file),
     ]);
     const codes = [first?.code, second?.code].sort();
-    // One applies (0); the other found the lease taken (1) or the plan consumed (5).
+    // One applies (0); the other found the lease taken (1) or the plan consumed (6, conflict).
     expect(codes[0], `${first?.stderr}${second?.stderr}`).toBe(0);
-    expect([1, 5]).toContain(codes[1]);
+    expect([1, 6]).toContain(codes[1]);
     expect(`${first?.stderr}${second?.stderr}`).toMatch(/is busy: plan-|was already applied/);
     expect((await snapshot()).a).toEqual([7, 7, 365]);
     expect(appliedEvents()).toHaveLength(1);
 
     const replay = await stack.cli('sync', '--tenant', 'trusta', '--apply', file);
-    expect(replay.code).toBe(5);
+    expect(replay.code).toBe(6);
     expect(replay.stderr).toMatch(
       /plan [0-9a-f]{64} was already applied at .* \(applied 2, skipped 0\); a plan applies once/,
     );
