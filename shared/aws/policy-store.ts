@@ -8,6 +8,7 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { StoredPolicy } from '../contracts/stored-policy';
+import { TerminalError } from '../errors';
 import { type Policy, parsePolicy } from '../policy';
 import { parseStrictJson } from '../policy/strict-json';
 
@@ -56,8 +57,15 @@ export class AppInstanceMoveError extends Error {
   }
 }
 
-export class StoredPolicyInvalidError extends Error {
+/**
+ * A policy that cannot be read (not JSON, or not a valid document): repeating the work never repairs it, so
+ * it is terminal, and a queue driver dead-letters the message at once with this reason.
+ */
+export class StoredPolicyInvalidError extends TerminalError<'stored-policy-invalid'> {
   override name = 'StoredPolicyInvalidError';
+  constructor(detail: string) {
+    super('stored-policy-invalid', detail);
+  }
 }
 
 export interface PolicyTables {
