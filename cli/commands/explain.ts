@@ -5,6 +5,7 @@ import {
   type Explanation,
   explainDecision,
   historyOf,
+  policyNeedsActivity,
   type RuleHistoryEntry,
 } from '../../shared/policy';
 import { CliError, EXIT, EXIT_INVALID, noPolicyError } from '../errors';
@@ -54,10 +55,18 @@ export function register(program: Command): void {
         const admins = policy.protectAdmins
           ? await runtime.chimeUserPort.listAdmins(policy.appInstanceArn)
           : undefined;
+        // The recorded activity, from the store the sync reads it from; the decision uses it exactly when the
+        // sync's does (a policy with an expiration that renews by activity), so explain and sync agree.
+        const lastActiveAt = (await runtime.activity.lastActiveMany(tenantId, [userId])).get(userId);
+        const decidesByActivity = policyNeedsActivity(policy);
         const explanation = explainDecision(
           policy,
           { appInstanceUserId: userId, metadata: described.metadata },
-          { createdAt: described.createdAt, expirationDays: described.expirationDays },
+          {
+            createdAt: described.createdAt,
+            expirationDays: described.expirationDays,
+            lastActiveAt: decidesByActivity ? lastActiveAt : undefined,
+          },
           now,
           admins,
         );
@@ -78,6 +87,10 @@ export function register(program: Command): void {
             expirationDays: described.expirationDays ?? null,
           },
           admin: admins?.has(userId) ?? null,
+          activity: {
+            lastActiveAt: lastActiveAt === undefined ? null : new Date(lastActiveAt).toISOString(),
+            usedByPolicy: decidesByActivity,
+          },
           explanation,
           ledger,
           history,
@@ -95,6 +108,8 @@ interface Report {
   readonly at: string;
   readonly chime: { readonly createdAt: string; readonly expirationDays: number | null };
   readonly admin: boolean | null;
+  /** The user's last recorded activity, and whether the policy decides with it (as the sync does). */
+  readonly activity: { readonly lastActiveAt: string | null; readonly usedByPolicy: boolean };
   readonly explanation: Explanation;
   readonly ledger: LedgerEntry | null;
   readonly history: readonly RuleHistoryEntry[];
@@ -116,6 +131,9 @@ function printExplanation(report: Report): void {
   );
   printLine(
     `  AppInstanceAdmin: ${report.admin === null ? 'not checked (protectAdmins is false)' : report.admin ? 'yes' : 'no'}`,
+  );
+  printLine(
+    `  last recorded activity: ${report.activity.lastActiveAt ?? 'none'} (${report.activity.usedByPolicy ? 'decided with, as the sync does' : 'not used: no expiration of this policy renews by activity'})`,
   );
   printLine('');
   printLine('tried, in order:');
