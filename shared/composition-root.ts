@@ -263,6 +263,7 @@ export class Runtime {
     const ledger = this.ledger;
     return {
       tenantOf: (appInstanceArn) => store.tenantOfAppInstance(appInstanceArn),
+      users: this.chimeUserPort,
       markRemoved: (tenantId, userId, at, reason) => ledger.markRemoved(tenantId, userId, at, reason),
       events: this.events,
       log: options.log,

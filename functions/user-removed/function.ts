@@ -19,12 +19,20 @@ export default defineFunction({
     },
   },
   iam: [
-    // PolicyStore.tenantOfAppInstance (the AppInstance's claim) and Ledger.markRemoved.
+    // PolicyStore.tenantOfAppInstance (the AppInstance's claim), Ledger.markRemoved, and the Chime quota
+    // lease of the rate limiter its one Describe goes through.
     {
       sid: 'ReadClaimMarkLedger',
       actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       resource: { table: 'StateTable' },
     },
     { sid: 'PublishLifecycleEvents', actions: ['events:PutEvents'], resource: { eventBus: 'EventBus' } },
+    // The event is a claim: one Describe confirms the user is gone before anything is written. Its resource
+    // type is the user (app-instance/*/user/*), never the AppInstance itself.
+    {
+      sid: 'ConfirmRemoval',
+      actions: ['chime:DescribeAppInstanceUser'],
+      resource: { chime: 'appInstanceUsers' },
+    },
   ],
 });

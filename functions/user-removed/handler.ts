@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
+import { releaseQuotaLeaseAtEnd } from '../../shared/chime/lease-middleware';
 import { Runtime } from '../../shared/composition-root';
 import { asLog, createLogger, lambdaContext } from '../../shared/observability';
 import {
@@ -13,9 +14,10 @@ const runtime = new Runtime();
 const deps = runtime.userRemovedDeps({ log: asLog(logger) });
 
 /**
- * EventBridge rule (default bus, CloudTrail events of aws.chime) → marks the removed user gone in the ledger
- * at once and publishes "User Expired" or "User Deleted". A failure throws, so EventBridge's asynchronous
- * invocation retries it.
+ * EventBridge rule (default bus, CloudTrail events of aws.chime) → confirms with Chime that the user is gone
+ * (one Describe, rate-limited), marks it gone in the ledger at once and publishes "User Expired" or "User
+ * Deleted". A failure throws: the invocation is retried, then the event lands in the rule's DLQ (see the
+ * declaration).
  */
 export const handler = middy(
   async (event: EventBridgeEvent<string, unknown>): Promise<UserRemovedResult | { outcome: 'invalid' }> => {
@@ -31,4 +33,7 @@ export const handler = middy(
     }
     return onUserRemoved(parsed.data, deps);
   },
-).use(lambdaContext(logger));
+)
+  .use(lambdaContext(logger))
+  // One Describe per invocation: its quota lease is given back at the end, not held while frozen.
+  .use(releaseQuotaLeaseAtEnd(() => runtime.releaseQuotaLease()));

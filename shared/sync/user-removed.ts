@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { EventSink, LifecycleEvent } from '../contracts/lifecycle-events';
 import type { Log } from '../contracts/log';
+import { isChimeArn, parseAppInstanceArn } from '../policy/arn';
+import type { UserDirectory } from './ports';
 
 /**
  * Chime's own deletions, as CloudTrail reports them through EventBridge (source `aws.chime`):
@@ -28,7 +30,28 @@ export const chimeRemovalEventSchema = z.looseObject({
 
 export type ChimeRemovalEvent = z.infer<typeof chimeRemovalEventSchema>;
 
-const USER_ARN = /^arn:[^:]+:chime:[^:]*:\d{12}:app-instance\/[^/]+\/user\/[^/]+$/;
+/**
+ * The model's UserId shape (1..64 characters; test/unit/sync/user-removed.test.ts checks this against the API
+ * model). A user id never contains `/`, so the last `/user/` of a user ARN splits it.
+ */
+const USER_ID = /^[A-Za-z0-9](?:[A-Za-z0-9:\-_.@]{0,62}[A-Za-z0-9])?$/;
+const USER_SEGMENT = '/user/';
+
+/**
+ * A user ARN as the API model defines it: a ChimeArn whose resource is `app-instance/<id>/user/<userId>`,
+ * the AppInstance part an AppInstance ARN exactly, the user id a UserId. Anything else is no user of ours.
+ */
+export function parseUserArn(
+  arn: string,
+): { readonly appInstanceArn: string; readonly appInstanceUserId: string } | null {
+  if (!isChimeArn(arn)) return null;
+  const split = arn.lastIndexOf(USER_SEGMENT);
+  if (split <= 0) return null;
+  const appInstanceArn = arn.slice(0, split);
+  const appInstanceUserId = arn.slice(split + USER_SEGMENT.length);
+  if (parseAppInstanceArn(appInstanceArn) === null || !USER_ID.test(appInstanceUserId)) return null;
+  return { appInstanceArn, appInstanceUserId };
+}
 
 export interface Removal {
   readonly appInstanceArn: string;
@@ -39,32 +62,39 @@ export interface Removal {
   readonly at: number;
 }
 
-/** What a CloudTrail event says was removed; null when it removed nothing (a failed call, another event). */
+/**
+ * What a CloudTrail event says was removed; null when it removed nothing (a failed call, another event) or
+ * names no single well-formed user ARN (none, or several different ones: which one would it be?).
+ */
 export function removalOf(event: ChimeRemovalEvent, now: number): Removal | null {
   const { detail } = event;
   if (detail.errorCode !== undefined) return null;
-  let arn: string | undefined;
+  let arns: string[];
   let reason: Removal['reason'];
   if (detail.eventName === 'ExpireAppInstanceUser') {
     reason = 'expired';
-    arn = detail.resources?.find((resource) => resource.ARN && USER_ARN.test(resource.ARN))?.ARN;
+    arns = (detail.resources ?? []).flatMap(({ ARN }) =>
+      typeof ARN === 'string' && ARN.includes(USER_SEGMENT) ? [ARN] : [],
+    );
   } else if (detail.eventName === 'DeleteAppInstanceUser') {
     reason = 'deleted';
-    arn = detail.requestParameters?.appInstanceUserArn;
+    const requested = detail.requestParameters?.appInstanceUserArn;
     // A path parameter may be logged URL-encoded.
-    if (arn?.includes('%')) arn = safeDecode(arn);
+    arns = requested === undefined ? [] : [requested.includes('%') ? safeDecode(requested) : requested];
   } else {
     return null;
   }
-  if (arn === undefined || !USER_ARN.test(arn)) return null;
-  const split = arn.lastIndexOf('/user/');
+  const distinct = [...new Set(arns)];
+  if (distinct.length !== 1) return null;
+  const arn = distinct[0] as string;
+  const parsed = parseUserArn(arn);
+  if (parsed === null) return null;
   const at = Date.parse(detail.eventTime ?? event.time ?? '');
   return {
-    appInstanceArn: arn.slice(0, split),
+    ...parsed,
     appInstanceUserArn: arn,
-    appInstanceUserId: arn.slice(split + '/user/'.length),
     reason,
-    at: Number.isFinite(at) ? at : now,
+    at: Number.isFinite(at) && at <= now ? at : now,
   };
 }
 
@@ -79,6 +109,11 @@ function safeDecode(text: string): string {
 export interface UserRemovedDeps {
   /** The tenant whose policy manages an AppInstance (the policy store's claim), or null. */
   readonly tenantOf: (appInstanceArn: string) => Promise<string | null>;
+  /**
+   * Chime itself, through the rate-limited port: `describe` answers null only when Chime says the user does
+   * not exist (NotFound); any other failure (403 included: it may be IAM, not absence) throws.
+   */
+  readonly users: Pick<UserDirectory, 'describe'>;
   /** Marks the ledger entry gone with its reason; false when the ledger has no entry for the user. */
   readonly markRemoved: (
     tenantId: string,
@@ -92,13 +127,22 @@ export interface UserRemovedDeps {
 }
 
 export type UserRemovedResult =
-  | { readonly outcome: 'marked' | 'not-in-ledger'; readonly tenantId: string; readonly removal: Removal }
+  | {
+      readonly outcome: 'marked' | 'not-in-ledger' | 'still-exists';
+      readonly tenantId: string;
+      readonly removal: Removal;
+    }
   | { readonly outcome: 'unmanaged-app-instance' | 'not-a-removal' };
 
 /**
  * Handles one of Chime's deletions at once: the ledger entry is marked gone with the reason (so nothing waits
  * for the ledger refresh window), then "User Expired" or "User Deleted" is published. AppInstances no tenant
  * manages are ignored. Safe to repeat: EventBridge delivers at least once.
+ *
+ * The event is a claim, not a fact (offline anyone can put one; on AWS a replayed or hand-made event on the
+ * default bus is possible too): the user is described once, and a user Chime still has is neither marked nor
+ * announced. A user deleted and created again with the same id before the event arrives is, rightly, left
+ * alone as well.
  */
 export async function onUserRemoved(
   event: ChimeRemovalEvent,
@@ -108,6 +152,13 @@ export async function onUserRemoved(
   if (removal === null) return { outcome: 'not-a-removal' };
   const tenantId = await deps.tenantOf(removal.appInstanceArn);
   if (tenantId === null) return { outcome: 'unmanaged-app-instance' };
+  if ((await deps.users.describe(removal.appInstanceUserArn)) !== null) {
+    deps.log.warn('a deletion event names a user Chime still has: ignored', {
+      tenantId,
+      reason: removal.reason,
+    });
+    return { outcome: 'still-exists', tenantId, removal };
+  }
   const marked = await deps.markRemoved(tenantId, removal.appInstanceUserId, removal.at, removal.reason);
   const detail = {
     tenantId,
