@@ -18,7 +18,7 @@ import { functionsOfService } from './infra/functions';
 import { dashboard, lambdaThrottlesAlarm } from './infra/monitoring';
 import { PARAMS } from './infra/params';
 
-const { functions, roles } = functionsOfService(FUNCTIONS);
+const { functions, roles, queuePolicies } = functionsOfService(FUNCTIONS);
 
 export default {
   service: 'chime-lifecycle',
@@ -51,9 +51,10 @@ export default {
       activityQueue: "${param:activityQueue, '${self:service}-${sls:stage}-activity'}",
       activityDeadLetterQueue:
         "${param:activityDeadLetterQueue, '${self:service}-${sls:stage}-activity-dlq'}",
-      // Where Lambda reports policy-table stream batches it gave up on (AWS only: the local stream runner
-      // retries until the handler succeeds).
+      // Where Lambda reports policy-table stream batches it gave up on (the local stream runner reports to a
+      // local queue of the same name), and where Chime deletion events user-removed could not handle end.
       policyStreamFailureQueue: '${self:service}-${sls:stage}-policy-stream-failures',
+      userRemovedDeadLetterQueue: '${self:service}-${sls:stage}-user-removed-dlq',
       eventBus: "${param:eventBus, '${self:service}-${sls:stage}'}",
     },
     tables: '${file(./infra/tables.json)}',
@@ -139,12 +140,14 @@ export default {
   functions,
 
   // Serverless merges the list: the shared resources, then what the declarations make (one role per
-  // function, with only what its declaration grants; the monitoring that names every function).
+  // function, with only what its declaration grants; the queue policies that let the rules dead-letter; the
+  // monitoring that names every function).
   resources: [
     '${file(./infra/resources.yml)}',
     {
       Resources: {
         ...roles,
+        ...queuePolicies,
         LambdaThrottlesAlarm: lambdaThrottlesAlarm(FUNCTIONS),
         Dashboard: dashboard(FUNCTIONS),
       },

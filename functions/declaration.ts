@@ -34,8 +34,13 @@ type StreamTableId = {
 }[TableId];
 type WorkQueueId = keyof typeof queues;
 type DeadLetterQueueId = WorkQueueId extends `${infer Name}Queue` ? `${Name}DeadLetterQueue` : never;
-/** The stream failure queue is declared in infra/resources.yml only: no code reads its settings. */
-export type QueueId = WorkQueueId | DeadLetterQueueId | 'PolicyStreamFailureQueue';
+/**
+ * The queues where a trigger's failures end (the stream's on-failure destination, a rule's dead-letter queue)
+ * are declared in infra/resources.yml only: no code reads their settings.
+ */
+export const FAILURE_QUEUE_IDS = ['PolicyStreamFailureQueue', 'UserRemovedDeadLetterQueue'] as const;
+export type FailureQueueId = (typeof FAILURE_QUEUE_IDS)[number];
+export type QueueId = WorkQueueId | DeadLetterQueueId | FailureQueueId;
 
 const TABLE_IDS = Object.keys(tables) as [TableId, ...TableId[]];
 const STREAM_TABLE_IDS = TABLE_IDS.filter((id) => 'StreamSpecification' in tables[id]) as [
@@ -46,7 +51,7 @@ export const WORK_QUEUE_IDS = Object.keys(queues) as [WorkQueueId, ...WorkQueueI
 const QUEUE_IDS = [
   ...WORK_QUEUE_IDS,
   ...WORK_QUEUE_IDS.map((id) => id.replace(/Queue$/, 'DeadLetterQueue') as DeadLetterQueueId),
-  'PolicyStreamFailureQueue',
+  ...FAILURE_QUEUE_IDS,
 ] as [QueueId, ...QueueId[]];
 
 const paramRef = z.strictObject({ param: z.enum(PARAM_NAMES) });
@@ -99,8 +104,8 @@ const streamTriggerSchema = z.strictObject({
   maximumRetryAttempts: integer(-1, 10_000),
   /** -1: no limit; otherwise 60 s to 7 days. */
   maximumRecordAgeSeconds: z.union([z.literal(-1), integer(60, 604_800)]),
-  /** Where Lambda reports a batch it gave up on. */
-  onFailure: z.strictObject({ queue: z.enum(QUEUE_IDS) }).optional(),
+  /** Where Lambda reports a batch it gave up on (a queue of its own: no code reads it). */
+  onFailure: z.strictObject({ queue: z.enum(FAILURE_QUEUE_IDS) }).optional(),
 });
 
 const scheduleTriggerSchema = z.strictObject({
@@ -114,6 +119,30 @@ const eventBridgeTriggerSchema = z.strictObject({
   type: z.literal('eventBridge'),
   /** A rule on the account's default bus (where CloudTrail delivers AWS service events). */
   pattern: z.record(z.string(), z.unknown()),
+  /**
+   * EventBridge's retries of a delivery to the function that failed (the rule target's RetryPolicy; AWS's
+   * default is 185 attempts over 24 h). Locally the rule retries a failing invocation by these, with backoff.
+   */
+  retryPolicy: z.strictObject({
+    /** 60 s to 24 h. */
+    maximumEventAgeSeconds: integer(60, 86_400),
+    maximumRetryAttempts: integer(0, 185),
+  }),
+  /**
+   * Lambda's retries of the asynchronous invocation when the function itself fails (its event invoke
+   * configuration; AWS's default is 2 retries over 6 h).
+   */
+  functionErrorRetries: z.strictObject({
+    maximumRetryAttempts: integer(0, 2),
+    /** 60 s to 6 h. */
+    maximumEventAgeSeconds: integer(60, 21_600),
+  }),
+  /**
+   * Where an event ends when either gives up, so none is dropped: the rule target's DeadLetterConfig and the
+   * function's on-failure destination (the function's role must grant sqs:SendMessage on it; the queue's
+   * policy lets the rule send).
+   */
+  deadLetterQueue: z.enum(FAILURE_QUEUE_IDS),
 });
 
 export const triggerSchema = z.discriminatedUnion('type', [

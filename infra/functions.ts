@@ -54,8 +54,16 @@ export function roleLogicalId(name: string): string {
     .join('')}Role`;
 }
 
-/** The Serverless event of a trigger. */
-export function serverlessEvent(trigger: Trigger): Record<string, Json> {
+/**
+ * The name of a function's EventBridge rule, given here rather than left to Serverless (which derives it from
+ * the function's name and may hash it), so the rule's ARN is known to the DLQ's queue policy.
+ */
+export function ruleName(functionName: string): string {
+  return `\${self:service}-\${sls:stage}-${functionName}`;
+}
+
+/** The Serverless event of a function's trigger. */
+export function serverlessEvent(trigger: Trigger, functionName: string): Record<string, Json> {
   switch (trigger.type) {
     case 'sqs':
       return {
@@ -89,8 +97,32 @@ export function serverlessEvent(trigger: Trigger): Record<string, Json> {
       return { schedule: { rate: setting(trigger.rate), enabled: booleanSetting(trigger.enabled) } };
     case 'eventBridge':
       // No eventBus: the default bus, the only one CloudTrail delivers to.
-      return { eventBridge: { pattern: trigger.pattern as Json } };
+      return {
+        eventBridge: {
+          name: ruleName(functionName),
+          pattern: trigger.pattern as Json,
+          retryPolicy: {
+            maximumEventAge: trigger.retryPolicy.maximumEventAgeSeconds,
+            maximumRetryAttempts: trigger.retryPolicy.maximumRetryAttempts,
+          },
+          deadLetterQueueArn: getAtt(trigger.deadLetterQueue, 'Arn'),
+        },
+      };
   }
+}
+
+/**
+ * An EventBridge rule invokes its function asynchronously: once Lambda has taken the event, a function error
+ * is retried by Lambda (the function's event invoke configuration), not by the rule, and then sent to the
+ * on-failure destination: the rule's DLQ too.
+ */
+function asyncInvocation(trigger: Trigger): Record<string, Json> {
+  if (trigger.type !== 'eventBridge') return {};
+  return {
+    maximumRetryAttempts: trigger.functionErrorRetries.maximumRetryAttempts,
+    maximumEventAge: trigger.functionErrorRetries.maximumEventAgeSeconds,
+    destinations: { onFailure: { type: 'sqs', arn: getAtt(trigger.deadLetterQueue, 'Arn') } },
+  };
 }
 
 /** The Serverless `functions:` entry of a declaration. */
@@ -108,8 +140,57 @@ export function serverlessFunction(declaration: FunctionDeclaration): Record<str
     ...(environment.length > 0
       ? { environment: Object.fromEntries(environment.map(([name, value]) => [name, setting(value)])) }
       : {}),
-    events: [serverlessEvent(declaration.trigger)],
+    ...asyncInvocation(declaration.trigger),
+    events: [serverlessEvent(declaration.trigger, declaration.name)],
   };
+}
+
+/**
+ * The queue policy of each rule's dead-letter queue: EventBridge sends undeliverable events with its own
+ * service principal, so the queue must allow events.amazonaws.com, and only from the rules that use it
+ * (aws:SourceArn), as the EventBridge user guide ("Granting permissions to the dead-letter queue") says.
+ */
+export function ruleDeadLetterQueuePolicies(
+  declarations: readonly FunctionDeclaration[],
+): Record<string, CfnResource> {
+  const rulesByQueue = new Map<string, string[]>();
+  for (const declaration of declarations) {
+    const trigger = declaration.trigger;
+    if (trigger.type !== 'eventBridge') continue;
+    const rules = rulesByQueue.get(trigger.deadLetterQueue) ?? [];
+    rules.push(ruleName(declaration.name));
+    rulesByQueue.set(trigger.deadLetterQueue, rules);
+  }
+  return Object.fromEntries(
+    [...rulesByQueue].map(([queue, rules]) => [
+      `${queue}Policy`,
+      {
+        Type: 'AWS::SQS::QueuePolicy',
+        Properties: {
+          Queues: [{ Ref: queue }],
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Sid: 'RuleDeadLetters',
+                Effect: 'Allow',
+                Principal: { Service: 'events.amazonaws.com' },
+                Action: 'sqs:SendMessage',
+                Resource: getAtt(queue, 'Arn'),
+                Condition: {
+                  ArnEquals: {
+                    'aws:SourceArn': rules.map((rule) => ({
+                      'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/${rule}`,
+                    })),
+                  },
+                },
+              },
+            ],
+          },
+        },
+      },
+    ]),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -182,13 +263,15 @@ export function functionRole(declaration: FunctionDeclaration): CfnResource {
   };
 }
 
-/** Every function's Serverless entry and role, keyed as serverless.ts needs them. */
+/** Every function's Serverless entry and role, and the rules' DLQ policies, keyed as serverless.ts needs them. */
 export function functionsOfService(declarations: readonly FunctionDeclaration[]): {
   functions: Record<string, Record<string, Json>>;
   roles: Record<string, CfnResource>;
+  queuePolicies: Record<string, CfnResource>;
 } {
   return {
     functions: Object.fromEntries(declarations.map((fn) => [fn.name, serverlessFunction(fn)])),
     roles: Object.fromEntries(declarations.map((fn) => [roleLogicalId(fn.name), functionRole(fn)])),
+    queuePolicies: ruleDeadLetterQueuePolicies(declarations),
   };
 }

@@ -142,6 +142,7 @@ export function dashboard(declarations: readonly FunctionDeclaration[]): CfnReso
         'ReconcileDeadLetterQueue',
         'ActivityDeadLetterQueue',
         'PolicyStreamFailureQueue',
+        'UserRemovedDeadLetterQueue',
       ].map(
         (queue): Row => [
           'AWS/SQS',

@@ -1,7 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type EventPattern, matchesPattern, validatePattern } from './event-pattern';
+import type { Backoff } from '../shared/backoff';
+import {
+  type DeliveryCounts,
+  type DeliveryFailureReport,
+  type LocalRule,
+  RuleRouter,
+} from './eventbridge-rules';
+
+export {
+  DEFAULT_RULE_RETRY_POLICY,
+  type DeliveryCounts,
+  type DeliveryFailure,
+  type DeliveryFailureReport,
+  describeDeliveryFailure,
+  type EventEnvelope,
+  type LocalRule,
+  type RuleRetryPolicy,
+} from './eventbridge-rules';
 
 /** An event as PutEvents received it. */
 export interface ReceivedEvent {
@@ -14,28 +31,6 @@ export interface ReceivedEvent {
   readonly resources?: readonly string[];
 }
 
-/** An event as EventBridge hands it to a rule's target (and as its patterns see it). */
-export interface EventEnvelope {
-  readonly version: '0';
-  readonly id: string;
-  readonly 'detail-type': string;
-  readonly source: string;
-  readonly account: string;
-  readonly time: string;
-  readonly region: string;
-  readonly resources: readonly string[];
-  readonly detail: unknown;
-}
-
-/** A rule: events on `eventBusName` that match `pattern` go to `target`, asynchronously, like EventBridge. */
-export interface LocalRule {
-  readonly name: string;
-  /** Default `default`. */
-  readonly eventBusName?: string;
-  readonly pattern: EventPattern;
-  readonly target: (event: EventEnvelope) => Promise<unknown>;
-}
-
 export interface LocalEventBridge {
   readonly url: string;
   readonly events: readonly ReceivedEvent[];
@@ -43,10 +38,10 @@ export interface LocalEventBridge {
   setFailureRate(rate: number): void;
   /** Adds a rule; throws with the pattern's problems when EventBridge would refuse it. */
   addRule(rule: LocalRule): void;
-  /** Resolves once every target invocation started so far has finished. */
+  /** Resolves once every delivery started so far has ended: delivered, or given up on and reported. */
   idle(): Promise<void>;
-  /** Target invocations per rule name, and how many failed. */
-  deliveries(): Record<string, { delivered: number; failed: number }>;
+  /** Per rule name: events delivered, failed attempts retried, events given up on, and of those kept. */
+  deliveries(): Record<string, DeliveryCounts>;
   clear(): void;
   close(): Promise<void>;
 }
@@ -56,69 +51,18 @@ export interface LocalEventBridgeOptions {
   readonly host?: string;
   readonly onEvent?: (event: ReceivedEvent) => void;
   readonly rules?: readonly LocalRule[];
-  /** Told when a rule's target fails (EventBridge would retry; here it is reported and counted). */
-  readonly onRuleError?: (rule: string, error: unknown) => void;
+  /**
+   * Told once per event a rule gave up on (its retries spent, or the server closing), after the rule's
+   * dead-letter queue took it or failed to; without it, one line on stderr says so.
+   */
+  readonly onDeliveryFailed?: (report: DeliveryFailureReport) => void;
+  /** The wait before each retry of a failed delivery, in ms (default 1 s doubling to 1 min, equal jitter). */
+  readonly retryBackoff?: Backoff;
   readonly region?: string;
   readonly accountId?: string;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
-
-type Counts = Record<string, { delivered: number; failed: number }>;
-
-/** The rules of the local buses: each matching event goes to the rule's target, in the background. */
-class RuleRouter {
-  private readonly rules: LocalRule[] = [];
-  readonly counts: Counts = {};
-  private readonly running = new Set<Promise<void>>();
-
-  constructor(
-    private readonly where: { readonly region: string; readonly account: string },
-    private readonly onRuleError?: (rule: string, error: unknown) => void,
-  ) {}
-
-  add(rule: LocalRule): void {
-    const problems = validatePattern(rule.pattern);
-    if (problems.length > 0)
-      throw new Error(`rule ${rule.name}: invalid event pattern: ${problems.join('; ')}`);
-    this.rules.push(rule);
-    this.counts[rule.name] ??= { delivered: 0, failed: 0 };
-  }
-
-  route(event: ReceivedEvent): void {
-    const envelope: EventEnvelope = {
-      version: '0',
-      id: event.id,
-      'detail-type': event.detailType,
-      source: event.source,
-      account: this.where.account,
-      time: event.time,
-      region: this.where.region,
-      resources: event.resources ?? [],
-      detail: event.detail,
-    };
-    for (const rule of this.rules) {
-      if ((rule.eventBusName ?? 'default') !== event.eventBusName) continue;
-      if (!matchesPattern(rule.pattern, envelope)) continue;
-      const count = this.counts[rule.name] as { delivered: number; failed: number };
-      const delivery: Promise<void> = rule
-        .target(envelope)
-        .then(() => {
-          count.delivered++;
-        })
-        .catch((error: unknown) => {
-          count.failed++;
-          this.onRuleError?.(rule.name, error);
-        })
-        .finally(() => this.running.delete(delivery));
-      this.running.add(delivery);
-    }
-  }
-
-  async idle(): Promise<void> {
-    while (this.running.size > 0) await Promise.all([...this.running]);
-  }
-}
 
 type EntryResult =
   | { readonly event: ReceivedEvent }
@@ -210,10 +154,12 @@ export async function startLocalEventBridge(
   const events: ReceivedEvent[] = [];
   const buses = new Set<string>(['default']);
   let failureRate = 0;
-  const router = new RuleRouter(
-    { region: options.region ?? 'us-east-1', account: options.accountId ?? '000000000000' },
-    options.onRuleError,
-  );
+  const router = new RuleRouter({
+    region: options.region ?? 'us-east-1',
+    account: options.accountId ?? '000000000000',
+    ...(options.retryBackoff ? { retryBackoff: options.retryBackoff } : {}),
+    ...(options.onDeliveryFailed ? { onDeliveryFailed: options.onDeliveryFailed } : {}),
+  });
   for (const rule of options.rules ?? []) router.add(rule);
 
   const putEvents = (body: Record<string, unknown>, response: ServerResponse) => {
@@ -288,11 +234,14 @@ export async function startLocalEventBridge(
     clear: () => {
       events.length = 0;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      // Retries still waiting are given up on (reported, dead-lettered), never dropped in silence.
+      await router.stop();
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+    },
   };
 }
 

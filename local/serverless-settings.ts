@@ -11,9 +11,9 @@
  */
 import {
   DEFAULT_MEMORY_MB,
+  type FailureQueueId,
   type FunctionDeclaration,
   type ParamRef,
-  type QueueId,
   type Trigger,
 } from '../functions/declaration';
 import { FUNCTIONS } from '../functions/index';
@@ -43,9 +43,9 @@ export type ResolvedTrigger =
       readonly maximumConcurrency: number;
       readonly reportBatchItemFailures: boolean;
     }
-  | (Omit<StreamTrigger, 'onFailure'> & { readonly onFailureQueue?: QueueId })
+  | (Omit<StreamTrigger, 'onFailure'> & { readonly onFailureQueue?: FailureQueueId })
   | { readonly type: 'schedule'; readonly rate: string; readonly enabled: boolean }
-  | { readonly type: 'eventBridge'; readonly pattern: Readonly<Record<string, unknown>> };
+  | Extract<Trigger, { type: 'eventBridge' }>;
 
 /** A declaration with its parameters resolved for a stage. */
 export interface ResolvedFunction {
@@ -182,7 +182,8 @@ function resolveTrigger(trigger: Trigger, resolver: ParamResolver, where: string
         enabled: resolver.boolean('trigger.enabled', trigger.enabled),
       };
     case 'eventBridge':
-      return { type: 'eventBridge', pattern: trigger.pattern };
+      // Nothing to resolve: the pattern, the retries and the dead-letter queue are the same on every stage.
+      return trigger;
   }
 }
 

@@ -1,12 +1,19 @@
 import path from 'node:path';
 import { CreateEventBusCommand, ResourceAlreadyExistsException } from '@aws-sdk/client-eventbridge';
 import { type ChimeEmulator, putEventsSink, startChimeEmulator } from '../emulator';
+import type { FailureQueueId } from '../functions/declaration';
 import { type EnsuredTable, ensureTables } from '../shared/aws/tables';
 import type { Runtime } from '../shared/composition-root';
 import type { Config } from '../shared/config';
 import type { QueueKind } from '../shared/queue-settings';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
-import { type LocalEventBridge, type ReceivedEvent, startLocalEventBridge } from './eventbridge-server';
+import {
+  type DeliveryFailureReport,
+  type LocalEventBridge,
+  type ReceivedEvent,
+  startLocalEventBridge,
+} from './eventbridge-server';
+import { ensureFailureQueues, type FailureQueue } from './failure-queues';
 import { type PortClaim, PortInUseError, portHolders } from './port-owner';
 import type { LOCAL_PORTS } from './ports';
 import { type EnsuredQueue, ensureQueues } from './queue-provisioning';
@@ -27,6 +34,8 @@ export interface ServiceOptions {
   readonly persistDir?: string;
   readonly onChildProcess?: (child: { name: string; pid: number; group: boolean }) => Promise<void>;
   readonly onEvent?: (event: ReceivedEvent) => void;
+  /** Told of each event a rule gave up on (its retries spent), after its dead-letter queue took it. */
+  readonly onDeliveryFailed?: (report: DeliveryFailureReport) => void;
 }
 
 export interface Services {
@@ -67,6 +76,7 @@ export async function startServices(options: ServiceOptions, stops: Stops): Prom
     port: options.ports.eventbridge,
     host: options.host,
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...(options.onDeliveryFailed ? { onDeliveryFailed: options.onDeliveryFailed } : {}),
   }).catch(async (error: Error) => {
     throw await inUse(error, {
       service: 'the local EventBridge',
@@ -99,18 +109,21 @@ function startDynamo(options: ServiceOptions): Promise<DynamoDbLocal> {
 export interface Provisioned {
   readonly tables: readonly EnsuredTable[];
   readonly queues: Record<QueueKind, EnsuredQueue>;
+  /** Where the stream's and the rule's failures end (local/failure-queues.ts). */
+  readonly failureQueues: Record<FailureQueueId, FailureQueue>;
 }
 
-/** The tables, queues (with their DLQs) and the bus, as the template declares them; idempotent. */
+/** The tables, queues (with their DLQs), the failure queues and the bus, as the template declares them; idempotent. */
 export async function provision(runtime: Runtime, config: Config): Promise<Provisioned> {
   const tables = await ensureTables(runtime.dynamo, config);
   const queues = await ensureQueues(runtime.sqs, config);
+  const failureQueues = await ensureFailureQueues(runtime.sqs, config);
   try {
     await runtime.eventBridge.send(new CreateEventBusCommand({ Name: config.eventBus }));
   } catch (error) {
     if (!(error instanceof ResourceAlreadyExistsException)) throw error;
   }
-  return { tables, queues };
+  return { tables, queues, failureQueues };
 }
 
 /** An in-process server's EADDRINUSE as the refusal `local start` gives for a taken port. */

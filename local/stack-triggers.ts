@@ -1,11 +1,13 @@
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBStreamEvent, ScheduledEvent } from 'aws-lambda';
+import type { FailureQueueId } from '../functions/declaration';
 import { tableNames } from '../shared/aws/tables';
 import type { Runtime } from '../shared/composition-root';
 import type { Config } from '../shared/config';
 import type { QueueKind } from '../shared/queue-settings';
 import { createContext, type EventSource, startEventSource } from './event-source-runner';
 import type { EventEnvelope, LocalEventBridge } from './eventbridge-server';
+import { type FailureQueue, sendRuleDeadLetter, sendStreamFailure } from './failure-queues';
 import type { EnsuredQueue } from './queue-provisioning';
 import type { InFlight, Invoke, LocalFunctions } from './stack-functions';
 import type { Stops } from './stack-services';
@@ -22,6 +24,7 @@ export interface TriggerDeps {
   readonly runtime: Runtime;
   readonly config: Config;
   readonly queues: Record<QueueKind, EnsuredQueue>;
+  readonly failureQueues: Record<FailureQueueId, FailureQueue>;
   readonly dynamoUrl: string;
   readonly eventBridge: LocalEventBridge;
   readonly functions: LocalFunctions;
@@ -59,15 +62,7 @@ export async function startTriggers(
   for (const fn of ofKind(wiring, 'sqs')) {
     sources.set(fn.name, await startQueueSource(fn, deps));
   }
-  for (const fn of ofKind(wiring, 'rule')) {
-    const invoke = deps.functions.invoker(fn.name);
-    deps.eventBridge.addRule({
-      name: `${fn.name}-rule`,
-      eventBusName: fn.trigger.eventBusName,
-      pattern: fn.trigger.pattern,
-      target: (event: EventEnvelope) => invoke(event, contextOf(fn, deps.config)),
-    });
-  }
+  for (const fn of ofKind(wiring, 'rule')) addRule(fn, deps);
   stops.push(async () => {
     // A poller waits for its invocation in flight. Under serverless offline that invocation has already
     // failed (the functions stopped first); an in-process handler cannot be cut short, so it is given a few
@@ -79,6 +74,31 @@ export async function startTriggers(
     stops.push(() => stream.stop());
   }
   return { sources, runSchedule: startSchedule(ofKind(wiring, 'schedule'), deps, stops) };
+}
+
+/**
+ * A rule on the local default bus, as deployed: its retry policy (with backoff) on a failing invocation, then
+ * its dead-letter queue, with the attributes EventBridge sets.
+ */
+function addRule(fn: Wired<'rule'>, deps: TriggerDeps): void {
+  const invoke = deps.functions.invoker(fn.name);
+  const name = `${fn.name}-rule`;
+  const { region } = deps.config;
+  const arns = {
+    rule: `arn:aws:events:${region}:000000000000:rule/${name}`,
+    target: `arn:aws:lambda:${region}:000000000000:function:${fn.name}`,
+  };
+  const queue = deps.failureQueues[fn.trigger.deadLetterQueue];
+  deps.eventBridge.addRule({
+    name,
+    eventBusName: fn.trigger.eventBusName,
+    pattern: fn.trigger.pattern,
+    target: (event: EventEnvelope) => invoke(event, contextOf(fn, deps.config)),
+    retryPolicy: fn.trigger.retryPolicy,
+    deadLetter: async (failure) => {
+      await sendRuleDeadLetter(deps.runtime.sqs, queue, arns, failure);
+    },
+  });
 }
 
 function contextOf(fn: LocalFunctionWiring, config: Config) {
@@ -114,13 +134,31 @@ function startQueueSource(fn: Wired<'sqs'>, deps: TriggerDeps): Promise<EventSou
 
 function startTableStream(fn: Wired<'stream'>, deps: TriggerDeps): Promise<StreamSource> {
   const invoke: Invoke = deps.functions.invoker(fn.name);
+  const { trigger } = fn;
+  const destination = trigger.onFailureQueue ? deps.failureQueues[trigger.onFailureQueue] : undefined;
   return startStreamSource({
     dynamo: deps.runtime.dynamo,
     streams: new DynamoDBStreamsClient({ region: deps.config.region, endpoint: deps.dynamoUrl }),
-    tableName: tableNames(deps.config)[fn.trigger.table],
+    tableName: tableNames(deps.config)[trigger.table],
     handler: (event: DynamoDBStreamEvent) => invoke(event, contextOf(fn, deps.config)),
-    startingPosition: fn.trigger.startingPosition,
-    batchSize: fn.trigger.batchSize,
+    startingPosition: trigger.startingPosition,
+    batchSize: trigger.batchSize,
+    bisectBatchOnFunctionError: trigger.bisectBatchOnFunctionError,
+    maximumRetryAttempts: trigger.maximumRetryAttempts,
+    maximumRecordAgeSeconds: trigger.maximumRecordAgeSeconds,
+    functionArn: `arn:aws:lambda:${deps.config.region}:000000000000:function:${fn.name}`,
+    ...(destination
+      ? {
+          onFailure: async (record) => {
+            await sendStreamFailure(deps.runtime.sqs, destination, record);
+            deps.report(fn.name)(
+              new Error(
+                `gave up on a stream batch (${record.requestContext.condition}, ${record.DDBStreamBatchInfo.batchSize} record(s)); reported to ${destination.name}`,
+              ),
+            );
+          },
+        }
+      : {}),
     onError: deps.report(fn.name),
   });
 }

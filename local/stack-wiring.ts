@@ -1,4 +1,4 @@
-import type { WORK_QUEUE_IDS } from '../functions/declaration';
+import type { FailureQueueId, WORK_QUEUE_IDS } from '../functions/declaration';
 import type { LogicalTable } from '../shared/aws/tables';
 import type { QueueKind } from '../shared/queue-settings';
 import type { ResolvedFunction, ResolvedTrigger } from './serverless-settings';
@@ -29,6 +29,13 @@ export type LocalTrigger =
       readonly table: LogicalTable;
       readonly batchSize: number;
       readonly startingPosition: 'LATEST' | 'TRIM_HORIZON';
+      readonly bisectBatchOnFunctionError: boolean;
+      /** -1: until the record expires. */
+      readonly maximumRetryAttempts: number;
+      /** -1: no limit. */
+      readonly maximumRecordAgeSeconds: number;
+      /** Where a batch given up on is reported (a local queue of the same name: local/queue-provisioning.ts). */
+      readonly onFailureQueue?: FailureQueueId;
     }
   | {
       readonly kind: 'schedule';
@@ -41,6 +48,13 @@ export type LocalTrigger =
       readonly kind: 'rule';
       readonly eventBusName: 'default';
       readonly pattern: Readonly<Record<string, unknown>>;
+      /** The rule target's retries of a failed delivery (the local EventBridge applies them, with backoff). */
+      readonly retryPolicy: {
+        readonly maximumRetryAttempts: number;
+        readonly maximumEventAgeSeconds: number;
+      };
+      /** Where an event the rule gives up on goes (a local queue of the same name). */
+      readonly deadLetterQueue: FailureQueueId;
     };
 
 export interface LocalFunctionWiring {
@@ -124,20 +138,17 @@ function localTrigger(
           table: trigger.table,
           batchSize: trigger.batchSize,
           startingPosition: trigger.startingPosition,
+          bisectBatchOnFunctionError: trigger.bisectBatchOnFunctionError,
+          maximumRetryAttempts: trigger.maximumRetryAttempts,
+          maximumRecordAgeSeconds: trigger.maximumRecordAgeSeconds,
+          ...(trigger.onFailureQueue ? { onFailureQueue: trigger.onFailureQueue } : {}),
         },
-        // The local stream runner retries a failed batch until the handler succeeds (blocking its shard), as
-        // Lambda does without these settings: nothing is skipped, so nothing needs reporting.
-        awsOnly: [
-          ...(trigger.batchWindowSeconds === undefined
+        awsOnly:
+          trigger.batchWindowSeconds === undefined
             ? []
             : [
                 `batchWindowSeconds ${trigger.batchWindowSeconds}: records are delivered as soon as they are read`,
-              ]),
-          `bisectBatchOnFunctionError ${trigger.bisectBatchOnFunctionError}, maximumRetryAttempts ${trigger.maximumRetryAttempts}, maximumRecordAgeSeconds ${trigger.maximumRecordAgeSeconds}: a failed batch is retried until it succeeds`,
-          ...(trigger.onFailureQueue
-            ? [`onFailure ${trigger.onFailureQueue}: no batch is given up on, so none is reported`]
-            : []),
-        ],
+              ],
       };
     case 'schedule':
       return {
@@ -151,6 +162,19 @@ function localTrigger(
         ],
       };
     case 'eventBridge':
-      return { trigger: { kind: 'rule', eventBusName: 'default', pattern: trigger.pattern }, awsOnly: [] };
+      return {
+        trigger: {
+          kind: 'rule',
+          eventBusName: 'default',
+          pattern: trigger.pattern,
+          retryPolicy: trigger.retryPolicy,
+          deadLetterQueue: trigger.deadLetterQueue,
+        },
+        // In-process, delivering the event and running the function are one step: a failing invocation is
+        // retried by the rule's policy, then dead-lettered to the same queue Lambda's destination uses.
+        awsOnly: [
+          `functionErrorRetries ${trigger.functionErrorRetries.maximumRetryAttempts} within ${trigger.functionErrorRetries.maximumEventAgeSeconds} s: locally a failing invocation is retried by the rule's retryPolicy, then dead-lettered to the same queue`,
+        ],
+      };
   }
 }

@@ -5,7 +5,7 @@ import { type Config, loadConfig } from '../shared/config';
 import type { QueueKind } from '../shared/queue-settings';
 import type { DemoTenant } from './demo';
 import { environmentFor, exportEnvironment } from './environment';
-import type { LocalEventBridge, ReceivedEvent } from './eventbridge-server';
+import { describeDeliveryFailure, type LocalEventBridge, type ReceivedEvent } from './eventbridge-server';
 import { LOCAL_PORTS } from './ports';
 import { loadServerlessSettings, type SqsEventSourceSettings } from './serverless-settings';
 import { InFlight, type Interrupted, loadFunctions } from './stack-functions';
@@ -168,6 +168,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ...(options.persistDir ? { persistDir: options.persistDir } : {}),
         ...(options.onChildProcess ? { onChildProcess: options.onChildProcess } : {}),
         ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+        // An event a rule gave up on is never dropped in silence: one line names the rule and the event,
+        // while stopping too (the retries still waiting are given up on then).
+        onDeliveryFailed: (failure) =>
+          options.onError?.('eventbridge', new Error(describeDeliveryFailure(failure))),
       },
       stops,
     );
@@ -176,7 +180,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     exportEnvironment(config, endpoints);
     const runtime = new Runtime(config, { endpoints });
     stops.push(async () => runtime.destroy());
-    const { tables, queues } = await provision(runtime, config);
+    const { tables, queues, failureQueues } = await provision(runtime, config);
     const restored = options.persistDir !== undefined && tables.every((table) => !table.created);
 
     const functions = await loadFunctions(
@@ -192,7 +196,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     );
     const triggers = await startTriggers(
       wiring,
-      { runtime, config, queues, dynamoUrl: endpoints.dynamodb, eventBridge, functions, inFlight, report },
+      {
+        runtime,
+        config,
+        queues,
+        failureQueues,
+        dynamoUrl: endpoints.dynamodb,
+        eventBridge,
+        functions,
+        inFlight,
+        report,
+      },
       stops,
     );
     const state = await prepareState(runtime, emulator, {

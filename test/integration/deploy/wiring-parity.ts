@@ -135,25 +135,64 @@ function triggerProblems(
     check(problems, `${where}: BatchSize`, p.BatchSize, trigger.batchSize);
     check(problems, `${where}: StartingPosition`, p.StartingPosition, trigger.startingPosition);
     declaredElsewhere('batchWindowSeconds', aws.batchWindowSeconds, p.MaximumBatchingWindowInSeconds);
-    declaredElsewhere(
-      'bisectBatchOnFunctionError',
-      aws.bisectBatchOnFunctionError,
+    // The local stream runner applies the failure settings itself (local/stream-runner.ts).
+    check(
+      problems,
+      `${where}: BisectBatchOnFunctionError`,
       p.BisectBatchOnFunctionError,
+      trigger.bisectBatchOnFunctionError,
     );
-    declaredElsewhere('maximumRetryAttempts', aws.maximumRetryAttempts, p.MaximumRetryAttempts);
-    declaredElsewhere('maximumRecordAgeSeconds', aws.maximumRecordAgeSeconds, p.MaximumRecordAgeInSeconds);
+    check(problems, `${where}: MaximumRetryAttempts`, p.MaximumRetryAttempts, trigger.maximumRetryAttempts);
+    check(
+      problems,
+      `${where}: MaximumRecordAgeInSeconds`,
+      p.MaximumRecordAgeInSeconds,
+      trigger.maximumRecordAgeSeconds,
+    );
     const destination = (p.DestinationConfig as { OnFailure?: { Destination: unknown } } | undefined)
       ?.OnFailure;
-    declaredElsewhere(
-      'onFailure',
-      aws.onFailureQueue,
+    check(
+      problems,
+      `${where}: OnFailure`,
       getAtt(destination?.Destination)?.replace(/\.Arn$/, ''),
+      trigger.onFailureQueue,
     );
   } else if (trigger.kind === 'schedule' && rule && declared.trigger.type === 'schedule') {
     check(problems, `${where}: ScheduleExpression`, rule.Properties.ScheduleExpression, trigger.rate);
     declaredElsewhere('enabled', declared.trigger.enabled ? 'ENABLED' : 'DISABLED', rule.Properties.State);
-  } else if (trigger.kind === 'rule' && rule) {
+  } else if (trigger.kind === 'rule' && rule && declared.trigger.type === 'eventBridge') {
     check(problems, `${where}: EventPattern`, rule.Properties.EventPattern, trigger.pattern);
+    const [target] = asList(
+      rule.Properties.Targets as { RetryPolicy?: unknown; DeadLetterConfig?: { Arn: unknown } }[],
+    );
+    check(problems, `${where}: RetryPolicy`, target?.RetryPolicy, {
+      MaximumEventAgeInSeconds: trigger.retryPolicy.maximumEventAgeSeconds,
+      MaximumRetryAttempts: trigger.retryPolicy.maximumRetryAttempts,
+    });
+    check(
+      problems,
+      `${where}: DeadLetterConfig`,
+      getAtt(target?.DeadLetterConfig?.Arn)?.replace(/\.Arn$/, ''),
+      trigger.deadLetterQueue,
+    );
+    const [[, invokeConfig] = []] = resourcesOf(template, 'AWS::Lambda::EventInvokeConfig').filter(
+      ([, config]) => (config.Properties.FunctionName as { Ref?: string })?.Ref === functionId,
+    );
+    const retries = declared.trigger.functionErrorRetries;
+    declaredElsewhere(
+      'functionErrorRetries',
+      `${retries.maximumRetryAttempts} within ${retries.maximumEventAgeSeconds} s`,
+      `${invokeConfig?.Properties.MaximumRetryAttempts} within ${invokeConfig?.Properties.MaximumEventAgeInSeconds} s`,
+    );
+    check(
+      problems,
+      `${where}: on-failure destination`,
+      getAtt(
+        (invokeConfig?.Properties.DestinationConfig as { OnFailure?: { Destination: unknown } } | undefined)
+          ?.OnFailure?.Destination,
+      )?.replace(/\.Arn$/, ''),
+      trigger.deadLetterQueue,
+    );
     // No EventBusName: the default bus, where the local stack adds the rule too.
     check(
       problems,

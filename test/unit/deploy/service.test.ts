@@ -5,6 +5,7 @@ import {
   functionRole,
   lambdaLogicalId,
   roleLogicalId,
+  ruleDeadLetterQueuePolicies,
   serverlessEvent,
   serverlessFunction,
 } from '../../../infra/functions';
@@ -79,12 +80,45 @@ describe('serverlessEvent (a trigger as Serverless takes it)', () => {
       { schedule: { rate: `\${param:scheduleRate}`, enabled: `\${strToBool(\${param:scheduleEnabled})}` } },
     ],
     [
-      'a rule on the default bus',
-      { type: 'eventBridge', pattern: { source: ['aws.chime'] } },
-      { eventBridge: { pattern: { source: ['aws.chime'] } } },
+      'a rule on the default bus, named, with its retry policy and dead-letter queue',
+      {
+        type: 'eventBridge',
+        pattern: { source: ['aws.chime'] },
+        retryPolicy: { maximumEventAgeSeconds: 3600, maximumRetryAttempts: 10 },
+        functionErrorRetries: { maximumRetryAttempts: 2, maximumEventAgeSeconds: 3600 },
+        deadLetterQueue: 'UserRemovedDeadLetterQueue',
+      },
+      {
+        eventBridge: {
+          name: `\${self:service}-\${sls:stage}-fn`,
+          pattern: { source: ['aws.chime'] },
+          retryPolicy: { maximumEventAge: 3600, maximumRetryAttempts: 10 },
+          deadLetterQueueArn: { 'Fn::GetAtt': ['UserRemovedDeadLetterQueue', 'Arn'] },
+        },
+      },
     ],
   ])('%s', (_what, trigger, expected) => {
-    expect(serverlessEvent(trigger)).toEqual(expected);
+    expect(serverlessEvent(trigger, 'fn')).toEqual(expected);
+  });
+
+  it("gives a rule's function Lambda's retries of a failing invocation, ending in the same dead-letter queue, and lets only that rule send to the queue", () => {
+    const declaration = FUNCTIONS.find((fn) => fn.trigger.type === 'eventBridge');
+    if (declaration?.trigger.type !== 'eventBridge') throw new Error('no rule-triggered function');
+    const { trigger } = declaration;
+    expect(serverlessFunction(declaration)).toMatchObject({
+      maximumRetryAttempts: trigger.functionErrorRetries.maximumRetryAttempts,
+      maximumEventAge: trigger.functionErrorRetries.maximumEventAgeSeconds,
+      destinations: { onFailure: { type: 'sqs', arn: { 'Fn::GetAtt': [trigger.deadLetterQueue, 'Arn'] } } },
+    });
+    const policies = ruleDeadLetterQueuePolicies(FUNCTIONS);
+    expect(Object.keys(policies)).toEqual([`${trigger.deadLetterQueue}Policy`]);
+    expect(JSON.stringify(policies)).toContain(
+      `:rule/\${self:service}-\${sls:stage}-${declaration.name}`,
+    );
+    // No other trigger gets an event invoke configuration.
+    for (const fn of FUNCTIONS.filter((candidate) => candidate.trigger.type !== 'eventBridge')) {
+      expect(serverlessFunction(fn)).not.toHaveProperty('destinations');
+    }
   });
 });
 

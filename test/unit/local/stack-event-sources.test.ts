@@ -58,7 +58,7 @@ describe('stackWiring (what the local stack wires for each function)', () => {
     });
   });
 
-  it('runs the schedule every scheduleMinutes (5 by default, 0 off) and names what only AWS applies', () => {
+  it('runs the schedule every scheduleMinutes (5 by default, 0 off); the stream and the rule keep their failure settings', () => {
     const schedule = (minutes?: number) =>
       stackWiring(minutes === undefined ? {} : { scheduleMinutes: minutes }).find(
         (fn) => fn.name === 'schedule-sync',
@@ -66,12 +66,24 @@ describe('stackWiring (what the local stack wires for each function)', () => {
     expect(schedule()?.trigger).toEqual({ kind: 'schedule', rate: 'rate(1 hour)', everyMinutes: 5 });
     expect(schedule(0)?.trigger).toMatchObject({ everyMinutes: 0 });
     const stream = stackWiring().find((fn) => fn.name === 'policy-changed');
+    // The local stream runner applies the declared retries, bisection, age and on-failure queue itself.
     expect(stream?.trigger).toEqual({
       kind: 'stream',
       table: 'PolicyTable',
       batchSize: 100,
       startingPosition: 'LATEST',
+      bisectBatchOnFunctionError: true,
+      maximumRetryAttempts: 5,
+      maximumRecordAgeSeconds: 3600,
+      onFailureQueue: 'PolicyStreamFailureQueue',
     });
-    expect(stream?.awsOnly.join('\n')).toMatch(/onFailure PolicyStreamFailureQueue/);
+    expect(stream?.awsOnly.join('\n')).not.toMatch(/onFailure|maximumRetryAttempts/);
+    const rule = stackWiring().find((fn) => fn.name === 'user-removed');
+    expect(rule?.trigger).toMatchObject({
+      kind: 'rule',
+      retryPolicy: { maximumRetryAttempts: 10, maximumEventAgeSeconds: 3600 },
+      deadLetterQueue: 'UserRemovedDeadLetterQueue',
+    });
+    expect(rule?.awsOnly.join('\n')).toMatch(/^functionErrorRetries 2 within 3600 s/);
   });
 });
