@@ -112,9 +112,7 @@ describe('serverlessEvent (a trigger as Serverless takes it)', () => {
     });
     const policies = ruleDeadLetterQueuePolicies(FUNCTIONS);
     expect(Object.keys(policies)).toEqual([`${trigger.deadLetterQueue}Policy`]);
-    expect(JSON.stringify(policies)).toContain(
-      `:rule/\${self:service}-\${sls:stage}-${declaration.name}`,
-    );
+    expect(JSON.stringify(policies)).toContain(`:rule/\${self:service}-\${sls:stage}-${declaration.name}`);
     // No other trigger gets an event invoke configuration.
     for (const fn of FUNCTIONS.filter((candidate) => candidate.trigger.type !== 'eventBridge')) {
       expect(serverlessFunction(fn)).not.toHaveProperty('destinations');
