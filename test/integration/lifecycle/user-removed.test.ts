@@ -109,9 +109,7 @@ describe('user-removed believes Chime, not the event', () => {
       }),
     );
     // A sync writes both users into the ledger.
-    const [first] = await syncInProcess(['rm'], (queue) =>
-      runtime.reconcileDeps({ queue, finalAttempt: true }),
-    );
+    const [first] = await syncInProcess(['rm'], (queue) => runtime.reconcileDeps({ queue }));
     expect(first?.run?.state).toBe('completed');
     expect((await ledgerOf('alive'))?.goneAt).toBeUndefined();
   }, 60_000);

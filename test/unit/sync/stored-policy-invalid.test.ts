@@ -2,9 +2,9 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { PolicyStore, StoredPolicyInvalidError } from '../../../shared/aws/policy-store';
-import { describeInvalidBody, QueueDriver } from '../../../shared/aws/queue-driver';
+import { QueueDriver } from '../../../shared/aws/queue-driver';
+import { type ReconcileMessage, reconcileMessageSchema } from '../../../shared/contracts/reconcile-messages';
 import { isRetryable, LifecycleError, TerminalError } from '../../../shared/errors';
-import { type ReconcileMessage, reconcileMessageSchema } from '../../../shared/sync/messages';
 import { reconcileStep } from '../../../shared/sync/reconcile-step';
 import { appInstanceArn, policyDocument } from '../../fixtures/policies';
 import { FakeTransport, reconcileFakes, recordingLog, sqsRecord } from '../../support/fakes';
@@ -68,12 +68,10 @@ describe('a stored policy that cannot be read', () => {
       retry: { baseSeconds: 30, capSeconds: 900 },
       log: recordingLog(),
       random: () => 0,
-      describeInvalid: (body) => describeInvalidBody(reconcileMessageSchema, body),
+      // As reconcile-tenant's handler answers the driver.
       handle: async (message) => {
         const result = await reconcileStep(message, fakes.deps({ policies }));
-        return result.kind === 'retryAfter'
-          ? { retryAfterSeconds: result.delaySeconds, error: result.error }
-          : undefined;
+        return result.kind === 'retryAfter' ? { retry: result.error } : undefined;
       },
     });
     const start: ReconcileMessage = { kind: 'start', tenantId: 'acme', trigger: 'schedule' };

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { assertValidEvent, type LifecycleEvent } from '../../../shared/contracts/lifecycle-events';
 import { ChimeCallError } from '../../../shared/errors';
-import { assertValidEvent, type LifecycleEvent } from '../../../shared/sync/events';
 import type { DescribedUser } from '../../../shared/sync/ports';
 import {
   chimeRemovalEventSchema,
