@@ -5,11 +5,19 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { PortInUseError, portHolders } from './port-owner';
 
+/** How a child process ended: its exit code, or the signal that ended it. */
+export interface ChildExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
 export interface DynamoDbLocal {
   readonly url: string;
   readonly port: number;
   /** The Java process. */
   readonly pid: number;
+  /** Resolves when the Java process ends, for whatever reason (close() included). */
+  readonly exited: Promise<ChildExit>;
   close(): Promise<void>;
 }
 
@@ -68,7 +76,9 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<ChildExit>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
   const url = `http://${host}:${port}`;
   const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
@@ -100,7 +110,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { url, port, pid: child.pid as number, close: () => stop(child) };
+  return { url, port, pid: child.pid as number, exited, close: () => stop(child) };
 }
 
 async function probe(url: string): Promise<boolean> {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import type { ChildExit } from './dynamodb-local';
 import { PortInUseError, portHolders } from './port-owner';
 
 export interface ServerlessOffline {
@@ -7,6 +8,10 @@ export interface ServerlessOffline {
   readonly url: string;
   /** Invokes a function of the `local` stage synchronously and returns its parsed result. */
   invoke(functionName: string, event: unknown): Promise<unknown>;
+  /** Its process (the leader of its group). */
+  readonly pid: number;
+  /** Resolves when its process ends, for whatever reason (stop() included). */
+  readonly exited: Promise<ChildExit>;
   stop(): Promise<void>;
 }
 
@@ -50,6 +55,9 @@ export async function startServerlessOffline(options: ServerlessOfflineOptions):
     },
   );
   if (child.pid !== undefined) await options.onSpawn?.(child.pid);
+  const exited = new Promise<ChildExit>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   let output = '';
   const collect = (chunk: Buffer) => {
     const text = chunk.toString();
@@ -100,6 +108,8 @@ export async function startServerlessOffline(options: ServerlessOfflineOptions):
   const url = `http://localhost:${options.lambdaPort}`;
   return {
     url,
+    pid: child.pid as number,
+    exited,
     stop,
     invoke: async (functionName, event) => {
       const response = await fetch(

@@ -1,4 +1,5 @@
 import type { Context, SQSEvent } from 'aws-lambda';
+import type { ChildExit } from './dynamodb-local';
 import type { SqsEventHandler } from './event-source-runner';
 import { startServerlessOffline } from './serverless-offline';
 import type { Stops } from './stack-services';
@@ -14,6 +15,8 @@ export type Invoke = (event: unknown, context: Context) => Promise<unknown>;
 
 export interface LocalFunctions {
   readonly mode: 'serverless-offline' | 'in-process';
+  /** The process running them, under serverless offline (in-process functions have none of their own). */
+  readonly process?: { readonly name: string; readonly pid: number; readonly exited: Promise<ChildExit> };
   invoker(name: string): Invoke;
   /** Stops serverless offline (in-process functions have nothing to stop). */
   stop(): Promise<void>;
@@ -61,6 +64,7 @@ export async function loadFunctions(options: FunctionsOptions, stops: Stops): Pr
   stops.push(() => offline.stop());
   return {
     mode: 'serverless-offline',
+    process: { name: 'serverless offline', pid: offline.pid, exited: offline.exited },
     invoker: (name) => async (event) => offline.invoke(name, event),
     stop: () => offline.stop(),
   };

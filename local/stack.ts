@@ -4,6 +4,7 @@ import { type Endpoints, Runtime } from '../shared/composition-root';
 import { type Config, loadConfig } from '../shared/config';
 import type { QueueKind } from '../shared/queue-settings';
 import type { DemoTenant } from './demo';
+import type { ChildExit } from './dynamodb-local';
 import { environmentFor, exportEnvironment } from './environment';
 import { describeDeliveryFailure, type LocalEventBridge, type ReceivedEvent } from './eventbridge-server';
 import { LOCAL_PORTS } from './ports';
@@ -87,6 +88,12 @@ export interface LocalStack {
   readonly emulator: ChimeEmulator;
   readonly eventBridge: LocalEventBridge;
   readonly runtime: Runtime;
+  /**
+   * Resolves when a child process the stack cannot run without (DynamoDB Local, serverless offline) ends
+   * while the stack runs; never while stopping. The stack does not restart it: `local start` stops
+   * everything and exits 1, naming the child.
+   */
+  readonly died: Promise<ChildDeath>;
   /** Runs every scheduled function now (what the EventBridge schedule does); resolves to their results. */
   runSchedule(): Promise<unknown>;
   /**
@@ -101,6 +108,18 @@ export interface LocalStack {
    * reported; they are returned, summarised, as `interrupted`.
    */
   stop(): Promise<{ interrupted: readonly Interrupted[] }>;
+}
+
+/** A child process that ended while the stack was running. */
+export interface ChildDeath extends ChildExit {
+  readonly name: string;
+  readonly pid: number;
+}
+
+/** One line: which child, and its exit code or signal. */
+export function describeChildDeath(death: ChildDeath): string {
+  const how = death.signal ? `killed by ${death.signal}` : `exit code ${death.code}`;
+  return `${death.name} (pid ${death.pid}) died (${how})`;
 }
 
 /** What the local stack wires, from the declarations resolved for the `local` stage. */
@@ -155,6 +174,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (!stopping) options.onError?.(source, error);
   };
   const inFlight = new InFlight();
+  let announceDeath: (death: ChildDeath) => void = () => {};
+  const died = new Promise<ChildDeath>((resolve) => {
+    announceDeath = resolve;
+  });
+  const watch = (child: { name: string; pid: number; exited: Promise<ChildExit> }) => {
+    void child.exited.then((exit) => {
+      if (!stopping) announceDeath({ name: child.name, pid: child.pid, ...exit });
+    });
+  };
   // Resolved before anything starts: a declaration the local stack cannot follow stops the start at once.
   const wiring = stackWiring(options);
   const eventSources = effectiveEventSources(options);
@@ -176,6 +204,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stops,
     );
     const { endpoints, emulator, eventBridge } = services;
+    watch({ name: 'DynamoDB Local', pid: services.dynamo.pid, exited: services.dynamo.exited });
     const config = loadConfig({ ...process.env, CHIME_LIFECYCLE_QUOTA_SCALE: String(quotaScale) });
     exportEnvironment(config, endpoints);
     const runtime = new Runtime(config, { endpoints });
@@ -194,6 +223,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       stops,
     );
+    if (functions.process) watch(functions.process);
     const triggers = await startTriggers(
       wiring,
       {
@@ -227,6 +257,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       emulator,
       eventBridge,
       runtime,
+      died,
       runSchedule: () => triggers.runSchedule(),
       setEventSourceEnabled: async (functionName, enabled) => {
         const source = triggers.sources.get(functionName);

@@ -124,6 +124,7 @@ function parseStartOptions(options: StartOptions) {
 
 type StartSettings = ReturnType<typeof parseStartOptions>;
 type LocalStack = Awaited<ReturnType<typeof import('../../local/stack')['startLocalStack']>>;
+type ChildDeath = Awaited<LocalStack['died']>;
 type Instance = Awaited<ReturnType<typeof import('../../local/instance')['claimInstance']>>;
 
 async function startLocal(options: StartOptions): Promise<void> {
@@ -146,11 +147,20 @@ async function startLocal(options: StartOptions): Promise<void> {
   const stack = await launchStack(options, settings, instance, modules);
   printRunning(options, settings, stack);
 
-  await new Promise<void>((resolve) => {
-    const shutdown = () => resolve();
+  // Ctrl-C (or SIGTERM) stops it; so does the death of a child it cannot run without, which is fatal: the
+  // line names the child and how it ended, everything stops in order and the exit code is 1.
+  const death = await new Promise<ChildDeath | undefined>((resolve) => {
+    const shutdown = () => resolve(undefined);
     process.once('SIGINT', shutdown);
     process.once('SIGTERM', shutdown);
+    void stack.died.then(resolve);
   });
+  if (death) {
+    console.error(
+      `error  ${modules.stack.describeChildDeath(death)}: the offline system cannot run without it; stopping everything`,
+    );
+    process.exitCode = 1;
+  }
   console.log('stopping...');
   const { interrupted } = await stack.stop();
   for (const invocation of interrupted) {

@@ -476,3 +476,93 @@ describe('local start cleans up after an earlier start whose watchdog died too',
     expect(await second.interrupt(), second.output).toBe(0);
   }, 240_000);
 });
+
+describe('local start when a child it needs dies mid-run', () => {
+  let dir: string;
+  const stacks: Stack[] = [];
+  afterAll(async () => {
+    for (const stack of stacks) stack.kill();
+    await sleep(3_000);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  it('kill -9 of DynamoDB Local during a reconcile: one line names it and its signal, everything stops, exit 1, no pid file', async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'chime-lifecycle-child-death-'));
+    const ports = await freePorts();
+    const stack = new Stack([
+      '--work-dir',
+      dir,
+      '--no-demo',
+      '--functions',
+      'in-process',
+      '--schedule-minutes',
+      '0',
+      '--quota-scale',
+      '20',
+      ...portFlags(ports),
+    ]);
+    stacks.push(stack);
+    await stack.ready();
+    const env = stack.environment();
+    const seeded = await fetch(`http://127.0.0.1:${ports.chime}/_emulator/seed`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        appInstanceName: 'doomed',
+        users: Array.from({ length: 300 }, (_, i) => ({
+          appInstanceUserId: `user-${i}`,
+          name: 'U',
+          createdAt: new Date(Date.now() - (i % 90) * DAY).toISOString(),
+        })),
+      }),
+    });
+    const { appInstanceArn } = (await seeded.json()) as { appInstanceArn: string };
+    // Slow Chime down so the run is certainly still going when DynamoDB Local dies.
+    await fetch(`http://127.0.0.1:${ports.chime}/_emulator/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ latencyMs: 300 }),
+    });
+    const file = path.join(dir, 'doomed.json');
+    await writeFile(
+      file,
+      JSON.stringify(
+        policyDocument('doomed', appInstanceArn, {
+          safety: { minRemainingDays: 1, maxShorteningChanges: 100_000, maxShorteningPercent: 100 },
+        }),
+      ),
+    );
+    expect((await cli(env, 'policy', 'put', file)).code).toBe(0);
+    await eventually(
+      'the reconcile of doomed to be under way',
+      async () => {
+        const stats = (await (await fetch(`http://127.0.0.1:${ports.chime}/_emulator/stats`)).json()) as {
+          calls: Record<string, number>;
+        };
+        return (stats.calls.PutAppInstanceUserExpirationSettings ?? 0) > 0 ? true : undefined;
+      },
+      120_000,
+      () => stack.output,
+    );
+    const recorded = JSON.parse(await readFile(path.join(dir, 'stack.pid'), 'utf8')) as {
+      children: { name: string; pid: number }[];
+    };
+    const dynamo = recorded.children.find((child) => child.name === 'DynamoDB Local');
+    if (!dynamo) throw new Error('DynamoDB Local is not in the pid file');
+
+    process.kill(dynamo.pid, 'SIGKILL');
+    const code = await Promise.race([stack.exited, sleep(60_000).then(() => 'still running')]);
+    expect(code, stack.output).toBe(1);
+    expect(stack.output).toContain(
+      `error  DynamoDB Local (pid ${dynamo.pid}) died (killed by SIGKILL): the offline system cannot run without it; stopping everything`,
+    );
+    expect(stack.output).toMatch(/stopping\.\.\.\n(?:.*\n)*stopped\.\n/);
+    expect(stack.output).not.toMatch(/Unhandled|^\s+at /m);
+    // Stopped cleanly: no pid file, no process of it left, every port free again.
+    expect(existsSync(path.join(dir, 'stack.pid'))).toBe(false);
+    expect(await childrenOf(stack.pid)).toEqual([]);
+    for (const port of Object.values(ports)) {
+      expect(await canBind(port, '127.0.0.1'), `port ${port} is still held`).toBe(true);
+    }
+  }, 300_000);
+});
