@@ -3,19 +3,20 @@ import { FUNCTIONS, type SqsFunctionName } from '../functions/index';
 import { type Endpoints, Runtime } from '../shared/composition-root';
 import { type Config, loadConfig } from '../shared/config';
 import type { QueueKind } from '../shared/queue-settings';
+import { type ChildDeath, ChildWatch } from './child-watch';
 import type { DemoTenant } from './demo';
-import type { ChildExit } from './dynamodb-local';
 import { environmentFor, exportEnvironment } from './environment';
 import { describeDeliveryFailure, type LocalEventBridge, type ReceivedEvent } from './eventbridge-server';
 import { LOCAL_PORTS } from './ports';
 import { loadServerlessSettings, type SqsEventSourceSettings } from './serverless-settings';
 import { InFlight, type Interrupted, loadFunctions } from './stack-functions';
-import { provision, type Stops, startServices } from './stack-services';
+import { provision, type ServiceOptions, type Stops, startServices } from './stack-services';
 import { prepareState, type ResumedRun, type TenantSummary } from './stack-state';
 import { startTriggers } from './stack-triggers';
 import { type LocalFunctionWiring, localWiring } from './stack-wiring';
 
 export type { SqsFunctionName } from '../functions/index';
+export { type ChildDeath, describeChildDeath } from './child-watch';
 export type { Interrupted } from './stack-functions';
 export type { TenantSummary } from './stack-state';
 
@@ -110,18 +111,6 @@ export interface LocalStack {
   stop(): Promise<{ interrupted: readonly Interrupted[] }>;
 }
 
-/** A child process that ended while the stack was running. */
-export interface ChildDeath extends ChildExit {
-  readonly name: string;
-  readonly pid: number;
-}
-
-/** One line: which child, and its exit code or signal. */
-export function describeChildDeath(death: ChildDeath): string {
-  const how = death.signal ? `killed by ${death.signal}` : `exit code ${death.code}`;
-  return `${death.name} (pid ${death.pid}) died (${how})`;
-}
-
 /** What the local stack wires, from the declarations resolved for the `local` stage. */
 export function stackWiring(
   options: Pick<LocalStackOptions, 'concurrency' | 'scheduleMinutes'> = {},
@@ -153,6 +142,26 @@ export function effectiveEventSources(
   return sources as Record<SqsFunctionName, EffectiveEventSource>;
 }
 
+/** The servers' options, from the stack's. */
+function serviceOptions(
+  options: LocalStackOptions,
+  ports: Record<keyof typeof LOCAL_PORTS, number>,
+  quotaScale: number,
+): ServiceOptions {
+  return {
+    host: options.host ?? '127.0.0.1',
+    ports,
+    quotaScale,
+    ...(options.persistDir ? { persistDir: options.persistDir } : {}),
+    ...(options.onChildProcess ? { onChildProcess: options.onChildProcess } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    // An event a rule gave up on is never dropped in silence: one line names the rule and the event,
+    // while stopping too (the retries still waiting are given up on then).
+    onDeliveryFailed: (failure) =>
+      options.onError?.('eventbridge', new Error(describeDeliveryFailure(failure))),
+  };
+}
+
 /** Starts the whole stack; on any failure, stops what it had started and rethrows. */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const ports = { ...LOCAL_PORTS, ...options.ports };
@@ -174,43 +183,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (!stopping) options.onError?.(source, error);
   };
   const inFlight = new InFlight();
-  let announceDeath: (death: ChildDeath) => void = () => {};
-  const died = new Promise<ChildDeath>((resolve) => {
-    announceDeath = resolve;
-  });
-  const watch = (child: { name: string; pid: number; exited: Promise<ChildExit> }) => {
-    void child.exited.then((exit) => {
-      if (!stopping) announceDeath({ name: child.name, pid: child.pid, ...exit });
-    });
-  };
+  const children = new ChildWatch();
   // Resolved before anything starts: a declaration the local stack cannot follow stops the start at once.
   const wiring = stackWiring(options);
   const eventSources = effectiveEventSources(options);
 
   try {
-    const services = await startServices(
-      {
-        host: options.host ?? '127.0.0.1',
-        ports,
-        quotaScale,
-        ...(options.persistDir ? { persistDir: options.persistDir } : {}),
-        ...(options.onChildProcess ? { onChildProcess: options.onChildProcess } : {}),
-        ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-        // An event a rule gave up on is never dropped in silence: one line names the rule and the event,
-        // while stopping too (the retries still waiting are given up on then).
-        onDeliveryFailed: (failure) =>
-          options.onError?.('eventbridge', new Error(describeDeliveryFailure(failure))),
-      },
-      stops,
-    );
+    const services = await startServices(serviceOptions(options, ports, quotaScale), stops);
     const { endpoints, emulator, eventBridge } = services;
-    watch({ name: 'DynamoDB Local', pid: services.dynamo.pid, exited: services.dynamo.exited });
+    children.watch({ name: 'DynamoDB Local', pid: services.dynamo.pid, exited: services.dynamo.exited });
     const config = loadConfig({ ...process.env, CHIME_LIFECYCLE_QUOTA_SCALE: String(quotaScale) });
     exportEnvironment(config, endpoints);
     const runtime = new Runtime(config, { endpoints });
     stops.push(async () => runtime.destroy());
-    const { tables, queues, failureQueues } = await provision(runtime, config);
-    const restored = options.persistDir !== undefined && tables.every((table) => !table.created);
+    const provisioned = await provision(runtime, config);
+    const restored = options.persistDir !== undefined && provisioned.tables.every((table) => !table.created);
 
     const functions = await loadFunctions(
       {
@@ -223,14 +210,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       stops,
     );
-    if (functions.process) watch(functions.process);
+    if (functions.process) children.watch(functions.process);
     const triggers = await startTriggers(
       wiring,
       {
         runtime,
         config,
-        queues,
-        failureQueues,
+        ...provisioned,
         dynamoUrl: endpoints.dynamodb,
         eventBridge,
         functions,
@@ -257,7 +243,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       emulator,
       eventBridge,
       runtime,
-      died,
+      died: children.died,
       runSchedule: () => triggers.runSchedule(),
       setEventSourceEnabled: async (functionName, enabled) => {
         const source = triggers.sources.get(functionName);
@@ -267,6 +253,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       stop: async () => {
         stopping = true;
+        children.quiet();
         const interrupted = inFlight.now();
         // Stop polling first (no new invocation starts), then the functions, so that an invocation in flight
         // is abandoned rather than awaited: its message is not deleted and goes back to the queue.
@@ -279,6 +266,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
   } catch (error) {
     stopping = true;
+    children.quiet();
     await stopAll();
     throw error;
   }
