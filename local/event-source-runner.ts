@@ -46,7 +46,7 @@ import type { BatchResult, EventSource, EventSourceOptions } from './event-sourc
 // The runner's parts, along its seams: local/event-source/ (settings, batch assembly and payload limit,
 // invocation and deletes, the pollers' concurrency and pause gate, the Lambda event and context).
 export { type BatchPlan, planBatch } from './event-source/batch-response';
-export { HandlerTimeoutError } from './event-source/invocation';
+export { HandlerTimeoutError, withTimeout } from './event-source/invocation';
 export { createContext, parseQueueArn, toSqsEvent, toSqsRecord } from './event-source/lambda-event';
 export { LAMBDA_MAX_PAYLOAD_BYTES } from './event-source/settings';
 export type {

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import path from 'node:path';
 import type { ChildExit } from './dynamodb-local';
 import { PortInUseError, portHolders } from './port-owner';
@@ -6,8 +7,11 @@ import { PortInUseError, portHolders } from './port-owner';
 export interface ServerlessOffline {
   /** The Lambda Invoke API of serverless-offline. */
   readonly url: string;
-  /** Invokes a function of the `local` stage synchronously and returns its parsed result. */
-  invoke(functionName: string, event: unknown): Promise<unknown>;
+  /**
+   * Invokes a function of the `local` stage synchronously and returns its parsed result. serverless offline
+   * answers 504 at the function's timeout; the request itself is given up on a little later.
+   */
+  invoke(functionName: string, event: unknown, timeoutMs: number): Promise<unknown>;
   /** Its process (the leader of its group). */
   readonly pid: number;
   /** Resolves when its process ends, for whatever reason (stop() included). */
@@ -27,6 +31,49 @@ export interface ServerlessOfflineOptions {
 }
 
 const ROOT = path.join(import.meta.dirname, '..');
+
+/** How long after the function's timeout an invocation request is given up on, if serverless offline is mute. */
+const INVOKE_GRACE_MS = 5_000;
+
+/**
+ * One Invoke request. Not fetch: undici gives up on a response after 300 s (its headersTimeout), while a
+ * reconcile step may run 900 s; node:http waits as long as the signal allows.
+ */
+function postInvocation(
+  target: URL,
+  body: string,
+  signal: AbortSignal,
+): Promise<{ status: number; functionError: string | undefined; payload: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      target,
+      {
+        method: 'POST',
+        signal,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          'x-amz-invocation-type': 'RequestResponse',
+        },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', reject);
+        response.on('end', () => {
+          const header = response.headers['x-amz-function-error'];
+          resolve({
+            status: response.statusCode ?? 0,
+            functionError: Array.isArray(header) ? header[0] : header,
+            payload: Buffer.concat(chunks).toString('utf8'),
+          });
+        });
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
+}
 
 /**
  * Runs `serverless offline start --stage local`: the functions as serverless.ts builds them from their
@@ -111,21 +158,14 @@ export async function startServerlessOffline(options: ServerlessOfflineOptions):
     pid: child.pid as number,
     exited,
     stop,
-    invoke: async (functionName, event) => {
-      const response = await fetch(
-        `${url}/2015-03-31/functions/chime-lifecycle-local-${functionName}/invocations`,
-        {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-amz-invocation-type': 'RequestResponse' },
-          body: JSON.stringify(event),
-        },
+    invoke: async (functionName, event, timeoutMs) => {
+      const { status, functionError, payload } = await postInvocation(
+        new URL(`/2015-03-31/functions/chime-lifecycle-local-${functionName}/invocations`, url),
+        JSON.stringify(event),
+        AbortSignal.timeout(timeoutMs + INVOKE_GRACE_MS),
       );
-      const payload = await response.text();
-      const functionError = response.headers.get('x-amz-function-error');
-      if (response.status !== 200 || functionError) {
-        throw new Error(
-          `${functionName} failed (${functionError ?? response.status}): ${payload.slice(0, 1000)}`,
-        );
+      if (status !== 200 || functionError) {
+        throw new Error(`${functionName} failed (${functionError ?? status}): ${payload.slice(0, 1000)}`);
       }
       return payload ? (JSON.parse(payload) as unknown) : undefined;
     },

@@ -1,6 +1,6 @@
 import type { Context, SQSEvent } from 'aws-lambda';
 import type { ChildExit } from './dynamodb-local';
-import type { SqsEventHandler } from './event-source-runner';
+import { type SqsEventHandler, withTimeout } from './event-source-runner';
 import { startServerlessOffline } from './serverless-offline';
 import type { Stops } from './stack-services';
 
@@ -17,7 +17,11 @@ export interface LocalFunctions {
   readonly mode: 'serverless-offline' | 'in-process';
   /** The process running them, under serverless offline (in-process functions have none of their own). */
   readonly process?: { readonly name: string; readonly pid: number; readonly exited: Promise<ChildExit> };
-  invoker(name: string): Invoke;
+  /**
+   * Invokes the function as its trigger would, ended at its timeout as Lambda ends it (a HandlerTimeoutError
+   * with Lambda's "Task timed out after N seconds"): whatever delivers the event then treats it as failed.
+   */
+  invoker(name: string, timeoutMs: number): Invoke;
   /** Stops serverless offline (in-process functions have nothing to stop). */
   stop(): Promise<void>;
 }
@@ -42,7 +46,8 @@ export async function loadFunctions(options: FunctionsOptions, stops: Stops): Pr
     }
     return {
       mode: 'in-process',
-      invoker: (name) => (event, context) => handlerOf(handlers, name)(event, context),
+      invoker: (name, timeoutMs) => (event, context) =>
+        withTimeout(handlerOf(handlers, name)(event, context), timeoutMs, name),
       stop: async () => {},
     };
   }
@@ -65,7 +70,9 @@ export async function loadFunctions(options: FunctionsOptions, stops: Stops): Pr
   return {
     mode: 'serverless-offline',
     process: { name: 'serverless offline', pid: offline.pid, exited: offline.exited },
-    invoker: (name) => async (event) => offline.invoke(name, event),
+    // serverless offline ends the invocation at the timeout itself (a 504); the bound here is the same.
+    invoker: (name, timeoutMs) => (event) =>
+      withTimeout(offline.invoke(name, event, timeoutMs), timeoutMs, name),
     stop: () => offline.stop(),
   };
 }

@@ -1,6 +1,7 @@
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBStreamEvent, ScheduledEvent } from 'aws-lambda';
 import type { FailureQueueId } from '../functions/declaration';
+import { requestHandlerOptions } from '../shared/aws/client-timeouts';
 import { tableNames } from '../shared/aws/tables';
 import type { Runtime } from '../shared/composition-root';
 import type { Config } from '../shared/config';
@@ -81,7 +82,7 @@ export async function startTriggers(
  * its dead-letter queue, with the attributes EventBridge sets.
  */
 function addRule(fn: Wired<'rule'>, deps: TriggerDeps): void {
-  const invoke = deps.functions.invoker(fn.name);
+  const invoke = deps.functions.invoker(fn.name, fn.timeoutSeconds * 1_000);
   const name = `${fn.name}-rule`;
   const { region } = deps.config;
   const arns = {
@@ -118,7 +119,7 @@ function startQueueSource(fn: Wired<'sqs'>, deps: TriggerDeps): Promise<EventSou
     sqs: deps.runtime.sqs,
     queueUrl: queue.url,
     queueArn: queue.arn,
-    handler: deps.inFlight.track(fn.name, deps.functions.invoker(fn.name)),
+    handler: deps.inFlight.track(fn.name, deps.functions.invoker(fn.name, fn.timeoutSeconds * 1_000)),
     batchSize: trigger.batchSize,
     maximumBatchingWindowSeconds: trigger.maximumBatchingWindowSeconds,
     concurrency: trigger.concurrency,
@@ -133,12 +134,16 @@ function startQueueSource(fn: Wired<'sqs'>, deps: TriggerDeps): Promise<EventSou
 }
 
 function startTableStream(fn: Wired<'stream'>, deps: TriggerDeps): Promise<StreamSource> {
-  const invoke: Invoke = deps.functions.invoker(fn.name);
+  const invoke: Invoke = deps.functions.invoker(fn.name, fn.timeoutSeconds * 1_000);
   const { trigger } = fn;
   const destination = trigger.onFailureQueue ? deps.failureQueues[trigger.onFailureQueue] : undefined;
   return startStreamSource({
     dynamo: deps.runtime.dynamo,
-    streams: new DynamoDBStreamsClient({ region: deps.config.region, endpoint: deps.dynamoUrl }),
+    streams: new DynamoDBStreamsClient({
+      region: deps.config.region,
+      endpoint: deps.dynamoUrl,
+      ...requestHandlerOptions(),
+    }),
     tableName: tableNames(deps.config)[trigger.table],
     handler: (event: DynamoDBStreamEvent) => invoke(event, contextOf(fn, deps.config)),
     startingPosition: trigger.startingPosition,
@@ -170,7 +175,10 @@ function startSchedule(
   stops: Stops,
 ): () => Promise<unknown[]> {
   const run = (fn: Wired<'schedule'>) =>
-    deps.functions.invoker(fn.name)(scheduledEvent(deps.config.region), contextOf(fn, deps.config));
+    deps.functions.invoker(fn.name, fn.timeoutSeconds * 1_000)(
+      scheduledEvent(deps.config.region),
+      contextOf(fn, deps.config),
+    );
   for (const fn of scheduled) {
     if (fn.trigger.everyMinutes <= 0) continue;
     const timer = setInterval(

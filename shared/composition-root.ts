@@ -4,6 +4,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ActivityStore } from './aws/activity';
+import { type ClientTimeouts, requestHandlerOptions } from './aws/client-timeouts';
 import { DeadLetterTools } from './aws/dead-letters';
 import { EventPublisher } from './aws/events';
 import { IssuedPlans } from './aws/issued-plans';
@@ -51,6 +52,8 @@ export interface RuntimeOptions {
   readonly reconcile?: Partial<ReconcileSettings>;
   /** SDK attempts per Chime call (first included). */
   readonly chimeMaxAttempts?: number;
+  /** Connection and socket timeouts of the DynamoDB, SQS and EventBridge clients (default AWS_CLIENT_TIMEOUTS). */
+  readonly clientTimeouts?: ClientTimeouts;
 }
 
 /**
@@ -80,8 +83,12 @@ export class Runtime {
     this.endpoints = options.endpoints ?? {};
   }
 
-  private clientOptions(endpoint: string | undefined): { region: string; endpoint?: string } {
-    return endpoint ? { region: this.config.region, endpoint } : { region: this.config.region };
+  /** Region, endpoint, and the timeouts that turn a silent service into a retryable error (client-timeouts.ts). */
+  private clientOptions(endpoint: string | undefined) {
+    const timeouts = requestHandlerOptions(this.options.clientTimeouts);
+    return endpoint
+      ? { region: this.config.region, endpoint, ...timeouts }
+      : { region: this.config.region, ...timeouts };
   }
 
   get dynamo(): DynamoDBClient {
@@ -146,6 +153,7 @@ export class Runtime {
   get sqs(): SQSClient {
     this.#sqs ??= createSqsClient({
       region: this.config.region,
+      ...(this.options.clientTimeouts ? { timeouts: this.options.clientTimeouts } : {}),
       ...(this.endpoints.sqs ? { endpoint: this.endpoints.sqs } : {}),
     });
     return this.#sqs;

@@ -137,7 +137,11 @@ export class HandlerTimeoutError extends Error {
   override name = 'HandlerTimeoutError';
 }
 
-async function withTimeout<T>(work: Promise<T>, timeoutMs: number, functionName: string): Promise<T> {
+/**
+ * The invocation as Lambda bounds it: past the function's timeout it has failed with Lambda's message, whatever
+ * the handler still does (in this process a promise cannot be cut short; its outcome is ignored).
+ */
+export async function withTimeout<T>(work: Promise<T>, timeoutMs: number, functionName: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(

@@ -4,6 +4,7 @@ import {
   type ReceiveMessageCommandInput,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { type ClientTimeouts, requestHandlerOptions } from './client-timeouts';
 
 /** SQS plumbing shared by the runtime queues, the DLQ tools and local provisioning. */
 
@@ -44,14 +45,19 @@ export function receiveEverything(): Pick<
  * URLs and the regional endpoint agree, and a URL from another region still reaches its own region.
  */
 export function createSqsClient(
-  options: { readonly region: string; readonly endpoint?: string },
+  options: { readonly region: string; readonly endpoint?: string; readonly timeouts?: ClientTimeouts },
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): SQSClient {
   const endpoint = options.endpoint ?? (env.AWS_ENDPOINT_URL_SQS?.trim() || env.AWS_ENDPOINT_URL?.trim());
   return new SQSClient(
     endpoint
-      ? { region: options.region, endpoint, useQueueUrlAsEndpoint: false }
-      : { region: options.region },
+      ? {
+          region: options.region,
+          endpoint,
+          useQueueUrlAsEndpoint: false,
+          ...requestHandlerOptions(options.timeouts),
+        }
+      : { region: options.region, ...requestHandlerOptions(options.timeouts) },
   );
 }
 

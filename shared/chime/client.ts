@@ -166,6 +166,9 @@ export function createChimeClient(options: CreateChimeClientOptions): ChimeSDKId
       httpsAgent: { keepAlive: true, maxSockets: MAX_SOCKETS },
       connectionTimeout: CONNECTION_TIMEOUT_MS,
       requestTimeout: REQUEST_TIMEOUT_MS,
+      // Without it, this version of @smithy/node-http-handler only logs a warning at the request timeout
+      // and the call waits on: a hung connection would hold the invocation until its function's timeout.
+      throwOnRequestTimeout: true,
     },
   });
   client.middlewareStack.addRelativeTo(rateLimitMiddleware(options.limiter, options.observer), {
