@@ -13,13 +13,17 @@ export class StateAutosave {
   private dirty = false;
   private timer: NodeJS.Timeout | undefined;
 
-  /** Restores the service and the clock from `stateFile` when it holds a saved state. */
+  /**
+   * Restores the service and the clock from `stateFile` when it holds a saved state; throws (a
+   * StateFileError, nothing restored, nothing saved) when the file holds a bad field.
+   */
   constructor(
     private readonly stateFile: string | undefined,
     private readonly service: ChimeIdentityService,
     private readonly clock: EmulatorClock,
+    where: { readonly region: string; readonly accountId: string },
   ) {
-    const saved = stateFile ? loadState(stateFile) : undefined;
+    const saved = stateFile ? loadState(stateFile, { ...where, nowMs: Date.now() }) : undefined;
     if (saved) {
       service.restore(saved.service);
       clock.restoreOffset(saved.clockOffsetMs);

@@ -11,6 +11,7 @@ export {
 } from './cloudtrail';
 export { ApiError, EXCEPTIONS, type ExceptionName } from './errors';
 export type { ChimeEmulatorOptions } from './options';
+export { StateFileError } from './persistence';
 export { DEFAULT_RATES } from './quotas';
 export { DEFAULT_LIMITS, type ResourceLimits } from './records';
 export { type ChimeEmulator, startChimeEmulator } from './server';

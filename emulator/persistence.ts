@@ -5,9 +5,20 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { ServiceSnapshot } from './snapshot';
+import {
+  STATE_FORMAT as FORMAT,
+  type StateCheckContext,
+  stateProblem,
+  STATE_VERSION as VERSION,
+} from './state-check';
 
-const FORMAT = 'chime-sdk-identity-emulator-state';
-const VERSION = 1;
+/**
+ * A state file that cannot be restored as it is. Nothing of it was restored, and the file is left untouched
+ * (no save happens before a successful load), so fixing the field named is enough.
+ */
+export class StateFileError extends Error {
+  override name = 'StateFileError';
+}
 
 export interface EmulatorState {
   readonly format: typeof FORMAT;
@@ -29,8 +40,12 @@ export function saveState(file: string, state: EmulatorState): void {
   renameSync(temporary, file);
 }
 
-/** Reads a saved state; undefined when there is none. A file that is not one is an error naming it. */
-export function loadState(file: string): EmulatorState | undefined {
+/**
+ * Reads a saved state; undefined when there is none. A file that is not one, or holds one field the API's
+ * rules or the emulator's own would refuse (state-check.ts), is refused as a whole with one line naming the
+ * file and the field's JSON path: nothing of it is restored, so nothing is dropped, and nothing is written.
+ */
+export function loadState(file: string, context: StateCheckContext): EmulatorState | undefined {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -38,28 +53,17 @@ export function loadState(file: string): EmulatorState | undefined {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  let parsed: Partial<EmulatorState>;
+  const refuse = (what: string) =>
+    new StateFileError(
+      `${file}: ${what}; the saved emulator state was not loaded and the file is left as it is: fix that field, or delete the file (npm start -- --persist --reset) to start empty`,
+    );
+  let parsed: unknown;
   try {
-    parsed = JSON.parse(text) as Partial<EmulatorState>;
+    parsed = JSON.parse(text);
   } catch (error) {
-    throw new Error(
-      `${file} is not a saved emulator state (${(error as Error).message}); delete it to start empty`,
-    );
+    throw refuse(`not JSON (${(error as Error).message})`);
   }
-  if (parsed.format !== FORMAT || parsed.version !== VERSION) {
-    throw new Error(
-      `${file} is not a saved emulator state of version ${VERSION} (format ${String(parsed.format)}, version ${String(parsed.version)}); delete it to start empty`,
-    );
-  }
-  if (
-    typeof parsed.clockOffsetMs !== 'number' ||
-    !Number.isFinite(parsed.clockOffsetMs) ||
-    !Array.isArray(parsed.service?.appInstances) ||
-    !Array.isArray(parsed.service?.idempotencyTokens)
-  ) {
-    throw new Error(
-      `${file} is a damaged emulator state (missing clock or resources); delete it to start empty`,
-    );
-  }
+  const problem = stateProblem(parsed, context);
+  if (problem) throw refuse(problem);
   return parsed as EmulatorState;
 }

@@ -100,7 +100,7 @@ function buildParts(options: ResolvedOptions): EmulatorParts {
   });
   const quotas = new QuotaManager(options.quotaScale);
   const stats: EmulatorStats = { calls: {}, throttled: {}, faults: 0 };
-  const autosave = new StateAutosave(options.stateFile, service, clock);
+  const autosave = new StateAutosave(options.stateFile, service, clock, { region, accountId });
   const admin: AdminContext = {
     service,
     validators,

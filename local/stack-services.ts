@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { CreateEventBusCommand, ResourceAlreadyExistsException } from '@aws-sdk/client-eventbridge';
-import { type ChimeEmulator, putEventsSink, startChimeEmulator } from '../emulator';
+import { type ChimeEmulator, putEventsSink, StateFileError, startChimeEmulator } from '../emulator';
 import type { FailureQueueId } from '../functions/declaration';
 import { type EnsuredTable, ensureTables } from '../shared/aws/tables';
 import type { Runtime } from '../shared/composition-root';
@@ -128,6 +128,8 @@ export async function provision(runtime: Runtime, config: Config): Promise<Provi
 
 /** An in-process server's EADDRINUSE as the refusal `local start` gives for a taken port. */
 async function inUse(error: Error, claim: PortClaim): Promise<Error> {
+  // A kept state the emulator refuses already names its file and field: it is the whole message.
+  if (error instanceof StateFileError) return error;
   if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
     return new Error(`${claim.service} on port ${claim.port}: ${error.message}`);
   }

@@ -15,6 +15,7 @@ import { prepareState, type ResumedRun, type TenantSummary } from './stack-state
 import { startTriggers } from './stack-triggers';
 import { type LocalFunctionWiring, localWiring } from './stack-wiring';
 
+export { StateFileError } from '../emulator';
 export type { SqsFunctionName } from '../functions/index';
 export { type ChildDeath, describeChildDeath } from './child-watch';
 export type { Interrupted } from './stack-functions';

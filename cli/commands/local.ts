@@ -248,6 +248,8 @@ async function launchStack(
   } catch (error) {
     await instance.release();
     if (error instanceof PortInUseError) throw new CliError(error.message);
+    // A kept emulator state that does not hold: the line names the file and the field; nothing was changed.
+    if (error instanceof modules.stack.StateFileError) throw new CliError(error.message, EXIT_INVALID);
     throw error;
   }
 }

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,6 +11,7 @@ import {
   paginateListAppInstanceUsers,
 } from '@aws-sdk/client-chime-sdk-identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startChimeEmulator } from '../../../emulator';
 import { freePort } from '../../../local/dynamodb-local';
 import { canBind } from '../../../local/port-owner';
 import { policyDocument } from '../../fixtures/policies';
@@ -565,4 +566,65 @@ describe('local start when a child it needs dies mid-run', () => {
       expect(await canBind(port, '127.0.0.1'), `port ${port} is still held`).toBe(true);
     }
   }, 300_000);
+});
+
+describe('local start --persist with a kept emulator state that does not hold', () => {
+  let dir: string;
+  const stacks: Stack[] = [];
+  afterAll(async () => {
+    for (const stack of stacks) stack.kill();
+    await sleep(2_000);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  it('exits non-zero with one line naming the file and the field, leaves the file byte-identical and nothing running', async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'chime-lifecycle-bad-state-'));
+    const stateFile = path.join(dir, 'state', 'chime-emulator.json');
+    await mkdir(path.dirname(stateFile), { recursive: true });
+    // A state as the emulator saves it, then one field changed by hand.
+    const emulator = await startChimeEmulator({ port: 0, stateFile, saveIntervalMs: 50 });
+    const seeded = await fetch(`${emulator.url}/_emulator/seed`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        appInstanceName: 'kept',
+        users: [
+          { appInstanceUserId: 'u-1', name: 'One', expirationDays: 30 },
+          { appInstanceUserId: 'u-2', name: 'Two', expirationDays: 30 },
+        ],
+      }),
+    });
+    expect(seeded.status).toBe(201);
+    await emulator.close();
+    const saved = JSON.parse(await readFile(stateFile, 'utf8')) as {
+      service: { appInstances: { users: { name: string }[] }[] };
+    };
+    (saved.service.appInstances[0]?.users[1] as { name: string }).name = '';
+    const text = JSON.stringify(saved);
+    await writeFile(stateFile, text);
+
+    const ports = await freePorts();
+    const stack = new Stack([
+      '--work-dir',
+      dir,
+      '--persist',
+      '--functions',
+      'in-process',
+      '--schedule-minutes',
+      '0',
+      ...portFlags(ports),
+    ]);
+    stacks.push(stack);
+    const code = await Promise.race([stack.exited, sleep(120_000).then(() => 'still running')]);
+    expect(code, stack.output).toBe(2);
+    const errors = stack.output.split('\n').filter((line) => line.startsWith('chime-lifecycle: '));
+    expect(errors).toEqual([
+      `chime-lifecycle: ${stateFile}: service.appInstances[0].users[1].name: length must be between 1 and 100 characters; the saved emulator state was not loaded and the file is left as it is: fix that field, or delete the file (npm start -- --persist --reset) to start empty`,
+    ]);
+    expect(await readFile(stateFile, 'utf8')).toBe(text);
+    expect(existsSync(path.join(dir, 'stack.pid'))).toBe(false);
+    for (const port of Object.values(ports)) {
+      expect(await canBind(port, '127.0.0.1'), `port ${port} is still held`).toBe(true);
+    }
+  }, 180_000);
 });

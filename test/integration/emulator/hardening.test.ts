@@ -314,7 +314,58 @@ describe('kept state (stateFile)', () => {
     const stateFile = path.join(dir, 'not-state.json');
     await writeFile(stateFile, '{"hello": "world"}');
     await expect(startChimeEmulator({ port: 0, stateFile })).rejects.toThrow(
-      `${stateFile} is not a saved emulator state of version 1`,
+      `${stateFile}: format: must be chime-sdk-identity-emulator-state; the saved emulator state was not loaded`,
     );
+  });
+
+  it('refuses a saved state with one bad field as a whole, in one line naming the file and the field, and leaves the file as it was', async () => {
+    const stateFile = path.join(dir, 'one-bad-field.json');
+    const first = await startChimeEmulator({ port: 0, stateFile, saveIntervalMs: 50 });
+    const sdk = chimeClient(first.url);
+    const { AppInstanceArn } = await sdk.send(
+      new CreateAppInstanceCommand({ Name: 'kept', ClientRequestToken: 'bad-field-app' }),
+    );
+    for (const id of ['good-1', 'bad', 'good-2']) {
+      await sdk.send(
+        new CreateAppInstanceUserCommand({
+          AppInstanceArn,
+          AppInstanceUserId: id,
+          Name: id,
+          ClientRequestToken: `bad-field-${id}`,
+        }),
+      );
+    }
+    sdk.destroy();
+    await first.close();
+    const saved = JSON.parse(await readFile(stateFile, 'utf8')) as {
+      service: { appInstances: { users: { id: string; expirationDays?: number }[] }[] };
+    };
+    const users = saved.service.appInstances[0]?.users ?? [];
+    const badIndex = users.findIndex((user) => user.id === 'bad');
+    (users[badIndex] as { expirationDays?: number }).expirationDays = 0;
+    const text = JSON.stringify(saved);
+    await writeFile(stateFile, text);
+
+    const refused = await startChimeEmulator({ port: 0, stateFile }).then(
+      async (emulator) => {
+        await emulator.close();
+        return undefined;
+      },
+      (error: Error) => error,
+    );
+    expect(refused?.message.split('\n')).toEqual([
+      `${stateFile}: service.appInstances[0].users[${badIndex}].expirationDays: must be between 1 and 5475; the saved emulator state was not loaded and the file is left as it is: fix that field, or delete the file (npm start -- --persist --reset) to start empty`,
+    ]);
+    // Nothing dropped, nothing rewritten: the file is byte for byte what it was, the good users with it.
+    expect(await readFile(stateFile, 'utf8')).toBe(text);
+
+    // A clock offset past the year 9999 is refused the same way instead of crashing the start.
+    const far = JSON.parse(text) as { clockOffsetMs: number };
+    far.clockOffsetMs = 1e20;
+    await writeFile(stateFile, JSON.stringify(far));
+    await expect(startChimeEmulator({ port: 0, stateFile })).rejects.toThrow(
+      `${stateFile}: clockOffsetMs: must keep the emulator clock between 1970-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z`,
+    );
+    expect(await readFile(stateFile, 'utf8')).toBe(JSON.stringify(far));
   });
 });
