@@ -30,6 +30,14 @@ const RANGE = `${new Date(EARLIEST_MS).toISOString()} and ${new Date(LATEST_MS).
 const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/**
+ * An unknown key as an error names it: as it is when it is a plain identifier, otherwise not at all (it came
+ * from a hand-edited file and may hold anything, terminal control sequences included).
+ */
+function keyName(key: string): string {
+  return /^[A-Za-z_$][A-Za-z0-9_$-]{0,39}$/.test(key) ? `"${key}"` : 'a key that is not a plain name';
+}
+
 /** The first problem among lazily evaluated checks. */
 function first(...checks: (() => Problem)[]): Problem {
   for (const check of checks) {
@@ -49,8 +57,7 @@ function keysProblem(
   if (!isObject(value)) return `${path}: must be an object`;
   const allowed = new Set([...required, ...optional]);
   for (const key of Object.keys(value)) {
-    if (!allowed.has(key))
-      return `${path}: has a field the state format does not have (${JSON.stringify(key).slice(0, 40)})`;
+    if (!allowed.has(key)) return `${path}: has a field the state format does not have (${keyName(key)})`;
   }
   for (const key of required) {
     if (value[key] === undefined || value[key] === null) return `${path}.${key}: is required`;
@@ -96,8 +103,7 @@ class StateChecker {
     if (shape?.type !== 'structure' || !isObject(value)) return undefined;
     for (const [key, member] of Object.entries(value)) {
       const declared = shape.members?.[key];
-      if (!declared)
-        return `${path}: has a member the API model does not have (${JSON.stringify(key).slice(0, 40)})`;
+      if (!declared) return `${path}: has a member the API model does not have (${keyName(key)})`;
       const problem = this.unknownMember(declared.shape, member, `${path}.${key}`);
       if (problem) return problem;
     }

@@ -290,6 +290,13 @@ describe('a saved emulator state is held to the API model and to what the emulat
     expect(problem).not.toContain('Jane');
   });
 
+  it('names an unknown key only when it is a plain name: a hand-edited key may hold control sequences', () => {
+    const problem = stateProblem(withField([...USER, '\u001b]52;c;aGk=\u0007'], 1), where());
+    expect(problem).toBe(
+      'service.appInstances[0].users[0]: has a field the state format does not have (a key that is not a plain name)',
+    );
+  });
+
   it('checks timestamps against the emulator clock the file keeps: a moved clock keeps its users valid', () => {
     const state = withField([...USER, 'createdMs'], Date.now() + 10 * DAY);
     state.clockOffsetMs = 20 * DAY;
