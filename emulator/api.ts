@@ -69,13 +69,27 @@ export class ApiFront {
     try {
       const routed = this.route(method, path, queryString);
       count(this.context.stats.calls, routed.operation.name);
-      // Every operation that can change state is a POST, PUT or DELETE in the model.
-      if (method !== 'GET') this.context.changed();
+      // Every operation that can change state is a POST, PUT or DELETE in the model. It is marked changed
+      // once it has run: marked on arrival, a save between then and the change (the body is read
+      // asynchronously) would clear the mark and keep the state from before the change.
+      const mutates = method !== 'GET';
+      const done = () => {
+        if (mutates) this.context.changed();
+      };
       if (requestHasBody(request)) {
         readBody(request, this.context.maxBodyBytes)
           .then((raw) => this.execute(request, response, routed, parseJsonBody(raw)))
+          .finally(done)
           .catch(onError);
-      } else this.execute(request, response, routed, EMPTY_BODY)?.catch(onError);
+      } else {
+        let pending: Promise<void> | undefined;
+        try {
+          pending = this.execute(request, response, routed, EMPTY_BODY);
+        } finally {
+          if (!pending) done();
+        }
+        pending?.finally(done).catch(onError);
+      }
     } catch (error) {
       onError(error);
     }

@@ -310,6 +310,47 @@ describe('kept state (stateFile)', () => {
     }
   });
 
+  it('saves a write whose body arrives after a save: the change counts once it has run, not when it arrived', async () => {
+    const stateFile = path.join(dir, 'slow-body.json');
+    const first = await startChimeEmulator({ port: 0, stateFile, saveIntervalMs: 20 });
+    const sdk = chimeClient(first.url);
+    try {
+      const { AppInstanceArn } = await sdk.send(new CreateAppInstanceCommand({ Name: 'slow' }));
+      const { AppInstanceUserArn = '' } = await sdk.send(
+        new CreateAppInstanceUserCommand({ AppInstanceArn, AppInstanceUserId: 'slow-1', Name: 'S' }),
+      );
+      const body = JSON.stringify({
+        ExpirationSettings: { ExpirationDays: 11, ExpirationCriterion: 'CREATED_TIMESTAMP' },
+      });
+      const socket = connect(first.port, first.host);
+      await new Promise((resolve) => socket.once('connect', resolve));
+      const answered = new Promise<string>((resolve) => {
+        let text = '';
+        socket.on('data', (chunk: Buffer) => {
+          text += chunk.toString();
+          if (text.includes('\r\n\r\n')) resolve(text);
+        });
+      });
+      socket.write(
+        `PUT /app-instance-users/${encodeURIComponent(AppInstanceUserArn)}/expiration-settings HTTP/1.1\r\n` +
+          `Host: x\r\nAuthorization: AWS4-HMAC-SHA256 Credential=local\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`,
+      );
+      // Several save ticks pass between the request's headers and its body.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      socket.write(body);
+      expect(await answered).toMatch(/^HTTP\/1\.1 200/);
+      socket.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const saved = JSON.parse(await readFile(stateFile, 'utf8')) as {
+        service: { appInstances: { users: { id: string; expirationDays?: number }[] }[] };
+      };
+      expect(saved.service.appInstances[0]?.users[0]).toMatchObject({ id: 'slow-1', expirationDays: 11 });
+    } finally {
+      sdk.destroy();
+      await first.close();
+    }
+  });
+
   it('refuses a file that is not a saved state, naming it', async () => {
     const stateFile = path.join(dir, 'not-state.json');
     await writeFile(stateFile, '{"hello": "world"}');
