@@ -1,3 +1,5 @@
+import { parseRoleArn } from './access';
+import { parseAppInstanceArn } from './arn';
 import { joinWords } from './fields';
 import { SELECTOR_KINDS } from './kinds/registry';
 import { DYNAMODB_MAX_MAGNITUDE, DYNAMODB_MIN_MAGNITUDE, MAX_DOCUMENT_BYTES } from './limits';
@@ -62,6 +64,27 @@ export function crossRuleProblems(input: unknown): PolicyProblem[] {
     });
   }
   return problems;
+}
+
+/**
+ * `access.roleArn` must be a role of the AppInstance's own account (and partition): a role elsewhere could
+ * only reach the AppInstance through further trust, which chime-lifecycle never relies on. Checked once both
+ * ARNs are well-formed (their own messages cover the rest).
+ */
+export function accessProblems(input: unknown): PolicyProblem[] {
+  if (!isRecord(input) || !isRecord(input.access) || typeof input.appInstanceArn !== 'string') return [];
+  const { roleArn } = input.access;
+  if (typeof roleArn !== 'string') return [];
+  const role = parseRoleArn(roleArn);
+  const appInstance = parseAppInstanceArn(input.appInstanceArn);
+  if (!role || !appInstance) return [];
+  if (role.accountId === appInstance.accountId && role.partition === appInstance.partition) return [];
+  return [
+    {
+      path: formatPath(['access', 'roleArn']),
+      message: `is a role of account ${role.accountId} (partition ${role.partition}), but appInstanceArn is in account ${appInstance.accountId} (partition ${appInstance.partition}); the role must be in the AppInstance's own account`,
+    },
+  ];
 }
 
 /**

@@ -83,10 +83,13 @@ export {
   type PolicyRule,
   parseAppInstanceArn,
   parsePolicy,
+  parseRoleArn,
   policySchema,
+  type RoleArnParts,
   type RuleMatch,
   type SafetySettings,
   TENANT_ID_PATTERN,
+  type TenantAccess,
 } from './schema';
 export {
   dueForVerification,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { accessSchema } from './access';
 import { appInstanceArnProblem } from './arn';
-import { crossRuleProblems, storageProblems } from './document-checks';
+import { accessProblems, crossRuleProblems, storageProblems } from './document-checks';
 import { fieldError, identifier, strictObject } from './fields';
 import { MAX_EXEMPTIONS, MAX_RULES } from './limits';
 import { exemptionSchema, expirationSchema, notifySchema, ruleSchema, safetySchema } from './parts';
@@ -9,6 +10,7 @@ import { collectProblems, dedupe, type PolicyProblem } from './problems';
 // The entry of the policy document's schema: the whole document and parsePolicy. Its parts live in sibling
 // modules (limits, arn, fields, parts, problems, document-checks) and are re-exported here, so importers keep
 // one place to import from.
+export { parseRoleArn, type RoleArnParts, type TenantAccess } from './access';
 export { type AppInstanceArnParts, isChimeArn, parseAppInstanceArn } from './arn';
 export { IDENTIFIER_MESSAGE, TENANT_ID_PATTERN } from './fields';
 export type { DaysExpiration } from './kinds/expirations/days';
@@ -59,6 +61,8 @@ export const policySchema = strictObject(
           `must have at most ${MAX_EXEMPTIONS} exemptions (got ${(issue.input as unknown[]).length})`,
       })
       .default([]),
+    /** Chime calls through a role of the AppInstance's account (another AWS account); absent: our own. */
+    access: accessSchema.optional(),
   },
   'a JSON object',
 );
@@ -83,7 +87,7 @@ export function parsePolicy(input: unknown): ParsePolicyResult {
   const result = policySchema.safeParse(input);
   const problems: PolicyProblem[] = [];
   if (!result.success) collectProblems(result.error.issues, [], problems);
-  problems.push(...crossRuleProblems(input));
+  problems.push(...crossRuleProblems(input), ...accessProblems(input));
   // A value the schema already bounds (priority 1e300) needs one message, the schema's own.
   const reported = new Set(problems.map((problem) => problem.path));
   problems.push(...storage.filter((problem) => !reported.has(problem.path)));

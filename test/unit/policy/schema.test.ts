@@ -243,7 +243,7 @@ describe('parsePolicy: problems', () => {
     [
       'the root',
       { ...EXAMPLE_DOCUMENT, rule: [] },
-      'rule: unknown key (allowed: tenantId, appInstanceArn, enabled, rules, default, notify, safety, protectAdmins, exemptions)',
+      'rule: unknown key (allowed: tenantId, appInstanceArn, enabled, rules, default, notify, safety, protectAdmins, exemptions, access)',
     ],
     [
       'a rule',
@@ -315,7 +315,7 @@ describe('parsePolicy: problems', () => {
         'rules[2]: must be an object',
         'default.expiration.days: must be an integer 1..5475',
         'safety.minRemainingDays: must be an integer 0..365',
-        'extra: unknown key (allowed: tenantId, appInstanceArn, enabled, rules, default, notify, safety, protectAdmins, exemptions)',
+        'extra: unknown key (allowed: tenantId, appInstanceArn, enabled, rules, default, notify, safety, protectAdmins, exemptions, access)',
       ].sort(),
     );
   });
