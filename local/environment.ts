@@ -5,7 +5,10 @@ import { type Config, ENV, loadConfig } from '../shared/config';
  * The environment variables that point chime-lifecycle (Lambda handlers and CLI alike) at a configuration
  * and a set of endpoints, exactly as a deployed function's environment would.
  */
-export function environmentFor(config: Config, endpoints: Required<Endpoints>): Record<string, string> {
+/** The local services' endpoints; STS only where a local STS runs (the tenants' roles). */
+export type LocalEndpoints = Required<Omit<Endpoints, 'sts'>> & Pick<Endpoints, 'sts'>;
+
+export function environmentFor(config: Config, endpoints: LocalEndpoints): Record<string, string> {
   const variables: Record<string, string> = {
     AWS_REGION: config.region,
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
@@ -13,6 +16,7 @@ export function environmentFor(config: Config, endpoints: Required<Endpoints>): 
     AWS_ENDPOINT_URL_CHIME_SDK_IDENTITY: endpoints.chime,
     AWS_ENDPOINT_URL_SQS: endpoints.sqs,
     AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventbridge,
+    ...(endpoints.sts ? { AWS_ENDPOINT_URL_STS: endpoints.sts } : {}),
   };
   for (const key of Object.keys(ENV) as (keyof Config)[]) {
     if (key !== 'region') variables[ENV[key]] = String(config[key]);
@@ -21,7 +25,7 @@ export function environmentFor(config: Config, endpoints: Required<Endpoints>): 
 }
 
 /** Applies `environmentFor` to this process, before handler modules (which build their Runtime at import) load. */
-export function exportEnvironment(config: Config, endpoints: Required<Endpoints>): void {
+export function exportEnvironment(config: Config, endpoints: LocalEndpoints): void {
   Object.assign(process.env, environmentFor(config, endpoints));
   process.env.AWS_ACCESS_KEY_ID ??= 'local';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'local';

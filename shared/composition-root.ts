@@ -2,6 +2,7 @@ import type { ChimeSDKIdentityClient } from '@aws-sdk/client-chime-sdk-identity'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ActivityStore } from './aws/activity';
 import { type ClientTimeouts, requestHandlerOptions } from './aws/client-timeouts';
@@ -10,21 +11,24 @@ import { EventPublisher } from './aws/events';
 import { IssuedPlans } from './aws/issued-plans';
 import { Ledger } from './aws/ledger';
 import { Notices } from './aws/notices';
-import { PolicyStore } from './aws/policy-store';
+import type { PolicyStore } from './aws/policy-store';
 import { SqsQueues } from './aws/queues';
 import { QuotaLeases } from './aws/quota-leases';
 import { RunStore } from './aws/runs';
 import { createSqsClient } from './aws/sqs';
 import { SqsTransport } from './aws/sqs-transport';
-import { ChimeAttemptCounter, type ChimeQuota, createChimeClient, createChimeQuota } from './chime/client';
+import { AssumedRoles, roleSessionName } from './chime/assumed-roles';
+import { ChimeAttemptCounter, type ChimeQuota, createChimeQuota } from './chime/client';
+import { ChimeClients } from './chime/clients';
 import type { RateLimiter } from './chime/rate-limiter';
 import { ChimeUserPort } from './chime/user-port';
 import { ChimeUsers } from './chime/users';
 import { type ActivityRecorder, wireActivity } from './composition/activity';
+import { AccessNotingPolicyStore, ChimeAccess } from './composition/chime-access';
 import { type Onboarding, type OnboardingOptions, wireOnboarding } from './composition/onboarding';
 import { type Config, loadConfig } from './config';
 import { type Log, silentLog } from './contracts/log';
-import { DAY_MS } from './policy';
+import { DAY_MS, type TenantAccess } from './policy';
 import type { ReconcileQueuePort } from './sync/ports';
 import { DEFAULT_RECONCILE_SETTINGS, type ReconcileDeps, type ReconcileSettings } from './sync/settings';
 import type { UserRemovedDeps } from './sync/user-removed';
@@ -45,6 +49,8 @@ export interface Endpoints {
   readonly chime?: string;
   readonly sqs?: string;
   readonly eventbridge?: string;
+  /** STS, for the tenants' roles (otherwise the SDK reads AWS_ENDPOINT_URL_STS). */
+  readonly sts?: string;
 }
 
 export interface RuntimeOptions {
@@ -70,7 +76,9 @@ export class Runtime {
   readonly chimeAttempts = new ChimeAttemptCounter();
   #dynamo: DynamoDBClient | undefined;
   #documents: DynamoDBDocumentClient | undefined;
-  #chime: ChimeSDKIdentityClient | undefined;
+  #chimeClients: ChimeClients | undefined;
+  #sts: STSClient | undefined;
+  readonly #chimeAccess = new ChimeAccess(() => this.chimeClients);
   #quota: ChimeQuota | undefined;
   #sqs: SQSClient | undefined;
   #eventBridge: EventBridgeClient | undefined;
@@ -125,19 +133,45 @@ export class Runtime {
     return this.chimeQuota.limiter;
   }
 
-  get chime(): ChimeSDKIdentityClient {
-    this.#chime ??= createChimeClient({
+  /**
+   * The process's Chime clients: one per Region and credentials, built on first use, all sharing the one
+   * limiter (shared/chime/clients.ts). A tenant's calls go through `chimeAccess`, which picks its client.
+   */
+  get chimeClients(): ChimeClients {
+    this.#chimeClients ??= new ChimeClients({
       limiter: this.chimeQuota.callLimiter,
-      region: this.config.region,
+      defaultRegion: this.config.region,
       observer: this.chimeAttempts.observe,
+      roles: new AssumedRoles(() => this.sts, roleSessionName(process.env.AWS_LAMBDA_FUNCTION_NAME)),
       ...(this.endpoints.chime ? { endpoint: this.endpoints.chime } : {}),
       ...(this.options.chimeMaxAttempts ? { maxAttempts: this.options.chimeMaxAttempts } : {}),
     });
-    return this.#chime;
+    return this.#chimeClients;
+  }
+
+  /** Which client each AppInstance's calls use: the Region of its ARN, its policy's role if it has one. */
+  get chimeAccess(): ChimeAccess {
+    return this.#chimeAccess;
+  }
+
+  /** The client of the configured Region with the process's own credentials (tools and tests). */
+  get chime(): ChimeSDKIdentityClient {
+    return this.chimeClients.forRegion(this.config.region);
+  }
+
+  /** The client for a tenant's AppInstance, as a given (perhaps not yet stored) policy reaches it. */
+  chimeFor(appInstanceArn: string, access?: TenantAccess): ChimeSDKIdentityClient {
+    return this.chimeClients.forAppInstance(appInstanceArn, access);
+  }
+
+  /** STS in the configured Region with the process's own credentials: only to assume tenants' roles. */
+  get sts(): STSClient {
+    this.#sts ??= new STSClient(this.clientOptions(this.endpoints.sts));
+    return this.#sts;
   }
 
   get chimeUsers(): ChimeUsers {
-    return new ChimeUsers(this.chime);
+    return new ChimeUsers(this.chimeAccess);
   }
 
   /** Chime as the use cases' ports: failures become ChimeCallErrors (classified, without Chime's message). */
@@ -147,7 +181,7 @@ export class Runtime {
 
   /** The same, for one queue record: its calls still waiting for rate tokens give up when `deadline` aborts. */
   chimeUserPortUntil(deadline: AbortSignal): ChimeUserPort {
-    return new ChimeUserPort(new ChimeUsers(this.chime, deadline));
+    return new ChimeUserPort(new ChimeUsers(this.chimeAccess, deadline));
   }
 
   get sqs(): SQSClient {
@@ -178,11 +212,13 @@ export class Runtime {
     return new EventPublisher(this.eventBridge, { busName: this.config.eventBus });
   }
 
+  /** Every current policy it reads tells `chimeAccess` how to reach its AppInstance. */
   get policyStore(): PolicyStore {
-    return new PolicyStore(this.documents, {
-      policyTable: this.config.policyTable,
-      stateTable: this.config.stateTable,
-    });
+    return new AccessNotingPolicyStore(
+      this.documents,
+      { policyTable: this.config.policyTable, stateTable: this.config.stateTable },
+      this.chimeAccess,
+    );
   }
 
   get ledger(): Ledger {
@@ -290,7 +326,8 @@ export class Runtime {
     this.#quota?.coordinator?.stop();
     this.#documents?.destroy();
     this.#dynamo?.destroy();
-    this.#chime?.destroy();
+    this.#chimeClients?.destroy();
+    this.#sts?.destroy();
     this.#sqs?.destroy();
     this.#eventBridge?.destroy();
   }

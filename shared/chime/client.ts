@@ -3,7 +3,12 @@ import {
   type ServiceInputTypes,
   type ServiceOutputTypes,
 } from '@aws-sdk/client-chime-sdk-identity';
-import type { FinalizeRequestMiddleware, InitializeMiddleware, MiddlewareStack } from '@smithy/types';
+import type {
+  AwsCredentialIdentityProvider,
+  FinalizeRequestMiddleware,
+  InitializeMiddleware,
+  MiddlewareStack,
+} from '@smithy/types';
 import { type ChimeErrorKind, classifyChimeError } from './errors';
 import {
   CoordinatedRateLimiter,
@@ -11,7 +16,14 @@ import {
   type QuotaCoordinatorOptions,
   type QuotaLeaseStore,
 } from './quota-coordinator';
-import { ACCOUNT_BUCKET, bucketKeysFor, type QuotaOptions, quotaLimits, rateForBucket } from './quotas';
+import {
+  accountBucketOf,
+  bucketKeysFor,
+  type QuotaOptions,
+  type QuotaScope,
+  quotaLimits,
+  rateForBucket,
+} from './quotas';
 import { type CallRateLimiter, RateLimiter, type RateLimiterOptions } from './rate-limiter';
 import { ChimeRetryStrategy } from './retry-strategy';
 
@@ -41,6 +53,13 @@ export interface CreateChimeClientOptions {
   /** Explicit endpoint (tests, benchmarks); otherwise the SDK reads AWS_ENDPOINT_URL_CHIME_SDK_IDENTITY. */
   readonly endpoint?: string;
   readonly observer?: ChimeAttemptObserver;
+  /**
+   * The account and Region this client's calls count against when a request names no AppInstance (its
+   * ARN's scope wins otherwise; see quotas.ts). Absent: such calls take unscoped buckets.
+   */
+  readonly scope?: QuotaScope;
+  /** Credentials other than the SDK's default chain (an assumed role's); the SDK caches what it returns. */
+  readonly credentials?: AwsCredentialIdentityProvider;
 }
 
 export const DEFAULT_MAX_ATTEMPTS = 5;
@@ -69,10 +88,14 @@ function httpStatusOf(error: unknown): number | undefined {
  * Runs once per attempt: it sits in the finalizeRequest step right after `retryMiddleware` (so inside the
  * retry loop) and before signing (so a long wait never ages a signature).
  */
-function rateLimitMiddleware(limiter: CallRateLimiter, observer: ChimeAttemptObserver | undefined) {
+function rateLimitMiddleware(
+  limiter: CallRateLimiter,
+  observer: ChimeAttemptObserver | undefined,
+  scope: QuotaScope | undefined,
+) {
   const middleware: FinalizeMiddleware = (next, context) => async (args) => {
     const operation = operationName(context.commandName);
-    const keys = bucketKeysFor(operation, args.input);
+    const keys = bucketKeysFor(operation, args.input, scope);
     const queuedAt = performance.now();
     await limiter.acquire(keys, context[TOKEN_DEADLINE] as AbortSignal | undefined);
     const sentAt = performance.now();
@@ -159,6 +182,7 @@ export function createChimeClient(options: CreateChimeClientOptions): ChimeSDKId
   const client = new ChimeSDKIdentityClient({
     ...(options.region === undefined ? {} : { region: options.region }),
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+    ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
     maxAttempts,
     retryStrategy: new ChimeRetryStrategy(maxAttempts),
     requestHandler: {
@@ -171,11 +195,14 @@ export function createChimeClient(options: CreateChimeClientOptions): ChimeSDKId
       throwOnRequestTimeout: true,
     },
   });
-  client.middlewareStack.addRelativeTo(rateLimitMiddleware(options.limiter, options.observer), {
-    name: RATE_LIMIT_MIDDLEWARE_NAME,
-    relation: 'after',
-    toMiddleware: 'retryMiddleware',
-  });
+  client.middlewareStack.addRelativeTo(
+    rateLimitMiddleware(options.limiter, options.observer, options.scope),
+    {
+      name: RATE_LIMIT_MIDDLEWARE_NAME,
+      relation: 'after',
+      toMiddleware: 'retryMiddleware',
+    },
+  );
   return client;
 }
 
@@ -186,7 +213,7 @@ export function createChimeRateLimiter(
 ): RateLimiter {
   const limits = quotaLimits(quotas);
   return new RateLimiter({
-    noiseReferenceKey: ACCOUNT_BUCKET,
+    noiseReferenceKey: accountBucketOf,
     ...tuning,
     rateFor: (key) => rateForBucket(limits, key),
   });
@@ -229,7 +256,7 @@ export function createChimeQuota(options: ChimeQuotaOptions): ChimeQuota {
     ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
   });
   const limiter = new RateLimiter({
-    noiseReferenceKey: ACCOUNT_BUCKET,
+    noiseReferenceKey: accountBucketOf,
     ...options.tuning,
     rateFor: (key) => coordinator.rateFor(key),
   });

@@ -41,8 +41,10 @@ export interface RateLimiterOptions {
   /**
    * A bucket every call draws on (the Chime account bucket). The foreign throttle share it proves is shared
    * with the other buckets (see adaptive-rate.ts, `adoptNoise`). Default: none, every bucket learns alone.
+   * A function gives each bucket its own reference (the account bucket of its account and region, for
+   * Chime): a bucket adopts only its reference's share, and a reference only teaches the buckets it refers.
    */
-  readonly noiseReferenceKey?: string;
+  readonly noiseReferenceKey?: string | ((key: string) => string | undefined);
   readonly clock?: Partial<LimiterClock>;
 }
 

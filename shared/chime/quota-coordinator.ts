@@ -18,7 +18,7 @@
  *   coordinator only moves each bucket's configured rate.
  */
 import { randomUUID } from 'node:crypto';
-import { ACCOUNT_BUCKET, type QuotaLimits, rateForBucket } from './quotas';
+import { isAccountBucket, type QuotaLimits, rateForBucket } from './quotas';
 import type { CallRateLimiter, RateLimiter, TimerHandle } from './rate-limiter';
 
 export interface QuotaLease {
@@ -51,7 +51,7 @@ export interface QuotaCoordinatorOptions {
   readonly store: QuotaLeaseStore;
   /** The whole quotas (scaled, not split). */
   readonly limits: QuotaLimits;
-  /** Optional cap on this process's share of the account bucket (0..1]; 1 = no cap. */
+  /** Optional cap on this process's share of each account bucket (0..1]; 1 = no cap. */
   readonly accountShareCap?: number;
   /** Share of every quota used while the lease store cannot be read (0..1]. */
   readonly fallbackShare: number;
@@ -96,14 +96,14 @@ export function liveHolders(leases: readonly QuotaLease[], key: string, self: st
 export function sharedRate(limits: QuotaLimits, key: string, holders: number, accountShareCap = 1): number {
   const quota = rateForBucket(limits, key);
   const share = quota / Math.max(1, holders);
-  return key === ACCOUNT_BUCKET ? Math.min(share, quota * accountShareCap) : share;
+  return isAccountBucket(key) ? Math.min(share, quota * accountShareCap) : share;
 }
 
 /** The safe static rate used while the lease store is unavailable. */
 export function fallbackRate(limits: QuotaLimits, key: string, fallbackShare: number, accountShareCap = 1) {
   const quota = rateForBucket(limits, key);
   const share = quota * fallbackShare;
-  return key === ACCOUNT_BUCKET ? Math.min(share, quota * accountShareCap) : share;
+  return isAccountBucket(key) ? Math.min(share, quota * accountShareCap) : share;
 }
 
 const defaultClock = (): CoordinatorClock => ({

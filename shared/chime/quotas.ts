@@ -33,7 +33,7 @@ export type QuotaLimits = Readonly<Record<QuotaName, number>>;
 export interface QuotaOptions {
   /** Multiplies every quota (tests, benchmarks, raised quotas). */
   readonly quotaScale: number;
-  /** Share (0..1] of the account-wide quota this process may use. */
+  /** Share (0..1] of each account-wide quota (per account and Region) this process may use. */
   readonly accountQuotaShare: number;
 }
 
@@ -57,8 +57,40 @@ export function quotaLimits({ quotaScale, accountQuotaShare }: QuotaOptions): Qu
   return scaled;
 }
 
-/** Bucket keys are `<quota>` for account-wide quotas and `<quota>:<appInstanceArn>` for per-AppInstance ones. */
+/**
+ * Bucket keys. AWS counts every Chime quota per account and Region, so every key names its scope:
+ * - `<quota>:<appInstanceArn>` for the per-AppInstance quotas (the ARN carries account and Region);
+ * - `<quota>:<account>:<region>` for the account-wide ones (`account`, `list-app-instances`,
+ *   `app-instance-writes`), so that two tenants in two Regions (or two accounts) each get their own.
+ * A bare `<quota>` (no scope) is the account-wide bucket of a limiter that knows no scopes (tests).
+ */
 export const ACCOUNT_BUCKET = 'account';
+
+/** An account and Region, whose Chime quotas are counted together. */
+export interface QuotaScope {
+  readonly account: string;
+  readonly region: string;
+}
+
+/**
+ * The account of a client whose credentials are the process's own: the product never needs its number (every
+ * call it makes names an AppInstance, whose ARN gives the account), only calls without one fall back to it.
+ */
+export const OWN_ACCOUNT = 'own';
+
+/** `arn:<partition>:chime:<region>:<account>:app-instance/<id>[/...]`: its account and Region. */
+const APP_INSTANCE_SCOPE = /^arn:[^:]+:chime:([^:]+):([^:]+):app-instance\//;
+
+/** The account and Region an AppInstance (or AppInstanceUser) ARN names, or undefined when it is not one. */
+export function scopeOfArn(arn: string): QuotaScope | undefined {
+  const match = APP_INSTANCE_SCOPE.exec(arn);
+  return match?.[1] && match[2] ? { region: match[1], account: match[2] } : undefined;
+}
+
+/** The account-wide bucket of a quota in a scope. */
+export function accountWideBucket(quota: QuotaName, scope: QuotaScope): string {
+  return `${quota}:${scope.account}:${scope.region}`;
+}
 
 interface OperationQuota {
   readonly quota: QuotaName;
@@ -94,23 +126,50 @@ function appInstanceArnOf(input: unknown): string | undefined {
 
 /**
  * The buckets one call consumes. `operation` is the API name, with or without the SDK's `Command` suffix.
- * Every call takes an account token; operations with a documented rate also take a token from their own
- * bucket. A per-AppInstance operation whose input carries no usable ARN (it will fail validation anyway)
- * takes only the account token.
+ * Every call takes a token of its scope's account bucket; operations with a documented rate also take one
+ * from their own bucket. The scope is the one the request's ARN names; a request without a usable ARN
+ * (ListAppInstances, or a per-AppInstance call that will fail validation) is charged to `clientScope`, the
+ * Region and account of the client that sends it (unscoped keys when none is given).
  */
-export function bucketKeysFor(operation: string, input: unknown): string[] {
+export function bucketKeysFor(operation: string, input: unknown, clientScope?: QuotaScope): string[] {
   const name = operation.endsWith('Command') ? operation.slice(0, -'Command'.length) : operation;
   const specific = OPERATION_QUOTAS[name];
-  if (!specific) return [ACCOUNT_BUCKET];
-  if (!specific.perAppInstance) return [ACCOUNT_BUCKET, specific.quota];
   const appInstanceArn = appInstanceArnOf(input);
-  return appInstanceArn ? [ACCOUNT_BUCKET, `${specific.quota}:${appInstanceArn}`] : [ACCOUNT_BUCKET];
+  const arnScope = appInstanceArn === undefined ? undefined : scopeOfArn(appInstanceArn);
+  const scope = arnScope ?? clientScope;
+  const bucket = (quota: QuotaName) => (scope ? accountWideBucket(quota, scope) : quota);
+  if (!specific) return [bucket('account')];
+  if (!specific.perAppInstance) return [bucket('account'), bucket(specific.quota)];
+  return arnScope ? [bucket('account'), `${specific.quota}:${appInstanceArn}`] : [bucket('account')];
+}
+
+/** The quota a bucket key counts against. */
+export function quotaOfBucket(key: string): QuotaName {
+  const separator = key.indexOf(':');
+  return (separator === -1 ? key : key.slice(0, separator)) as QuotaName;
+}
+
+/** Whether a key is an account bucket (`account`, of any scope). */
+export function isAccountBucket(key: string): boolean {
+  return quotaOfBucket(key) === ACCOUNT_BUCKET;
+}
+
+/**
+ * The account bucket of a key's scope: the limiter's noise reference for it (rate-limiter.ts), since every
+ * call of that account and Region draws on it. Unscoped keys refer to the bare `account`.
+ */
+export function accountBucketOf(key: string): string {
+  const separator = key.indexOf(':');
+  if (separator === -1) return ACCOUNT_BUCKET;
+  const rest = key.slice(separator + 1);
+  if (!rest.startsWith('arn:')) return `${ACCOUNT_BUCKET}:${rest}`;
+  const scope = scopeOfArn(rest);
+  return scope ? accountWideBucket(ACCOUNT_BUCKET, scope) : ACCOUNT_BUCKET;
 }
 
 /** The configured rate of a bucket key produced by `bucketKeysFor`. */
 export function rateForBucket(limits: QuotaLimits, key: string): number {
-  const separator = key.indexOf(':');
-  const quota = (separator === -1 ? key : key.slice(0, separator)) as QuotaName;
+  const quota = quotaOfBucket(key);
   const rate = limits[quota];
   if (rate === undefined) throw new RangeError(`unknown quota bucket: ${quota}`);
   return rate;

@@ -60,6 +60,8 @@ export class RateLimiter implements CallRateLimiter {
   private timer: { handle: TimerHandle; dueAt: number } | undefined;
   private serveQueued = false;
   private totals = { acquired: 0, waited: 0, waitedMs: 0, throttles: 0 };
+  /** Each bucket's noise reference (see RateLimiterOptions.noiseReferenceKey), looked up once per key. */
+  private readonly references = new Map<string, string | undefined>();
 
   constructor(private readonly options: RateLimiterOptions) {
     this.burstSeconds = options.burstSeconds ?? 0.5;
@@ -88,17 +90,28 @@ export class RateLimiter implements CallRateLimiter {
         if (this.waiters.length > 0) this.schedule();
       },
       (bucket, now) => {
-        if (bucket.key !== this.options.noiseReferenceKey) return;
+        if (this.referenceOf(bucket.key) !== bucket.key) return;
         for (const other of this.buckets.values()) {
-          if (other !== bucket) this.adaptation.adoptNoise(other, bucket, now);
+          if (other !== bucket && this.referenceOf(other.key) === bucket.key) {
+            this.adaptation.adoptNoise(other, bucket, now);
+          }
         }
       },
       (bucket) => {
-        const referenceKey = this.options.noiseReferenceKey;
+        const referenceKey = this.referenceOf(bucket.key);
         if (referenceKey === undefined || bucket.key === referenceKey) return 0;
         return this.buckets.get(referenceKey)?.noiseCeiling ?? 0;
       },
     );
+  }
+
+  /** The bucket whose proven foreign throttle share `key`'s bucket adopts (undefined: none). */
+  private referenceOf(key: string): string | undefined {
+    if (this.references.has(key)) return this.references.get(key);
+    const option = this.options.noiseReferenceKey;
+    const reference = typeof option === 'function' ? option(key) : option;
+    this.references.set(key, reference);
+    return reference;
   }
 
   /**
@@ -238,7 +251,7 @@ export class RateLimiter implements CallRateLimiter {
   /** A new bucket starts with the foreign share the reference bucket has proven (adaptive-rate.ts). */
   private newBucket(key: string, rate: number, now: number): Bucket {
     const bucket = new Bucket(key, rate, this.burstSeconds, now);
-    const referenceKey = this.options.noiseReferenceKey;
+    const referenceKey = this.referenceOf(key);
     const reference = referenceKey === undefined ? undefined : this.buckets.get(referenceKey);
     if (reference) this.adaptation.adoptNoise(bucket, reference, now);
     this.buckets.set(key, bucket);

@@ -10,8 +10,9 @@ import {
   UpdateAppInstanceUserCommand,
 } from '@aws-sdk/client-chime-sdk-identity';
 import type { ExistingUser, NewUser } from '../contracts/chime-user';
-import { appInstanceUserArn, appInstanceUserIdOf } from './arn';
+import { appInstanceArnOfUser, appInstanceUserArn, appInstanceUserIdOf } from './arn';
 import { untilDeadline } from './client';
+import type { ChimeClientRouter } from './clients';
 import { classifyChimeError } from './errors';
 
 /** ListAppInstanceUsers' maximum page size. */
@@ -31,14 +32,30 @@ export interface ChimeUsersPage {
 /**
  * Chime SDK Identity AppInstanceUsers, as the use cases see them. Transport only: it decides nothing
  * (what to create, which expiration to set: that is the policy engine's job) and logs nothing.
- * The client must come from `createChimeClient`, which rate limits every attempt.
+ * The clients must come from `createChimeClient`, which rate limits every attempt. Each call goes through
+ * the client of the AppInstance it names (its Region, its tenant's credentials: see clients.ts), or through
+ * the one client given.
  */
 export class ChimeUsers {
+  private readonly router: ChimeClientRouter;
+
   constructor(
-    private readonly client: ChimeSDKIdentityClient,
+    clients: ChimeSDKIdentityClient | ChimeClientRouter,
     /** When it aborts, calls still waiting for rate tokens give up (see `untilDeadline`); listings ignore it. */
     private readonly deadline?: AbortSignal,
-  ) {}
+  ) {
+    this.router = 'forAppInstance' in clients ? clients : { forAppInstance: () => clients };
+  }
+
+  /** The client for a call on this AppInstance. */
+  private clientFor(appInstanceArn: string): ChimeSDKIdentityClient {
+    return this.router.forAppInstance(appInstanceArn);
+  }
+
+  /** The client for a call on this user (its AppInstance's). */
+  private clientOfUser(userArn: string): ChimeSDKIdentityClient {
+    return this.clientFor(appInstanceArnOfUser(userArn) ?? userArn);
+  }
 
   /** The ARN Chime gives (or gave) this user; no API call. */
   userArn(appInstanceArn: string, appInstanceUserId: string): string {
@@ -52,7 +69,7 @@ export class ChimeUsers {
   ): AsyncGenerator<ChimeUsersPage> {
     const paginator = paginateListAppInstanceUsers(
       {
-        client: this.client,
+        client: this.clientFor(appInstanceArn),
         pageSize: USERS_PAGE_SIZE,
         ...(startToken === undefined ? {} : { startingToken: startToken }),
       },
@@ -82,7 +99,7 @@ export class ChimeUsers {
   async listAdminUserIds(appInstanceArn: string): Promise<string[]> {
     const ids: string[] = [];
     const paginator = paginateListAppInstanceAdmins(
-      { client: this.client, pageSize: ADMINS_PAGE_SIZE },
+      { client: this.clientFor(appInstanceArn), pageSize: ADMINS_PAGE_SIZE },
       { AppInstanceArn: appInstanceArn },
     );
     for await (const page of paginator) {
@@ -101,7 +118,7 @@ export class ChimeUsers {
    */
   async describe(userArn: string): Promise<ExistingUser | null> {
     try {
-      const { AppInstanceUser: user } = await this.client.send(
+      const { AppInstanceUser: user } = await this.clientOfUser(userArn).send(
         untilDeadline(new DescribeAppInstanceUserCommand({ AppInstanceUserArn: userArn }), this.deadline),
       );
       if (!user) throw new Error('DescribeAppInstanceUser answered without AppInstanceUser');
@@ -124,7 +141,7 @@ export class ChimeUsers {
 
   /** Sets the expiration (days from creation), or removes it with `null`. */
   async putExpiration(userArn: string, days: number | null): Promise<void> {
-    await this.client.send(
+    await this.clientOfUser(userArn).send(
       untilDeadline(
         new PutAppInstanceUserExpirationSettingsCommand({
           AppInstanceUserArn: userArn,
@@ -140,7 +157,7 @@ export class ChimeUsers {
   async create(user: NewUser): Promise<string> {
     const tags =
       user.tags === undefined ? [] : Object.entries(user.tags).map(([Key, Value]) => ({ Key, Value }));
-    const { AppInstanceUserArn } = await this.client.send(
+    const { AppInstanceUserArn } = await this.clientFor(user.appInstanceArn).send(
       untilDeadline(
         new CreateAppInstanceUserCommand({
           AppInstanceArn: user.appInstanceArn,
@@ -161,7 +178,7 @@ export class ChimeUsers {
 
   /** Replaces name and metadata (the API requires both; pass '' to clear metadata). */
   async update(userArn: string, { name, metadata }: { name: string; metadata: string }): Promise<void> {
-    await this.client.send(
+    await this.clientOfUser(userArn).send(
       untilDeadline(
         new UpdateAppInstanceUserCommand({ AppInstanceUserArn: userArn, Name: name, Metadata: metadata }),
         this.deadline,
@@ -170,7 +187,7 @@ export class ChimeUsers {
   }
 
   async delete(userArn: string): Promise<void> {
-    await this.client.send(
+    await this.clientOfUser(userArn).send(
       untilDeadline(new DeleteAppInstanceUserCommand({ AppInstanceUserArn: userArn }), this.deadline),
     );
   }

@@ -243,6 +243,34 @@ describe('a foreign share proven by the bucket every call uses', () => {
   });
 });
 
+describe('foreign shares per account and Region', () => {
+  it("teaches a scope's buckets only what that scope's account bucket proved", async () => {
+    // Chime's quotas are per account and Region: 429s in one Region say nothing about the other's buckets.
+    const limiter = new RateLimiter({
+      rateFor: (key) => (key.startsWith('account') ? 200 : 50),
+      clock: { now: () => Date.now() },
+      noiseReferenceKey: (key) => (key.endsWith(':eu') ? 'account:eu' : 'account:us'),
+    });
+    await limiter.acquire(['account:eu', 'app-0:eu']);
+    limiter.onSuccess(['account:eu', 'app-0:eu']);
+    let next = 0;
+    const run = simulate(
+      limiter,
+      { capacity: 1_000, randomThrottle: 0.2 },
+      { workers: 60, latencyMs: 50, keys: () => ['account:us', `app-${next++ % 4}:us`] },
+    );
+    await vi.advanceTimersByTimeAsync(10_000);
+    run.stop();
+    await vi.advanceTimersByTimeAsync(1_000);
+    const share = (key: string) =>
+      limiter.stats().buckets.find((bucket) => bucket.key === key)?.foreignThrottleShare ?? Number.NaN;
+    expect(share('account:us')).toBeGreaterThan(0.1);
+    expect(share('app-1:us')).toBeGreaterThan(0.1);
+    expect(share('account:eu')).toBe(0);
+    expect(share('app-0:eu')).toBe(0);
+  });
+});
+
 describe('noiseMargin', () => {
   it.each([
     // 3 standard errors of a 40-answer window at 20% noise: pure noise cuts about once in 700 windows.

@@ -1,14 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { appInstanceArnOfUser, appInstanceUserArn, appInstanceUserIdOf } from '../../../shared/chime/arn';
 import {
+  accountBucketOf,
   bucketKeysFor,
   DEFAULT_CHIME_QUOTAS,
+  isAccountBucket,
+  type QuotaScope,
   quotaLimits,
   rateForBucket,
+  scopeOfArn,
 } from '../../../shared/chime/quotas';
 
 const APP = 'arn:aws:chime:us-east-1:111122223333:app-instance/0b6a1f3e-1111-2222-3333-444455556666';
 const USER = `${APP}/user/alice:ops@example.com`;
+/** A client of eu-central-1 with the process's own credentials. */
+const EU_OWN: QuotaScope = { account: 'own', region: 'eu-central-1' };
 
 describe('quotaLimits', () => {
   it('returns the AWS defaults at scale 1 and full share', () => {
@@ -45,6 +51,9 @@ describe('quotaLimits', () => {
 });
 
 describe('bucketKeysFor', () => {
+  /** The account bucket of APP's account and Region. */
+  const ACCOUNT = 'account:111122223333:us-east-1';
+
   it.each([
     'CreateAppInstanceUser',
     'UpdateAppInstanceUser',
@@ -53,41 +62,83 @@ describe('bucketKeysFor', () => {
   ])('charges %s to the per-AppInstance user-writes bucket', (operation) => {
     const input =
       operation === 'CreateAppInstanceUser' ? { AppInstanceArn: APP } : { AppInstanceUserArn: USER };
-    expect(bucketKeysFor(operation, input)).toEqual(['account', `user-writes:${APP}`]);
+    expect(bucketKeysFor(operation, input)).toEqual([ACCOUNT, `user-writes:${APP}`]);
   });
 
   it('derives the AppInstance from a user ARN for describes', () => {
     expect(bucketKeysFor('DescribeAppInstanceUser', { AppInstanceUserArn: USER })).toEqual([
-      'account',
+      ACCOUNT,
       `describe-user:${APP}`,
     ]);
   });
 
   it('charges listings per AppInstance and accepts the SDK command name', () => {
     expect(bucketKeysFor('ListAppInstanceUsersCommand', { AppInstanceArn: APP })).toEqual([
-      'account',
+      ACCOUNT,
       `list-users:${APP}`,
     ]);
   });
 
-  it('charges AppInstance writes and ListAppInstances to account-wide buckets', () => {
+  it('charges AppInstance writes and ListAppInstances to account-wide buckets of their scope', () => {
     expect(bucketKeysFor('CreateAppInstance', { Name: 'x' })).toEqual(['account', 'app-instance-writes']);
+    expect(bucketKeysFor('CreateAppInstance', { Name: 'x' }, EU_OWN)).toEqual([
+      'account:own:eu-central-1',
+      'app-instance-writes:own:eu-central-1',
+    ]);
     expect(bucketKeysFor('DeleteAppInstance', { AppInstanceArn: APP })).toEqual([
-      'account',
-      'app-instance-writes',
+      ACCOUNT,
+      'app-instance-writes:111122223333:us-east-1',
     ]);
     expect(bucketKeysFor('ListAppInstances', {})).toEqual(['account', 'list-app-instances']);
   });
 
   it('charges operations without a quota of their own to the account bucket only', () => {
     expect(bucketKeysFor('TagResource', { ResourceARN: USER })).toEqual(['account']);
-    expect(bucketKeysFor('ListAppInstanceUserEndpoints', { AppInstanceUserArn: USER })).toEqual(['account']);
+    expect(bucketKeysFor('TagResource', { ResourceARN: USER }, EU_OWN)).toEqual(['account:own:eu-central-1']);
+    expect(bucketKeysFor('ListAppInstanceUserEndpoints', { AppInstanceUserArn: USER })).toEqual([ACCOUNT]);
   });
 
-  it('falls back to the account bucket when the input carries no usable ARN', () => {
+  it('falls back to the account bucket of the client when the input carries no usable ARN', () => {
     expect(bucketKeysFor('DescribeAppInstanceUser', {})).toEqual(['account']);
     expect(bucketKeysFor('DescribeAppInstanceUser', { AppInstanceUserArn: APP })).toEqual(['account']);
-    expect(bucketKeysFor('DescribeAppInstanceUser', undefined)).toEqual(['account']);
+    expect(bucketKeysFor('DescribeAppInstanceUser', undefined, EU_OWN)).toEqual(['account:own:eu-central-1']);
+  });
+
+  it("scopes every bucket by the ARN's account and Region, whatever client sends it", () => {
+    const eu = 'arn:aws:chime:eu-central-1:444455556666:app-instance/e1';
+    expect(bucketKeysFor('DescribeAppInstanceUser', { AppInstanceUserArn: `${eu}/user/u` }, EU_OWN)).toEqual([
+      'account:444455556666:eu-central-1',
+      `describe-user:${eu}`,
+    ]);
+    // Two tenants in two Regions of one account share no bucket.
+    const us = bucketKeysFor('ListAppInstanceUsers', { AppInstanceArn: APP });
+    const euKeys = bucketKeysFor('ListAppInstanceUsers', {
+      AppInstanceArn: 'arn:aws:chime:eu-central-1:111122223333:app-instance/e2',
+    });
+    expect(us.filter((key) => euKeys.includes(key))).toEqual([]);
+  });
+});
+
+describe('bucket scopes', () => {
+  it.each<[string, string]>([
+    ['account', 'account'],
+    ['list-app-instances', 'account'],
+    ['account:own:eu-central-1', 'account:own:eu-central-1'],
+    ['app-instance-writes:444455556666:us-east-1', 'account:444455556666:us-east-1'],
+    [`describe-user:${APP}`, 'account:111122223333:us-east-1'],
+    [
+      'user-writes:arn:aws:chime:eu-central-1:444455556666:app-instance/x',
+      'account:444455556666:eu-central-1',
+    ],
+  ])('%s draws on %s', (key, account) => {
+    expect(accountBucketOf(key)).toBe(account);
+    expect(isAccountBucket(account)).toBe(true);
+  });
+
+  it('reads the scope of AppInstance and user ARNs only', () => {
+    expect(scopeOfArn(USER)).toEqual({ account: '111122223333', region: 'us-east-1' });
+    expect(scopeOfArn('arn:aws:iam::111122223333:role/x')).toBeUndefined();
+    expect(isAccountBucket(`describe-user:${APP}`)).toBe(false);
   });
 });
 
@@ -97,6 +148,7 @@ describe('rateForBucket', () => {
     expect(rateForBucket(limits, 'account')).toBe(25);
     expect(rateForBucket(limits, `describe-user:${APP}`)).toBe(20);
     expect(rateForBucket(limits, 'list-app-instances')).toBe(10);
+    expect(rateForBucket(limits, 'account:444455556666:eu-central-1')).toBe(25);
     expect(() => rateForBucket(limits, 'nonsense:x')).toThrow(RangeError);
   });
 });
