@@ -2,6 +2,7 @@
  * The admin API under `/_emulator/`: reset, stats, clock, faults, seed, health. Never counted or throttled.
  * Errors use the same rest-json error shape as the API.
  */
+import type { CallLog } from './caller';
 import type { EmulatorClock } from './clock';
 import { ApiError, badRequest } from './errors';
 import type { SeedUser } from './operations/users';
@@ -35,6 +36,10 @@ export interface EmulatorStats {
 export interface SeedRequest {
   appInstanceArn?: string;
   appInstanceName?: string;
+  /** Region of the new AppInstance (default: the emulator's `region`); not with `appInstanceArn`. */
+  region?: string;
+  /** Account of the new AppInstance (default: the emulator's `accountId`); not with `appInstanceArn`. */
+  accountId?: string;
   users: readonly {
     appInstanceUserId: string;
     name: string;
@@ -54,6 +59,7 @@ export interface AdminContext {
   readonly validators: ValidatorSet;
   readonly clock: EmulatorClock;
   readonly stats: EmulatorStats;
+  readonly callLog: CallLog;
   faults: FaultSettings;
   resetAll(): void;
 }
@@ -173,11 +179,35 @@ function parseCreatedAt(value: unknown, path: string, nowMs: number): number {
   return ms;
 }
 
+const SEED_REGION = /^[a-z]{2,}(?:-[a-z]+)*-[0-9]+$/;
+const SEED_ACCOUNT = /^[0-9]{12}$/;
+
+/** The seed's `region` and `accountId` for a new AppInstance, checked; undefined members keep the defaults. */
+function seedScope(
+  body: Record<string, unknown>,
+  existing: boolean,
+): { region?: string; account?: string } | undefined {
+  const { region, accountId } = body;
+  if (region === undefined && accountId === undefined) return undefined;
+  if (existing) throw badRequest('region, accountId: only for a new AppInstance, not with appInstanceArn');
+  if (region !== undefined && (typeof region !== 'string' || !SEED_REGION.test(region))) {
+    throw badRequest(`region: must be a Region name such as eu-central-1, got ${describe(region)}`);
+  }
+  if (accountId !== undefined && (typeof accountId !== 'string' || !SEED_ACCOUNT.test(accountId))) {
+    throw badRequest(`accountId: must be 12 digits, got ${describe(accountId)}`);
+  }
+  return {
+    ...(region === undefined ? {} : { region: region as string }),
+    ...(accountId === undefined ? {} : { account: accountId as string }),
+  };
+}
+
 /** Validates every user like the API would (paths name the index), then loads them without quotas. */
 export function seed(context: AdminContext, body: unknown): SeedResult {
   if (!isObject(body)) throw badRequest('body: must be a JSON object');
   const { appInstanceArn, appInstanceName, users } = body;
   if (!Array.isArray(users)) throw badRequest('users: is required and must be a list');
+  const where = seedScope(body, appInstanceArn !== undefined);
   const validate = {
     arn: context.validators.forShape('ChimeArn'),
     appInstanceName: context.validators.forShape('NonEmptyResourceName'),
@@ -228,6 +258,7 @@ export function seed(context: AdminContext, body: unknown): SeedResult {
   const arn = context.service.createAppInstanceDirect(
     (appInstanceName as string | undefined) ?? 'emulator-seed',
     undefined,
+    where,
   );
   try {
     return { appInstanceArn: arn, userArns: context.service.seedUsers(arn, seeds) };
@@ -252,6 +283,8 @@ export function handleAdmin(
       return { status: 200, body: { reset: true } };
     case 'GET /_emulator/stats':
       return { status: 200, body: context.stats };
+    case 'GET /_emulator/calls':
+      return { status: 200, body: { calls: context.callLog.list() } };
     case 'GET /_emulator/clock':
       return { status: 200, body: clockView(context.clock) };
     case 'POST /_emulator/clock':

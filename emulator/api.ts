@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EmulatorStats, FaultSettings } from './admin';
 import { bindInput, type PreparedOperation, prepareOperations } from './binding';
+import { type Caller, type CallLog, type CallRecord, callerOf, type Scope } from './caller';
 import { ApiError, badRequest } from './errors';
 import { parseJsonBody, readBody, requestHasBody, sendEmpty, sendJson } from './http';
 import type { ServiceModel } from './model/types';
@@ -23,6 +24,12 @@ export interface ApiContext {
   readonly requireAuth: boolean;
   readonly maxBodyBytes: number;
   readonly stats: EmulatorStats;
+  /** Where an unsigned request acts, and the account of a key `accountOf` does not know. */
+  readonly defaults: Scope;
+  /** The account an access key belongs to (e.g. the local STS's role credentials); default: `defaults`. */
+  readonly accountOf?: ((accessKeyId: string) => string | undefined) | undefined;
+  /** The recent calls, with the access key each was signed with. */
+  readonly callLog: CallLog;
   /** The fault settings now (the admin API replaces them). */
   faults(): FaultSettings;
   /** Told of every request that may change the state (for the state file). */
@@ -33,6 +40,9 @@ interface RoutedRequest {
   readonly operation: PreparedOperation;
   readonly labels: Record<string, string>;
   readonly query: URLSearchParams;
+  readonly caller: Caller;
+  /** Its entry in the call log (ARN and status filled in as they become known). */
+  readonly record: CallRecord;
 }
 
 const EMPTY_QUERY = new URLSearchParams();
@@ -67,7 +77,10 @@ export class ApiFront {
     onError: (error: unknown) => void,
   ): void {
     try {
-      const routed = this.route(method, path, queryString);
+      const routed = this.route(request, method, path, queryString);
+      response.once('finish', () => {
+        routed.record.status = response.statusCode;
+      });
       count(this.context.stats.calls, routed.operation.name);
       // Every operation that can change state is a POST, PUT or DELETE in the model. It is marked changed
       // once it has run: marked on arrival, a save between then and the change (the body is read
@@ -95,7 +108,7 @@ export class ApiFront {
     }
   }
 
-  private route(method: string, path: string, queryString: string): RoutedRequest {
+  private route(request: IncomingMessage, method: string, path: string, queryString: string): RoutedRequest {
     const segments = path.split('/').slice(1);
     if (segments.length > 1 && segments[segments.length - 1] === '') segments.pop();
     const query = queryString ? new URLSearchParams(queryString) : EMPTY_QUERY;
@@ -109,7 +122,18 @@ export class ApiFront {
     if (!match || !operation) {
       throw new ApiError('NotFoundException', `no Chime SDK Identity operation matches ${method} ${path}`);
     }
-    return { operation, labels: match.labels, query };
+    const caller = callerOf(request.headers.authorization, this.context.defaults, this.context.accountOf);
+    const record: CallRecord = {
+      at: new Date().toISOString(),
+      operation: operation.name,
+      accessKeyId: caller.accessKeyId ?? null,
+      region: caller.region,
+      account: caller.account,
+      appInstanceArn: null,
+      status: 0,
+    };
+    this.context.callLog.add(record);
+    return { operation, labels: match.labels, query, caller, record };
   }
 
   /**
@@ -128,23 +152,32 @@ export class ApiFront {
       throw new ApiError('UnauthorizedClientException', 'the request has no AWS SigV4 Authorization header');
     }
     const input = bindInput(operation, routed.labels, routed.query, body);
+    const appInstanceArn = context.service.appInstanceOf(input);
+    routed.record.appInstanceArn = appInstanceArn ?? null;
     const problem = operation.validate?.(input, '');
     if (problem) throw badRequest(problem);
 
+    const { caller } = routed;
     if (context.quotasEnabled) {
-      const exhausted = context.quotas.admit(operation.name, context.service.appInstanceOf(input));
+      const where = `${caller.account} ${caller.region}`;
+      const exhausted = context.quotas.admit(operation.name, appInstanceArn, where);
       if (exhausted) {
         count(context.stats.throttled, operation.name);
         throw new ApiError('ThrottledClientException', `rate exceeded for ${operation.name}: ${exhausted}`);
       }
     }
     const latencyMs = context.faults().latencyMs;
-    if (latencyMs > 0) return sleep(latencyMs).then(() => this.run(response, operation, input));
-    this.run(response, operation, input);
+    if (latencyMs > 0) return sleep(latencyMs).then(() => this.run(response, operation, input, caller));
+    this.run(response, operation, input, caller);
     return undefined;
   }
 
-  private run(response: ServerResponse, operation: PreparedOperation, input: OperationInput): void {
+  private run(
+    response: ServerResponse,
+    operation: PreparedOperation,
+    input: OperationInput,
+    caller: Scope,
+  ): void {
     this.injectFaults(operation.name);
     const handler = this.context.service.handlers[operation.name];
     // Unreachable while every model operation has a handler (the operation table's type requires it); guards
@@ -152,7 +185,8 @@ export class ApiFront {
     if (!handler) {
       throw new ApiError('ServiceFailureException', `the emulator has no handler for ${operation.name}`);
     }
-    const output = handler(input);
+    const scope = { region: caller.region, account: caller.account };
+    const output = this.context.service.within(scope, () => handler(input));
     const status = operation.definition.successCode;
     if (status === 204 || output === undefined) sendEmpty(response, status);
     else sendJson(response, status, output);

@@ -13,8 +13,17 @@ export interface ChimeEmulatorOptions {
   readonly quotas?: boolean;
   /** How long after expiry the sweeper deletes a user (default 21600 s = 6 h, like AWS's "within 6 hours"). */
   readonly expiryDelaySeconds?: number;
+  /** The Region of unsigned requests and of the admin seed's AppInstances (default us-east-1). */
   readonly region?: string;
+  /** The account of every access key `accountOfAccessKey` does not place (default 111122223333). */
   readonly accountId?: string;
+  /**
+   * The account an access key belongs to, e.g. the role credentials of a local STS (local/sts-server.ts).
+   * A request acts in its key's account: it sees and creates only that account's AppInstances.
+   */
+  readonly accountOfAccessKey?: (accessKeyId: string) => string | undefined;
+  /** How many recent API calls `GET /_emulator/calls` keeps (default 10,000; 0 keeps none). */
+  readonly callLogSize?: number;
   /** Resource limits (AppInstances per account, users per AppInstance, ...); defaults are AWS's. */
   readonly limits?: Partial<ResourceLimits>;
   /** Real-time period of the background expiry sweep (default 1000 ms). */
@@ -50,6 +59,8 @@ export interface ResolvedOptions {
   readonly sweepIntervalMs: number;
   readonly region: string;
   readonly accountId: string;
+  readonly accountOfAccessKey: ((accessKeyId: string) => string | undefined) | undefined;
+  readonly callLogSize: number;
   readonly requireAuth: boolean;
   readonly maxBodyBytes: number;
   readonly maxSeedBodyBytes: number;
@@ -86,6 +97,8 @@ export function resolveOptions(options: ChimeEmulatorOptions): ResolvedOptions {
     sweepIntervalMs: positiveOrThrow('sweepIntervalMs', options.sweepIntervalMs ?? 1000, false),
     region: options.region ?? 'us-east-1',
     accountId: options.accountId ?? DEFAULT_ACCOUNT,
+    accountOfAccessKey: options.accountOfAccessKey,
+    callLogSize: positiveOrThrow('callLogSize', options.callLogSize ?? 10_000, true),
     requireAuth: options.requireAuth ?? true,
     maxBodyBytes: options.maxBodyBytes ?? MiB,
     maxSeedBodyBytes: options.maxSeedBodyBytes ?? 128 * MiB,

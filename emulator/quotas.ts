@@ -97,14 +97,15 @@ export class QuotaManager {
 
   /**
    * Charges one call; returns the name of the exhausted quota, or undefined when admitted.
-   * All buckets are checked before any is charged, so a throttled call costs nothing anywhere.
+   * All buckets are checked before any is charged, so a throttled call costs nothing anywhere. `where`
+   * names the caller's account and Region: AWS counts the account-wide quotas per account and Region.
    */
-  admit(operation: string, appInstanceArn: string | undefined): string | undefined {
-    const account = this.bucket('account', 'accountTotal');
+  admit(operation: string, appInstanceArn: string | undefined, where = 'account'): string | undefined {
+    const account = this.bucket(where, 'accountTotal');
     const specific = OPERATION_RATES[operation];
     let operationBucket: TokenBucket | undefined;
     if (specific) {
-      const scope = specific.perAppInstance ? (appInstanceArn ?? '-') : 'account';
+      const scope = specific.perAppInstance ? (appInstanceArn ?? '-') : where;
       operationBucket = this.bucket(`${specific.rate} ${scope}`, specific.rate);
       if (!operationBucket.canTake()) {
         return `${specific.rate} (${operationBucket.ratePerSecond} rps${specific.perAppInstance ? ' per AppInstance' : ''})`;

@@ -18,7 +18,9 @@ import {
 } from './admin';
 import { handleAdminRequest } from './admin-http';
 import { ApiFront } from './api';
+import { parseArn } from './arn';
 import { StateAutosave } from './autosave';
+import { CallLog, type CallRecord } from './caller';
 import { EmulatorClock } from './clock';
 import { cloudTrailEntry, putEventsSink } from './cloudtrail';
 import { createEmulatorServer, listen, sendFailure } from './http';
@@ -41,6 +43,8 @@ export interface ChimeEmulator {
   close(): Promise<void>;
   /** Same as `POST /_emulator/reset`. */
   reset(): void;
+  /** The recent API calls, oldest first, each with the access key it was signed with (`GET /_emulator/calls`). */
+  calls(): CallRecord[];
   /** Emulator time (the controllable clock). */
   now(): Date;
   /** Moves the clock forward and runs the expiry sweep synchronously; returns the new time. */
@@ -93,21 +97,28 @@ function buildParts(options: ResolvedOptions): EmulatorParts {
     clock,
     ...(sink
       ? {
-          onUserRemoved: (userArn: string, reason: 'expired' | 'deleted', atMs: number) =>
-            sink.send(cloudTrailEntry(userArn, reason, atMs, { region, accountId })),
+          // CloudTrail logs a deletion in the Region and account of the user's AppInstance.
+          onUserRemoved: (userArn: string, reason: 'expired' | 'deleted', atMs: number) => {
+            const arn = parseArn(userArn);
+            const where = arn ? { region: arn.region, accountId: arn.account } : { region, accountId };
+            sink.send(cloudTrailEntry(userArn, reason, atMs, where));
+          },
         }
       : {}),
   });
   const quotas = new QuotaManager(options.quotaScale);
   const stats: EmulatorStats = { calls: {}, throttled: {}, faults: 0 };
+  const callLog = new CallLog(options.callLogSize);
   const autosave = new StateAutosave(options.stateFile, service, clock, { region, accountId });
   const admin: AdminContext = {
     service,
     validators,
     clock,
     stats,
+    callLog,
     faults: { ...NO_FAULTS },
     resetAll() {
+      callLog.clear();
       service.reset();
       quotas.reset();
       clock.reset();
@@ -125,6 +136,9 @@ function buildParts(options: ResolvedOptions): EmulatorParts {
     requireAuth: options.requireAuth,
     maxBodyBytes: options.maxBodyBytes,
     stats,
+    defaults: { region, account: accountId },
+    accountOf: options.accountOfAccessKey,
+    callLog,
     faults: () => admin.faults,
     changed,
   });
@@ -182,6 +196,7 @@ function emulatorHandle(
       autosave.changed();
       admin.resetAll();
     },
+    calls: () => admin.callLog.list(),
     now: () => new Date(clock.now()),
     advanceClock: (seconds) => {
       autosave.changed();

@@ -3,6 +3,7 @@
  * (operations/, one module per resource), resource limits, the expiry sweeper's entry point, the admin seed
  * and snapshots for persistence. Inputs arrive already validated against the model (see validation.ts).
  */
+import type { Scope } from './caller';
 import { bindOperations } from './operations/index';
 import type { OperationHandler, OperationInput } from './operations/types';
 import { type SeedUser, seedUsers } from './operations/users';
@@ -40,9 +41,19 @@ export class ChimeIdentityService {
     return this.store.sweepExpired();
   }
 
-  /** Creates an AppInstance for the admin seed (the account limit applies, quotas do not); returns its ARN. */
-  createAppInstanceDirect(name: string, metadata: string | undefined): string {
-    return this.store.createAppInstance(name, metadata).arn;
+  /**
+   * Creates an AppInstance for the admin seed (the account limit applies, quotas do not), in `where` or the
+   * default Region and account; returns its ARN.
+   */
+  createAppInstanceDirect(name: string, metadata: string | undefined, where: Partial<Scope> = {}): string {
+    const { region, accountId } = this.store.config;
+    const scope = { region: where.region ?? region, account: where.account ?? accountId };
+    return this.store.createAppInstance(name, metadata, [], scope).arn;
+  }
+
+  /** Runs one API operation as a request of `scope`: it sees and creates that account's and Region's only. */
+  within<T>(scope: Scope, work: () => T): T {
+    return this.store.within(scope, work);
   }
 
   /** Loads many users at once (admin seed): no quotas, one sort at the end. Users must be pre-validated. */

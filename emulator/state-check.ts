@@ -1,7 +1,7 @@
 /**
  * The checks a saved state passes before anything of it is restored (persistence.ts): every field the file
  * holds is held to the API model's own rules, with the validators the requests go through (validation.ts),
- * and to what the emulator itself would have written: ARNs of this region and account, user ids unique per
+ * and to what the emulator itself would have written: ARNs of the aws partition, a Region and an account, user ids unique per
  * AppInstance, admins of that AppInstance, timestamps between 1970 and the emulator's now, a clock offset
  * that keeps the clock a valid date, and no field the format does not have. The first problem found is
  * returned as `<JSON path in the file>: <rule>`; the value itself is never quoted (it may be a user's name).
@@ -26,6 +26,8 @@ type Problem = string | undefined;
 type Json = Record<string, unknown>;
 
 const RANGE = `${new Date(EARLIEST_MS).toISOString()} and ${new Date(LATEST_MS).toISOString()}`;
+const REGION = /^[a-z]{2,}(?:-[a-z]+)*-[0-9]+$/;
+const ACCOUNT = /^[0-9]{12}$/;
 
 const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -167,7 +169,7 @@ class StateChecker {
     );
   }
 
-  /** A resource ARN of this emulator's region and account, of the expected kind and parent. */
+  /** A resource ARN the emulator could have made (aws partition, a Region, an account), of the expected kind and parent. */
   private arn(value: unknown, path: string, kinds: readonly string[], appInstanceArn?: string): Problem {
     const problem = this.shape('ChimeArn', value, path);
     if (problem) return problem;
@@ -175,8 +177,10 @@ class StateChecker {
     if (!parsed || parsed.service !== 'chime' || !kinds.includes(parsed.kind)) {
       return `${path}: must be the ARN of an ${kinds.join(' or ')}`;
     }
-    if (parsed.region !== this.context.region || parsed.account !== this.context.accountId) {
-      return `${path}: must be an ARN of this emulator's region and account (${this.context.region}, ${this.context.accountId})`;
+    // The emulator serves every Region and account (a request acts in its signature's Region and its access
+    // key's account), so a kept AppInstance may be of any: it only has to be one the API could have made.
+    if (parsed.partition !== 'aws' || !REGION.test(parsed.region) || !ACCOUNT.test(parsed.account)) {
+      return `${path}: must be an ARN of the aws partition, a Region (such as ${this.context.region}) and a 12-digit account`;
     }
     if (appInstanceArn !== undefined && parsed.appInstanceArn !== appInstanceArn) {
       return `${path}: must belong to the AppInstance it is listed under`;

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type ParsedArn, parseArn, type ResourceKind } from './arn';
+import type { Scope } from './caller';
 import type { EmulatorClock } from './clock';
 import { badRequest, conflict, forbidden, limitExceeded, notFound } from './errors';
 import type { OperationInput, OperationName, OperationOutput } from './operations/types';
@@ -19,6 +20,7 @@ import {
 } from './records';
 
 export interface ServiceConfig {
+  /** Where unsigned requests and the admin seed's AppInstances live unless told otherwise. */
   readonly region: string;
   readonly accountId: string;
   readonly expiryDelaySeconds: number;
@@ -50,7 +52,23 @@ export class IdentityStore {
   /** `<operation> <ClientRequestToken>` → fingerprint of the other parameters and the response. */
   readonly idempotencyTokens = new Map<string, IdempotencyRecord>();
 
+  /**
+   * The account and Region of the API request being served (set around each operation, which runs
+   * synchronously); undefined for the admin API, which may touch any of them.
+   */
+  scope: Scope | undefined;
+
   constructor(readonly config: ServiceConfig) {}
+
+  /** Runs `work` as a request of `scope` (an API call): it sees and creates that scope's resources only. */
+  within<T>(scope: Scope, work: () => T): T {
+    this.scope = scope;
+    try {
+      return work();
+    } finally {
+      this.scope = undefined;
+    }
+  }
 
   get limits(): ResourceLimits {
     return this.config.limits;
@@ -86,14 +104,23 @@ export class IdentityStore {
 
   // ---- AppInstances -------------------------------------------------------------------------------
 
-  createAppInstance(name: string, metadata: string | undefined, tags: Tag[] = []): AppInstanceRecord {
-    if (this.appInstances.size >= this.limits.appInstancesPerAccount) {
+  /** Creates an AppInstance in the request's scope (the admin seed: the one given, else the defaults). */
+  createAppInstance(
+    name: string,
+    metadata: string | undefined,
+    tags: Tag[] = [],
+    where: Scope = this.scope ?? { region: this.config.region, account: this.config.accountId },
+  ): AppInstanceRecord {
+    const prefix = `arn:aws:chime:${where.region}:${where.account}:app-instance/`;
+    let inScope = 0;
+    for (const arn of this.appInstances.keys()) if (arn.startsWith(prefix)) inScope++;
+    if (inScope >= this.limits.appInstancesPerAccount) {
       throw limitExceeded(
-        `the account already has the maximum of ${this.limits.appInstancesPerAccount} AppInstances`,
+        `the account already has the maximum of ${this.limits.appInstancesPerAccount} AppInstances in ${where.region}`,
       );
     }
     const now = this.now();
-    const arn = `arn:aws:chime:${this.config.region}:${this.config.accountId}:app-instance/${randomUUID()}`;
+    const arn = `${prefix}${randomUUID()}`;
     const app: AppInstanceRecord = {
       arn,
       name,
@@ -169,20 +196,26 @@ export class IdentityStore {
 
   // ---- lookups ------------------------------------------------------------------------------------
 
-  /** Checks an ARN names a resource of an allowed kind in this emulator's region and account. */
+  /**
+   * Checks an ARN names a resource of an allowed kind that the request may see: one of its Region (another
+   * Region's endpoint does not know it: NotFound) and of its caller's account (Forbidden otherwise).
+   */
   resolveArn(arn: string, member: string, kinds: readonly ResourceKind[]): ParsedArn {
     const parsed = parseArn(arn);
     if (!parsed || parsed.service !== 'chime' || !kinds.includes(parsed.kind)) {
       const wanted = kinds.map((kind) => (kind === 'app-instance' ? 'AppInstance' : `AppInstance ${kind}`));
       throw badRequest(`${member}: ${arn} is not an ${wanted.join(' or ')} ARN`);
     }
-    if (
-      parsed.partition !== 'aws' ||
-      parsed.region !== this.config.region ||
-      parsed.account !== this.config.accountId
-    ) {
+    if (parsed.partition !== 'aws') throw forbidden(`${member}: ${arn} is outside the aws partition`);
+    const scope = this.scope;
+    if (scope && parsed.region !== scope.region) {
+      throw notFound(
+        `${member}: ${arn} does not exist in ${scope.region} (the Region this request was signed for)`,
+      );
+    }
+    if (scope && parsed.account !== scope.account) {
       throw forbidden(
-        `${member}: ${arn} is outside this emulator's partition/region/account (aws/${this.config.region}/${this.config.accountId})`,
+        `${member}: ${arn} belongs to account ${parsed.account}; the caller's credentials are of account ${scope.account}`,
       );
     }
     return parsed;

@@ -257,7 +257,7 @@ describe('AppInstanceUsers', () => {
     ).toBeInstanceOf(NotFoundException);
   });
 
-  it('answers ForbiddenException for an ARN of another account or region', async () => {
+  it("answers ForbiddenException for another account's ARN, NotFoundException for another Region's", async () => {
     const foreign = appArn.replace('111122223333', '999999999999');
     const error = await errorOf(
       client.send(new DescribeAppInstanceUserCommand({ AppInstanceUserArn: `${foreign}/user/x` })),
@@ -269,7 +269,9 @@ describe('AppInstanceUsers', () => {
         new ListAppInstanceUsersCommand({ AppInstanceArn: appArn.replace('us-east-1', 'eu-central-1') }),
       ),
     );
-    expect(otherRegion).toBeInstanceOf(ForbiddenException);
+    // The request was signed for us-east-1, whose endpoint does not know eu-central-1's AppInstances.
+    expect(otherRegion).toBeInstanceOf(NotFoundException);
+    expect(otherRegion.$metadata?.httpStatusCode).toBe(404);
   });
 });
 

@@ -175,10 +175,16 @@ describe('a saved emulator state is held to the API model and to what the emulat
       'service.appInstances[0].users[0].tags[0].Key: length must be between 1 and 128 characters',
     ],
     [
-      'an AppInstance ARN of another account',
+      'an AppInstance ARN of another partition',
       [...APP, 'arn'],
-      'arn:aws:chime:us-east-1:999999999999:app-instance/x',
-      "service.appInstances[0].arn: must be an ARN of this emulator's region and account",
+      'arn:aws-cn:chime:cn-north-1:111122223333:app-instance/x',
+      'service.appInstances[0].arn: must be an ARN of the aws partition, a Region (such as us-east-1) and a 12-digit account',
+    ],
+    [
+      'an AppInstance ARN whose account is not 12 digits',
+      [...APP, 'arn'],
+      'arn:aws:chime:us-east-1:own:app-instance/x',
+      'service.appInstances[0].arn: must be an ARN of the aws partition, a Region (such as us-east-1) and a 12-digit account',
     ],
     [
       'an AppInstance ARN that is a user ARN',
