@@ -52,6 +52,8 @@ export async function scanForReport(
   now: number,
   progress: Progress,
 ): Promise<{ plan: Plan; users: ReportUser[] }> {
+  // An unsaved policy (--policy) is read through its own access, like the stored one it would replace.
+  runtime.chimeAccess.note(policy);
   const directory = runtime.chimeUsers;
   const adminPort = runtime.chimeUserPort;
   const listed: ListedUser[] = [];

@@ -60,6 +60,17 @@ function population(tenantId: string, now: number): DemoUser[] {
 
 export const DEMO_TENANTS = ['acme', 'globex', 'initech'] as const;
 
+/**
+ * Where each demo tenant's AppInstance lives: Chime SDK Identity runs in us-east-1 and eu-central-1, and one
+ * deployment (here: one offline system configured for us-east-1) manages both; initech is a European
+ * customer with its AppInstance in Frankfurt.
+ */
+export const DEMO_REGIONS: Readonly<Record<(typeof DEMO_TENANTS)[number], string>> = {
+  acme: 'us-east-1',
+  globex: 'us-east-1',
+  initech: 'eu-central-1',
+};
+
 export interface DemoTenant {
   readonly tenantId: string;
   readonly appInstanceArn: string;
@@ -82,7 +93,11 @@ export async function seedDemo(emulator: ChimeEmulator, policies: PolicyStore): 
       unknown
     >;
     const users = population(tenantId, now);
-    const { appInstanceArn } = emulator.seed({ appInstanceName: `${tenantId} demo`, users });
+    const { appInstanceArn } = emulator.seed({
+      appInstanceName: `${tenantId} demo`,
+      region: DEMO_REGIONS[tenantId],
+      users,
+    });
     const document = { ...example, appInstanceArn };
     await storePolicyDocument(policies, document);
     tenants.push({ tenantId, appInstanceArn, users: users.length, document });

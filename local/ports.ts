@@ -5,4 +5,6 @@ export const LOCAL_PORTS = {
   chime: 8787,
   eventbridge: 4010,
   lambda: 3002,
+  /** The local STS (AssumeRole for tenants in other accounts: local/sts-server.ts). */
+  sts: 4020,
 } as const;

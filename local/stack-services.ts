@@ -18,11 +18,14 @@ import { type PortClaim, PortInUseError, portHolders } from './port-owner';
 import type { LOCAL_PORTS } from './ports';
 import { type EnsuredQueue, ensureQueues } from './queue-provisioning';
 import { type SqsServer, startSqsServer } from './sqs-server';
+import { accountOfLocalAccessKey, type LocalSts, startLocalSts } from './sts-server';
 
 /**
  * The local stand-ins of the AWS services, one by one: DynamoDB Local, the SQS server, the Chime SDK
- * Identity emulator and the local EventBridge (started), then the tables, queues and bus the stack needs in
- * them (provisioned). A taken port is refused the way `local start` refuses it, naming the flag.
+ * Identity emulator, the local EventBridge and the local STS (started), then the tables, queues and bus the
+ * stack needs in them (provisioned). A taken port is refused the way `local start` refuses it, naming the
+ * flag. The emulator serves both Chime Regions at one URL and acts in the account of the local STS's role
+ * credentials, so tenants in eu-central-1 and in "other accounts" work offline as on AWS.
  */
 
 export type Stops = (() => Promise<void>)[];
@@ -43,7 +46,8 @@ export interface Services {
   readonly sqs: SqsServer;
   readonly emulator: ChimeEmulator;
   readonly eventBridge: LocalEventBridge;
-  readonly endpoints: { dynamodb: string; sqs: string; chime: string; eventbridge: string };
+  readonly sts: LocalSts;
+  readonly endpoints: { dynamodb: string; sqs: string; chime: string; eventbridge: string; sts: string };
 }
 
 /** Starts the four servers, in this order; each one's stop goes onto `stops` as soon as it runs. */
@@ -62,6 +66,7 @@ export async function startServices(options: ServiceOptions, stops: Stops): Prom
     port: options.ports.chime,
     host: options.host,
     quotaScale: options.quotaScale,
+    accountOfAccessKey: accountOfLocalAccessKey,
     cloudTrailEvents: (entry) => cloudTrail?.send(entry),
     ...(options.persistDir ? { stateFile: path.join(options.persistDir, 'chime-emulator.json') } : {}),
   }).catch(async (error: Error) => {
@@ -86,8 +91,20 @@ export async function startServices(options: ServiceOptions, stops: Stops): Prom
   });
   stops.push(() => eventBridge.close());
   cloudTrail = putEventsSink(eventBridge.url);
-  const endpoints = { dynamodb: dynamo.url, sqs: sqs.url, chime: emulator.url, eventbridge: eventBridge.url };
-  return { dynamo, sqs, emulator, eventBridge, endpoints };
+  const sts = await startLocalSts({ port: options.ports.sts, host: options.host }).catch(
+    async (error: Error) => {
+      throw await inUse(error, { service: 'the local STS', port: options.ports.sts, flag: '--sts-port' });
+    },
+  );
+  stops.push(() => sts.close());
+  const endpoints = {
+    dynamodb: dynamo.url,
+    sqs: sqs.url,
+    chime: emulator.url,
+    eventbridge: eventBridge.url,
+    sts: sts.url,
+  };
+  return { dynamo, sqs, emulator, eventBridge, sts, endpoints };
 }
 
 function startDynamo(options: ServiceOptions): Promise<DynamoDbLocal> {

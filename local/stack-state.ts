@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ChimeEmulator } from '../emulator';
 import type { Runtime } from '../shared/composition-root';
+import { parseAppInstanceArn } from '../shared/policy';
 import { type DemoTenant, seedDemo } from './demo';
 
 /**
@@ -13,6 +14,8 @@ import { type DemoTenant, seedDemo } from './demo';
 export interface TenantSummary {
   readonly tenantId: string;
   readonly appInstanceArn: string;
+  /** The Region of its AppInstance (from the ARN): where its Chime calls go. */
+  readonly region: string;
   /** Users in Chime now (undefined when the AppInstance does not exist in the emulator). */
   readonly users: number | undefined;
   /** Demo users seeded already past their expiry plus Chime's deletion delay, which the sweep deleted at once. */
@@ -60,6 +63,7 @@ export async function prepareState(
           return {
             tenantId: tenant.tenantId,
             appInstanceArn: tenant.appInstanceArn,
+            region: regionOf(tenant.appInstanceArn),
             users,
             sweptAtSeed: tenant.users - (users ?? 0),
           };
@@ -67,6 +71,7 @@ export async function prepareState(
       : existing.map((stored) => ({
           tenantId: stored.tenantId,
           appInstanceArn: stored.policy.appInstanceArn,
+          region: regionOf(stored.policy.appInstanceArn),
           users: emulator.userCount(stored.policy.appInstanceArn),
           sweptAtSeed: 0,
         }));
@@ -75,6 +80,10 @@ export async function prepareState(
     existing.map((stored) => stored.tenantId),
   );
   return { tenants, summary, resumedRuns };
+}
+
+function regionOf(appInstanceArn: string): string {
+  return parseAppInstanceArn(appInstanceArn)?.region ?? 'unknown';
 }
 
 async function writePolicies(workDir: string, tenants: readonly DemoTenant[]): Promise<void> {

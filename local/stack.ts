@@ -165,7 +165,9 @@ function serviceOptions(
 
 /** Starts the whole stack; on any failure, stops what it had started and rethrows. */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const ports = { ...LOCAL_PORTS, ...options.ports };
+  // The STS port is `npm start`'s fixed 4020 only when asked for (the CLI does): a stack whose caller picks
+  // its own ports gets a free one rather than colliding with a running `npm start`.
+  const ports = { ...LOCAL_PORTS, sts: 0, ...options.ports };
   const quotaScale = options.quotaScale ?? 1;
   const stops: Stops = [];
   const stopAll = async () => {

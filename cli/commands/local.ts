@@ -16,6 +16,7 @@ interface StartOptions {
   readonly sqsPort: string;
   readonly chimePort: string;
   readonly eventbridgePort: string;
+  readonly stsPort: string;
   readonly quotaScale: string;
   readonly scheduleMinutes: string;
   readonly lambdaPort: string;
@@ -43,6 +44,7 @@ export function register(program: Command): void {
     .option('--chime-port <port>', 'Chime SDK Identity emulator port', String(LOCAL_PORTS.chime))
     .option('--eventbridge-port <port>', 'EventBridge port', String(LOCAL_PORTS.eventbridge))
     .option('--lambda-port <port>', 'serverless-offline Lambda API port', String(LOCAL_PORTS.lambda))
+    .option('--sts-port <port>', "local STS port (tenants' roles in other accounts)", String(LOCAL_PORTS.sts))
     .option(
       '--functions <mode>',
       'serverless-offline: the functions as serverless.yml builds them; in-process: imported here (faster start)',
@@ -101,6 +103,7 @@ function parseStartOptions(options: StartOptions) {
     chime: portOption('--chime-port', options.chimePort),
     eventbridge: portOption('--eventbridge-port', options.eventbridgePort),
     lambda: portOption('--lambda-port', options.lambdaPort),
+    sts: portOption('--sts-port', options.stsPort),
   };
   if (options.functions !== 'serverless-offline' && options.functions !== 'in-process') {
     throw new CliError(
@@ -208,6 +211,7 @@ async function launchStack(
           { service: 'the SQS server', port: ports.sqs, flag: '--sqs-port' },
           { service: 'the Chime emulator', port: ports.chime, flag: '--chime-port' },
           { service: 'the local EventBridge', port: ports.eventbridge, flag: '--eventbridge-port' },
+          { service: 'the local STS', port: ports.sts, flag: '--sts-port' },
           ...(functions === 'serverless-offline'
             ? [{ service: 'serverless offline (Lambda API)', port: ports.lambda, flag: '--lambda-port' }]
             : []),
@@ -267,6 +271,9 @@ function printRunning(options: StartOptions, settings: StartSettings, stack: Loc
   );
   console.log(`  EventBridge               ${stack.endpoints.eventbridge}  (events at /_events)`);
   console.log(
+    `  STS                       ${stack.endpoints.sts}  (AssumeRole: tenants' roles in other accounts)`,
+  );
+  console.log(
     stack.functions === 'serverless-offline'
       ? `  Lambda (serverless-offline) http://localhost:${ports.lambda}  (Invoke API; functions chime-lifecycle-local-<name>)`
       : '  Lambda                    in-process (--functions in-process)',
@@ -285,7 +292,9 @@ function printRunning(options: StartOptions, settings: StartSettings, stack: Loc
       tenant.sweptAtSeed > 0
         ? ` (${tenant.sweptAtSeed} more were seeded already expired: Chime's sweep deleted them)`
         : '';
-    console.log(`  tenant ${tenant.tenantId.padEnd(9)} ${users}${swept}  ${tenant.appInstanceArn}`);
+    console.log(
+      `  tenant ${tenant.tenantId.padEnd(9)} ${users}${swept}  ${tenant.region.padEnd(12)}  ${tenant.appInstanceArn}`,
+    );
   }
   if (options.persist) {
     console.log(

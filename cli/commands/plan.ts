@@ -116,7 +116,9 @@ async function scanPlan(
   const estimate = await lastScanEstimate(runtime, policy.tenantId);
   const progress = progressOnTerminal(`plan ${policy.tenantId}`, { json: format !== 'text', estimate });
   if (format === 'markdown') return { ...(await scanForReport(runtime, policy, now, progress)), policy };
-  // Text and JSON need no per-user expiries: only the plan's own Chime calls are made.
+  // Text and JSON need no per-user expiries: only the plan's own Chime calls are made. An unsaved policy
+  // (--policy) is read through its own access, like the stored one it would replace.
+  runtime.chimeAccess.note(policy);
   try {
     const plan = await planTenant(policy, countingDirectory(runtime.chimeUserPort, progress.update), now, {
       activity: runtime.activity,

@@ -6,8 +6,10 @@ import {
   PolicyChangedError,
   sameDocument,
 } from '../../shared/aws/policy-store';
+import { ChimeAccessError } from '../../shared/chime/assumed-roles';
 import type { Runtime } from '../../shared/composition-root';
 import type { StoredPolicy } from '../../shared/contracts/stored-policy';
+import { type Policy, parseAppInstanceArn } from '../../shared/policy';
 import { CliError, EXIT, EXIT_INVALID, noPolicyError } from '../errors';
 import { checkExemptionsAtPut } from '../exemptions-check';
 import { printJson, printLine, quoteInput } from '../output';
@@ -134,15 +136,33 @@ export function register(program: Command): void {
     });
 }
 
-/** Refuses an AppInstance that does not exist, before anything is stored (exit 2). */
-async function requireAppInstance(runtime: Runtime, appInstanceArn: string): Promise<void> {
+/**
+ * Refuses an AppInstance that does not exist, or that the policy's credentials cannot reach, before anything
+ * is stored (exit 2). DescribeAppInstance goes where the tenant's calls will go: the Region of the ARN, with
+ * the role of `access` when the policy has one.
+ */
+async function requireAppInstance(runtime: Runtime, policy: Policy): Promise<void> {
+  const { appInstanceArn, access } = policy;
+  const region = parseAppInstanceArn(appInstanceArn)?.region ?? runtime.config.region;
+  const who = access ? `the role ${access.roleArn}` : 'these credentials (no access.roleArn)';
   try {
-    await runtime.chime.send(new DescribeAppInstanceCommand({ AppInstanceArn: appInstanceArn }));
+    await runtime
+      .chimeFor(appInstanceArn, access)
+      .send(new DescribeAppInstanceCommand({ AppInstanceArn: appInstanceArn }));
   } catch (error) {
+    if (error instanceof ChimeAccessError) {
+      throw new CliError(`access: ${error.message}. Nothing written`, EXIT_INVALID);
+    }
     const name = (error as { name?: string }).name;
     if (name === 'NotFoundException' || name === 'BadRequestException') {
       throw new CliError(
-        `appInstanceArn: AppInstance ${appInstanceArn} does not exist (DescribeAppInstance: ${name}); check the ARN and the region, and create the AppInstance first. Nothing written`,
+        `appInstanceArn: AppInstance ${appInstanceArn} does not exist in ${region} (DescribeAppInstance: ${name}); check the ARN, and create the AppInstance first. Nothing written`,
+        EXIT_INVALID,
+      );
+    }
+    if (name === 'ForbiddenException' || name === 'AccessDeniedException') {
+      throw new CliError(
+        `appInstanceArn: ${who} may not read AppInstance ${appInstanceArn} (DescribeAppInstance: ${name}); an AppInstance of another account needs access.roleArn, a role of that account (docs/deploy.md). Nothing written`,
         EXIT_INVALID,
       );
     }
@@ -226,7 +246,7 @@ async function putPolicy(file: string, options: PutOptions): Promise<void> {
         EXIT_INVALID,
       );
     }
-    await requireAppInstance(runtime, parsed.appInstanceArn);
+    await requireAppInstance(runtime, parsed);
     let stored: StoredPolicy;
     try {
       stored = await runtime.policyStore.put(

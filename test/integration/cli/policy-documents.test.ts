@@ -149,7 +149,7 @@ describe('policy documents are checked strictly at the boundary', { timeout: 240
     );
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
-      `chime-lifecycle: appInstanceArn: AppInstance ${missing} does not exist (DescribeAppInstance: NotFoundException); check the ARN and the region, and create the AppInstance first. Nothing written\n`,
+      `chime-lifecycle: appInstanceArn: AppInstance ${missing} does not exist in us-east-1 (DescribeAppInstance: NotFoundException); check the ARN, and create the AppInstance first. Nothing written\n`,
     );
     expect(await versionOf('ghost')).toBe(0);
   });

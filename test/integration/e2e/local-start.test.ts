@@ -21,7 +21,14 @@ const ROOT = path.join(import.meta.dirname, '..', '..', '..');
 const BIN = path.join(ROOT, 'bin', 'chime-lifecycle.js');
 const DAY = 86_400_000;
 
-type Ports = { dynamodb: number; sqs: number; chime: number; eventbridge: number; lambda: number };
+type Ports = {
+  dynamodb: number;
+  sqs: number;
+  chime: number;
+  eventbridge: number;
+  lambda: number;
+  sts: number;
+};
 
 const freePorts = async (): Promise<Ports> => ({
   dynamodb: await freePort(),
@@ -29,6 +36,7 @@ const freePorts = async (): Promise<Ports> => ({
   chime: await freePort(),
   eventbridge: await freePort(),
   lambda: await freePort(),
+  sts: await freePort(),
 });
 
 const portFlags = (ports: Ports) => [
@@ -42,6 +50,8 @@ const portFlags = (ports: Ports) => [
   String(ports.eventbridge),
   '--lambda-port',
   String(ports.lambda),
+  '--sts-port',
+  String(ports.sts),
 ];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -194,7 +204,7 @@ describe('local start refuses a taken port', () => {
     expect(stack.output).toContain('pick another port with --dynamodb-port <port>');
     expect(stack.output).not.toContain('starting the offline system');
     // Nothing was started: every other port is still free, and no pid file is left behind.
-    for (const port of [ports.sqs, ports.chime, ports.eventbridge, ports.lambda]) {
+    for (const port of [ports.sqs, ports.chime, ports.eventbridge, ports.lambda, ports.sts]) {
       expect(await canBind(port, '127.0.0.1'), `port ${port}`).toBe(true);
     }
     expect(existsSync(path.join(dir, 'stack.pid'))).toBe(false);
@@ -398,30 +408,35 @@ describe('local start --persist across kill -9, Ctrl-C and restarts', () => {
       'globex',
       'initech',
     ]);
-    // Each banner count is what ListAppInstanceUsers finds; with the swept ones it makes the seeded 339.
+    // Each banner count is what ListAppInstanceUsers finds (in the tenant's Region: initech's AppInstance is
+    // in eu-central-1); with the swept ones it makes the seeded 339.
     const banner = [
       ...fresh.output.matchAll(
-        /^ {2}tenant (\w+) +(\d+) users in Chime(?: \((\d+) more were seeded already expired: Chime's sweep deleted them\))? +(arn:\S+)$/gm,
+        /^ {2}tenant (\w+) +(\d+) users in Chime(?: \((\d+) more were seeded already expired: Chime's sweep deleted them\))? +([a-z]+-[a-z]+-\d) +(arn:\S+)$/gm,
       ),
     ];
-    expect(banner.map((line) => line[1])).toEqual(['acme', 'globex', 'initech']);
-    const chime = new ChimeSDKIdentityClient({
-      region: 'us-east-1',
-      endpoint: `http://127.0.0.1:${ports.chime}`,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
+    expect(banner.map((line) => [line[1], line[4]])).toEqual([
+      ['acme', 'us-east-1'],
+      ['globex', 'us-east-1'],
+      ['initech', 'eu-central-1'],
+    ]);
     let seeded = 0;
-    try {
-      for (const [, tenantId, shown, swept, arn] of banner) {
-        let count = 0;
+    for (const [, tenantId, shown, swept, region, arn] of banner) {
+      const chime = new ChimeSDKIdentityClient({
+        region: region ?? 'us-east-1',
+        endpoint: `http://127.0.0.1:${ports.chime}`,
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
+      let count = 0;
+      try {
         for await (const page of paginateListAppInstanceUsers({ client: chime }, { AppInstanceArn: arn })) {
           count += page.AppInstanceUsers?.length ?? 0;
         }
-        expect(Number(shown), tenantId).toBe(count);
-        seeded += count + Number(swept ?? 0);
+      } finally {
+        chime.destroy();
       }
-    } finally {
-      chime.destroy();
+      expect(Number(shown), tenantId).toBe(count);
+      seeded += count + Number(swept ?? 0);
     }
     expect(seeded).toBe(339);
     expect(await fresh.interrupt(), fresh.output).toBe(0);

@@ -39,7 +39,14 @@ describe('the offline stack end to end', () => {
   let stack: ChildProcess;
   let output = '';
   let env: NodeJS.ProcessEnv;
-  let ports: { dynamodb: number; sqs: number; chime: number; eventbridge: number; lambda: number };
+  let ports: {
+    dynamodb: number;
+    sqs: number;
+    chime: number;
+    eventbridge: number;
+    lambda: number;
+    sts: number;
+  };
   let dir: string;
   let chime: ChimeSDKIdentityClient;
   const arns = new Map<string, string>();
@@ -124,6 +131,7 @@ describe('the offline stack end to end', () => {
       chime: await freePort(),
       eventbridge: await freePort(),
       lambda: await freePort(),
+      sts: await freePort(),
     };
     stack = spawn(
       process.execPath,
@@ -149,6 +157,8 @@ describe('the offline stack end to end', () => {
         String(ports.eventbridge),
         '--lambda-port',
         String(ports.lambda),
+        '--sts-port',
+        String(ports.sts),
       ],
       {
         cwd: ROOT,
