@@ -14,7 +14,7 @@
 
 import { DEFAULT_MEMORY_MB } from './functions/declaration';
 import { FUNCTIONS } from './functions/index';
-import { functionsOfService } from './infra/functions';
+import { functionsOfService, tenantAccessOutput } from './infra/functions';
 import { dashboard, lambdaThrottlesAlarm } from './infra/monitoring';
 import { PARAMS } from './infra/params';
 
@@ -151,6 +151,7 @@ export default {
         LambdaThrottlesAlarm: lambdaThrottlesAlarm(FUNCTIONS),
         Dashboard: dashboard(FUNCTIONS),
       },
+      Outputs: tenantAccessOutput(FUNCTIONS),
     },
   ],
 };

@@ -66,9 +66,12 @@ const resourceSchema = z.union([
   z.strictObject({ stream: z.enum(STREAM_TABLE_IDS) }),
   z.strictObject({ queue: z.enum(QUEUE_IDS) }),
   z.strictObject({ eventBus: z.literal('EventBus') }),
-  // This account's and region's AppInstances (app-instance/*, which IAM's `*` extends to their users) or
-  // their users only (app-instance/*/user/*).
+  // This account's AppInstances in both Chime SDK Identity Regions (app-instance/*, which IAM's `*` extends to
+  // their users) or their users only (app-instance/*/user/*).
   z.strictObject({ chime: z.enum(['appInstances', 'appInstanceUsers']) }),
+  // The tenants' roles in other accounts: the role ARNs of the stack parameter TenantAccessRoleArns. A
+  // statement on them exists only while that list is not empty.
+  z.strictObject({ roles: z.literal('TenantAccessRoleArns') }),
 ]);
 
 const statementSchema = z.strictObject({

@@ -204,15 +204,26 @@ const LAMBDA_TRUST: Json = {
 };
 
 /**
- * Chime SDK Identity resources of this account and region. Which AppInstance a tenant may touch is decided by
- * its policy (one AppInstance per tenant, claimed in the state table), so the roles cover the account's
- * AppInstances, never another account's or region's. IAM's `*` also matches `/`, so app-instance/* covers the
- * users of every AppInstance as well; app-instance/*\/user/* is users only.
+ * The Regions where Chime SDK Identity exists (its endpoints: identity-chime.<region>.amazonaws.com). One
+ * deployment manages the AppInstances of both: a tenant's calls go to the Region of its AppInstance ARN.
+ */
+export const CHIME_REGIONS = ['us-east-1', 'eu-central-1'] as const;
+
+/**
+ * Chime SDK Identity resources of this account, in both Regions. Which AppInstance a tenant may touch is
+ * decided by its policy (one AppInstance per tenant, claimed in the state table), so the roles cover the
+ * account's AppInstances, never another account's (those are reached through the tenant's own role, below).
+ * IAM's `*` also matches `/`, so app-instance/* covers the users of every AppInstance as well;
+ * app-instance/*\/user/* is users only.
  */
 const CHIME_ARNS = {
-  appInstances: 'arn:${AWS::Partition}:chime:${AWS::Region}:${AWS::AccountId}:app-instance/*',
-  appInstanceUsers: 'arn:${AWS::Partition}:chime:${AWS::Region}:${AWS::AccountId}:app-instance/*/user/*',
+  appInstances: 'app-instance/*',
+  appInstanceUsers: 'app-instance/*/user/*',
 } as const;
+
+/** The stack parameter listing the tenants' roles the functions may assume, and its "not empty" condition. */
+export const TENANT_ACCESS_PARAMETER = 'TenantAccessRoleArns';
+export const TENANT_ACCESS_CONDITION = 'HasTenantAccessRoles';
 
 function iamResource(resource: IamResource): Json {
   if (resource === '*') return '*';
@@ -220,15 +231,49 @@ function iamResource(resource: IamResource): Json {
   if ('stream' in resource) return getAtt(resource.stream, 'StreamArn');
   if ('queue' in resource) return getAtt(resource.queue, 'Arn');
   if ('eventBus' in resource) return getAtt(resource.eventBus, 'Arn');
-  return [{ 'Fn::Sub': CHIME_ARNS[resource.chime] }];
+  if ('roles' in resource) return { Ref: resource.roles };
+  return CHIME_REGIONS.map((region) => ({
+    'Fn::Sub': `arn:\${AWS::Partition}:chime:${region}:\${AWS::AccountId}:${CHIME_ARNS[resource.chime]}`,
+  }));
 }
 
 function iamStatement(statement: IamStatement): Json {
-  return {
+  const granted = {
     Sid: statement.sid,
     Effect: 'Allow',
     Action: [...statement.actions],
     Resource: iamResource(statement.resource),
+  };
+  // An empty TenantAccessRoleArns grants no sts:AssumeRole at all (not a statement on an empty ARN).
+  if (typeof statement.resource === 'object' && 'roles' in statement.resource) {
+    return { 'Fn::If': [TENANT_ACCESS_CONDITION, granted, { Ref: 'AWS::NoValue' }] };
+  }
+  return granted;
+}
+
+/** Whether a function may assume the tenants' roles (it calls Chime for tenants). */
+function assumesTenantRoles(declaration: FunctionDeclaration): boolean {
+  return declaration.iam.some(
+    (statement) => typeof statement.resource === 'object' && 'roles' in statement.resource,
+  );
+}
+
+/**
+ * The output a tenant's role trusts: the roles of the functions that assume tenants' roles (comma-separated,
+ * for the TrustedRoleArns parameter of infra/tenant-access-role.json).
+ */
+export function tenantAccessOutput(declarations: readonly FunctionDeclaration[]): Record<string, Json> {
+  return {
+    TenantAccessTrustedRoleArns: {
+      Description:
+        "The roles a tenant's access role must trust (TrustedRoleArns of infra/tenant-access-role.json)",
+      Value: {
+        'Fn::Join': [
+          ',',
+          declarations.filter(assumesTenantRoles).map((fn) => getAtt(roleLogicalId(fn.name), 'Arn')),
+        ],
+      },
+    },
   };
 }
 

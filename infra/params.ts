@@ -65,6 +65,10 @@ export const PARAMS = {
     // 'true' bundles source maps into each zip (larger uploads and cold starts; see custom.esbuild).
     sourceMaps: 'false',
     logRetentionInDays: 30,
+    // The tenants' roles in other accounts that the functions may assume (comma-separated IAM role ARNs; the
+    // default of the stack parameter TenantAccessRoleArns). Empty: no sts:AssumeRole at all. A policy whose
+    // `access.roleArn` is not listed here fails with AccessDenied (docs/deploy.md, "Tenants in other accounts").
+    tenantAccessRoleArns: '',
     // SNS topic ARN that alarms notify; empty = alarms only change state (visible in the console).
     alarmTopicArn: '',
     // ChimeThrottled (a 429 from Chime, retried by the limiter) above this sum over 5 minutes, twice in a

@@ -78,5 +78,12 @@ export default defineFunction({
     },
     // Converging an existing user's expiration first checks it is not an AppInstanceAdmin.
     { sid: 'ListChimeAdmins', actions: ['chime:ListAppInstanceAdmins'], resource: { chime: 'appInstances' } },
+    // A tenant in another account: its Chime calls go through its own role there (policy `access`), assumed
+    // with STS, only for the roles the stack parameter TenantAccessRoleArns lists (none: no statement).
+    {
+      sid: 'AssumeTenantAccessRoles',
+      actions: ['sts:AssumeRole'],
+      resource: { roles: 'TenantAccessRoleArns' },
+    },
   ],
 });

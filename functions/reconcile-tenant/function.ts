@@ -72,5 +72,12 @@ export default defineFunction({
     // Admins are protected (policy protectAdmins): each run lists the AppInstance's admins.
     // ListAppInstanceAdmins takes the app-instance resource type: the tenant's AppInstance.
     { sid: 'ListChimeAdmins', actions: ['chime:ListAppInstanceAdmins'], resource: { chime: 'appInstances' } },
+    // A tenant in another account: its Chime calls go through its own role there (policy `access`), assumed
+    // with STS, only for the roles the stack parameter TenantAccessRoleArns lists (none: no statement).
+    {
+      sid: 'AssumeTenantAccessRoles',
+      actions: ['sts:AssumeRole'],
+      resource: { roles: 'TenantAccessRoleArns' },
+    },
   ],
 });

@@ -36,6 +36,7 @@ const SERVICE_PREFIX: Readonly<Record<string, string>> = {
   'dynamodb-streams': 'dynamodb',
   sqs: 'sqs',
   eventbridge: 'events',
+  sts: 'sts',
 };
 
 /**
@@ -180,6 +181,11 @@ export interface Grant {
 export function grantsOf(template: Template, functionId: string): Grant[] {
   const roleId = getAtt(resource(template, functionId).Properties.Role)?.replace(/\.Arn$/, '');
   if (!roleId) throw new Error(`${functionId} has no role of its own`);
+  return grantsOfRole(template, roleId);
+}
+
+/** Every (action, resource) an Allow statement of a role's inline policies grants. */
+export function grantsOfRole(template: Template, roleId: string): Grant[] {
   const role = resource(template, roleId);
   const policies = (role.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[];
   return policies.flatMap((policy) =>
@@ -209,10 +215,20 @@ export async function iamProblems(
   needs: readonly Need[],
   label = functionId,
 ): Promise<string[]> {
+  const role = getAtt(resource(template, functionId).Properties.Role)?.replace(/\.Arn$/, '') ?? '';
+  return roleProblems(template, role, needs, label);
+}
+
+/** `iamProblems` for any role of a template (a tenant's access role, say). */
+export async function roleProblems(
+  template: Template,
+  roleId: string,
+  needs: readonly Need[],
+  label = roleId,
+): Promise<string[]> {
   const problems: string[] = [];
-  const grants = grantsOf(template, functionId);
-  const role = getAtt(resource(template, functionId).Properties.Role);
-  if (resource(template, role?.replace(/\.Arn$/, '') ?? '').Properties.ManagedPolicyArns) {
+  const grants = grantsOfRole(template, roleId);
+  if (resource(template, roleId).Properties.ManagedPolicyArns) {
     problems.push(`${label}: its role has managed policies, whose grants this test cannot see`);
   }
   const effective: Grant[] = [];
@@ -367,6 +383,8 @@ const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [valu
 /** A template value that names a resource, as the ARN (pattern) it stands for. */
 export function arnOf(template: Template, value: unknown): string {
   if (value === '*') return '*';
+  // A parameter's value, once `instantiate` (cfn-conditions.ts) put it in.
+  if (typeof value === 'string' && value.startsWith('arn:')) return value;
   const { partition, region, account } = PSEUDO;
   const attribute = getAtt(value);
   if (attribute) {

