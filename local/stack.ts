@@ -14,6 +14,7 @@ import { provision, type ServiceOptions, type Stops, startServices } from './sta
 import { prepareState, type ResumedRun, type TenantSummary } from './stack-state';
 import { startTriggers } from './stack-triggers';
 import { type LocalFunctionWiring, localWiring } from './stack-wiring';
+import type { LocalSts } from './sts-server';
 
 export { StateFileError } from '../emulator';
 export type { SqsFunctionName } from '../functions/index';
@@ -89,6 +90,8 @@ export interface LocalStack {
   readonly resumedRuns: readonly ResumedRun[];
   readonly emulator: ChimeEmulator;
   readonly eventBridge: LocalEventBridge;
+  /** The local STS: tenants' roles in other accounts (which roles it trusts, how often each was assumed). */
+  readonly sts: LocalSts;
   readonly runtime: Runtime;
   /**
    * Resolves when a child process the stack cannot run without (DynamoDB Local, serverless offline) ends
@@ -193,7 +196,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   try {
     const services = await startServices(serviceOptions(options, ports, quotaScale), stops);
-    const { endpoints, emulator, eventBridge } = services;
+    const { endpoints, emulator, eventBridge, sts } = services;
     children.watch({ name: 'DynamoDB Local', pid: services.dynamo.pid, exited: services.dynamo.exited });
     const config = loadConfig({ ...process.env, CHIME_LIFECYCLE_QUOTA_SCALE: String(quotaScale) });
     exportEnvironment(config, endpoints);
@@ -245,6 +248,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       restored,
       emulator,
       eventBridge,
+      sts,
       runtime,
       died: children.died,
       runSchedule: () => triggers.runSchedule(),

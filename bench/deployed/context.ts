@@ -12,6 +12,7 @@ import { freePort } from '../../local/dynamodb-local';
 import type { ReceivedEvent } from '../../local/eventbridge-server';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { QuotaLeases } from '../../shared/aws/quota-leases';
+import { isAccountBucket } from '../../shared/chime/quotas';
 import { DAY_MS } from '../../shared/policy';
 import type { BenchRow } from '../lib';
 import { putPolicy } from '../sync-stack';
@@ -97,7 +98,7 @@ export async function startDeployedRun(): Promise<DeployedRun> {
         const now = Date.now();
         holderSamples.push({
           at: now,
-          holders: stored.filter((lease) => lease.expiresAtMs > now && lease.buckets.includes('account'))
+          holders: stored.filter((lease) => lease.expiresAtMs > now && lease.buckets.some(isAccountBucket))
             .length,
         });
       })

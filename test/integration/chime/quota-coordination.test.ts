@@ -5,7 +5,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { ChimeEmulator } from '../../../emulator/index';
 import { QuotaLeases } from '../../../shared/aws/quota-leases';
 import { createChimeClient, createChimeQuota } from '../../../shared/chime/client';
-import { DEFAULT_CHIME_QUOTAS } from '../../../shared/chime/quotas';
+import { accountBucketOf, DEFAULT_CHIME_QUOTAS } from '../../../shared/chime/quotas';
 import { ChimeUsers } from '../../../shared/chime/users';
 import { dynamoDbUrl } from '../../support/context';
 import { testRuntime } from '../../support/stack';
@@ -90,6 +90,8 @@ describe('quota coordination between processes (DynamoDB Local, Chime emulator)'
     const leases = new QuotaLeases(runtime.documents, stateTable);
     const accountQuota = DEFAULT_CHIME_QUOTAS.account * SCALE;
     const describeKey = `describe-user:${appInstanceArn}`;
+    // The account bucket of the AppInstance's account and Region (quotas are per account and Region).
+    const accountKey = accountBucketOf(describeKey);
     const describeQuota = DEFAULT_CHIME_QUOTAS['describe-user'] * SCALE;
 
     // The survivor: this process, working through the product's coordinated limiter.
@@ -112,7 +114,7 @@ describe('quota coordination between processes (DynamoDB Local, Chime emulator)'
     const rate = (key: string) => quota.limiter.configuredRates().get(key);
     await until(
       'the survivor to hold the whole quota',
-      () => (rate('account') === accountQuota ? true : undefined),
+      () => (rate(accountKey) === accountQuota ? true : undefined),
       10_000,
     );
 
@@ -134,7 +136,7 @@ describe('quota coordination between processes (DynamoDB Local, Chime emulator)'
     );
     await until(
       'the survivor to halve its share',
-      () => (rate('account') === accountQuota / 2 ? true : undefined),
+      () => (rate(accountKey) === accountQuota / 2 ? true : undefined),
       3 * HEARTBEAT_MS + 2_000,
     );
     expect(rate(describeKey)).toBe(describeQuota / 2);
@@ -146,7 +148,7 @@ describe('quota coordination between processes (DynamoDB Local, Chime emulator)'
     await new Promise((resolve) => victim.child.once('exit', resolve));
     const recovered = await until(
       'the survivor to get the whole quota back',
-      () => (rate('account') === accountQuota ? Date.now() : undefined),
+      () => (rate(accountKey) === accountQuota ? Date.now() : undefined),
       LEASE_MS + 10_000,
     );
     // Its lease was renewed at most one heartbeat before the kill, so it counts at most one lease lifetime
@@ -183,9 +185,9 @@ describe('quota coordination between processes (DynamoDB Local, Chime emulator)'
     });
     const users = new ChimeUsers(createChimeClient({ limiter: quota.callLimiter }));
     await users.describe(`${appInstanceArn}/user/u0`);
-    expect(quota.limiter.configuredRates().get('account')).toBeCloseTo(
-      DEFAULT_CHIME_QUOTAS.account * SCALE * 0.1,
-    );
+    expect(
+      quota.limiter.configuredRates().get(accountBucketOf(`describe-user:${appInstanceArn}`)),
+    ).toBeCloseTo(DEFAULT_CHIME_QUOTAS.account * SCALE * 0.1);
     expect(quota.coordinator?.stats().degraded).toBe(true);
     expect(String(errors[0])).toMatch(/ResourceNotFound|non-existent table/i);
     quota.coordinator?.stop();

@@ -10,6 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { QuotaLeases } from '../../../shared/aws/quota-leases';
 import { createChimeClient, createChimeQuota } from '../../../shared/chime/client';
+import { accountBucketOf } from '../../../shared/chime/quotas';
 import { ChimeUsers } from '../../../shared/chime/users';
 
 function required(name: string): string {
@@ -30,9 +31,11 @@ const quota = createChimeQuota({
 });
 const users = new ChimeUsers(createChimeClient({ limiter: quota.callLimiter, region: 'us-east-1' }));
 const arns = required('USER_ARNS').split(',');
+/** The account bucket of the users' account and Region. */
+const accountKey = accountBucketOf(`describe-user:${arns[0]}`);
 
 setInterval(() => {
-  const account = quota.limiter.configuredRates().get('account');
+  const account = quota.limiter.configuredRates().get(accountKey);
   console.log(
     JSON.stringify({ holderId: quota.coordinator?.holderId, account, calls: quota.limiter.stats().acquired }),
   );

@@ -320,8 +320,11 @@ type FormatToken =
   | { kind: 'first'; slash: boolean }
   | { kind: 'rest'; slash: boolean };
 
-/** Variables of the reference's ARN formats whose values may contain `/` (log group and stream names). */
-const SLASHED_VARIABLES = new Set(['LogGroupName', 'LogStreamName']);
+/**
+ * Variables of the reference's ARN formats whose values may contain `/`: log group and stream names, and an
+ * IAM role's name with its path (`role/tenants/eu/name`).
+ */
+const SLASHED_VARIABLES = new Set(['LogGroupName', 'LogStreamName', 'RoleNameWithPath']);
 
 /**
  * Whether some ARN matches both the granted pattern (IAM: `*` any run of characters, `/` included; `?` one
