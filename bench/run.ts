@@ -14,6 +14,7 @@ const suites: Record<string, () => Promise<Suite>> = {
   deployed: async () => (await import('./deployed/index')).run,
   renewal: async () => (await import('./renewal')).run,
   cli: async () => (await import('./cli')).run,
+  cost: async () => (await import('./cost/index')).run,
 };
 
 async function main(): Promise<number> {

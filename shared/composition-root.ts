@@ -14,6 +14,7 @@ import { Notices } from './aws/notices';
 import type { PolicyStore } from './aws/policy-store';
 import { SqsQueues } from './aws/queues';
 import { QuotaLeases } from './aws/quota-leases';
+import { type AwsRequestObserver, observeRequests } from './aws/request-observer';
 import { RunStore } from './aws/runs';
 import { createSqsClient } from './aws/sqs';
 import { SqsTransport } from './aws/sqs-transport';
@@ -60,6 +61,11 @@ export interface RuntimeOptions {
   readonly chimeMaxAttempts?: number;
   /** Connection and socket timeouts of the DynamoDB, SQS and EventBridge clients (default AWS_CLIENT_TIMEOUTS). */
   readonly clientTimeouts?: ClientTimeouts;
+  /**
+   * Told of every DynamoDB, SQS and EventBridge request, DynamoDB's with the capacity it consumed
+   * (shared/aws/request-observer.ts): what the cost benchmark measures. Absent in production.
+   */
+  readonly observeRequests?: AwsRequestObserver;
 }
 
 /**
@@ -100,8 +106,19 @@ export class Runtime {
   }
 
   get dynamo(): DynamoDBClient {
-    this.#dynamo ??= new DynamoDBClient(this.clientOptions(this.endpoints.dynamodb));
+    this.#dynamo ??= this.observed(
+      new DynamoDBClient(this.clientOptions(this.endpoints.dynamodb)),
+      'dynamodb',
+    );
     return this.#dynamo;
+  }
+
+  private observed<C extends { readonly middlewareStack: object }>(
+    client: C,
+    service: 'dynamodb' | 'sqs' | 'eventbridge',
+  ): C {
+    const observer = this.options.observeRequests;
+    return observer ? observeRequests(client, service, observer) : client;
   }
 
   get documents(): DynamoDBDocumentClient {
@@ -185,11 +202,14 @@ export class Runtime {
   }
 
   get sqs(): SQSClient {
-    this.#sqs ??= createSqsClient({
-      region: this.config.region,
-      ...(this.options.clientTimeouts ? { timeouts: this.options.clientTimeouts } : {}),
-      ...(this.endpoints.sqs ? { endpoint: this.endpoints.sqs } : {}),
-    });
+    this.#sqs ??= this.observed(
+      createSqsClient({
+        region: this.config.region,
+        ...(this.options.clientTimeouts ? { timeouts: this.options.clientTimeouts } : {}),
+        ...(this.endpoints.sqs ? { endpoint: this.endpoints.sqs } : {}),
+      }),
+      'sqs',
+    );
     return this.#sqs;
   }
 
@@ -204,7 +224,10 @@ export class Runtime {
   }
 
   get eventBridge(): EventBridgeClient {
-    this.#eventBridge ??= new EventBridgeClient(this.clientOptions(this.endpoints.eventbridge));
+    this.#eventBridge ??= this.observed(
+      new EventBridgeClient(this.clientOptions(this.endpoints.eventbridge)),
+      'eventbridge',
+    );
     return this.#eventBridge;
   }
 
