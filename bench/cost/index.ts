@@ -8,10 +8,11 @@
  * and every SQS and EventBridge request. Lambda durations are the invocations' wall times at the real Chime
  * quotas (the clients' limiters at scale 1), times each function's declared memory.
  *
- * Kept short by scaling down: 10 tenants of BENCH_COST_USERS (two sizes, default 250 and 500 users each);
- * each measured quantity is fitted as a + b × users-per-tenant and extrapolated to 10,000, which is only
- * valid for what grows linearly with users (ledger reads and writes per user, a list page per 50 users paced
- * at the list quota) and is said so in the output.
+ * Kept short by scaling down: 10 tenants of BENCH_COST_USERS (two sizes, default 500 and 1,000 users each);
+ * requests and capacity units are fitted as a + b × users-per-tenant and extrapolated to 10,000, which is
+ * only valid for what grows linearly with users (ledger reads and writes per user, a list page per 50 users)
+ * and is said so in the output; reconcile-tenant's time is the larger size's plus the pages more at the
+ * measured time per page (floored at the list quota's pace).
  */
 import { randomUUID } from 'node:crypto';
 import { type ConsumedCapacity, DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
@@ -36,7 +37,7 @@ const RECONCILE_CONCURRENCY = 5;
 const HOUR = 3_600_000;
 
 function sizes(): [number, number] {
-  const raw = process.env.BENCH_COST_USERS?.trim() || '250,500';
+  const raw = process.env.BENCH_COST_USERS?.trim() || '500,1000';
   const parsed = raw.split(',').map((part) => Number(part.trim()));
   const [small, large] = parsed;
   if (

@@ -43,7 +43,8 @@ export class Meter {
       const units = record.capacityUnits ?? 0;
       if (record.capacity === 'read') usage.readUnits += units;
       if (record.capacity === 'write') usage.writeUnits += units;
-      const entry = (usage.byOperation[record.operation] ??= { requests: 0, units: 0 });
+      const entry = usage.byOperation[record.operation] ?? { requests: 0, units: 0 };
+      usage.byOperation[record.operation] = entry;
       entry.requests += 1;
       entry.units += units;
     } else if (record.service === 'sqs') {

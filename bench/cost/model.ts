@@ -84,16 +84,51 @@ export function verificationsPerUserMonth(userIds: readonly string[], intervalDa
 /** Users a tenant's verifications describe per second in steady state: its share of the account quota. */
 const DESCRIBES_PER_SECOND = 10;
 
+/** A list page holds 50 users; a tenant's pages come at most 10 a second (its list quota). */
+const USERS_PER_PAGE = 50;
+const LIST_QUOTA_MS_PER_PAGE = 100;
+
+/**
+ * reconcile-tenant's time in one hourly run of all tenants at `usersPerTenant`: what was measured at the
+ * larger size, plus the pages more at the measured time per page, or at the list quota's 100 ms per page
+ * when load on the measuring machine made the measured difference smaller than that floor. Wall times are
+ * noisy on a shared machine, so they are anchored to a measurement rather than fitted through two.
+ */
+export function reconcileMs(measured: Measured, usersPerTenant: number): { ms: number; msPerPage: number } {
+  const [n1, n2] = measured.sizes;
+  const pages = (users: number) => Math.ceil(users / USERS_PER_PAGE) * measured.tenants;
+  const at = (usage: Usage) => usage.durationMs['reconcile-tenant'] ?? 0;
+  const measuredPerPage = (at(measured.quiet[1]) - at(measured.quiet[0])) / (pages(n2) - pages(n1));
+  const msPerPage = Math.max(measuredPerPage, LIST_QUOTA_MS_PER_PAGE);
+  return { ms: at(measured.quiet[1]) + (pages(usersPerTenant) - pages(n2)) * msPerPage, msPerPage };
+}
+
 export function month(
   measured: Measured,
   target: { usersPerTenant: number; onboardingsPerDay: number },
 ): Month {
   const [n1, n2] = measured.sizes;
   const users = measured.tenants * target.usersPerTenant;
-  const quietRun = extrapolate(measured.quiet[0], n1, measured.quiet[1], n2, target.usersPerTenant);
-  const refreshRun = extrapolate(measured.refresh[0], n1, measured.refresh[1], n2, target.usersPerTenant);
+  // Counts (requests, capacity units, invocations, events) are exact and fit a + b × users; durations are
+  // anchored to the larger measurement (reconcileMs).
+  const fitted = extrapolate(measured.quiet[0], n1, measured.quiet[1], n2, target.usersPerTenant);
+  const quietRun: Usage = {
+    ...fitted,
+    durationMs: {
+      'schedule-sync': measured.quiet[1].durationMs['schedule-sync'] ?? 0,
+      'reconcile-tenant': reconcileMs(measured, target.usersPerTenant).ms,
+    },
+  };
+  const refreshExtra = sum(
+    extrapolate(measured.refresh[0], n1, measured.refresh[1], n2, target.usersPerTenant),
+    scaled(fitted, -1),
+  );
+  const extraMs =
+    (measured.refresh[1].durationMs['reconcile-tenant'] ?? 0) -
+    (measured.quiet[1].durationMs['reconcile-tenant'] ?? 0);
+  refreshExtra.durationMs = { 'reconcile-tenant': Math.max(0, extraMs) * (target.usersPerTenant / n2) };
   const quietRuns = scaled(quietRun, HOURS_PER_MONTH);
-  const refreshes = scaled(sum(refreshRun, scaled(quietRun, -1)), DAYS_PER_MONTH);
+  const refreshes = scaled(refreshExtra, DAYS_PER_MONTH);
   const verificationsPerUser = verificationsPerUserMonth(measured.userIds, measured.verifyIntervalDays);
   // A verification is a describe (paced at the tenant's share of the quota, in reconcile-tenant's time)
   // and a rewrite of the user's ledger entry (the refresh's write per user, measured).
@@ -120,12 +155,20 @@ export function month(
   };
 }
 
-/** The sync's DynamoDB month if the ledger were read with one Query per page and never rewritten for a sighting. */
+/**
+ * The sync's month if each run read its tenant's ledger with one strongly consistent Query of the partition
+ * (billed by the bytes read, in 4 KB units, instead of a unit per entry as BatchGetItem is), kept it in memory
+ * for the scan and for finding the users gone (instead of the end-of-run Query), and rewrote an entry only
+ * when it changes or is verified (no daily sighting rewrite: a user is gone when the run's own listing lacks
+ * it). Every other request of a run stays as measured.
+ */
 export function leanerLedger(measured: Measured, result: Month, usersPerTenant: number): Usage {
   const users = measured.tenants * usersPerTenant;
-  const batchGets = result.quietRun.byOperation.BatchGetItem?.units ?? 0;
-  // A page of 50 users read as one key-range Query: the page's entries' bytes in 4 KB units.
-  const queryReads = measured.ledgerQueryUnitsPerUser * users;
-  const quiet = { ...result.quietRun, readUnits: result.quietRun.readUnits - batchGets + queryReads };
+  const ledgerReads =
+    (result.quietRun.byOperation.BatchGetItem?.units ?? 0) + (result.quietRun.byOperation.Query?.units ?? 0);
+  const quiet = {
+    ...result.quietRun,
+    readUnits: result.quietRun.readUnits - ledgerReads + measured.ledgerQueryUnitsPerUser * users,
+  };
   return sum(scaled(quiet, HOURS_PER_MONTH), result.verifications);
 }

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { createContext } from '../../local/event-source/lambda-event';
 import { silentLog } from '../../shared/contracts/log';
 import { onboardRequestSchema } from '../../shared/onboarding/message';
 import type { Meter } from './meter';
@@ -14,6 +15,8 @@ import type { World } from './world';
 /** The application's SendMessage of each request, and the event source mapping's receive and delete. */
 const PRODUCER_REQUESTS = 1;
 const ESM_REQUESTS = 2;
+/** onboard-users' timeout as declared (functions/onboard-users/function.ts). */
+const ONBOARD_TIMEOUT_MS = 120_000;
 
 export async function onboardings(world: World, meter: Meter, count: number): Promise<void> {
   const onboarding = world.onboarder.onboarding();
@@ -27,6 +30,14 @@ export async function onboardings(world: World, meter: Meter, count: number): Pr
     });
     meter.producerRequests(PRODUCER_REQUESTS);
     const started = performance.now();
+    onboarding.registerLambdaContext(
+      createContext({
+        functionName: 'onboard-users',
+        region: world.config.region,
+        accountId: '123456789012',
+        timeoutMs: ONBOARD_TIMEOUT_MS,
+      }),
+    );
     const result = await onboarding.onboard(request, {
       messageId: randomUUID(),
       deadline: new AbortController().signal,
