@@ -18,11 +18,16 @@ export async function emulatorStats(url: string): Promise<EmulatorStats> {
   return (await response.json()) as EmulatorStats;
 }
 
-export async function seedTenant(url: string, name: string, size: number): Promise<string> {
+/** Seeds an AppInstance of `size` users (in `region`, default the emulator's) and returns its ARN. */
+export async function seedTenant(url: string, name: string, size: number, region?: string): Promise<string> {
   const response = await fetch(`${url}/_emulator/seed`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ appInstanceName: name, users: population(size, Date.now()) }),
+    body: JSON.stringify({
+      appInstanceName: name,
+      ...(region ? { region } : {}),
+      users: population(size, Date.now()),
+    }),
   });
   const body = (await response.json()) as { appInstanceArn?: string; userArns?: string[] };
   if (response.status !== 201 || !body.appInstanceArn || body.userArns?.length !== size) {

@@ -8,7 +8,8 @@
  * synced in a child process for its peak RSS.
  *
  * The emulator runs as a child process (the CLI, as a user runs it), so its CPU and memory are not the
- * sync's; the emulator's own call counters are the authoritative call and throttle counts.
+ * sync's; the emulator's own call counters are the authoritative call and throttle counts. Two tenants in two
+ * Regions syncing at once (regions.ts) run against their own emulator at their own scale.
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
@@ -26,6 +27,7 @@ import {
 } from '../sync-stack';
 import { type Child, killRunning, startEmulator, stopChild } from './children';
 import { seedTenant, type Tenant } from './emulator-calls';
+import { regionsScenario } from './regions';
 import { prepareRss, type RssJob } from './rss';
 import { syncScenario } from './scenario';
 import { QUOTA_SCALE, RSS_PARALLEL, SCENARIOS, TENANTS, USERS } from './settings';
@@ -84,6 +86,7 @@ export async function run(): Promise<BenchSection[]> {
       sections.push(await syncScenario(title, emulator.url, config, dynamo.url, trio, USERS));
     }
     await stopChild(emulator.process);
+    if (SCENARIOS.has('regions')) sections.push(await regionsScenario(dynamo.url));
     await dynamo.close();
     dynamo = undefined;
     if (SCENARIOS.has('rss')) {
