@@ -4,9 +4,8 @@
  * holding both would). Chime counts its quotas per account and Region, so each tenant may use its Region's
  * whole quota: each first sync is judged against its own Region's quota bound, not against a share of one.
  *
- * It runs against its own emulator child at BENCH_REGIONS_QUOTA_SCALE (default 8): both Regions together
- * then ask for at most about 460 calls/s, under half of the 1,000 calls/s the stack carried in the
- * three-tenant scenario (BENCHMARKS.md), so the machine, not the quotas, cannot be what binds.
+ * It runs against its own emulator child at BENCH_REGIONS_QUOTA_SCALE with BENCH_REGIONS_USERS per tenant
+ * (settings.ts): low enough that the machine (DynamoDB Local above all, on the same cores) is not what binds.
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
@@ -19,7 +18,7 @@ import { benchConfig, benchRuntime, newTimings, putPolicy, type SyncTimings, syn
 import { type Child, startEmulator, stopChild } from './children';
 import { CallDelta, emulatorStats, seedTenant, sum } from './emulator-calls';
 import { perTenantCalls, quotaBound } from './quota-bound';
-import { REGIONS_QUOTA_SCALE, USERS } from './settings';
+import { REGIONS_QUOTA_SCALE, REGIONS_USERS as USERS } from './settings';
 
 const REGIONS = ['us-east-1', 'eu-central-1'] as const;
 
@@ -148,7 +147,7 @@ export async function regionsScenario(dynamodb: string): Promise<BenchSection> {
     );
     const notes = [
       `quota scale ${scale} (BENCH_REGIONS_QUOTA_SCALE) for the emulator and the Runtime alike, in each Region: per AppInstance ${10 * scale} writes/s, ${20 * scale} describes/s, ${10 * scale} lists/s; account ${50 * scale} calls/s per Region`,
-      `2 × ${USERS.toLocaleString('en-US')} users (BENCH_SYNC_USERS), one AppInstance in us-east-1 and one in eu-central-1 of the same account, synced concurrently through one Runtime; the emulator serves both Regions at one URL (each request acts in the Region it is signed for)`,
+      `2 × ${USERS.toLocaleString('en-US')} users (BENCH_REGIONS_USERS), one AppInstance in us-east-1 and one in eu-central-1 of the same account, synced concurrently through one Runtime; the emulator serves both Regions at one URL (each request acts in the Region it is signed for)`,
       ...tenants.map(
         (tenant, index) =>
           `${tenant.region}: ${perTenant[index]?.chimeCalls} calls; its quota bound ${bounds[index]?.seconds.toFixed(1)} s, by ${bounds[index]?.binding}`,
