@@ -1,3 +1,4 @@
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ChimeEmulator, startChimeEmulator } from '../../../emulator/index';
 import {
@@ -112,6 +113,51 @@ describe("a tenant's Chime client", () => {
     expect((error as Error).message).toContain(`could not assume ${ROLE_B}`);
     expect((error as Error).message).toContain('AccessDenied (HTTP 403)');
     expect((error as Error).message).not.toContain('not-the-one');
+  });
+
+  it('gets from the local STS only what STS would give: AssumeRole of a well-formed, trusted role', async () => {
+    const client = new STSClient({
+      region: 'us-east-1',
+      endpoint: sts.url,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
+    try {
+      const assumed = await client.send(
+        new AssumeRoleCommand({
+          RoleArn: ROLE_B,
+          RoleSessionName: 'test',
+          ExternalId: EXTERNAL_ID,
+          DurationSeconds: 900,
+        }),
+      );
+      expect(assumed.Credentials?.AccessKeyId).toBe(localAccessKeyId(ROLE_B));
+      expect(accountOfLocalAccessKey(assumed.Credentials?.AccessKeyId ?? '')).toBe('444455556666');
+      const lifetime = (assumed.Credentials?.Expiration?.getTime() ?? 0) - Date.now();
+      expect(lifetime).toBeGreaterThan(850_000);
+      expect(lifetime).toBeLessThanOrEqual(900_000);
+      expect(assumed.AssumedRoleUser?.Arn).toBe(
+        'arn:aws:sts::444455556666:assumed-role/chime-lifecycle-tenant/test',
+      );
+      const refusals = await Promise.all(
+        [
+          {
+            RoleArn: 'arn:aws:iam::444455556666:user/alice',
+            RoleSessionName: 'test',
+            ExternalId: EXTERNAL_ID,
+          },
+          { RoleArn: ROLE_B, RoleSessionName: 'a b', ExternalId: EXTERNAL_ID },
+          {
+            RoleArn: 'arn:aws:iam::444455556666:role/other',
+            RoleSessionName: 'test',
+            ExternalId: EXTERNAL_ID,
+          },
+        ].map((input) => client.send(new AssumeRoleCommand(input)).catch((error: Error) => error.name)),
+      );
+      expect(refusals).toEqual(['ValidationError', 'ValidationError', 'AccessDenied']);
+      expect(accountOfLocalAccessKey('AKIAIOSFODNN7EXAMPLE')).toBeUndefined();
+    } finally {
+      client.destroy();
+    }
   });
 
   it("refuses a call on another account's AppInstance made with the process's own credentials", async () => {
