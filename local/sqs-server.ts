@@ -1,3 +1,6 @@
+import type { BuildAppOptions } from 'fauxqs';
+import { createFairQueues, type FairQueuesOptions } from './sqs-fair-queues';
+
 /**
  * fauxqs, loaded without its one startup warning. Its optional persistence module imports `node:sqlite` at
  * load, and Node 22 then prints "ExperimentalWarning: SQLite is an experimental feature" on every
@@ -19,6 +22,17 @@ async function loadFauxqs(): Promise<typeof import('fauxqs')> {
   }
 }
 
+/** What the send hook reads of fauxqs's Fastify request and uses of its reply. */
+interface HookRequest {
+  readonly headers: Readonly<Record<string, unknown>>;
+  readonly body: unknown;
+}
+interface HookReply {
+  status(code: number): HookReply;
+  header(name: string, value: string): HookReply;
+  send(payload: unknown): HookReply;
+}
+
 export interface SqsServer {
   /** The endpoint to give SQS clients, e.g. `http://127.0.0.1:4566` (set it as `AWS_ENDPOINT_URL_SQS`). */
   readonly url: string;
@@ -31,10 +45,14 @@ export interface SqsServerOptions {
   readonly port?: number;
   /** The interface to listen on; loopback by default so the emulator is not reachable from the network. */
   readonly host?: string;
+  /** The fair queues' thresholds and clock: AWS's (sqs-fair-policy.ts) by default; tests shorten windows. */
+  readonly fairQueues?: FairQueuesOptions;
 }
 
 /**
- * Runs fauxqs (an in-memory SQS emulator speaking the JSON protocol of SDK v3) inside this process.
+ * Runs fauxqs (an in-memory SQS emulator speaking the JSON protocol of SDK v3) inside this process, with
+ * fair queues: a standard queue whose messages carry a MessageGroupId delivers as AWS's fair queues do
+ * (local/sqs-fair-queues.ts; the rules and thresholds in local/sqs-fair-policy.ts).
  *
  * We build fauxqs's Fastify app ourselves instead of calling `startFauxqs`, because `startFauxqs` always
  * listens on 0.0.0.0 (every interface); here the caller chooses, and loopback is the default.
@@ -48,7 +66,23 @@ export interface SqsServerOptions {
 export async function startSqsServer(options: SqsServerOptions = {}): Promise<SqsServer> {
   const host = options.host ?? '127.0.0.1';
   const { buildApp } = await loadFauxqs();
-  const app = buildApp({ logger: false });
+  const fair = await createFairQueues(options.fairQueues);
+  // fauxqs builds a store of each kind it is not given (`stores?.snsStore ?? new SnsStore()`, one by one),
+  // so the SQS store alone is passed, although the option's type names all three.
+  const app = buildApp({
+    logger: false,
+    stores: { sqsStore: fair.store } as NonNullable<BuildAppOptions['stores']>,
+  });
+  // Before fauxqs handles a request: a send's group ids are read (and an invalid one refused) first.
+  app.addHook('preHandler', async (request: HookRequest, reply: HookReply) => {
+    const problem = fair.tagSend(request.headers['x-amz-target'], request.body);
+    if (!problem) return;
+    return reply
+      .status(400)
+      .header('content-type', 'application/x-amz-json-1.0')
+      .header('x-amzn-query-error', `AWS.SimpleQueueService.${problem.code};Sender`)
+      .send({ __type: `com.amazonaws.sqs#${problem.code}`, message: problem.message });
+  });
   await app.listen({ port: options.port ?? 0, host });
   const address = app.server.address();
   if (!address || typeof address === 'string') {

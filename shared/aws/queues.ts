@@ -45,6 +45,11 @@ export interface OutgoingMessage {
   /** Plain strings become `String` attributes. */
   readonly attributes?: Readonly<Record<string, string | MessageAttributeValue>>;
   readonly delaySeconds?: number;
+  /**
+   * The MessageGroupId. On a standard queue it names the message's tenant, and SQS delivers as a fair queue
+   * (docs/onboarding.md, "Fairness"); on a FIFO queue it is the ordering group.
+   */
+  readonly groupId?: string;
 }
 
 export interface SentMessage {
@@ -270,6 +275,7 @@ function toBatchEntries(messages: readonly OutgoingMessage[]): SendMessageBatchR
     seen.add(id);
     const entry: SendMessageBatchRequestEntry = { Id: id, MessageBody: message.body };
     if (message.delaySeconds !== undefined) entry.DelaySeconds = message.delaySeconds;
+    if (message.groupId !== undefined) entry.MessageGroupId = message.groupId;
     if (message.attributes && Object.keys(message.attributes).length > 0) {
       entry.MessageAttributes = Object.fromEntries(
         Object.entries(message.attributes).map(([name, value]) => [
