@@ -94,7 +94,7 @@ export async function sendLines(
   progress: Progress = () => {},
 ): Promise<OnboardSummary> {
   const invalid: InvalidLine[] = [];
-  const valid: { line: number; body: string }[] = [];
+  const valid: { line: number; body: string; tenantId: string }[] = [];
   const lines = text.split(/\r?\n/);
   // A trailing newline is not a line of its own.
   if (lines.at(-1) === '') lines.pop();
@@ -102,7 +102,8 @@ export async function sendLines(
     if (content.trim() === '') return;
     const line = index + 1;
     const parsed = parseOnboardMessage(content);
-    if (parsed.ok) valid.push({ line, body: JSON.stringify(parsed.request) });
+    if (parsed.ok)
+      valid.push({ line, body: JSON.stringify(parsed.request), tenantId: parsed.request.tenantId });
     else invalid.push({ line, reason: parsed.reason, detail: parsed.detail });
   });
 
@@ -117,10 +118,11 @@ export async function sendLines(
     batches.map((batch) =>
       limit(async () => {
         try {
-          // Entry ids carry the line number, so a failure names its line.
+          // Entry ids carry the line number, so a failure names its line. The tenant is the message group:
+          // the onboarding queue delivers as a fair queue (docs/onboarding.md, "Fairness").
           const done = await queues.sendBatch(
             queueUrl,
-            batch.map(({ line, body }) => ({ id: `line-${line}`, body })),
+            batch.map(({ line, body, tenantId }) => ({ id: `line-${line}`, body, groupId: tenantId })),
           );
           sent += done.length;
         } catch (error) {

@@ -123,6 +123,8 @@ export class DeadLetterTools {
             id,
             body: message.Body ?? '',
             attributes: { ...originalAttributes(message), [REDRIVEN_FROM_ATTRIBUTE]: text(redrivenFrom) },
+            // Its tenant, on a fair queue: a redriven request is served as its tenant's, not as one of its own.
+            ...(message.Attributes?.MessageGroupId ? { groupId: message.Attributes.MessageGroupId } : {}),
           })),
         );
         sentIds = new Set(sent.map((entry) => entry.id));

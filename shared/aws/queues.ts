@@ -36,6 +36,8 @@ export interface DeadLetterInput {
   readonly firstReceivedAt?: number;
   /** The original message attributes to carry over (at most 4, since ours take 6 of the 10 SQS allows). */
   readonly messageAttributes?: Readonly<Record<string, MessageAttributeValue>>;
+  /** The original MessageGroupId (its tenant), kept so that a redrive sends it back as the same tenant. */
+  readonly groupId?: string;
 }
 
 export interface OutgoingMessage {
@@ -260,7 +262,14 @@ export class SqsQueues {
       );
     }
     for (const [name, value] of carried) attributes[name] = value;
-    const [sent] = await this.sendBatch(deadLetterUrl, [{ id: 'dead-letter', body: input.body, attributes }]);
+    const [sent] = await this.sendBatch(deadLetterUrl, [
+      {
+        id: 'dead-letter',
+        body: input.body,
+        attributes,
+        ...(input.groupId === undefined ? {} : { groupId: input.groupId }),
+      },
+    ]);
     return (sent as SentMessage).messageId;
   }
 }

@@ -30,7 +30,10 @@ export class SqsTransport implements QueueTransport {
     await this.queues.changeVisibility(url, record.receiptHandle, seconds);
   }
 
-  /** A fresh copy of the record on the queue it came from: its body and attributes, a new receive count. */
+  /**
+   * A fresh copy of the record on the queue it came from: its body, attributes and message group (its
+   * tenant on a fair queue), a new receive count.
+   */
   async requeue(record: SQSRecord, kind: QueueKind, delaySeconds: number): Promise<void> {
     const url = await this.queues.resolveQueueUrl(this.sourceOf(record, kind));
     const attributes = Object.fromEntries(
@@ -41,7 +44,10 @@ export class SqsTransport implements QueueTransport {
           : { DataType: value.dataType, BinaryValue: Buffer.from(value.binaryValue, 'base64') },
       ]),
     );
-    await this.queues.sendBatch(url, [{ body: record.body, attributes, delaySeconds }]);
+    const groupId = record.attributes?.MessageGroupId;
+    await this.queues.sendBatch(url, [
+      { body: record.body, attributes, delaySeconds, ...(groupId ? { groupId } : {}) },
+    ]);
   }
 
   /** The queue the record came from (its event source ARN's last part), else the configured one. */
@@ -57,7 +63,9 @@ export class SqsTransport implements QueueTransport {
     const names = queueNamesOf(this.config, kind);
     const url = await this.queues.resolveQueueUrl(names.deadLetterQueue);
     const firstReceivedAt = Number(record.attributes?.ApproximateFirstReceiveTimestamp);
+    const groupId = record.attributes?.MessageGroupId;
     await this.queues.sendToDeadLetter(url, {
+      ...(groupId ? { groupId } : {}),
       body: record.body,
       reason,
       detail,

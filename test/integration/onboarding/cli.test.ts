@@ -1,6 +1,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { register as registerOnboard } from '../../../cli/commands/onboard';
@@ -88,6 +89,18 @@ describe('chime-lifecycle onboard and worker', () => {
     ]);
     expect(result.stdout).not.toContain('Secret');
     expect((await queueDepth(stack.runtime.sqs, stack.queue.url)).visible).toBe(23);
+    // Each request carries its tenant as MessageGroupId: the onboarding queue is a fair queue
+    // (docs/onboarding.md, "Fairness"). Looked at with a visibility of 0, so they stay for the worker.
+    const { Messages: looked = [] } = await stack.runtime.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: stack.queue.url,
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: 0,
+        MessageSystemAttributeNames: ['MessageGroupId'],
+      }),
+    );
+    expect(looked.length).toBeGreaterThan(0);
+    expect(looked.map((message) => message.Attributes?.MessageGroupId)).toEqual(looked.map(() => 'acme'));
 
     // The worker runs the real handler until it is signalled, then finishes what is in flight.
     let stderr = '';

@@ -131,7 +131,10 @@ export interface RequestBody {
 export async function send(stack: OnboardingStack, bodies: readonly (RequestBody | string)[]): Promise<void> {
   await stack.runtime.queues.sendBatch(
     stack.queue.url,
-    bodies.map((body) => ({ body: typeof body === 'string' ? body : JSON.stringify(body) })),
+    // A request carries its tenant as message group, as docs/onboarding.md tells producers to.
+    bodies.map((body) =>
+      typeof body === 'string' ? { body } : { body: JSON.stringify(body), groupId: body.tenantId },
+    ),
   );
 }
 

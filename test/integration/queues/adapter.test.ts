@@ -1,10 +1,12 @@
-import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, type Message, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import queues from '../../../infra/queues.json' with { type: 'json' };
+import { toSqsRecord } from '../../../local/event-source-runner';
 import { ensureQueues } from '../../../local/queue-provisioning';
 import { REDRIVE_POLICY_REASON } from '../../../shared/aws/dead-letters';
 import { SqsQueues } from '../../../shared/aws/queues';
 import { createSqsClient, DEAD_LETTER_ATTRIBUTES, REDRIVEN_FROM_ATTRIBUTE } from '../../../shared/aws/sqs';
+import { SqsTransport } from '../../../shared/aws/sqs-transport';
 import {
   type QueueStack,
   queueDepth,
@@ -183,7 +185,7 @@ describe('dead letters', () => {
     expect(await queueDepth(stack.sqs, reconcile.deadLetterUrl)).toEqual({ visible: 15, inFlight: 0 });
   });
 
-  it('redrive moves messages back with their body and own attributes, and they are gone from the DLQ', async () => {
+  it('redrive moves messages back with their body, own attributes and message group (tenant), and they are gone from the DLQ', async () => {
     const config = uniqueQueueConfig();
     const { onboarding } = await ensureQueues(stack.sqs, config);
     for (const requestId of ['r1', 'r2', 'r3']) {
@@ -193,6 +195,7 @@ describe('dead letters', () => {
         sourceQueue: config.onboardingQueue,
         receiveCount: 8,
         messageAttributes: { tenant: { DataType: 'String', StringValue: 't1' } },
+        ...(requestId === 'r3' ? {} : { groupId: 't1' }),
       });
     }
 
@@ -216,7 +219,26 @@ describe('dead letters', () => {
         config.onboardingDeadLetterQueue,
       );
       expect(message.Attributes?.ApproximateReceiveCount).toBe('1');
+      // A request keeps its tenant through the DLQ and back; one sent without a group stays without.
+      const { requestId } = JSON.parse(message.Body ?? '{}');
+      expect(message.Attributes?.MessageGroupId).toBe(requestId === 'r3' ? undefined : 't1');
     }
+  });
+
+  it("the queue driver's transport keeps a record's tenant (message group) when it dead-letters or requeues it", async () => {
+    const config = uniqueQueueConfig();
+    const { onboarding } = await ensureQueues(stack.sqs, config);
+    const transport = new SqsTransport(stack.queues, config);
+    await stack.queues.sendBatch(onboarding.url, [{ body: '{"n":1}', groupId: 'acme' }]);
+    const [message] = await receiveAll(stack.sqs, onboarding.url);
+    const record = toSqsRecord(message as Message, { queueArn: onboarding.arn, region: REGION });
+    expect(record.attributes.MessageGroupId).toBe('acme');
+    await transport.requeue(record, 'onboarding', 0);
+    await transport.deadLetter(record, 'onboarding', 'chime-throttled', 'retries ran out');
+    const [copy] = await receiveAll(stack.sqs, onboarding.url);
+    const [dead] = await receiveAll(stack.sqs, onboarding.deadLetterUrl);
+    expect([copy?.Body, copy?.Attributes?.MessageGroupId]).toEqual(['{"n":1}', 'acme']);
+    expect([dead?.Body, dead?.Attributes?.MessageGroupId]).toEqual(['{"n":1}', 'acme']);
   });
 
   it('refuses to redrive a queue into itself', async () => {
