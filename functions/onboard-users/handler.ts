@@ -37,5 +37,12 @@ export const handler = sqsFunction(runtime, {
     return undefined;
   },
   onDeadLettered: (report) => onboarding.rejected(report),
+  // Requests beyond what their tenant's create quota serves before the deadline go back at once: the rest of
+  // the batch proceeds, and one tenant's backlog does not hold the invocation (docs/onboarding.md, Fairness).
+  beyondCapacity: (batch, horizonMs) =>
+    onboarding.beyondCapacity(
+      batch.map(({ messageId, message }) => ({ messageId, tenantId: message.tenantId })),
+      horizonMs,
+    ),
   middlewares: ({ metrics }) => [chimeAttemptMetrics(runtime.chimeAttempts, metrics)],
 });

@@ -82,8 +82,18 @@ export interface QueueDriverOptions<Message> {
   ) => Promise<void>;
   /** Told after a record was dead-lettered; its failure is only logged (the DLQ entry says everything). */
   readonly onDeadLettered?: (report: DeadLettered<Message>) => Promise<void>;
-  /** Told of each record handed back at the deadline (a metric). */
-  readonly onDeferred?: () => void;
+  /** Told of each record handed back, at the deadline or beyond its capacity (a metric). */
+  readonly onDeferred?: (why: DeferralReason) => void;
+  /**
+   * The valid records of a batch that cannot be served before the invocation's deadline (e.g. beyond what
+   * their tenant's Chime quota serves in that time), as message ids: they are handed back at once, as at the
+   * deadline, and the rest of the batch proceeds. Called once per invocation that has a deadline, with the
+   * milliseconds until it; a failure hands back nothing.
+   */
+  readonly beyondCapacity?: (
+    batch: readonly BatchMessage<Message>[],
+    horizonMs: number,
+  ) => Promise<ReadonlySet<string>>;
   /** Why a body is invalid, from the issues of its one parse; default: describeInvalidBody. */
   readonly describeInvalid?: InvalidBodyDescriber;
   /**
@@ -95,6 +105,9 @@ export interface QueueDriverOptions<Message> {
   readonly random?: () => number;
 }
 
+/** Why a record was handed back: the invocation's deadline came, or its capacity said so at the start. */
+export type DeferralReason = 'deadline' | 'capacity';
+
 /** Thrown to fail a record: SQS delivers it again after the visibility the driver set. */
 class RetryLater extends Error {
   override name = 'RetryLater';
@@ -105,7 +118,9 @@ interface Invocation<Message> {
   readonly batch: readonly BatchMessage<Message>[];
   readonly deadline: AbortSignal;
   readonly remainingTimeMs: () => number;
-  deferred: number;
+  /** Message ids handed back at the start: beyond what their capacity serves before the deadline. */
+  readonly beyondCapacity: ReadonlySet<string>;
+  readonly deferred: Record<DeferralReason, number>;
 }
 
 /**
@@ -120,7 +135,8 @@ interface Invocation<Message> {
  *   dead-letters it with reason `retries-exhausted` and the last error (the redrive policy stays as the
  *   backstop);
  * - at the invocation's deadline hands back what has not started or still waits, with a short visibility
- *   (a fresh copy at its last receive, since a deferral is not a failure of the message);
+ *   (a fresh copy at its last receive, since a deferral is not a failure of the message), and at its start
+ *   what the function's capacity cannot serve before that deadline (`beyondCapacity`);
  * - gives the handler a `send` bound to the queue, for continuations.
  */
 export class QueueDriver<Message> extends BatchProcessor {
@@ -147,7 +163,8 @@ export class QueueDriver<Message> extends BatchProcessor {
       batch,
       deadline: deadline.signal,
       remainingTimeMs: () => clock?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY,
-      deferred: 0,
+      beyondCapacity: await this.#beyondCapacity(batch, clock, deadline.marginMs),
+      deferred: { deadline: 0, capacity: 0 },
     };
     try {
       return await processPartialResponse(
@@ -163,13 +180,32 @@ export class QueueDriver<Message> extends BatchProcessor {
       );
     } finally {
       deadline.clear();
-      if (invocation.deferred > 0) {
-        this.#options.log.info('records handed back at the invocation deadline', {
-          deferred: invocation.deferred,
+      const { deferred } = invocation;
+      if (deferred.deadline + deferred.capacity > 0) {
+        this.#options.log.info('records handed back', {
+          atDeadline: deferred.deadline,
+          beyondCapacity: deferred.capacity,
           records: event.Records.length,
           marginMs: deadline.marginMs,
         });
       }
+    }
+  }
+
+  /** What the function says it cannot serve before the deadline (nothing without a deadline or a hook). */
+  async #beyondCapacity(
+    batch: readonly BatchMessage<Message>[],
+    clock: Pick<Context, 'getRemainingTimeInMillis'> | undefined,
+    marginMs: number,
+  ): Promise<ReadonlySet<string>> {
+    const estimate = this.#options.beyondCapacity;
+    if (!estimate || !clock || batch.length === 0) return new Set();
+    try {
+      return await estimate(batch, clock.getRemainingTimeInMillis() - marginMs);
+    } catch (error) {
+      // Only an estimate: without it every record runs, and the deadline still hands back what waits.
+      this.#options.log.warn('could not estimate the capacity of the batch', { error: safeErrorText(error) });
+      return new Set();
     }
   }
 
@@ -181,7 +217,10 @@ export class QueueDriver<Message> extends BatchProcessor {
     const attempt = Number(record.attributes?.ApproximateReceiveCount ?? 1);
     const finalAttempt = attempt >= (await transport.maxReceiveCount(kind));
     if (parsed.kind === 'invalid') return this.#deadLetter(record, attempt, parsed.failure, undefined);
-    if (invocation.deadline.aborted) return this.#handBack(record, finalAttempt, invocation);
+    if (invocation.deadline.aborted) return this.#handBack(record, finalAttempt, invocation, 'deadline');
+    if (invocation.beyondCapacity.has(record.messageId)) {
+      return this.#handBack(record, finalAttempt, invocation, 'capacity');
+    }
     const sentAt = Number(record.attributes?.SentTimestamp);
     const context: RecordContext<Message> = {
       messageId: record.messageId,
@@ -200,7 +239,7 @@ export class QueueDriver<Message> extends BatchProcessor {
     }
     if (handled === undefined) return;
     if (isDeadlineAbort(handled.retry, invocation.deadline))
-      return this.#handBack(record, finalAttempt, invocation);
+      return this.#handBack(record, finalAttempt, invocation, 'deadline');
     if (finalAttempt) return this.#retriesExhausted(record, attempt, parsed.message, handled.retry, context);
     return this.#retryLater(record, attempt, handled.retry);
   }
@@ -246,15 +285,21 @@ export class QueueDriver<Message> extends BatchProcessor {
   }
 
   /**
-   * Hands a record back at the deadline: visible again in 2-4 s, its only cost the receive it used. At its
-   * last receive a failure would let the redrive policy dead-letter a message that never failed, so a fresh
-   * copy takes its place instead (if even that send fails, the record fails and the redrive policy decides).
+   * Hands a record back (at the deadline, or at the start when beyond its capacity): visible again in 2-4 s,
+   * its only cost the receive it used. At its last receive a failure would let the redrive policy
+   * dead-letter a message that never failed, so a fresh copy takes its place instead (if even that send
+   * fails, the record fails and the redrive policy decides).
    */
-  async #handBack(record: SQSRecord, finalAttempt: boolean, invocation: Invocation<Message>): Promise<void> {
+  async #handBack(
+    record: SQSRecord,
+    finalAttempt: boolean,
+    invocation: Invocation<Message>,
+    why: DeferralReason,
+  ): Promise<void> {
     const { kind, transport, log } = this.#options;
     const seconds = deferredVisibilitySeconds(this.#options.random);
-    invocation.deferred++;
-    this.#options.onDeferred?.();
+    invocation.deferred[why]++;
+    this.#options.onDeferred?.(why);
     if (finalAttempt) return transport.requeue(record, kind, seconds);
     try {
       await transport.changeVisibility(record, kind, seconds);
@@ -264,7 +309,9 @@ export class QueueDriver<Message> extends BatchProcessor {
         error: safeErrorText(visibilityError),
       });
     }
-    throw new RetryLater(`handed back at the invocation deadline, visible again in ${seconds} s`);
+    throw new RetryLater(
+      `handed back (${why === 'deadline' ? 'at the invocation deadline' : 'beyond what its capacity serves before the deadline'}), visible again in ${seconds} s`,
+    );
   }
 
   async #deadLetter(

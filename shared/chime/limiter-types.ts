@@ -75,6 +75,16 @@ export interface RateLimiterStats {
   readonly buckets: readonly BucketStats[];
 }
 
+/** One bucket as a capacity estimate sees it (`RateLimiter.bucketState`): read only, nothing is taken. */
+export interface BucketState {
+  /** Tokens now (refilled to the clock). */
+  readonly tokens: number;
+  /** Tokens per second now (the configured share, as the adaptive rate has moved it). */
+  readonly rate: number;
+  /** Waiters queued that need a token of this bucket. */
+  readonly waiting: number;
+}
+
 /** What the Chime client needs from a limiter; `RateLimiter` implements it. */
 export interface CallRateLimiter {
   /** Takes a token of every bucket in `keys`; gives up (rejects with its reason) when `signal` aborts first. */

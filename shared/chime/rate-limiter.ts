@@ -33,6 +33,7 @@
 
 import { AdaptiveRate } from './adaptive-rate';
 import type {
+  BucketState,
   CallRateLimiter,
   LimiterClock,
   RateLimiterOptions,
@@ -42,6 +43,7 @@ import type {
 import { Bucket, type Waiter } from './token-bucket';
 
 export type {
+  BucketState,
   BucketStats,
   CallRateLimiter,
   LimiterClock,
@@ -218,6 +220,22 @@ export class RateLimiter implements CallRateLimiter {
       if (this.adaptation.succeeded(this.bucket(key, now), now)) raised = true;
     }
     if (raised && this.waiters.length > 0) this.schedule();
+  }
+
+  /**
+   * A read-only look at one bucket, for a capacity estimate (onboarding hands back what its tenant's quota
+   * cannot serve before the invocation's deadline): its tokens now, its rate, the waiters that need it. A
+   * bucket not used yet is reported full, at the rate it would start with. Creates and takes nothing.
+   */
+  bucketState(key: string): BucketState {
+    const bucket = this.buckets.get(key);
+    if (!bucket) {
+      const rate = this.options.rateFor(key);
+      return { tokens: Math.max(1, rate * this.burstSeconds), rate, waiting: 0 };
+    }
+    let waiting = 0;
+    for (const waiter of this.waiters) if (waiter.buckets.includes(bucket)) waiting += 1;
+    return { tokens: bucket.tokensAt(this.clock.now()), rate: bucket.effectiveRate, waiting };
   }
 
   stats(): RateLimiterStats {

@@ -85,6 +85,12 @@ export class Bucket {
     }
   }
 
+  /** The tokens at `now`, without taking or storing anything (the refill's arithmetic only). */
+  tokensAt(now: number): number {
+    const elapsedMs = Math.max(0, now - this.updatedAt);
+    return Math.min(this.capacity(), this.tokens + (this.effectiveRate * elapsedMs) / 1000);
+  }
+
   /** Tokens set aside in `pass` for the oldest waiter. */
   private reservedIn(pass: number): number {
     return this.reservedInPass === pass ? 1 : 0;

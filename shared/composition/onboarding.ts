@@ -6,12 +6,16 @@ import { dynamoIdempotency } from '../aws/idempotency';
 import type { Ledger } from '../aws/ledger';
 import type { PolicyStore } from '../aws/policy-store';
 import type { DeadLettered } from '../aws/queue-driver';
+import { bucketKeysFor } from '../chime/quotas';
+import type { BucketState } from '../chime/rate-limiter';
 import type { ChimeUserPort } from '../chime/user-port';
 import type { Config } from '../config';
 import type { Log } from '../contracts/log';
+import { type CapacityRequest, requestsBeyondCapacity } from '../onboarding/capacity';
 import type { OnboardRequest } from '../onboarding/message';
 import { type OnboardOutcome, onboardRequest } from '../onboarding/onboard-request';
 import { cachedTenantPolicies } from '../onboarding/policy-cache';
+import type { CreateCapacity } from '../onboarding/ports';
 import { type MessageResult, processOnboardingRequest, rejectedEvent } from '../onboarding/process-message';
 
 /**
@@ -57,6 +61,11 @@ export interface Onboarding {
    * whose retries ran out is not a rejection: a redrive may still complete it.
    */
   rejected(report: DeadLettered<OnboardRequest>): Promise<void>;
+  /**
+   * The requests of a batch beyond what their tenants' Chime create quota serves within `horizonMs` (the
+   * invocation's deadline), as message ids (shared/onboarding/capacity.ts): the queue driver hands them back.
+   */
+  beyondCapacity(requests: readonly CapacityRequest[], horizonMs: number): Promise<ReadonlySet<string>>;
 }
 
 export interface OnboardingOptions {
@@ -73,6 +82,27 @@ export interface OnboardingRuntime {
   readonly events: EventPublisher;
   /** Chime as onboarding's port, its waits for rate tokens bounded by `deadline`. */
   chimeUserPortUntil(deadline: AbortSignal): ChimeUserPort;
+  /** The process's rate limiter, read for the capacity estimate (nothing is taken from it). */
+  readonly chimeLimiter: { bucketState(key: string): BucketState };
+}
+
+/**
+ * How many more calls a bucket in this state serves within `horizonMs`: its tokens now plus its rate over
+ * the horizon, minus the calls already waiting for it.
+ */
+export function servableWithin(state: BucketState, horizonMs: number): number {
+  const tokens = state.tokens + (state.rate * Math.max(0, horizonMs)) / 1000;
+  // A hair of tolerance: 9.999999 tokens from floating-point refills are the 10 they stand for.
+  return Math.max(0, Math.floor(tokens + 1e-9) - state.waiting);
+}
+
+/** The create capacity of the process's Chime quota, read from its rate limiter (CreateCapacity). */
+export function limiterCapacity(limiter: { bucketState(key: string): BucketState }): CreateCapacity {
+  return {
+    bucketsOfCreate: (appInstanceArn) =>
+      bucketKeysFor('CreateAppInstanceUser', { AppInstanceArn: appInstanceArn }),
+    servableWithin: (bucket, horizonMs) => servableWithin(limiter.bucketState(bucket), horizonMs),
+  };
 }
 
 /**
@@ -108,5 +138,10 @@ export function wireOnboarding(runtime: OnboardingRuntime, options: OnboardingOp
       if (failure.reason === 'retries-exhausted') return;
       await runtime.events.publish([rejectedEvent(failure, messageId, message)]);
     },
+    beyondCapacity: (requests, horizonMs) =>
+      requestsBeyondCapacity(requests, horizonMs, {
+        policies: shared.policies,
+        capacity: limiterCapacity(runtime.chimeLimiter),
+      }),
   };
 }

@@ -5,6 +5,7 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { z } from 'zod';
 import {
+  type BatchMessage,
   type DeadLettered,
   type Handled,
   QueueDriver,
@@ -71,6 +72,15 @@ export interface SqsFunctionSpec<Message> {
    * timeout), from 1 s to 60 s (`defaultDeadlineMarginMs`).
    */
   readonly deadlineMarginMs?: number;
+  /**
+   * The valid records of a batch its capacity cannot serve within `horizonMs` (until the deadline), as
+   * message ids: handed back at once with a short visibility, the rest proceeds (e.g. onboarding: beyond
+   * what each tenant's Chime create quota serves in that time). Default: none.
+   */
+  readonly beyondCapacity?: (
+    batch: readonly BatchMessage<Message>[],
+    horizonMs: number,
+  ) => Promise<ReadonlySet<string>>;
 }
 
 /** What the factory takes from the composition root. */
@@ -83,9 +93,9 @@ export type SqsFunctionHandler = middy.MiddyfiedHandler<SQSEvent, SQSBatchRespon
 
 /**
  * Builds the Middy handler of an SQS function once per process (module scope): its logger (event logging
- * off), its metrics middleware (with `Rejected` for dead-lettered records and `Deferred` for records handed
- * back at the deadline, beside what the function counts itself), and the queue driver over the runtime's
- * queues.
+ * off), its metrics middleware (with `Rejected` for dead-lettered records, `Deferred` for records handed
+ * back at the deadline and `DeferredBeyondCapacity` for those handed back at the start, beside what the
+ * function counts itself), and the queue driver over the runtime's queues.
  */
 export function sqsFunction<Message>(
   runtime: SqsFunctionRuntime,
@@ -117,8 +127,10 @@ export function sqsFunction<Message>(
       metrics.addMetric('Rejected', MetricUnit.Count, 1);
       await onDeadLettered?.(report, log);
     },
-    onDeferred: () => metrics.addMetric('Deferred', MetricUnit.Count, 1),
+    onDeferred: (why) =>
+      metrics.addMetric(why === 'deadline' ? 'Deferred' : 'DeferredBeyondCapacity', MetricUnit.Count, 1),
     ...(spec.describeInvalid ? { describeInvalid: spec.describeInvalid } : {}),
+    ...(spec.beyondCapacity ? { beyondCapacity: spec.beyondCapacity } : {}),
     ...(spec.deadlineMarginMs === undefined ? {} : { deadlineMarginMs: spec.deadlineMarginMs }),
   });
   const handler = middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {

@@ -37,3 +37,14 @@ export interface OnboardingUsers {
 export interface OnboardingLedger {
   putMany(tenantId: string, entries: readonly LedgerEntry[]): Promise<void>;
 }
+
+/**
+ * What the Chime quotas let this process do within a time, as its rate limiter estimates it: the quota
+ * buckets a CreateAppInstanceUser draws on, and how many more calls each can serve.
+ */
+export interface CreateCapacity {
+  /** The buckets one CreateAppInstanceUser in this AppInstance takes a token from. */
+  bucketsOfCreate(appInstanceArn: string): readonly string[];
+  /** How many more calls `bucket` can serve within `horizonMs`, after the calls already waiting for it. */
+  servableWithin(bucket: string, horizonMs: number): number;
+}

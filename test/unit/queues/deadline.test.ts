@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { QueueDriver } from '../../../shared/aws/queue-driver';
 import { defaultDeadlineMarginMs } from '../../../shared/aws/queue-records';
 import { RateLimiter } from '../../../shared/chime/rate-limiter';
+import { limiterCapacity } from '../../../shared/composition/onboarding';
+import { requestsBeyondCapacity } from '../../../shared/onboarding/capacity';
 import { FakeTransport, recordingLog, sqsRecord } from '../../support/fakes';
 
 /**
@@ -125,5 +127,120 @@ describe('QueueDriver deadline', () => {
     await vi.advanceTimersByTimeAsync(1_000);
     expect((await response).batchItemFailures).toHaveLength(5);
     expect(processed.map((entry) => entry.at)).toEqual([0, 100, 200, 300, 400]);
+  });
+});
+
+describe('QueueDriver: records beyond their capacity before the deadline', () => {
+  const tenantSchema = z.strictObject({ id: z.string(), tenant: z.string() });
+  type TenantMessage = z.infer<typeof tenantSchema>;
+  const arnOf = (tenant: string) => `arn:aws:chime:us-east-1:111122223333:app-instance/${tenant}`;
+
+  /** onboarding's shape on fakes: per-tenant create buckets of 10/s, the real estimate over them. */
+  function tenantSetup(options: { estimate?: 'real' | 'failing'; receiveLimit?: number } = {}) {
+    const transport = new FakeTransport(options.receiveLimit ?? 5);
+    const limiter = new RateLimiter({
+      rateFor: (key) => (key === 'account' ? 1_000 : 10),
+      burstSeconds: 0.1,
+      clock: { now: () => Date.now() },
+    });
+    const capacity = limiterCapacity(limiter);
+    const processed: { id: string; at: number }[] = [];
+    const log = recordingLog();
+    const driver = new QueueDriver<TenantMessage>({
+      kind: 'onboarding',
+      schema: tenantSchema,
+      transport,
+      retry: { baseSeconds: 2, capSeconds: 300 },
+      log,
+      deadlineMarginMs: 450,
+      beyondCapacity: async (batch, horizonMs) => {
+        if (options.estimate === 'failing') throw new Error('policy table unavailable');
+        return requestsBeyondCapacity(
+          batch.map(({ messageId, message }) => ({ messageId, tenantId: message.tenant })),
+          horizonMs,
+          {
+            policies: {
+              get: async (tenantId) => ({ enabled: true, appInstanceArn: arnOf(tenantId) }) as never,
+            },
+            capacity,
+          },
+        );
+      },
+      handle: async (message, record) => {
+        await limiter.acquire(capacity.bucketsOfCreate(arnOf(message.tenant)), record.deadline);
+        processed.push({ id: message.id, at: Date.now() });
+        return undefined;
+      },
+    });
+    return { driver, transport, processed, log };
+  }
+
+  const tenantBatch = (tenant: string, count: number, receiveCount = 1): SQSRecord[] =>
+    Array.from({ length: count }, (_, index) =>
+      sqsRecord(JSON.stringify({ id: `${tenant}${index}`, tenant }), {
+        messageId: `${tenant}${index}`,
+        receiveCount,
+      }),
+    );
+
+  it("hands back at once what a tenant's quota cannot serve before the deadline; the rest, another tenant's included, proceeds; nothing lost", async () => {
+    const { driver, transport, processed } = tenantSetup();
+    // A 2 s invocation keeping 450 ms: 1.55 s for A's bucket of 10/s with 1 token now: 16 of A's 30.
+    const records = [...tenantBatch('a', 30), ...tenantBatch('b', 3)];
+    let doneAt: number | undefined;
+    const response = driver.run({ Records: records }, lambdaContext(2_000)).then((result) => {
+      doneAt = Date.now();
+      return result;
+    });
+    await vi.advanceTimersByTimeAsync(2_000);
+    const failed = (await response).batchItemFailures.map((failure) => failure.itemIdentifier);
+    expect(failed).toEqual(Array.from({ length: 14 }, (_, index) => `a${16 + index}`));
+    // Handed back at the start (2-4 s), not at the deadline: their visibility was set before any wait.
+    expect(transport.visibility.map((entry) => entry.messageId)).toEqual(failed);
+    for (const { seconds } of transport.visibility) expect(seconds).toBeGreaterThanOrEqual(2);
+    // B's requests did not wait behind A's: served at their own bucket's pace (10/s, one token of burst).
+    expect(processed.filter((entry) => entry.id.startsWith('b')).map((entry) => entry.at)).toEqual([
+      0, 100, 200,
+    ]);
+    // A's 16 were served before the deadline (1.55 s), so the deadline handed back nothing more.
+    expect(processed.filter((entry) => entry.id.startsWith('a'))).toHaveLength(16);
+    expect(doneAt).toBeLessThanOrEqual(1_500);
+    // Nothing lost, nothing twice: each record either processed or handed back.
+    expect([...processed.map((entry) => entry.id), ...failed].sort()).toEqual(
+      records.map((record) => record.messageId).sort(),
+    );
+    expect(transport.deadLetters).toEqual([]);
+  });
+
+  it('at its last receive a record beyond capacity is sent again as a fresh copy, not failed into the DLQ', async () => {
+    const { driver, transport } = tenantSetup({ receiveLimit: 3 });
+    const records = tenantBatch('a', 20, 3);
+    const response = driver.run({ Records: records }, lambdaContext(2_000));
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect((await response).batchItemFailures).toEqual([]);
+    expect(transport.requeued.map((entry) => entry.messageId)).toEqual(
+      Array.from({ length: 4 }, (_, index) => `a${16 + index}`),
+    );
+    expect(transport.deadLetters).toEqual([]);
+  });
+
+  it('a failed estimate hands back nothing (the deadline still does its part) and says so', async () => {
+    const { driver, transport, processed, log } = tenantSetup({ estimate: 'failing' });
+    const response = driver.run({ Records: tenantBatch('a', 20) }, lambdaContext(2_000));
+    await vi.advanceTimersByTimeAsync(2_000);
+    const failed = (await response).batchItemFailures.map((failure) => failure.itemIdentifier);
+    // Served one per 100 ms until the deadline at 1.55 s, the rest handed back there.
+    expect(processed).toHaveLength(16);
+    expect(failed).toHaveLength(4);
+    expect(transport.visibility).toHaveLength(4);
+    expect(log.lines.some(([line]) => line === 'could not estimate the capacity of the batch')).toBe(true);
+  });
+
+  it('without a Lambda clock there is no deadline, so nothing is estimated or handed back', async () => {
+    const { driver, processed } = tenantSetup();
+    const response = driver.run({ Records: tenantBatch('a', 20) }, {} as Context);
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect((await response).batchItemFailures).toEqual([]);
+    expect(processed).toHaveLength(20);
   });
 });

@@ -191,4 +191,45 @@ describe('sqsFunction', () => {
     expect(transport.visibility[0]?.seconds).toBeLessThanOrEqual(4);
     expect(added).toHaveBeenCalledWith('Deferred', 'Count', 1);
   });
+  it('hands back at once what the function says its capacity cannot serve before the deadline, counted as DeferredBeyondCapacity', async () => {
+    const transport = new FakeTransport(5);
+    const metrics = createMetrics('onboard-users');
+    const added = vi.spyOn(metrics, 'addMetric');
+    const handled: number[] = [];
+    const horizons: number[] = [];
+    const handler = sqsFunction(
+      { config: DEFAULTS, transport },
+      {
+        name: 'onboard-users',
+        metrics,
+        queue: 'onboarding',
+        schema: z.strictObject({ n: z.number() }),
+        deadlineMarginMs: 1_000,
+        beyondCapacity: async (batch, horizonMs) => {
+          horizons.push(horizonMs);
+          return new Set(batch.filter(({ message }) => message.n > 1).map(({ messageId }) => messageId));
+        },
+        handle: async (message) => {
+          handled.push(message.n);
+          return undefined;
+        },
+      },
+    );
+    const response = await handler(
+      event(
+        sqsRecord('{"n":1}', { messageId: 'm-1' }),
+        sqsRecord('{"n":2}', { messageId: 'm-2' }),
+        sqsRecord('not json', { messageId: 'm-3' }),
+      ),
+      context(30_000),
+    );
+    // The estimate sees the valid records and the time until the deadline (30 s - 1 s kept back).
+    expect(horizons).toEqual([29_000]);
+    expect(handled).toEqual([1]);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-2' }]);
+    expect(transport.visibility.map(({ messageId }) => messageId)).toEqual(['m-2']);
+    expect(transport.deadLetters.map(({ messageId }) => messageId)).toEqual(['m-3']);
+    expect(added).toHaveBeenCalledWith('DeferredBeyondCapacity', 'Count', 1);
+    expect(added).not.toHaveBeenCalledWith('Deferred', 'Count', 1);
+  });
 });
