@@ -7,6 +7,33 @@
  * where a setting varies by stage, and the local stack resolves those names here, for the `local` stage, as
  * the Serverless Framework does (the stage's value over `default`).
  */
+/**
+ * onboard-users' event source at a quota scale. The batch is one second of an AppInstance's create quota
+ * (10 creates/s at the default quotas, times the scale), at least 10 and at most Lambda's 10,000; the
+ * batching window is 1 s when the batch needs more than one receive (Lambda requires it above 10), else 0.
+ *
+ * Why one second: the records of a batch run side by side and wait for their AppInstance's create tokens,
+ * so a batch of one tenant's requests holds its invocation for batch ÷ (quota ÷ invocations) seconds: 2 s
+ * for 10 at 1× with the 2 invocations of onboardingConcurrency. That is how long another tenant's requests,
+ * first in line on the fair queue (docs/onboarding.md, "Fairness"), can wait for an invocation to take them
+ * while one tenant's import fills the others. Smaller batches would pay an invocation's fixed part (the
+ * invoke, the batch's DynamoDB and EventBridge writes) too often; larger ones make the small tenants wait
+ * (200 at 1× held an invocation 40 s). At 20× the same second is 200, what the deployed bench settled on.
+ * And a window only delays a batch one receive fills: at 1× a sign-up is invoked at once, not after 1 s.
+ * A deploy at raised quotas sets them with quotaScale (docs/deploy.md): at 20×
+ * `--param quotaScale=20 --param onboardingBatchSize=200 --param onboardingBatchWindowSeconds=1`.
+ */
+export function onboardingAtQuotaScale(quotaScale: number): {
+  readonly onboardingBatchSize: number;
+  readonly onboardingBatchWindowSeconds: number;
+} {
+  if (!(quotaScale > 0) || !Number.isFinite(quotaScale)) {
+    throw new RangeError(`quotaScale must be a number above 0, got ${quotaScale}`);
+  }
+  const onboardingBatchSize = Math.min(10_000, Math.max(10, Math.round(10 * quotaScale)));
+  return { onboardingBatchSize, onboardingBatchWindowSeconds: onboardingBatchSize > 10 ? 1 : 0 };
+}
+
 export const PARAMS = {
   default: {
     // How often every enabled tenant is reconciled (EventBridge schedule expression).
@@ -25,14 +52,12 @@ export const PARAMS = {
     reconcileQuotaShare: '0.14',
     onboardingConcurrency: 2,
     onboardingQuotaShare: '0.15',
-    // Messages per onboard-users invocation, gathered for up to onboardingBatchWindowSeconds. A batch's
-    // idempotency records, ledger entries and events are written together (a few DynamoDB and EventBridge
-    // requests per batch instead of four per message), and its creates run side by side through the limiter.
-    // 200 rather than 100: an invocation pays a fixed cost (gathering the batch, the invoke, its slowest
-    // record) that 100 records did not cover; measured at quota scale 20, two invocations of 100 held
-    // onboarding at 0.8-0.87 of the create quota, of 200 at 0.92-0.98 (BENCHMARKS.md, deployed shape).
-    onboardingBatchSize: 200,
-    onboardingBatchWindowSeconds: 1,
+    // Messages per onboard-users invocation, gathered for up to onboardingBatchWindowSeconds: one second of an
+    // AppInstance's create quota at quotaScale (onboardingAtQuotaScale above: 10 and no window at 1×, 200 and
+    // 1 s at 20×; set them with quotaScale). A batch's idempotency records, ledger entries and events are
+    // written together, and its creates run side by side through the limiter. Measured at quota scale 20, two
+    // invocations of 100 held onboarding at 0.8-0.87 of the create quota, of 200 at 0.92-0.98 (BENCHMARKS.md).
+    ...onboardingAtQuotaScale(1),
     // How long a quota lease counts after its last renewal: a crashed or frozen Lambda's quota comes back to
     // the others within this. Each working Lambda renews every third of it (one DynamoDB write).
     quotaLeaseSeconds: '6',

@@ -17,7 +17,7 @@ import {
   type Trigger,
 } from '../functions/declaration';
 import { FUNCTIONS } from '../functions/index';
-import { PARAMS, paramValue, type StageParams } from '../infra/params';
+import { onboardingAtQuotaScale, PARAMS, paramValue, type StageParams } from '../infra/params';
 
 export interface SqsEventSourceSettings {
   /** Messages per invocation (Lambda: 1..10,000). */
@@ -74,8 +74,30 @@ export interface LoadServerlessSettingsOptions {
   readonly stage?: string;
   /** Default: every declared function (functions/index.ts). */
   readonly functions?: readonly FunctionDeclaration[];
-  /** Default: the service's (infra/params.ts). */
+  /** Default: the service's (infra/params.ts), for the local stage at `quotaScale`. */
   readonly params?: StageParams;
+  /**
+   * The quota scale the local stage runs at (the local stack's, else CHIME_LIFECYCLE_QUOTA_SCALE as the
+   * local stage's own quotaScale param reads it, else 1). onboard-users' batch size and window follow it
+   * (`onboardingAtQuotaScale`), as a deploy at raised quotas sets them; ignored with explicit `params`.
+   */
+  readonly quotaScale?: number;
+}
+
+/** The service's params with the local stage's onboard-users batch size and window for its quota scale. */
+export function localParams(quotaScale: number): StageParams {
+  return { ...PARAMS, local: { ...PARAMS.local, ...onboardingAtQuotaScale(quotaScale) } };
+}
+
+/** CHIME_LIFECYCLE_QUOTA_SCALE as the local stage reads it (`${env:CHIME_LIFECYCLE_QUOTA_SCALE, '1'}`). */
+function environmentQuotaScale(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.CHIME_LIFECYCLE_QUOTA_SCALE?.trim();
+  if (!raw) return 1;
+  const scale = Number(raw);
+  if (!(scale > 0) || !Number.isFinite(scale)) {
+    throw new RangeError(`CHIME_LIFECYCLE_QUOTA_SCALE must be a number above 0, got ${JSON.stringify(raw)}`);
+  }
+  return scale;
 }
 
 /** What one ReceiveMessage returns at most; Lambda needs a batching window to gather more. */
@@ -83,8 +105,9 @@ const SQS_RECEIVE_MAX = 10;
 
 export function loadServerlessSettings(options: LoadServerlessSettingsOptions = {}): ServerlessSettings {
   const stage = options.stage ?? 'local';
+  const params = options.params ?? localParams(options.quotaScale ?? environmentQuotaScale());
   const functions = (options.functions ?? FUNCTIONS).map((declaration) =>
-    resolveFunction(declaration, stage),
+    resolveFunction(declaration, stage, params),
   );
   const sources: Record<string, SqsEventSourceSettings> = {};
   for (const fn of functions) {

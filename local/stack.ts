@@ -115,11 +115,15 @@ export interface LocalStack {
   stop(): Promise<{ interrupted: readonly Interrupted[] }>;
 }
 
-/** What the local stack wires, from the declarations resolved for the `local` stage. */
+/**
+ * What the local stack wires, from the declarations resolved for the `local` stage at the stack's quota
+ * scale (onboard-users' batch size and window follow it: infra/params.ts, `onboardingAtQuotaScale`).
+ */
 export function stackWiring(
-  options: Pick<LocalStackOptions, 'concurrency' | 'scheduleMinutes'> = {},
+  options: Pick<LocalStackOptions, 'concurrency' | 'scheduleMinutes' | 'quotaScale'> = {},
 ): LocalFunctionWiring[] {
-  return localWiring(loadServerlessSettings({ stage: 'local' }).functions(), {
+  const settings = loadServerlessSettings({ stage: 'local', quotaScale: options.quotaScale ?? 1 });
+  return localWiring(settings.functions(), {
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
     ...(options.scheduleMinutes === undefined ? {} : { scheduleMinutes: options.scheduleMinutes }),
   });
@@ -127,7 +131,7 @@ export function stackWiring(
 
 /** The declared event-source settings of the SQS-triggered functions, with the concurrency overrides. */
 export function effectiveEventSources(
-  options: Pick<LocalStackOptions, 'concurrency'> = {},
+  options: Pick<LocalStackOptions, 'concurrency' | 'quotaScale'> = {},
 ): Record<SqsFunctionName, EffectiveEventSource> {
   const sources: Partial<Record<string, EffectiveEventSource>> = {};
   for (const fn of stackWiring(options)) {

@@ -4,20 +4,25 @@ import { defineFunction, param } from '../declaration';
 export default defineFunction({
   name: 'onboard-users',
   description: 'Creates AppInstanceUsers from onboarding requests, idempotently',
-  // A batch of 200 creates for one AppInstance, shared by two invocations, takes 40 s at the default quota
-  // (10 writes/s per AppInstance); 120 s leaves room for throttling and SDK retries. The onboarding queue's
-  // VisibilityTimeout (240 s) is twice this, not the 6× AWS suggests: failed messages get their retry delay
-  // from the handler (ChangeMessageVisibility with backoff), so the queue default only matters after a
-  // crash, where a longer wait helps nobody.
+  // A batch is one second of an AppInstance's create quota (onboardingBatchSize, infra/params.ts: 10 at 1×,
+  // 200 at 20×, onboardingAtQuotaScale): one tenant's full batch takes 2 s through the 2 invocations sharing its quota, far inside
+  // 120 s, which leaves room for throttles, SDK retries and a converging user. The queue driver keeps a fifth
+  // of it as a deadline margin: what a batch cannot finish by then goes back at once (docs/onboarding.md,
+  // "The deadline"). The onboarding queue's VisibilityTimeout (240 s) is twice this, not the 6× AWS
+  // suggests: failed messages get their retry delay from the handler (ChangeMessageVisibility with
+  // backoff), so the queue default only matters after a crash, where a longer wait helps nobody.
   timeoutSeconds: 120,
   environment: { [ENV.quotaFallbackShare]: param('onboardingQuotaShare') },
   trigger: {
     type: 'sqs',
     queue: 'OnboardingQueue',
     batchSize: param('onboardingBatchSize'),
-    // Required by Lambda for batches above 10; under load the batch fills long before it ends.
+    // Required by Lambda for batches above 10 (1 s at raised quotas), none at 1×: a batch of 10 is one
+    // receive, and a window would only delay a lone sign-up. Under load a batch fills long before it ends.
     maximumBatchingWindowSeconds: param('onboardingBatchWindowSeconds'),
     reportBatchItemFailures: true,
+    // 2 × one second of quota in flight per tenant: an import is told apart from a sign-up by its share of
+    // the processing time on the fair queue (docs/onboarding.md, "Fairness").
     maximumConcurrency: param('onboardingConcurrency'),
   },
   iam: [

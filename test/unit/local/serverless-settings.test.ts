@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { defineFunction, type FunctionDeclaration, param } from '../../../functions/declaration';
 import { PARAMS } from '../../../infra/params';
 import { loadServerlessSettings, resolveFunction } from '../../../local/serverless-settings';
@@ -41,8 +41,8 @@ describe('loadServerlessSettings (the declared functions)', () => {
         timeoutSeconds: 900,
       },
       'onboard-users': {
-        batchSize: 200,
-        maximumBatchingWindowSeconds: 1,
+        batchSize: 10,
+        maximumBatchingWindowSeconds: 0,
         maximumConcurrency: 2,
         timeoutSeconds: 120,
       },
@@ -67,6 +67,24 @@ describe('loadServerlessSettings (the declared functions)', () => {
     expect(reconcile?.memoryMb).toBe(256);
   });
 
+  it("sizes onboard-users' batch for the local stage's quota scale: given, else CHIME_LIFECYCLE_QUOTA_SCALE, else 1", () => {
+    const onboarding = (options: Parameters<typeof loadServerlessSettings>[0]) =>
+      loadServerlessSettings(options).sqsEventSource('onboard-users').batchSize;
+    expect(onboarding({ quotaScale: 20 })).toBe(200);
+    vi.stubEnv('CHIME_LIFECYCLE_QUOTA_SCALE', '5');
+    try {
+      expect(onboarding({})).toBe(50);
+      // The deployed stages keep their params: a deploy sets onboardingBatchSize itself.
+      expect(onboarding({ stage: 'prod', quotaScale: 20 })).toBe(10);
+      vi.stubEnv('CHIME_LIFECYCLE_QUOTA_SCALE', 'fast');
+      expect(() => onboarding({})).toThrow(
+        /CHIME_LIFECYCLE_QUOTA_SCALE must be a number above 0, got "fast"/,
+      );
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
   it('names the functions that have an sqs trigger when asked for one that has none', () => {
     expect(() => settings.sqsEventSource('schedule-sync')).toThrow(
       /function schedule-sync has no sqs trigger \(functions with one: reconcile-tenant, onboard-users, record-activity\)/,
@@ -84,8 +102,8 @@ describe('resolveFunction (one declaration, one stage)', () => {
     expect(resolveFunction(declaration, 'prod').trigger).toEqual({
       type: 'sqs',
       queue: 'ActivityQueue',
-      batchSize: 200,
-      maximumBatchingWindowSeconds: 1,
+      batchSize: 10,
+      maximumBatchingWindowSeconds: 0,
       maximumConcurrency: 5,
       reportBatchItemFailures: true,
     });

@@ -14,8 +14,8 @@ describe('effectiveEventSources (what the local stack polls with)', () => {
         timeoutSeconds: 900,
       },
       'onboard-users': {
-        batchSize: 200,
-        maximumBatchingWindowSeconds: 1,
+        batchSize: 10,
+        maximumBatchingWindowSeconds: 0,
         maximumConcurrency: 2,
         concurrency: 2,
         concurrencyFrom: 'declaration',
@@ -35,12 +35,21 @@ describe('effectiveEventSources (what the local stack polls with)', () => {
   it('lets options.concurrency override a queue and leaves the others as deployed', () => {
     const sources = effectiveEventSources({ concurrency: { onboarding: 1 } });
     expect(sources['onboard-users']).toMatchObject({
-      batchSize: 200,
+      batchSize: 10,
       maximumConcurrency: 2,
       concurrency: 1,
       concurrencyFrom: 'options',
     });
     expect(sources['reconcile-tenant']).toMatchObject({ concurrency: 5, concurrencyFrom: 'declaration' });
+  });
+
+  it("follows the stack's quota scale for onboard-users' batch: one second of an AppInstance's create quota", () => {
+    const batchAt = (quotaScale: number) => effectiveEventSources({ quotaScale })['onboard-users'].batchSize;
+    expect([batchAt(0.1), batchAt(1), batchAt(5), batchAt(20), batchAt(2_000)]).toEqual([
+      10, 10, 50, 200, 10_000,
+    ]);
+    // The other queues do not depend on the create quota.
+    expect(effectiveEventSources({ quotaScale: 20 })['record-activity'].batchSize).toBe(100);
   });
 });
 
