@@ -3,6 +3,7 @@
  * with the emulator answering 20% of calls 429 and 5% 503, against the available create quota.
  */
 import { performance } from 'node:perf_hooks';
+import type { OutgoingMessage, SqsQueues } from '../../shared/aws/queues';
 import { DEFAULT_CHIME_QUOTAS } from '../../shared/chime/quotas';
 import { positiveFromEnv } from '../lib';
 import { type CallCounts, delta, describeCalls, sum } from './calls';
@@ -17,19 +18,33 @@ interface OnboardingPass {
   readonly queueingSeconds: number;
 }
 
-/** Onboarding requests for `count` new users spread over the tenants, as queue bodies, and their keys. */
+/**
+ * Onboarding requests for `count` new users spread over the tenants, as queue messages (the tenant as message
+ * group, as producers send them), and their keys.
+ */
 function onboardingRequests(label: string, tenantIds: readonly string[], count: number) {
   const expected = new Set<string>();
-  const bodies = Array.from({ length: count }, (_, index) => {
+  const messages = Array.from({ length: count }, (_, index) => {
     const request = {
       tenantId: tenantIds[index % ONBOARDING_TENANTS] as string,
       appInstanceUserId: `guest-${label}-${index}`,
       name: `Person ${index}`,
     };
     expected.add(`${request.tenantId}/${request.appInstanceUserId}`);
-    return JSON.stringify(request);
+    return { body: JSON.stringify(request), groupId: request.tenantId };
   });
-  return { expected, bodies };
+  return { expected, messages };
+}
+
+/** Sends messages in chunks of 100 (10 SendMessageBatch each), all at once. */
+export async function sendInChunks(
+  queues: Pick<SqsQueues, 'sendBatch'>,
+  queueUrl: string,
+  messages: readonly OutgoingMessage[],
+): Promise<void> {
+  const chunks: OutgoingMessage[][] = [];
+  for (let index = 0; index < messages.length; index += 100) chunks.push(messages.slice(index, index + 100));
+  await Promise.all(chunks.map((part) => queues.sendBatch(queueUrl, part)));
 }
 
 /** Waits (at most 10 minutes) until every expected user was onboarded; returns how many and when the last was. */
@@ -83,22 +98,13 @@ async function onboardingPass(
   const since = await startSync(run, tenants);
   const tenantIds = tenants.map((tenant) => tenant.tenantId);
   await runsFinished(run, tenantIds, since, 120_000);
-  const { expected, bodies } = onboardingRequests(label, tenantIds, count);
+  const { expected, messages } = onboardingRequests(label, tenantIds, count);
   // The backlog is queued with the mapping disabled, then the mapping is enabled and the clock starts: the
   // measure is the consumers', as in the one-process soak. Queued while they ran, the 20,000 sends took
   // the first ~2.5 s of the same two cores (on AWS the producer and SQS are not on the functions' CPU).
   await stack.setEventSourceEnabled('onboard-users', false);
   const queueingStarted = performance.now();
-  const chunks: string[][] = [];
-  for (let index = 0; index < bodies.length; index += 100) chunks.push(bodies.slice(index, index + 100));
-  await Promise.all(
-    chunks.map((part) =>
-      stack.runtime.queues.sendBatch(
-        onboardingUrl,
-        part.map((body) => ({ body })),
-      ),
-    ),
-  );
+  await sendInChunks(stack.runtime.queues, onboardingUrl, messages);
   const queueingSeconds = (performance.now() - queueingStarted) / 1000;
   const before = stack.emulator.stats();
   const started = performance.now();
