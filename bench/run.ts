@@ -15,6 +15,7 @@ const suites: Record<string, () => Promise<Suite>> = {
   renewal: async () => (await import('./renewal')).run,
   cli: async () => (await import('./cli')).run,
   cost: async () => (await import('./cost/index')).run,
+  latency: async () => (await import('./latency/index')).run,
 };
 
 async function main(): Promise<number> {

@@ -41,12 +41,21 @@ export interface DeployedRun {
   readonly syncCalls: { calls: number; throttled: number };
   /** The competitor's calls, which are not ours to coordinate. */
   competitorCalls: number;
+  /** Every failure the stack reported (`HandlerTimeoutError`: an invocation ran past its timeout). */
+  readonly errors: { readonly source: string; readonly name: string }[];
+  /** The quota scale of the emulator and the functions. */
+  readonly quotaScale: number;
   /** Stops the sampler and the stack. */
   stop(): Promise<void>;
 }
 
-/** Starts the stack under serverless offline and the lease sampler; the first notes describe the set-up. */
-export async function startDeployedRun(): Promise<DeployedRun> {
+/**
+ * Starts the stack under serverless offline (at BENCH_DEPLOYED_QUOTA_SCALE unless `quotaScale` is given) and
+ * the lease sampler; the first notes describe the set-up.
+ */
+export async function startDeployedRun(options: { quotaScale?: number } = {}): Promise<DeployedRun> {
+  const quotaScale = options.quotaScale ?? SCALE;
+  const errors: DeployedRun['errors'] = [];
   const ports = {
     dynamodb: await freePort(),
     sqs: await freePort(),
@@ -60,7 +69,7 @@ export async function startDeployedRun(): Promise<DeployedRun> {
     ports,
     demo: false,
     scheduleMinutes: 0,
-    quotaScale: SCALE,
+    quotaScale,
     functions: 'serverless-offline',
     workDir: await mkdtemp(path.join(tmpdir(), 'bench-deployed-')),
     onEvent: (event: ReceivedEvent) => {
@@ -73,12 +82,13 @@ export async function startDeployedRun(): Promise<DeployedRun> {
       if (serverlessLines.length > 40) serverlessLines.shift();
     },
     onError: (source, error) => {
+      errors.push({ source, name: error instanceof Error ? error.name : typeof error });
       const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : '';
       progress(`${source}: ${error instanceof Error ? error.message : String(error)}${cause}`);
     },
   });
   const notes: string[] = [
-    `quota scale ${SCALE} for the emulator and the functions: per AppInstance ${10 * SCALE} writes/s, ${20 * SCALE} describes/s, ${10 * SCALE} lists/s; account ${50 * SCALE} calls/s`,
+    `quota scale ${quotaScale} for the emulator and the functions: per AppInstance ${10 * quotaScale} writes/s, ${20 * quotaScale} describes/s, ${10 * quotaScale} lists/s; account ${50 * quotaScale} calls/s`,
     `functions under serverless offline, event sources as serverless.yml declares them: ${Object.entries(
       stack.eventSources,
     )
@@ -115,6 +125,8 @@ export async function startDeployedRun(): Promise<DeployedRun> {
     serverlessLines,
     syncCalls: { calls: 0, throttled: 0 },
     competitorCalls: 0,
+    errors,
+    quotaScale,
     stop: async () => {
       clearInterval(sampler);
       await stack.stop();

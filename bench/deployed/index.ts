@@ -12,7 +12,8 @@
  * measures how soon our own calls stop being throttled.
  *
  * One module per phase, run in this order when selected (BENCH_DEPLOYED_PHASES): one and five
- * (sync-phases.ts), onboarding and faulty (onboarding-phases.ts), idle, fairness, competitor.
+ * (sync-phases.ts), onboarding and faulty (onboarding-phases.ts), onboarding-fairness (a small tenant's
+ * sign-ups beside another's bulk import), idle, fairness, competitor.
  */
 import type { EmulatorStats } from '../../emulator';
 import type { BenchSection } from '../lib';
@@ -22,6 +23,7 @@ import { competitorPhase } from './competitor-phase';
 import { type DeployedRun, startDeployedRun } from './context';
 import { fairnessPhase } from './fairness-phase';
 import { idlePhase } from './idle-phase';
+import { onboardingFairnessPhase } from './onboarding-fairness-phase';
 import { onboardingPhases } from './onboarding-phases';
 import { progress, SELECTED } from './settings';
 import { fiveTenantsPhase, oneTenantPhase } from './sync-phases';
@@ -65,6 +67,7 @@ export async function run(): Promise<BenchSection> {
     if (SELECTED.has('one')) await oneTenantPhase(deployed);
     if (SELECTED.has('five')) await fiveTenantsPhase(deployed);
     await onboardingPhases(deployed);
+    if (SELECTED.has('onboarding-fairness')) await onboardingFairnessPhase(deployed);
     if (SELECTED.has('idle')) await idlePhase(deployed);
     if (SELECTED.has('fairness')) await fairnessPhase(deployed);
     if (SELECTED.has('competitor')) await competitorPhase(deployed);

@@ -23,7 +23,16 @@ export const COMPETITOR_OPERATION = 'DescribeAppInstance';
 /** Per-second timelines on stderr (diagnostics). */
 export const TIMELINE = Boolean(process.env.BENCH_DEPLOYED_TIMELINE);
 
-const PHASES = ['one', 'five', 'onboarding', 'faulty', 'competitor', 'idle', 'fairness'] as const;
+const PHASES = [
+  'one',
+  'five',
+  'onboarding',
+  'faulty',
+  'onboarding-fairness',
+  'competitor',
+  'idle',
+  'fairness',
+] as const;
 export type Phase = (typeof PHASES)[number];
 /** BENCH_DEPLOYED_PHASES=onboarding,competitor runs only those phases (default: all, in this order). */
 export const SELECTED: ReadonlySet<Phase> = (() => {

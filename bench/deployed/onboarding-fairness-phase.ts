@@ -1,0 +1,144 @@
+/**
+ * Phase "onboarding-fairness" (issue 23): a small tenant's sign-ups while another tenant's bulk import is
+ * queued. The small tenant's requests are timed alone first, then again (new users, same count) a few
+ * seconds after a 10,000-request import was queued; the import's create rate is measured over the same
+ * stretch against its AppInstance's create quota. Afterwards, with the mapping paused, every request of both
+ * tenants is accounted for: a user announced once, or its message still on the queue (fauxqs's own
+ * inspection endpoint); then the rest of the import is purged so later phases start from an empty queue.
+ */
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
+import { DEFAULT_CHIME_QUOTAS } from '../../shared/chime/quotas';
+import { positiveFromEnv } from '../lib';
+import { type DeployedRun, runsFinished, seedTenant, startSync } from './context';
+import { sendInChunks } from './onboarding-phases';
+import { announcedTwice, onboardedTimes, sendTimed, tenantRequests } from './onboarding-timing';
+import { progress, sleep } from './settings';
+
+const IMPORT = Math.round(positiveFromEnv('BENCH_DEPLOYED_IMPORT_REQUESTS', 10_000));
+const SMALL = Math.round(positiveFromEnv('BENCH_DEPLOYED_SMALL_REQUESTS', 20));
+/** The import runs this long before the small tenant sends (its invocations are all busy by then). */
+const SETTLE_MS = 5_000;
+/** The import's rate is measured over at least this long from then (longer if the small tenant takes longer). */
+const OBSERVE_MS = positiveFromEnv('BENCH_DEPLOYED_IMPORT_OBSERVE_SECONDS', 30) * 1_000;
+
+/** The small tenant's requests: from the first send to the last User Onboarded event, in seconds. */
+async function smallRound(run: DeployedRun, url: string, tenantId: string, label: string) {
+  const requests = tenantRequests(tenantId, label, SMALL);
+  const started = performance.now();
+  await sendTimed(run, url, requests);
+  const { at } = await onboardedTimes(
+    run,
+    requests.map((request) => request.key),
+    600_000,
+  );
+  if (at.size < SMALL) throw new Error(`onboarding fairness: only ${at.size} of ${SMALL} ${label} users`);
+  return { seconds: (Math.max(...at.values()) - started) / 1000, keys: requests.map(({ key }) => key) };
+}
+
+/** The keys of the onboarding requests still on the queue (visible, delayed or in flight). */
+async function queuedKeys(run: DeployedRun): Promise<Set<string>> {
+  const { stack } = run;
+  const response = await fetch(`${stack.endpoints.sqs}/_fauxqs/queues/${stack.config.onboardingQueue}`);
+  if (!response.ok) throw new Error(`fauxqs inspection: HTTP ${response.status}`);
+  const { messages } = (await response.json()) as {
+    messages: {
+      ready: { body: string }[];
+      delayed: { body: string }[];
+      inflight: { message: { body: string } }[];
+    };
+  };
+  const bodies = [
+    ...messages.ready.map((message) => message.body),
+    ...messages.delayed.map((message) => message.body),
+    ...messages.inflight.map((entry) => entry.message.body),
+  ];
+  return new Set(
+    bodies.map((body) => {
+      const request = JSON.parse(body) as { tenantId: string; appInstanceUserId: string };
+      return `${request.tenantId}/${request.appInstanceUserId}`;
+    }),
+  );
+}
+
+export async function onboardingFairnessPhase(run: DeployedRun): Promise<void> {
+  progress('onboarding fairness');
+  const { stack, quotaScale } = run;
+  const url = await stack.runtime.queues.resolveQueueUrl(stack.config.onboardingQueue);
+  const importer = seedTenant(run, `imp-${run.runId}`, 0);
+  const small = seedTenant(run, `sml-${run.runId}`, 0);
+  const since = await startSync(run, [importer, small]);
+  await runsFinished(run, [importer.tenantId, small.tenantId], since, 120_000);
+
+  // Warm (the workers may not have started yet), then the small tenant alone.
+  await smallRound(run, url, small.tenantId, 'warm');
+  const alone = await smallRound(run, url, small.tenantId, 'alone');
+
+  // The import is queued with the mapping disabled, then the mapping is enabled: all of it waits at once.
+  const imports = tenantRequests(importer.tenantId, 'import', IMPORT);
+  await stack.setEventSourceEnabled('onboard-users', false);
+  await sendInChunks(
+    stack.runtime.queues,
+    url,
+    imports.map(({ message }) => message),
+  );
+  await stack.setEventSourceEnabled('onboard-users', true);
+  const importStarted = performance.now();
+  await sleep(SETTLE_MS);
+  const load = os.loadavg()[0] ?? 0;
+  const windowStart = performance.now();
+  const beside = await smallRound(run, url, small.tenantId, 'beside');
+  const windowEnd = Math.max(performance.now(), windowStart + OBSERVE_MS);
+  await sleep(Math.max(0, windowEnd - performance.now()));
+  const importKeys = new Set(imports.map(({ key }) => key));
+  const inWindow = run.onboarded.filter(
+    (event) => importKeys.has(event.key) && event.at >= windowStart && event.at <= windowEnd,
+  ).length;
+  const importRate = inWindow / ((windowEnd - windowStart) / 1000);
+  const quota = DEFAULT_CHIME_QUOTAS['user-writes'] * quotaScale;
+
+  // Account for every request with the mapping paused: a user announced, or a message still queued.
+  await stack.setEventSourceEnabled('onboard-users', false);
+  await sleep(1_000);
+  const queued = await queuedKeys(run);
+  const announced = new Set(run.onboarded.map((event) => event.key));
+  const everyKey = [...importKeys, ...alone.keys, ...beside.keys];
+  const lost = everyKey.filter((key) => !announced.has(key) && !queued.has(key)).length;
+  const twice = announcedTwice(run, new Set(everyKey));
+  const created = [...importKeys].filter((key) => announced.has(key)).length;
+  await stack.runtime.sqs.send(new PurgeQueueCommand({ QueueUrl: url }));
+  await stack.setEventSourceEnabled('onboard-users', true);
+
+  run.notes.push(
+    `onboarding fairness: ${SMALL} requests of a small tenant alone: ${alone.seconds.toFixed(2)} s; the same count of new users sent ${SETTLE_MS / 1000} s after another tenant's ${IMPORT}-request import was queued: ${beside.seconds.toFixed(2)} s; the import created ${inWindow} users over the ${((windowEnd - windowStart) / 1000).toFixed(1)} s from the small tenant's send (${importRate.toFixed(1)}/s against its AppInstance's ${quota}/s), ${created} in all by ${((performance.now() - importStarted) / 1000).toFixed(0)} s, when the rest (${queued.size} still queued) was purged; 1-minute load average when the small tenant sent: ${load.toFixed(1)} on ${os.cpus().length} cores`,
+  );
+  run.rows.push(
+    {
+      metric: `onboarding fairness: small tenant's ${SMALL} requests beside a ${IMPORT}-request import ÷ alone`,
+      value: beside.seconds / alone.seconds,
+      unit: '×',
+      baseline: { label: 'alone s', value: alone.seconds },
+      goal: { op: '<=', value: 2 },
+    },
+    {
+      metric: "onboarding fairness: the import's creates/s ÷ its AppInstance's create quota",
+      value: importRate / quota,
+      unit: '',
+      baseline: { label: 'creates/s', value: importRate },
+      goal: { op: '>=', value: 0.9 },
+    },
+    {
+      metric: 'onboarding fairness: requests lost (no user, not on the queue)',
+      value: lost,
+      unit: 'requests',
+      goal: { op: '<=', value: 0 },
+    },
+    {
+      metric: 'onboarding fairness: users announced twice',
+      value: twice,
+      unit: 'users',
+      goal: { op: '<=', value: 0 },
+    },
+  );
+}
