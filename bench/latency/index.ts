@@ -83,6 +83,14 @@ async function latencyPass(
     return done === undefined || sent === undefined ? [] : [(done - sent) / 1000];
   });
   const lastAt = Math.max(started, ...at.values());
+  if (process.env.BENCH_LATENCY_TIMELINE) {
+    const perSecond: number[] = [];
+    for (const done of at.values()) {
+      const second = Math.floor((done - started) / 1000);
+      perSecond[second] = (perSecond[second] ?? 0) + 1;
+    }
+    progress(`${label}: users per second: ${Array.from(perSecond, (count) => count ?? 0).join(' ')}`);
+  }
   const calls = delta(stack.emulator.stats(), before);
   const timeouts = run.errors
     .slice(errorsBefore)
