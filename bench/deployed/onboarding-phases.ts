@@ -116,7 +116,10 @@ async function onboardingPass(
   return { created, seconds, rate: created / seconds, calls, queueingSeconds };
 }
 
-/** The warm-up (when either phase runs), then the selected phases. */
+/**
+ * The warm-up (when either phase runs, or the onboarding-fairness phase above ×1: at 10 creates/s per
+ * AppInstance there is nothing for a JIT to catch up with), then the selected phases.
+ */
 export async function onboardingPhases(run: DeployedRun): Promise<void> {
   const { stack } = run;
   const onboardingUrl = await stack.runtime.queues.resolveQueueUrl(stack.config.onboardingQueue);
@@ -124,7 +127,8 @@ export async function onboardingPhases(run: DeployedRun): Promise<void> {
     ONBOARDING_TENANTS * DEFAULT_CHIME_QUOTAS['user-writes'] * SCALE,
     DEFAULT_CHIME_QUOTAS.account * SCALE,
   );
-  if (SELECTED.has('onboarding') || SELECTED.has('faulty')) {
+  const fairnessNeedsWarmth = SELECTED.has('onboarding-fairness') && SCALE > 1;
+  if (SELECTED.has('onboarding') || SELECTED.has('faulty') || fairnessNeedsWarmth) {
     progress('onboarding warm-up');
     // Cold starts and JIT warm-up are not throughput: a deployed onboard-users is warm while a backlog
     // drains, and DynamoDB itself has no JIT. Locally the first ~20 s of onboarding run slower while

@@ -914,7 +914,7 @@ describe('serverless package (offline)', () => {
     expect(wiringProblems(template, PREFIX, wiring, RESOLVED)).toEqual([]);
     // And the comparison notices drift: a batch size, a rule's pattern, a function the local stack lacks.
     const drifted = structuredClone(template) as Template;
-    (mappingOf('onboard-users', drifted).Properties as { BatchSize: number }).BatchSize = 10;
+    (mappingOf('onboard-users', drifted).Properties as { BatchSize: number }).BatchSize = 200;
     const [ruleId = ''] = resourcesOfType('AWS::Events::Rule', drifted)
       .filter(([, rule]) => rule.Properties.EventPattern)
       .map(([ruleId]) => ruleId);
@@ -923,7 +923,7 @@ describe('serverless package (offline)', () => {
     };
     expect(wiringProblems(drifted, PREFIX, wiring.slice(1), RESOLVED)).toEqual([
       expect.stringMatching(/^functions: the template has .*schedule-sync.*, the local stack/),
-      expect.stringMatching(/^onboard-users trigger: BatchSize: the template has 10, the local stack 200$/),
+      expect.stringMatching(/^onboard-users trigger: BatchSize: the template has 200, the local stack 10$/),
       expect.stringMatching(
         /^user-removed trigger: EventPattern: the template has \{"source":\["aws\.sqs"\]\}/,
       ),
