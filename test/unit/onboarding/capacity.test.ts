@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { isAccountBucket, scopeOfArn } from '../../../shared/chime/quotas';
 import { RateLimiter } from '../../../shared/chime/rate-limiter';
 import { limiterCapacity, servableWithin } from '../../../shared/composition/onboarding';
 import { type CapacityRequest, requestsBeyondCapacity } from '../../../shared/onboarding/capacity';
@@ -140,10 +141,18 @@ describe("the rate limiter's bucket state (read only)", () => {
   });
 
   it('limiterCapacity reads the buckets a create takes and estimates each', () => {
-    const limiter = new RateLimiter({ rateFor: (key) => (key === 'account' ? 50 : 10), burstSeconds: 0.5 });
+    const limiter = new RateLimiter({
+      rateFor: (key) => (isAccountBucket(key) ? 50 : 10),
+      burstSeconds: 0.5,
+    });
     const capacity = limiterCapacity(limiter);
     const arn = appInstanceArn('a');
-    expect(capacity.bucketsOfCreate(arn)).toEqual(['account', `user-writes:${arn}`]);
+    const scope = scopeOfArn(arn);
+    // The account bucket of the AppInstance's own account and Region, as the Chime client charges it.
+    expect(capacity.bucketsOfCreate(arn)).toEqual([
+      `account:${scope?.account}:${scope?.region}`,
+      `user-writes:${arn}`,
+    ]);
     // 5 tokens now + 10/s over 3 s.
     expect(capacity.servableWithin(`user-writes:${arn}`, 3_000)).toBe(35);
   });

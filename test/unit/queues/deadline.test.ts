@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { QueueDriver } from '../../../shared/aws/queue-driver';
 import { defaultDeadlineMarginMs } from '../../../shared/aws/queue-records';
+import { isAccountBucket } from '../../../shared/chime/quotas';
 import { RateLimiter } from '../../../shared/chime/rate-limiter';
 import { limiterCapacity } from '../../../shared/composition/onboarding';
 import { requestsBeyondCapacity } from '../../../shared/onboarding/capacity';
@@ -139,7 +140,7 @@ describe('QueueDriver: records beyond their capacity before the deadline', () =>
   function tenantSetup(options: { estimate?: 'real' | 'failing'; receiveLimit?: number } = {}) {
     const transport = new FakeTransport(options.receiveLimit ?? 5);
     const limiter = new RateLimiter({
-      rateFor: (key) => (key === 'account' ? 1_000 : 10),
+      rateFor: (key) => (isAccountBucket(key) ? 1_000 : 10),
       burstSeconds: 0.1,
       clock: { now: () => Date.now() },
     });
