@@ -1,7 +1,9 @@
+import pLimit from 'p-limit';
 import type { Runtime } from '../shared/composition-root';
 import { expiresAt, type Policy, resolveExpiration } from '../shared/policy';
 import type { ReportUser } from '../shared/report/data';
-import { type Plan, planTenant } from '../shared/sync/plan';
+import { trustedLedgerFacts } from '../shared/sync/ledger-facts';
+import { type Plan, type PlanOptions, planTenant } from '../shared/sync/plan';
 import type { DescribedUser, ListedUser, UserDirectory } from '../shared/sync/ports';
 import type { Progress } from './progress';
 
@@ -42,9 +44,42 @@ export async function lastScanEstimate(runtime: Runtime, tenantId: string): Prom
 }
 
 /**
- * Runs a plan and also records what the report needs of every user: its current expiry (from the same
- * DescribeAppInstanceUser calls the plan makes; unmanaged users, which the plan does not describe, are
- * described here) and the expiry the plan would leave it with.
+ * What a plan reads besides Chime, as the sync reads it: the ledger (trusted for the sync's own verify
+ * interval, so a tenant whose ledger is fresh is planned from its list pages alone) and users' activity.
+ */
+export function planReads(runtime: Runtime): Pick<PlanOptions, 'activity' | 'ledger'> {
+  return {
+    activity: runtime.activity,
+    ledger: { entries: runtime.ledger, verifyIntervalMs: runtime.reconcileSettings.verifyIntervalMs },
+  };
+}
+
+/** The plan of a tenant as `plan` shows it, with the progress line counting its pages. */
+export async function scanPlan(
+  runtime: Runtime,
+  policy: Policy,
+  now: number,
+  progress: Progress,
+): Promise<Plan> {
+  // An unsaved policy (--policy) is read through its own access, like the stored one it would replace.
+  runtime.chimeAccess.note(policy);
+  try {
+    return await planTenant(
+      policy,
+      countingDirectory(runtime.chimeUserPort, progress.update),
+      now,
+      planReads(runtime),
+    );
+  } finally {
+    progress.done();
+  }
+}
+
+/**
+ * Runs a plan and also records what the report needs of every user: its current expiry and the expiry the
+ * plan would leave it with. The current expiry is the state the plan itself used (the ledger's, or its
+ * Describe); users the plan does not read (unmanaged, protected admins) are taken from a trusted ledger entry
+ * when there is one and described otherwise, so a report costs what the plan costs plus those users.
  */
 export async function scanForReport(
   runtime: Runtime,
@@ -54,57 +89,51 @@ export async function scanForReport(
 ): Promise<{ plan: Plan; users: ReportUser[] }> {
   // An unsaved policy (--policy) is read through its own access, like the stored one it would replace.
   runtime.chimeAccess.note(policy);
-  const directory = runtime.chimeUsers;
-  const adminPort = runtime.chimeUserPort;
-  const listed: ListedUser[] = [];
-  const described = new Map<string, DescribedUser | null>();
-  const recording: UserDirectory = {
-    async *listPages(appInstanceArn, options) {
-      for await (const page of directory.listPages(appInstanceArn, options)) {
-        listed.push(...page.users);
-        yield page;
-      }
-    },
-    describe: async (userArn) => {
-      const current = await directory.describe(userArn);
-      described.set(userArn, current);
-      return current;
-    },
-    putExpiration: () => Promise.reject(new Error('a plan never writes')),
-    listAdmins: (appInstanceArn) => adminPort.listAdmins(appInstanceArn),
-  };
+  const directory = runtime.chimeUserPort;
+  const reads = planReads(runtime);
+  const verifyIntervalMs = reads.ledger?.verifyIntervalMs ?? 0;
+  const seen: { user: ListedUser; current: DescribedUser | null | undefined }[] = [];
   let plan: Plan;
   try {
-    plan = await planTenant(policy, countingDirectory(recording, progress.update), now, {
-      activity: runtime.activity,
+    plan = await planTenant(policy, countingDirectory(directory, progress.update), now, {
+      ...reads,
+      observe: (user, current, entry) => {
+        seen.push({
+          user,
+          current: current === undefined ? trustedLedgerFacts(entry, now, verifyIntervalMs) : current,
+        });
+      },
     });
   } finally {
     progress.done();
   }
   const changes = new Map(plan.changes.map((change) => [change.appInstanceUserArn, change]));
   const admins = new Set(plan.protected.map((user) => user.appInstanceUserId));
-  const users: ReportUser[] = [];
-  for (const user of listed) {
-    const resolved = resolveExpiration(policy, user, { now, admins });
-    const unmanaged = resolved.expiration === 'unmanaged';
-    const current = described.has(user.arn) ? described.get(user.arn) : await directory.describe(user.arn);
-    if (!current) continue; // gone meanwhile
-    const currentExpiresAt =
-      current.expirationDays === undefined ? null : expiresAt(current.createdAt, current.expirationDays);
-    const change = changes.get(user.arn);
-    const desiredExpiresAt = change
-      ? change.desiredExpiresAt === null
-        ? null
-        : Date.parse(change.desiredExpiresAt)
-      : currentExpiresAt;
-    users.push({
-      appInstanceUserId: user.appInstanceUserId,
-      ruleId: resolved.ruleId,
-      source: resolved.source,
-      unmanaged,
-      currentExpiresAt,
-      desiredExpiresAt,
-    });
-  }
+  const limit = pLimit(16);
+  const placed = await Promise.all(
+    seen.map(async ({ user, current }): Promise<ReportUser | undefined> => {
+      const state = current === undefined ? await limit(() => directory.describe(user.arn)) : current;
+      if (!state) return undefined; // gone meanwhile
+      const resolved = resolveExpiration(policy, user, { now, admins });
+      const currentExpiresAt =
+        state.expirationDays === undefined ? null : expiresAt(state.createdAt, state.expirationDays);
+      const change = changes.get(user.arn);
+      const desiredExpiresAt = change
+        ? change.desiredExpiresAt === null
+          ? null
+          : Date.parse(change.desiredExpiresAt)
+        : currentExpiresAt;
+      return {
+        appInstanceUserId: user.appInstanceUserId,
+        ruleId: resolved.ruleId,
+        source: resolved.source,
+        unmanaged: resolved.expiration === 'unmanaged',
+        currentExpiresAt,
+        desiredExpiresAt,
+      };
+    }),
+  );
+  const users = placed.filter((user): user is ReportUser => user !== undefined);
+  users.sort((a, b) => a.appInstanceUserId.localeCompare(b.appInstanceUserId));
   return { plan, users };
 }

@@ -4,14 +4,14 @@ import type { Runtime } from '../../shared/composition-root';
 import type { Policy } from '../../shared/policy';
 import { buildReport } from '../../shared/report/data';
 import { renderPlanMarkdown } from '../../shared/report/markdown';
-import { type Plan, planTenant } from '../../shared/sync/plan';
+import type { Plan } from '../../shared/sync/plan';
 import { createPlanFile, MAX_PLAN_VALIDITY_MS, planSizeProblem } from '../../shared/sync/plan-file';
 import { CliError, EXIT_INVALID, noPolicyError } from '../errors';
 import { positiveNumberOption } from '../options';
 import { printJson, printLine, printNote, quoteInput } from '../output';
 import { readPolicyFile, tenantIdArgument } from '../policy-file';
 import { progressOnTerminal } from '../progress';
-import { countingDirectory, lastScanEstimate, scanForReport } from '../scan';
+import { lastScanEstimate, scanForReport, scanPlan } from '../scan';
 import { formatTable } from '../table';
 import { withRuntime } from '../with-runtime';
 import { addCommand } from './index';
@@ -73,7 +73,7 @@ export function register(program: Command): void {
           const stored =
             unsaved === undefined ? await storedPolicyRecord(runtime, tenantId as string) : undefined;
           const policy = unsaved ?? (stored?.policy as Policy);
-          const scanned = await scanPlan(runtime, policy, now, format);
+          const scanned = await planWithProgress(runtime, policy, now, format);
           if (options.out === undefined || stored === undefined) return { ...scanned, issued: undefined };
           // Issued: the plan's hash is recorded in the state table until it expires, and only a recorded
           // plan can be applied (once). A plan too large to apply is not issued at all.
@@ -107,7 +107,7 @@ export function register(program: Command): void {
 }
 
 /** The plan (and for markdown, the per-user expiries), with a progress line on a terminal. */
-async function scanPlan(
+async function planWithProgress(
   runtime: Runtime,
   policy: Policy,
   now: number,
@@ -116,17 +116,8 @@ async function scanPlan(
   const estimate = await lastScanEstimate(runtime, policy.tenantId);
   const progress = progressOnTerminal(`plan ${policy.tenantId}`, { json: format !== 'text', estimate });
   if (format === 'markdown') return { ...(await scanForReport(runtime, policy, now, progress)), policy };
-  // Text and JSON need no per-user expiries: only the plan's own Chime calls are made. An unsaved policy
-  // (--policy) is read through its own access, like the stored one it would replace.
-  runtime.chimeAccess.note(policy);
-  try {
-    const plan = await planTenant(policy, countingDirectory(runtime.chimeUserPort, progress.update), now, {
-      activity: runtime.activity,
-    });
-    return { plan, users: [], policy };
-  } finally {
-    progress.done();
-  }
+  // Text and JSON need no per-user expiries: only the plan's own reads are made.
+  return { plan: await scanPlan(runtime, policy, now, progress), users: [], policy };
 }
 
 function formatOption(options: PlanOptions): Format {

@@ -1,9 +1,11 @@
 import pLimit from 'p-limit';
+import type { LedgerEntry } from '../contracts/ledger';
 import { emptyCounters } from '../contracts/run';
 import { compilePolicy, type DecisionSource, evaluateSafety, type Policy } from '../policy';
-import { assessUser, countChange } from './assess';
+import { assessUser, type CurrentState, countChange } from './assess';
+import { type PageFacts, readPageFacts, trustedLedgerFacts } from './ledger-facts';
 import { scanPages } from './pages';
-import type { ActivityPort, ListedUser, UserDirectory } from './ports';
+import type { ActivityPort, LedgerPort, ListedUser, UserDirectory } from './ports';
 import { usesInactiveDays } from './warnings';
 
 export interface PlannedChange {
@@ -65,21 +67,46 @@ export interface Plan {
 export const ADMIN_PROTECTION_REASON =
   'AppInstanceAdmin: protected by the policy (protectAdmins, on by default); never given an expiration';
 
+/** Where a plan reads what the sync knows of users (the ledger) and for how long an entry is trusted. */
+export interface PlanLedger {
+  readonly entries: Pick<LedgerPort, 'getMany'>;
+  /** The sync's own setting (ReconcileSettings.verifyIntervalMs): an older entry is described again. */
+  readonly verifyIntervalMs: number;
+}
+
+export interface PlanOptions {
+  readonly describeConcurrency?: number;
+  /** Last activity of users, for expirations that renew by activity (read only when the policy has one). */
+  readonly activity?: ActivityPort;
+  /**
+   * The ledger, read as the sync reads it: a managed user whose entry can be trusted is not described, so a
+   * plan of a tenant whose ledger is fresh costs what a steady-state sync costs (its list pages). Without it,
+   * every managed user is described.
+   */
+  readonly ledger?: PlanLedger;
+  /**
+   * Told of every listed user once it is assessed: the state the plan used (from the ledger or a Describe;
+   * null when the user was gone; undefined when the plan reads none: unmanaged and protected users) and the
+   * user's ledger entry, if any. `report` uses it to place every user on its chart without reading twice.
+   */
+  readonly observe?: (
+    user: ListedUser,
+    current: CurrentState | null | undefined,
+    entry?: LedgerEntry,
+  ) => void;
+}
+
 /**
- * What a sync would do for one tenant, read from Chime itself (no ledger, so it shows the truth even for a
- * tenant never synced) and writing nothing anywhere. It runs the sync's own scan (`scanPages`,
- * `assessUser`, `countChange`) with the sync's counters; its Chime calls go through the same rate-limited
- * client as the sync, so it stays within the quotas.
+ * What a sync would do for one tenant, writing nothing anywhere. It runs the sync's own scan (`scanPages`,
+ * `assessUser`, `countChange`) with the sync's counters and reads what the sync reads: each page's ledger
+ * entries (`readPageFacts`), trusted as the sync trusts them (`trustedLedgerFacts`), and Chime for the rest.
+ * Its Chime calls go through the same rate-limited client as the sync, so it stays within the quotas.
  */
 export async function planTenant(
   policy: Policy,
   users: UserDirectory,
   now: number,
-  options: {
-    readonly describeConcurrency?: number;
-    /** Last activity of users, for expirations that renew by activity (read only when the policy has one). */
-    readonly activity?: ActivityPort;
-  } = {},
+  options: PlanOptions = {},
 ): Promise<Plan> {
   const compiled = compilePolicy(policy);
   const limit = pLimit(options.describeConcurrency ?? 16);
@@ -88,20 +115,31 @@ export async function planTenant(
   const counters = emptyCounters();
   const admins = compiled.protectAdmins ? await users.listAdmins(policy.appInstanceArn) : undefined;
   const activityPort = usesInactiveDays(compiled) ? options.activity : undefined;
+  const ledger = options.ledger;
 
-  const planUser = async (user: ListedUser, activity: ReadonlyMap<string, number>) => {
-    const lastActiveAt = activity.get(user.appInstanceUserId);
+  const currentState = async (user: ListedUser, entry: LedgerEntry | undefined) => {
+    const trusted = ledger && trustedLedgerFacts(entry, now, ledger.verifyIntervalMs);
+    if (trusted) return trusted;
+    return limit(() => users.describe(user.arn));
+  };
+
+  const planUser = async (user: ListedUser, facts: PageFacts) => {
+    const entry = facts.known.get(user.appInstanceUserId);
+    const lastActiveAt = facts.activity.get(user.appInstanceUserId);
+    let used: CurrentState | null | undefined;
     const assessment = await assessUser(
       user,
       compiled,
       now,
       counters,
       async () => {
-        const described = await limit(() => users.describe(user.arn));
-        return described && { ...described, lastActiveAt };
+        const state = await currentState(user, entry);
+        used = state && { ...state, lastActiveAt };
+        return used;
       },
       admins,
     );
+    options.observe?.(user, used, entry);
     if (assessment.kind === 'protected') {
       protectedUsers.push({
         appInstanceUserId: user.appInstanceUserId,
@@ -131,16 +169,13 @@ export async function planTenant(
     });
   };
 
-  await scanPages<Map<string, number>>(users.listPages(policy.appInstanceArn, {}), {
-    prefetch: async (page) =>
-      activityPort
-        ? activityPort.lastActiveMany(
-            policy.tenantId,
-            page.users.map((user) => user.appInstanceUserId),
-          )
-        : new Map(),
-    work: async (page, activity) => {
-      await Promise.all(page.users.map((user) => planUser(user, activity)));
+  // Without a ledger no entry is known, so every managed user is described.
+  const entries: Pick<LedgerPort, 'getMany'> = ledger?.entries ?? { getMany: async () => new Map() };
+  const reads = { ledger: entries, activity: activityPort };
+  await scanPages<PageFacts>(users.listPages(policy.appInstanceArn, {}), {
+    prefetch: (page) => readPageFacts(page, policy.tenantId, reads),
+    work: async (page, facts) => {
+      await Promise.all(page.users.map((user) => planUser(user, facts)));
       return undefined;
     },
     stopAfter: () => false,

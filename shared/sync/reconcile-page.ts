@@ -3,8 +3,9 @@ import type { LedgerEntry } from '../contracts/ledger';
 import type { LifecycleEvent } from '../contracts/lifecycle-events';
 import type { PendingShortening, RunCounters, RunRecord } from '../contracts/run';
 import type { StoredPolicy } from '../contracts/stored-policy';
-import { type CompiledPolicy, dueForVerification, shorteningCanBeHeld, sightingStale } from '../policy';
+import { type CompiledPolicy, shorteningCanBeHeld, sightingStale } from '../policy';
 import { assessUser, countChange } from './assess';
+import { trustedLedgerFacts } from './ledger-facts';
 import type { ListedUser, UserPage } from './ports';
 import type { ReconcileDeps } from './settings';
 import { userWarnings } from './warnings';
@@ -21,17 +22,6 @@ function ledgerEntryChanged(previous: LedgerEntry, next: LedgerEntry): boolean {
     previous.warnedExpiresAt !== next.warnedExpiresAt ||
     previous.warnedHorizons?.join() !== next.warnedHorizons?.join()
   );
-}
-
-/** What the ledger says of a user, when it can be trusted without a Describe (known, not gone, not due). */
-function trustedLedgerFacts(
-  entry: LedgerEntry | undefined,
-  now: number,
-  verifyIntervalMs: number,
-): { createdAt: number; expirationDays: number | undefined } | undefined {
-  if (!entry || entry.goneAt !== undefined || dueForVerification(entry, now, verifyIntervalMs))
-    return undefined;
-  return { createdAt: entry.createdAt, expirationDays: entry.expirationDays ?? undefined };
 }
 
 /**

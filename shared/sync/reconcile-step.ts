@@ -1,4 +1,3 @@
-import type { LedgerEntry } from '../contracts/ledger';
 import type { ContinueMessage, ReconcileMessage, StartMessage } from '../contracts/reconcile-messages';
 import { emptyCounters, type RunCounters, type RunRecord } from '../contracts/run';
 import type { StoredPolicy } from '../contracts/stored-policy';
@@ -6,6 +5,7 @@ import { isRetryable, safeErrorText } from '../errors';
 import { type CompiledPolicy, compilePolicy, evaluateSafety, unseenByRun } from '../policy';
 import { applyPending } from './apply-phase';
 import { announceEndingExemptions } from './exemption-notices';
+import { type PageFacts, readPageFacts } from './ledger-facts';
 import { scanPages } from './pages';
 import { reconcilePage } from './reconcile-page';
 import { continuation, finishRun, newRunId, saveCheckpoint } from './run-lifecycle';
@@ -134,19 +134,12 @@ async function work(
   const compiled = compilePolicy(stored.policy);
   const readsActivity = deps.activity !== undefined && usesInactiveDays(compiled);
   const admins = await listAdmins(stored, compiled, counters, deps);
-  const scan = await scanPages<readonly [Map<string, LedgerEntry>, Map<string, number>]>(
+  const facts = { ledger: deps.ledger, activity: readsActivity ? deps.activity : undefined };
+  const scan = await scanPages<PageFacts>(
     deps.users.listPages(stored.policy.appInstanceArn, record.cursor ? { startToken: record.cursor } : {}),
     {
-      prefetch: (page) => {
-        const ids = page.users.map((user) => user.appInstanceUserId);
-        return Promise.all([
-          deps.ledger.getMany(record.tenantId, ids),
-          readsActivity && deps.activity
-            ? deps.activity.lastActiveMany(record.tenantId, ids)
-            : Promise.resolve(new Map<string, number>()),
-        ] as const);
-      },
-      work: (page, [known, activity]) => {
+      prefetch: (page) => readPageFacts(page, record.tenantId, facts),
+      work: (page, { known, activity }) => {
         counters.pages++;
         counters.chimeCalls++;
         return reconcilePage(page, known, { record, stored, compiled, admins }, counters, deps, activity);
