@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Runtime } from '../../shared/composition-root';
 import type { Policy } from '../../shared/policy';
-import { buildReport } from '../../shared/report/data';
+import { buildReport, policySourceText, type ReportPolicySource } from '../../shared/report/data';
 import { renderPlanMarkdown } from '../../shared/report/markdown';
 import type { Plan } from '../../shared/sync/plan';
 import { createPlanFile, MAX_PLAN_VALIDITY_MS, planSizeProblem } from '../../shared/sync/plan-file';
@@ -68,12 +68,13 @@ export function register(program: Command): void {
         throw new CliError('--tenant: required (or give --policy <file>)', EXIT_INVALID);
       }
       const now = Date.now();
-      const { plan, users, policy, issued } = await withRuntime(
+      const { plan, users, policy, source, issued } = await withRuntime(
         async (runtime) => {
           const stored =
             unsaved === undefined ? await storedPolicyRecord(runtime, tenantId as string) : undefined;
           const policy = unsaved ?? (stored?.policy as Policy);
-          const scanned = await planWithProgress(runtime, policy, now, format);
+          const source = policySourceOf(stored, options.policy);
+          const scanned = { ...(await planWithProgress(runtime, policy, now, format)), source };
           if (options.out === undefined || stored === undefined) return { ...scanned, issued: undefined };
           // Issued: the plan's hash is recorded in the state table until it expires, and only a recorded
           // plan can be applied (once). A plan too large to apply is not issued at all.
@@ -101,8 +102,8 @@ export function register(program: Command): void {
       }
       if (format === 'json') printJson(plan);
       else if (format === 'markdown')
-        process.stdout.write(renderPlanMarkdown(buildReport(policy, plan, users, now)));
-      else printPlan(plan);
+        process.stdout.write(renderPlanMarkdown(buildReport(policy, source, plan, users, now)));
+      else printPlan(plan, source);
     });
 }
 
@@ -158,7 +159,16 @@ export async function unsavedPolicy(
   return read.policy;
 }
 
-async function storedPolicyRecord(
+/** Which policy a plan or report used: the stored version it read, or the file given with --policy. */
+export function policySourceOf(
+  stored: { readonly version: number } | undefined,
+  file: string | undefined,
+): ReportPolicySource {
+  if (stored) return { kind: 'stored', version: stored.version };
+  return { kind: 'unsaved', file: file === undefined || file === '-' ? '(standard input)' : file };
+}
+
+export async function storedPolicyRecord(
   runtime: { policyStore: { get(tenantId: string): Promise<{ policy: Policy; version: number } | null> } },
   tenantId: string,
 ): Promise<{ policy: Policy; version: number }> {
@@ -190,9 +200,11 @@ export async function storedPolicy(
   return stored.policy;
 }
 
-function printPlan(plan: Plan): void {
+function printPlan(plan: Plan, source: ReportPolicySource): void {
   const { summary } = plan;
-  printLine(`plan for tenant ${plan.tenantId} (${plan.appInstanceArn}) at ${plan.generatedAt}`);
+  printLine(
+    `plan for tenant ${plan.tenantId} (${plan.appInstanceArn}) at ${plan.generatedAt}, ${policySourceText(source)}`,
+  );
   printLine('');
   printLine(
     formatTable(

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { buildReport } from '../../shared/report/data';
+import type { Policy } from '../../shared/policy';
+import { buildReport, policySourceText } from '../../shared/report/data';
 import { renderReportHtml } from '../../shared/report/html';
 import { CliError, EXIT_INVALID } from '../errors';
 import { positiveNumberOption } from '../options';
@@ -9,7 +10,7 @@ import { progressOnTerminal } from '../progress';
 import { lastScanEstimate, scanForReport } from '../scan';
 import { withRuntime } from '../with-runtime';
 import { addCommand } from './index';
-import { storedPolicy, unsavedPolicy } from './plan';
+import { policySourceOf, storedPolicyRecord, unsavedPolicy } from './plan';
 
 interface ReportOptions {
   readonly tenant?: string;
@@ -36,11 +37,12 @@ export function register(program: Command): void {
       const now = Date.now();
       const report = await withRuntime(
         async (runtime) => {
-          const policy = unsaved ?? (await storedPolicy(runtime, tenantId));
+          const stored = unsaved === undefined ? await storedPolicyRecord(runtime, tenantId) : undefined;
+          const policy = unsaved ?? (stored?.policy as Policy);
           const estimate = await lastScanEstimate(runtime, tenantId);
           const progress = progressOnTerminal(`report ${tenantId}`, { estimate });
           const { plan, users } = await scanForReport(runtime, policy, now, progress);
-          return buildReport(policy, plan, users, now);
+          return buildReport(policy, policySourceOf(stored, options.policy), plan, users, now);
         },
         quotaScale === undefined ? {} : { quotaScale },
       );
@@ -48,7 +50,7 @@ export function register(program: Command): void {
         throw new CliError(`--html: cannot write ${html}: ${error.code ?? error.message}`, EXIT_INVALID);
       });
       console.log(
-        `wrote ${html}: tenant ${tenantId}, ${report.summary.users} users, ${report.summary.shortening} shortening change(s), ${report.summary.safety.wouldHold ? 'a sync would hold them' : 'within the safety caps'}`,
+        `wrote ${html}: tenant ${tenantId}, ${policySourceText(report.policySource)}, ${report.summary.users} users, ${report.summary.shortening} shortening change(s), ${report.summary.safety.wouldHold ? 'a sync would hold them' : 'within the safety caps'}`,
       );
     });
 }

@@ -31,6 +31,27 @@ export interface BucketCount {
   readonly label: string;
   readonly before: number;
   readonly after: number;
+  /** Of `before`, the users whose expiry the plan changes (they leave the bucket or get another date in it). */
+  readonly changingBefore: number;
+  /** Of `after`, the users whose expiry the plan changed (they arrived, or got another date in the bucket). */
+  readonly changedAfter: number;
+}
+
+/** Users whose expiry the plan changes, by the bucket they leave and the one they land in (the same, too). */
+export interface BucketMove {
+  readonly from: BucketId;
+  readonly to: BucketId;
+  readonly users: number;
+}
+
+/** Which policy the report shows: a stored version, or a file previewed before it is stored. */
+export type ReportPolicySource =
+  | { readonly kind: 'stored'; readonly version: number }
+  | { readonly kind: 'unsaved'; readonly file: string };
+
+/** How a report names its policy: "policy version 3" or "unsaved file policies/acme.json". */
+export function policySourceText(source: ReportPolicySource): string {
+  return source.kind === 'stored' ? `policy version ${source.version}` : `unsaved file ${source.file}`;
 }
 
 export interface CalendarDay {
@@ -53,8 +74,11 @@ export interface ReportData {
   readonly tenantId: string;
   readonly appInstanceArn: string;
   readonly generatedAt: string;
+  readonly policySource: ReportPolicySource;
   readonly summary: Plan['summary'];
   readonly buckets: readonly BucketCount[];
+  /** Every change, as moves between buckets (a change within one bucket is a move to itself), most first. */
+  readonly moves: readonly BucketMove[];
   readonly calendar: readonly CalendarDay[];
   readonly rules: readonly RuleCount[];
   readonly shortening: readonly PlannedChange[];
@@ -89,24 +113,38 @@ function expirationText(policy: Policy, ruleId: string | null, source: ReportUse
 /** Everything the report shows, computed once (pure: the renderers only lay it out). */
 export function buildReport(
   policy: Policy,
+  policySource: ReportPolicySource,
   plan: Plan,
   users: readonly ReportUser[],
   now: number,
 ): ReportData {
-  const before = new Map<BucketId, number>();
-  const after = new Map<BucketId, number>();
+  const count = new Map<string, number>();
+  const add = (key: string) => count.set(key, (count.get(key) ?? 0) + 1);
   const today = Math.floor(now / DAY_MS) * DAY_MS;
   const perDay = new Map<number, number>();
   for (const user of users) {
     const was = bucketOf(user.currentExpiresAt, now);
     const will = bucketOf(user.desiredExpiresAt, now);
-    before.set(was, (before.get(was) ?? 0) + 1);
-    after.set(will, (after.get(will) ?? 0) + 1);
+    add(`before ${was}`);
+    add(`after ${will}`);
+    if (user.desiredExpiresAt !== user.currentExpiresAt) {
+      add(`changing ${was}`);
+      add(`changed ${will}`);
+      add(`move ${was} ${will}`);
+    }
     if (user.desiredExpiresAt !== null && user.desiredExpiresAt > now) {
       const day = Math.floor((user.desiredExpiresAt - today) / DAY_MS);
       if (day < CALENDAR_DAYS) perDay.set(day, (perDay.get(day) ?? 0) + 1);
     }
   }
+  const moves: BucketMove[] = [];
+  for (const from of BUCKETS) {
+    for (const to of BUCKETS) {
+      const moved = count.get(`move ${from.id} ${to.id}`) ?? 0;
+      if (moved > 0) moves.push({ from: from.id, to: to.id, users: moved });
+    }
+  }
+  moves.sort((a, b) => b.users - a.users);
   const calendar = Array.from({ length: CALENDAR_DAYS }, (_, day) => ({
     date: new Date(today + day * DAY_MS).toISOString().slice(0, 10),
     count: perDay.get(day) ?? 0,
@@ -155,13 +193,17 @@ export function buildReport(
     tenantId: plan.tenantId,
     appInstanceArn: plan.appInstanceArn,
     generatedAt: plan.generatedAt,
+    policySource,
     summary: plan.summary,
     buckets: BUCKETS.map((bucket) => ({
       id: bucket.id,
       label: bucket.label,
-      before: before.get(bucket.id) ?? 0,
-      after: after.get(bucket.id) ?? 0,
+      before: count.get(`before ${bucket.id}`) ?? 0,
+      after: count.get(`after ${bucket.id}`) ?? 0,
+      changingBefore: count.get(`changing ${bucket.id}`) ?? 0,
+      changedAfter: count.get(`changed ${bucket.id}`) ?? 0,
     })),
+    moves,
     calendar,
     rules: [...rules].map(([rule, entry]) => ({ rule, ...entry })),
     shortening: plan.changes.filter((change) => change.shortens),

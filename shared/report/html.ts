@@ -1,4 +1,4 @@
-import type { ReportData } from './data';
+import { BUCKETS, type BucketId, policySourceText, type ReportData } from './data';
 
 /**
  * The tenant report as one self-contained HTML page: inline CSS and SVG, no script, no external resource,
@@ -17,6 +17,8 @@ function escapeHtml(text: string): string {
 
 const BEFORE_COLOR = '#7f9cc4';
 const AFTER_COLOR = '#e0793a';
+/** Laid over the foot of a bar, translucent: the users of that bar whose expiry the plan changes. */
+const CHANGED_COLOR = '#1d232b';
 
 function chart(report: ReportData): string {
   const width = 760;
@@ -42,13 +44,16 @@ function chart(report: ReportData): string {
   }
   report.buckets.forEach((bucket, index) => {
     const center = left + group * index + group / 2;
-    for (const [series, count, color, x] of [
-      ['before', bucket.before, BEFORE_COLOR, center - barWidth - 2],
-      ['after', bucket.after, AFTER_COLOR, center + 2],
+    for (const [series, count, changed, color, x] of [
+      ['before', bucket.before, bucket.changingBefore, BEFORE_COLOR, center - barWidth - 2],
+      ['after', bucket.after, bucket.changedAfter, AFTER_COLOR, center + 2],
     ] as const) {
       const barHeight = (count / max) * plotHeight;
+      const what = series === 'before' ? 'whose expiry the plan changes' : 'whose expiry the plan changed';
       parts.push(
         `<rect class="bar" data-bucket="${bucket.id}" data-series="${series}" data-count="${count}" x="${x}" y="${y(count)}" width="${barWidth}" height="${barHeight}" fill="${color}"><title>${escapeHtml(bucket.label)}, ${series} the plan: ${count} user(s)</title></rect>`,
+        // The users the plan moves, shaded at the foot of the bar: a change that stays in its bucket shows too.
+        `<rect class="changed" data-bucket="${bucket.id}" data-series="${series}" data-count="${changed}" x="${x}" y="${y(changed)}" width="${barWidth}" height="${(changed / max) * plotHeight}" fill="${CHANGED_COLOR}" fill-opacity="0.45"><title>${escapeHtml(bucket.label)}, ${series} the plan: ${changed} user(s) ${what}</title></rect>`,
         `<text class="count" data-bucket="${bucket.id}" data-series="${series}" x="${x + barWidth / 2}" y="${y(count) - 5}" text-anchor="middle">${count}</text>`,
       );
     }
@@ -60,8 +65,9 @@ function chart(report: ReportData): string {
     `<line x1="${left}" x2="${width - right}" y1="${top + plotHeight}" y2="${top + plotHeight}" stroke="#8a9099"/>`,
     `<rect x="${left}" y="6" width="12" height="12" fill="${BEFORE_COLOR}"/><text x="${left + 18}" y="16" class="legend">before the plan</text>`,
     `<rect x="${left + 130}" y="6" width="12" height="12" fill="${AFTER_COLOR}"/><text x="${left + 148}" y="16" class="legend">after the plan</text>`,
+    `<rect x="${left + 250}" y="6" width="12" height="12" fill="${CHANGED_COLOR}" fill-opacity="0.45"/><text x="${left + 268}" y="16" class="legend">users whose expiry changes (leaving, arriving or re-dated)</text>`,
   );
-  return `<svg id="expiry-chart" role="img" aria-label="Users per expiry bucket, before and after the plan" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" xmlns="http://www.w3.org/2000/svg">${parts.join('')}</svg>`;
+  return `<svg id="expiry-chart" role="img" aria-label="Users per expiry bucket, before and after the plan, with the users whose expiry changes shaded" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" xmlns="http://www.w3.org/2000/svg">${parts.join('')}</svg>`;
 }
 
 /** 1, 2 or 5 times a power of ten, giving at most about five grid lines. */
@@ -107,6 +113,24 @@ function table(
         `<tr>${row.map((value, index) => `<td${align(index)}>${escapeHtml(value)}</td>`).join('')}</tr>`,
     )
     .join('')}</tbody></table>`;
+}
+
+const LABEL = new Map<BucketId, string>(BUCKETS.map((bucket) => [bucket.id, bucket.label]));
+
+/** Every change as a move from one bucket to another (or within one), beside the chart. */
+function moves(report: ReportData): string {
+  if (report.moves.length === 0) return '<p id="moves" data-count="0">No user changes expiry.</p>';
+  const caption = '<p>Every change, from the bucket a user leaves to the one it lands in:</p>';
+  return `${caption}${table(
+    ['before', 'after', 'users'],
+    report.moves.map((move) => [
+      LABEL.get(move.from) ?? move.from,
+      `${LABEL.get(move.to) ?? move.to}${move.from === move.to ? ' (same bucket, another date)' : ''}`,
+      String(move.users),
+    ]),
+    'moves',
+    [2],
+  )}`;
 }
 
 const days = (value: number | null) => (value === null ? 'none' : `${value} d`);
@@ -187,7 +211,7 @@ code { font-size: 12px; background: #f0f2f4; padding: 1px 4px; border-radius: 3p
 <body>
 <main>
 <h1>Expiration report: ${escapeHtml(report.tenantId)}</h1>
-<p class="meta">AppInstance ${escapeHtml(report.appInstanceArn)} · generated ${escapeHtml(report.generatedAt)}</p>
+<p class="meta">AppInstance ${escapeHtml(report.appInstanceArn)} · <span id="policy-source" data-kind="${report.policySource.kind}">${escapeHtml(policySourceText(report.policySource))}</span> · generated ${escapeHtml(report.generatedAt)}</p>
 <section>
 <h2>Safety verdict</h2>
 ${verdict}
@@ -196,6 +220,7 @@ ${verdict}
 <section>
 <h2>Expiry distribution, before and after the plan</h2>
 ${chart(report)}
+${moves(report)}
 </section>
 <section>
 <h2>Expiries in the next ${report.calendar.length} days, after the plan</h2>

@@ -1,4 +1,4 @@
-import type { ReportData } from './data';
+import { BUCKETS, type BucketId, policySourceText, type ReportData } from './data';
 
 /** How many shortening changes the markdown lists before "and N more" (a PR comment should stay short). */
 export const MARKDOWN_SHORTENING_LIMIT = 20;
@@ -23,7 +23,9 @@ export function renderPlanMarkdown(report: ReportData): string {
   const lines: string[] = [];
   lines.push(`### Expiration plan for tenant \`${report.tenantId}\``);
   lines.push('');
-  lines.push(`AppInstance \`${report.appInstanceArn}\` · generated ${report.generatedAt}`);
+  lines.push(
+    `AppInstance \`${report.appInstanceArn}\` · ${cell(policySourceText(report.policySource))} · generated ${report.generatedAt}`,
+  );
   lines.push('');
   lines.push(
     summary.safety.wouldHold
@@ -46,12 +48,14 @@ export function renderPlanMarkdown(report: ReportData): string {
     return '█'.repeat(length).padEnd(BAR_WIDTH, ' ');
   };
   for (const bucket of report.buckets) {
+    const changed = bucket.changedAfter > 0 ? `  (${bucket.changedAfter} changed)` : '';
     lines.push(
-      `${bucket.label.padEnd(8)} ${String(bucket.before).padStart(6)} ${bar(bucket.before)} → ${String(bucket.after).padStart(6)} ${bar(bucket.after)}`.trimEnd(),
+      `${bucket.label.padEnd(8)} ${String(bucket.before).padStart(6)} ${bar(bucket.before)} → ${String(bucket.after).padStart(6)} ${bar(bucket.after)}${changed}`.trimEnd(),
     );
   }
   lines.push('```');
   lines.push('');
+  lines.push(...movesMarkdown(report));
   if (report.shortening.length === 0) {
     lines.push('No change shortens an expiry.');
   } else {
@@ -72,4 +76,22 @@ export function renderPlanMarkdown(report: ReportData): string {
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+const LABEL = new Map<BucketId, string>(BUCKETS.map((bucket) => [bucket.id, bucket.label]));
+
+/** Every change as a move between buckets, so a change that stays inside one bucket still shows. */
+function movesMarkdown(report: ReportData): string[] {
+  if (report.moves.length === 0) return ['No user changes expiry.', ''];
+  return [
+    'Every change, from the bucket a user leaves to the one it lands in:',
+    '',
+    '| before | after | users |',
+    '|---|---|---:|',
+    ...report.moves.map(
+      (move) =>
+        `| ${LABEL.get(move.from)} | ${LABEL.get(move.to)}${move.from === move.to ? ' (same bucket, another date)' : ''} | ${move.users} |`,
+    ),
+    '',
+  ];
 }

@@ -19,11 +19,12 @@ const DAY = days(1);
 describe('plan --format markdown and report --html', { timeout: 240_000 }, () => {
   let stack: CliStack;
   let seededAt: number;
+  let arn: string;
 
   beforeAll(async () => {
     stack = await startCliStack();
     seededAt = stack.emulator.now().getTime();
-    const arn = seedTenant(
+    arn = seedTenant(
       stack.emulator,
       [
         { appInstanceUserId: 'guest-a', ageMs: days(1) }, // never → 7 d (6 d left), shortens
@@ -57,6 +58,7 @@ describe('plan --format markdown and report --html', { timeout: 240_000 }, () =>
     expect(result.code, result.stderr).toBe(0);
     const text = result.stdout;
     expect(text).toContain('### Expiration plan for tenant `report`');
+    expect(text).toContain(' · policy version 1 · generated ');
     expect(text).toContain('**Held for approval:** a sync would hold the 2 shortening change(s)');
     expect(text).toContain('| 8 | 2 | 4 | 1 | 2 | 1 | 1 | 0 |');
     const histogram = text
@@ -83,12 +85,26 @@ describe('plan --format markdown and report --html', { timeout: 240_000 }, () =>
     expect(bad.stderr).toContain('--format: must be one of text, json, markdown');
   });
 
+  it('report --policy names the unsaved file it previewed, not a stored version', async () => {
+    const file = path.join(stack.dir, 'preview.html');
+    const document = await stack.write('preview.json', policyDocument('report', arn));
+    const result = await stack.cli('report', '--tenant', 'report', '--html', file, '--policy', document);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`tenant report, unsaved file ${document}, 8 users`);
+    const html = await readFile(file, 'utf8');
+    expect(html).toContain(`<span id="policy-source" data-kind="unsaved">unsaved file ${document}</span>`);
+    const markdown = await stack.cli('plan', '--policy', document, '--format', 'markdown');
+    expect(markdown.stdout).toContain(` · unsaved file ${document} · generated `);
+  });
+
   it('report --html writes one self-contained page that Chromium renders with the right chart and calendar', async () => {
     const browser = await bundledChromium();
     const file = path.join(stack.dir, 'report.html');
     const result = await stack.cli('report', '--tenant', 'report', '--html', file);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain(`wrote ${file}: tenant report, 8 users, 2 shortening change(s)`);
+    expect(result.stdout).toContain(
+      `wrote ${file}: tenant report, policy version 1, 8 users, 2 shortening change(s)`,
+    );
     const html = await readFile(file, 'utf8');
     // Self-contained: nothing to fetch (no src/href to anything, no script, no @import or url()).
     expect(html).not.toMatch(/<script|<link|\ssrc=|\shref=|@import|url\(/i);
@@ -147,6 +163,37 @@ describe('plan --format markdown and report --html', { timeout: 240_000 }, () =>
       expect(labels).toContain('before expired 1');
       expect(labels).toContain('after lt7d 3');
       expect(labels).toContain('after lt1y 4');
+      // Every change is on the chart: the users whose expiry changes, shaded per bar, and the moves table.
+      const changed = await page.$$eval('#expiry-chart rect.changed', (rects) =>
+        rects
+          .filter((rect) => Number(rect.getAttribute('data-count')) > 0)
+          .map(
+            (rect) =>
+              `${rect.getAttribute('data-series')} ${rect.getAttribute('data-bucket')} ${rect.getAttribute('data-count')}`,
+          )
+          .sort(),
+      );
+      expect(changed).toEqual([
+        'after lt1y 3',
+        'after lt7d 1',
+        'after never 1',
+        'before expired 1',
+        'before gt1y 1',
+        'before lt1y 1',
+        'before lt30d 1',
+        'before never 1',
+      ]);
+      const moves = await page.$$eval('#moves tbody tr', (rows) =>
+        rows.map((row) => [...row.querySelectorAll('td')].map((cell) => cell.textContent).join(' → ')),
+      );
+      expect(moves.sort()).toEqual([
+        '< 1 y → never → 1',
+        '< 30 d → < 1 y → 1',
+        '> 1 y → < 1 y → 1',
+        'expired → < 1 y → 1',
+        'never → < 7 d → 1',
+      ]);
+      expect(await page.locator('#policy-source').innerText()).toBe('policy version 1');
 
       // The calendar: 90 days from today; after the plan, guest-a, guest-b and svc-x expire on days 6, 5, 4.
       const cells = await page.$$eval('#expiry-calendar .day', (divs) =>
