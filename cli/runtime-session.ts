@@ -1,7 +1,6 @@
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { Runtime } from '../shared/composition-root';
-import { type Config, ENV, loadConfig } from '../shared/config';
-import { CliError } from './errors';
+import { type Config, loadConfig } from '../shared/config';
+import { runWith } from './store-session';
 
 /**
  * Runs one command's work with a fresh runtime (config from the environment plus flag overrides). Imported
@@ -11,40 +10,5 @@ export async function withRuntime<T>(
   work: (runtime: Runtime) => Promise<T>,
   overrides: Partial<Config> = {},
 ): Promise<T> {
-  const runtime = new Runtime(loadConfig(process.env, overrides));
-  try {
-    return await work(runtime);
-  } catch (error) {
-    if ((error as { name?: string }).name === 'ResourceNotFoundException') {
-      throw (await missingTableError(runtime)) ?? error;
-    }
-    throw error;
-  } finally {
-    runtime.destroy();
-  }
-}
-
-/**
- * DynamoDB's "Cannot do operations on a non-existent table" names no table; ask which of ours is missing and
- * say how to create it.
- */
-async function missingTableError(runtime: Runtime): Promise<CliError | null> {
-  const tables = [
-    { name: runtime.config.policyTable, variable: ENV.policyTable },
-    { name: runtime.config.stateTable, variable: ENV.stateTable },
-  ];
-  const missing: string[] = [];
-  for (const table of tables) {
-    try {
-      await runtime.dynamo.send(new DescribeTableCommand({ TableName: table.name }));
-    } catch (error) {
-      if ((error as { name?: string }).name !== 'ResourceNotFoundException') return null;
-      missing.push(`${table.name} (${table.variable})`);
-    }
-  }
-  if (missing.length === 0) return null;
-  const where = process.env.AWS_ENDPOINT_URL_DYNAMODB ?? 'AWS';
-  return new CliError(
-    `DynamoDB table ${missing.join(' and ')} does not exist at ${where}: create the tables with \`chime-lifecycle local init\` (local stack) or deploy the stack (docs/deploy.md), or set the variable to the right name`,
-  );
+  return runWith(new Runtime(loadConfig(process.env, overrides)), work);
 }

@@ -1,3 +1,4 @@
+import type { StoreRuntime } from '../shared/composition/stores';
 import type { Runtime } from '../shared/composition-root';
 import type { Config } from '../shared/config';
 
@@ -16,4 +17,16 @@ export async function withRuntime<T>(
 ): Promise<T> {
   const session = await import('./runtime-session');
   return session.withRuntime(work, overrides);
+}
+
+/**
+ * The same for commands that need only the stores over DynamoDB (policy list, get, history): it loads the
+ * DynamoDB client alone, not the composition root's other SDK clients and Powertools (cli/store-session.ts).
+ */
+export async function withStores<T>(
+  work: (stores: StoreRuntime) => Promise<T>,
+  overrides: Partial<Config> = {},
+): Promise<T> {
+  const session = await import('./store-session');
+  return session.withStores(work, overrides);
 }

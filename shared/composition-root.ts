@@ -1,21 +1,12 @@
 import type { ChimeSDKIdentityClient } from '@aws-sdk/client-chime-sdk-identity';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ActivityStore } from './aws/activity';
-import { type ClientTimeouts, requestHandlerOptions } from './aws/client-timeouts';
 import { DeadLetterTools } from './aws/dead-letters';
 import { EventPublisher } from './aws/events';
-import { IssuedPlans } from './aws/issued-plans';
-import { Ledger } from './aws/ledger';
-import { Notices } from './aws/notices';
 import type { PolicyStore } from './aws/policy-store';
 import { SqsQueues } from './aws/queues';
 import { QuotaLeases } from './aws/quota-leases';
-import { type AwsRequestObserver, observeRequests } from './aws/request-observer';
-import { RunStore } from './aws/runs';
 import { createSqsClient } from './aws/sqs';
 import { SqsTransport } from './aws/sqs-transport';
 import { AssumedRoles, roleSessionName } from './chime/assumed-roles';
@@ -27,7 +18,7 @@ import { ChimeUsers } from './chime/users';
 import { type ActivityRecorder, wireActivity } from './composition/activity';
 import { AccessNotingPolicyStore, ChimeAccess } from './composition/chime-access';
 import { type Onboarding, type OnboardingOptions, wireOnboarding } from './composition/onboarding';
-import { type Config, loadConfig } from './config';
+import { StoreRuntime } from './composition/stores';
 import { type Log, silentLog } from './contracts/log';
 import { DAY_MS, type TenantAccess } from './policy';
 import type { ReconcileQueuePort } from './sync/ports';
@@ -41,47 +32,18 @@ export {
   onboardingSettingsOf,
 } from './composition/onboarding';
 
-/**
- * Explicit endpoints for tests and benchmarks that run several local stacks in one process; in normal use
- * they are absent and the SDK reads `AWS_ENDPOINT_URL_<SERVICE>` itself.
- */
-export interface Endpoints {
-  readonly dynamodb?: string;
-  readonly chime?: string;
-  readonly sqs?: string;
-  readonly eventbridge?: string;
-  /** STS, for the tenants' roles (otherwise the SDK reads AWS_ENDPOINT_URL_STS). */
-  readonly sts?: string;
-}
-
-export interface RuntimeOptions {
-  readonly endpoints?: Endpoints;
-  readonly reconcile?: Partial<ReconcileSettings>;
-  /** SDK attempts per Chime call (first included). */
-  readonly chimeMaxAttempts?: number;
-  /** Connection and socket timeouts of the DynamoDB, SQS and EventBridge clients (default AWS_CLIENT_TIMEOUTS). */
-  readonly clientTimeouts?: ClientTimeouts;
-  /**
-   * Told of every DynamoDB, SQS and EventBridge request, DynamoDB's with the capacity it consumed
-   * (shared/aws/request-observer.ts): what the cost benchmark measures. Absent in production.
-   */
-  readonly observeRequests?: AwsRequestObserver;
-}
+export type { Endpoints, RuntimeOptions } from './composition/stores';
 
 /**
  * The one place that builds AWS clients and wires adapters. Lambda handlers build it once per container
  * (module scope) and the CLI once per command; endpoints come from the SDK's own `AWS_ENDPOINT_URL_<SERVICE>`
  * handling, so the same code talks to AWS or to the offline stack. Everything is built lazily: a command
- * that only reads policies never opens a Chime connection.
+ * that only reads policies never opens a Chime connection. The stores over DynamoDB are StoreRuntime's
+ * (shared/composition/stores.ts), a module of its own: what needs only them loads no other SDK client.
  */
-export class Runtime {
-  readonly config: Config;
-  readonly endpoints: Endpoints;
-  readonly options: RuntimeOptions;
+export class Runtime extends StoreRuntime {
   /** Every Chime attempt of this process, per operation (metrics, benchmarks). */
   readonly chimeAttempts = new ChimeAttemptCounter();
-  #dynamo: DynamoDBClient | undefined;
-  #documents: DynamoDBDocumentClient | undefined;
   #chimeClients: ChimeClients | undefined;
   #sts: STSClient | undefined;
   readonly #chimeAccess = new ChimeAccess(() => this.chimeClients);
@@ -90,43 +52,6 @@ export class Runtime {
   #eventBridge: EventBridgeClient | undefined;
   #queues: SqsQueues | undefined;
   #transport: SqsTransport | undefined;
-
-  constructor(config: Config = loadConfig(), options: RuntimeOptions = {}) {
-    this.config = config;
-    this.options = options;
-    this.endpoints = options.endpoints ?? {};
-  }
-
-  /** Region, endpoint, and the timeouts that turn a silent service into a retryable error (client-timeouts.ts). */
-  private clientOptions(endpoint: string | undefined) {
-    const timeouts = requestHandlerOptions(this.options.clientTimeouts);
-    return endpoint
-      ? { region: this.config.region, endpoint, ...timeouts }
-      : { region: this.config.region, ...timeouts };
-  }
-
-  get dynamo(): DynamoDBClient {
-    this.#dynamo ??= this.observed(
-      new DynamoDBClient(this.clientOptions(this.endpoints.dynamodb)),
-      'dynamodb',
-    );
-    return this.#dynamo;
-  }
-
-  private observed<C extends { readonly middlewareStack: object }>(
-    client: C,
-    service: 'dynamodb' | 'sqs' | 'eventbridge',
-  ): C {
-    const observer = this.options.observeRequests;
-    return observer ? observeRequests(client, service, observer) : client;
-  }
-
-  get documents(): DynamoDBDocumentClient {
-    this.#documents ??= DynamoDBDocumentClient.from(this.dynamo, {
-      marshallOptions: { removeUndefinedValues: true },
-    });
-    return this.#documents;
-  }
 
   /**
    * One limiter per process: every Chime call of every use case shares it. With quota coordination on, its
@@ -236,29 +161,12 @@ export class Runtime {
   }
 
   /** Every current policy it reads tells `chimeAccess` how to reach its AppInstance. */
-  get policyStore(): PolicyStore {
+  override get policyStore(): PolicyStore {
     return new AccessNotingPolicyStore(
       this.documents,
       { policyTable: this.config.policyTable, stateTable: this.config.stateTable },
       this.chimeAccess,
     );
-  }
-
-  get ledger(): Ledger {
-    return new Ledger(this.documents, this.config.stateTable);
-  }
-
-  get notices(): Notices {
-    return new Notices(this.documents, this.config.stateTable);
-  }
-
-  get runs(): RunStore {
-    return new RunStore(this.documents, this.config.stateTable);
-  }
-
-  /** The plans `plan --out` issued, which `sync --apply` consumes. */
-  get issuedPlans(): IssuedPlans {
-    return new IssuedPlans(this.documents, this.config.stateTable);
   }
 
   /** The runtime side of the queues (send, visibility, dead-letter), for the queue driver (sqsFunction). */
@@ -314,11 +222,6 @@ export class Runtime {
     return wireOnboarding(this, options);
   }
 
-  /** Last activity of users (renewal), beside the ledger in the state table. */
-  get activity(): ActivityStore {
-    return new ActivityStore(this.documents, this.config.stateTable);
-  }
-
   /** Records activity events of a queue batch, coalesced per user (composition/activity.ts). */
   activityRecorder(): ActivityRecorder {
     return wireActivity(this);
@@ -344,11 +247,10 @@ export class Runtime {
   }
 
   /** Releases sockets so a CLI process can exit promptly. */
-  destroy(): void {
+  override destroy(): void {
     // No release request here (destroy is synchronous): the lease expires within its TTL.
     this.#quota?.coordinator?.stop();
-    this.#documents?.destroy();
-    this.#dynamo?.destroy();
+    super.destroy();
     this.#chimeClients?.destroy();
     this.#sts?.destroy();
     this.#sqs?.destroy();

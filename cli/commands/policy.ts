@@ -1,4 +1,3 @@
-import { DescribeAppInstanceCommand } from '@aws-sdk/client-chime-sdk-identity';
 import type { Command } from 'commander';
 import {
   AppInstanceClaimedError,
@@ -15,7 +14,7 @@ import { checkExemptionsAtPut } from '../exemptions-check';
 import { printJson, printLine, quoteInput } from '../output';
 import { readPolicyFile, tenantIdArgument } from '../policy-file';
 import { formatTable } from '../table';
-import { withRuntime } from '../with-runtime';
+import { withRuntime, withStores } from '../with-runtime';
 import { addCommand } from './index';
 
 interface JsonOption {
@@ -55,7 +54,7 @@ export function register(program: Command): void {
     .option('--json', 'print machine-readable output')
     .action(async (tenantId: string, options: JsonOption) => {
       tenantIdArgument(tenantId);
-      await withRuntime(async (runtime) => {
+      await withStores(async (runtime) => {
         const stored = await runtime.policyStore.get(tenantId);
         if (!stored) throw noPolicyError(tenantId);
         if (options.json) printJson({ ...summary(stored), document: stored.document });
@@ -73,7 +72,7 @@ export function register(program: Command): void {
     .description('list every tenant with its current policy version')
     .option('--json', 'print machine-readable output')
     .action(async (options: JsonOption) => {
-      await withRuntime(async (runtime) => {
+      await withStores(async (runtime) => {
         const policies = await runtime.policyStore.list();
         if (options.json) {
           printJson(policies.map(summary));
@@ -106,7 +105,7 @@ export function register(program: Command): void {
     .option('--json', 'print machine-readable output')
     .action(async (tenantId: string, options: JsonOption) => {
       tenantIdArgument(tenantId);
-      await withRuntime(async (runtime) => {
+      await withStores(async (runtime) => {
         const versions = await runtime.policyStore.history(tenantId);
         if (versions.length === 0) throw noPolicyError(tenantId);
         if (options.json) {
@@ -145,6 +144,7 @@ async function requireAppInstance(runtime: Runtime, policy: Policy): Promise<voi
   const { appInstanceArn, access } = policy;
   const region = parseAppInstanceArn(appInstanceArn)?.region ?? runtime.config.region;
   const who = access ? `the role ${access.roleArn}` : 'these credentials (no access.roleArn)';
+  const { DescribeAppInstanceCommand } = await import('../chime-commands');
   try {
     await runtime
       .chimeFor(appInstanceArn, access)
