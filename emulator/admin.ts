@@ -251,7 +251,11 @@ export function seed(context: AdminContext, body: unknown): SeedResult {
       expirationDays: user.expirationDays as number | undefined,
     };
   }
-  if (appInstanceArn !== undefined) {
+  // An existing AppInstance named by ARN is added to; with a name as well, a missing one is created under
+  // that ARN (a demo's known ARNs); otherwise a new one gets a random id, as Chime gives.
+  const existing =
+    appInstanceArn !== undefined && context.service.userCount(appInstanceArn as string) !== undefined;
+  if (appInstanceArn !== undefined && (existing || appInstanceName === undefined)) {
     const arn = appInstanceArn as string;
     return { appInstanceArn: arn, userArns: context.service.seedUsers(arn, seeds) };
   }
@@ -259,6 +263,7 @@ export function seed(context: AdminContext, body: unknown): SeedResult {
     (appInstanceName as string | undefined) ?? 'emulator-seed',
     undefined,
     where,
+    appInstanceArn as string | undefined,
   );
   try {
     return { appInstanceArn: arn, userArns: context.service.seedUsers(arn, seeds) };

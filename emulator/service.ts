@@ -43,12 +43,17 @@ export class ChimeIdentityService {
 
   /**
    * Creates an AppInstance for the admin seed (the account limit applies, quotas do not), in `where` or the
-   * default Region and account; returns its ARN.
+   * default Region and account, or under `arn` when given (its Region and account); returns its ARN.
    */
-  createAppInstanceDirect(name: string, metadata: string | undefined, where: Partial<Scope> = {}): string {
+  createAppInstanceDirect(
+    name: string,
+    metadata: string | undefined,
+    where: Partial<Scope> = {},
+    arn?: string,
+  ): string {
     const { region, accountId } = this.store.config;
     const scope = { region: where.region ?? region, account: where.account ?? accountId };
-    return this.store.createAppInstance(name, metadata, [], scope).arn;
+    return this.store.createAppInstance(name, metadata, [], scope, arn).arn;
   }
 
   /** Runs one API operation as a request of `scope`: it sees and creates that account's and Region's only. */

@@ -104,13 +104,24 @@ export class IdentityStore {
 
   // ---- AppInstances -------------------------------------------------------------------------------
 
-  /** Creates an AppInstance in the request's scope (the admin seed: the one given, else the defaults). */
+  /**
+   * Creates an AppInstance in the request's scope (the admin seed: the one given, else the defaults).
+   * `fixedArn` (admin seed only: Chime itself always picks the id) gives the AppInstance that ARN, in the
+   * ARN's own Region and account, which must not be taken, so a demo can use known ARNs.
+   */
   createAppInstance(
     name: string,
     metadata: string | undefined,
     tags: Tag[] = [],
-    where: Scope = this.scope ?? { region: this.config.region, account: this.config.accountId },
+    scope: Scope = this.scope ?? { region: this.config.region, account: this.config.accountId },
+    fixedArn?: string,
   ): AppInstanceRecord {
+    const fixed =
+      fixedArn === undefined ? undefined : this.resolveArn(fixedArn, 'appInstanceArn', ['app-instance']);
+    if (fixedArn !== undefined && this.appInstances.has(fixedArn)) {
+      throw conflict(`appInstanceArn: ${fixedArn} already exists`);
+    }
+    const where: Scope = fixed ? { region: fixed.region, account: fixed.account } : scope;
     const prefix = `arn:aws:chime:${where.region}:${where.account}:app-instance/`;
     let inScope = 0;
     for (const arn of this.appInstances.keys()) if (arn.startsWith(prefix)) inScope++;
@@ -120,7 +131,7 @@ export class IdentityStore {
       );
     }
     const now = this.now();
-    const arn = `${prefix}${randomUUID()}`;
+    const arn = fixedArn ?? `${prefix}${randomUUID()}`;
     const app: AppInstanceRecord = {
       arn,
       name,

@@ -60,45 +60,40 @@ function population(tenantId: string, now: number): DemoUser[] {
 
 export const DEMO_TENANTS = ['acme', 'globex', 'initech'] as const;
 
-/**
- * Where each demo tenant's AppInstance lives: Chime SDK Identity runs in us-east-1 and eu-central-1, and one
- * deployment (here: one offline system configured for us-east-1) manages both; initech is a European
- * customer with its AppInstance in Frankfurt.
- */
-export const DEMO_REGIONS: Readonly<Record<(typeof DEMO_TENANTS)[number], string>> = {
-  acme: 'us-east-1',
-  globex: 'us-east-1',
-  initech: 'eu-central-1',
-};
-
 export interface DemoTenant {
   readonly tenantId: string;
   readonly appInstanceArn: string;
   readonly users: number;
-  /** The stored policy document (with the emulator's AppInstance ARN), for the operator to edit. */
+  /** The stored policy document (examples/policies/<tenant>.json as it is), for the operator to edit. */
   readonly document: Record<string, unknown>;
 }
 
+/** Where the demo's policies come from, and where the README points: examples/policies/<tenant>.json. */
+export function examplePolicyFile(tenantId: string): string {
+  return path.join(EXAMPLES, `${tenantId}.json`);
+}
+
 /**
- * Seeds one AppInstance per demo tenant into the emulator and stores each tenant's policy from
- * examples/policies (pointed at that AppInstance). Storing the policies fires the policy stream, so the
- * offline system reconciles every tenant as soon as it is up.
+ * Seeds one AppInstance per demo tenant into the emulator, under the ARN its example policy names (the
+ * emulator creates it there, in the ARN's Region: Chime SDK Identity runs in us-east-1 and eu-central-1, and
+ * one deployment manages both, so initech, a European customer, has its AppInstance in Frankfurt), and stores examples/policies/<tenant>.json as it is: so the examples work
+ * against the demo as written (`plan --policy examples/policies/acme.json`, `policy put` of them). Storing
+ * the policies fires the policy stream, so the offline system reconciles every tenant as soon as it is up.
  */
 export async function seedDemo(emulator: ChimeEmulator, policies: PolicyStore): Promise<DemoTenant[]> {
   const now = emulator.now().getTime();
   const tenants: DemoTenant[] = [];
   for (const tenantId of DEMO_TENANTS) {
-    const example = JSON.parse(await readFile(path.join(EXAMPLES, `${tenantId}.json`), 'utf8')) as Record<
+    const document = JSON.parse(await readFile(examplePolicyFile(tenantId), 'utf8')) as Record<
       string,
       unknown
     >;
     const users = population(tenantId, now);
     const { appInstanceArn } = emulator.seed({
+      appInstanceArn: String(document.appInstanceArn),
       appInstanceName: `${tenantId} demo`,
-      region: DEMO_REGIONS[tenantId],
       users,
     });
-    const document = { ...example, appInstanceArn };
     await storePolicyDocument(policies, document);
     tenants.push({ tenantId, appInstanceArn, users: users.length, document });
   }

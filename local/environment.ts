@@ -1,5 +1,5 @@
 import type { Endpoints } from '../shared/composition-root';
-import { type Config, ENV, loadConfig } from '../shared/config';
+import { type Config, ENV, loadConfig, settingText } from '../shared/config';
 
 /**
  * The environment variables that point chime-lifecycle (Lambda handlers and CLI alike) at a configuration
@@ -19,7 +19,7 @@ export function environmentFor(config: Config, endpoints: LocalEndpoints): Recor
     ...(endpoints.sts ? { AWS_ENDPOINT_URL_STS: endpoints.sts } : {}),
   };
   for (const key of Object.keys(ENV) as (keyof Config)[]) {
-    if (key !== 'region') variables[ENV[key]] = String(config[key]);
+    if (key !== 'region') variables[ENV[key]] = settingText(config[key]);
   }
   return variables;
 }

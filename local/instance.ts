@@ -51,6 +51,11 @@ export interface Instance {
    * findable) and with the reaper, which stops it if this process dies without stopping it.
    */
   addChild(child: Omit<RecordedProcess, 'startTime'>): Promise<void>;
+  /**
+   * Stops every child recorded so far that still runs (SIGTERM to it or its group, SIGKILL after 3 s) and
+   * waits until each is gone: for a start interrupted before the stack could stop them in order.
+   */
+  stopChildren(): Promise<Leftover[]>;
   /** After the children were stopped: lets the reaper go and removes the pid file. The clean end of a start. */
   release(): Promise<void>;
 }
@@ -149,6 +154,11 @@ export async function claimInstance(workDir: string, ports: Record<string, numbe
       own.children.push(recorded);
       reaper.stdin?.write(`${JSON.stringify(recorded)}\n`);
       await write();
+    },
+    stopChildren: async () => {
+      const running: RecordedProcess[] = [];
+      for (const child of own.children) if (await stillRunning(child)) running.push(child);
+      return Promise.all(running.map(stopLeftover));
     },
     release: async () => {
       if (reaper.exitCode === null) {

@@ -136,7 +136,8 @@ export async function startServerlessOffline(options: ServerlessOfflineOptions):
   const ready = `listening on http://localhost:${options.lambdaPort}`;
   const deadline = Date.now() + (options.startTimeoutMs ?? 120_000);
   while (!output.includes(ready)) {
-    if (child.exitCode !== null) {
+    // Stopped by a signal (a Ctrl-C during start-up stops its group), it has a signalCode and no exitCode.
+    if (child.exitCode !== null || child.signalCode !== null) {
       if (output.includes('EADDRINUSE')) {
         throw new PortInUseError(
           { service: 'serverless offline (Lambda API)', port: options.lambdaPort, flag: '--lambda-port' },

@@ -1,6 +1,7 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ChimeEmulator } from '../emulator';
+import { sameDocument } from '../shared/aws/policy-store';
 import type { Runtime } from '../shared/composition-root';
 import { parseAppInstanceArn } from '../shared/policy';
 import { type DemoTenant, seedDemo } from './demo';
@@ -28,10 +29,24 @@ export interface ResumedRun {
   readonly step: number;
 }
 
+/** A demo policy file in `<workDir>/policies/`, and what this start did with it. */
+export interface PolicyFile {
+  readonly tenantId: string;
+  readonly file: string;
+  /**
+   * `written`: there was none, so the demo wrote the policy it stored. `kept`: the file was there (an earlier
+   * start wrote it) and is what was stored. `edited`: the file was there and differs from what was stored
+   * (the operator's edits): kept as it is, never overwritten; `policy put` it to use it.
+   */
+  readonly state: 'written' | 'kept' | 'edited';
+}
+
 export interface StackState {
   readonly tenants: readonly DemoTenant[];
   readonly summary: readonly TenantSummary[];
   readonly resumedRuns: readonly ResumedRun[];
+  /** The demo's policy files (none when the demo was not seeded or there is no work directory). */
+  readonly policyFiles: readonly PolicyFile[];
 }
 
 export interface StateOptions {
@@ -52,7 +67,8 @@ export async function prepareState(
   const existing = options.restored ? await runtime.policyStore.list() : [];
   const tenants =
     options.demo === false || existing.length > 0 ? [] : await seedDemo(emulator, runtime.policyStore);
-  if (tenants.length > 0 && options.workDir) await writePolicies(options.workDir, tenants);
+  const policyFiles =
+    tenants.length > 0 && options.workDir ? await writePolicies(options.workDir, tenants) : [];
   // Demo users seeded already past their expiry (plus Chime's deletion delay) are deleted by the sweep at
   // once, as Chime would; count what is left, so the banner shows what exists.
   emulator.sweep();
@@ -79,21 +95,43 @@ export async function prepareState(
     runtime,
     existing.map((stored) => stored.tenantId),
   );
-  return { tenants, summary, resumedRuns };
+  return { tenants, summary, resumedRuns, policyFiles };
 }
 
 function regionOf(appInstanceArn: string): string {
   return parseAppInstanceArn(appInstanceArn)?.region ?? 'unknown';
 }
 
-async function writePolicies(workDir: string, tenants: readonly DemoTenant[]): Promise<void> {
+/**
+ * Writes each demo tenant's policy to `<workDir>/policies/<tenant>.json` where there is no such file yet: a
+ * file that is there (the operator may have edited it) is never overwritten, only compared with what the
+ * demo stored, so the banner can say which is which.
+ */
+async function writePolicies(workDir: string, tenants: readonly DemoTenant[]): Promise<PolicyFile[]> {
   const dir = path.join(workDir, 'policies');
   await mkdir(dir, { recursive: true });
+  const files: PolicyFile[] = [];
   for (const tenant of tenants) {
-    await writeFile(
-      path.join(dir, `${tenant.tenantId}.json`),
-      `${JSON.stringify(tenant.document, null, 2)}\n`,
-    );
+    const file = path.join(dir, `${tenant.tenantId}.json`);
+    const text = `${JSON.stringify(tenant.document, null, 2)}\n`;
+    try {
+      // 'wx': created only if absent, atomically (no check-then-write race with an editor saving it).
+      await writeFile(file, text, { flag: 'wx' });
+      files.push({ tenantId: tenant.tenantId, file, state: 'written' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const same = sameDocument(parsedOrNull(await readFile(file, 'utf8')), tenant.document);
+      files.push({ tenantId: tenant.tenantId, file, state: same ? 'kept' : 'edited' });
+    }
+  }
+  return files;
+}
+
+function parsedOrNull(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
   }
 }
 

@@ -11,7 +11,7 @@ import { LOCAL_PORTS } from './ports';
 import { loadServerlessSettings, type SqsEventSourceSettings } from './serverless-settings';
 import { InFlight, type Interrupted, loadFunctions } from './stack-functions';
 import { provision, type ServiceOptions, type Stops, startServices } from './stack-services';
-import { prepareState, type ResumedRun, type TenantSummary } from './stack-state';
+import { type PolicyFile, prepareState, type ResumedRun, type TenantSummary } from './stack-state';
 import { startTriggers } from './stack-triggers';
 import { type LocalFunctionWiring, localWiring } from './stack-wiring';
 import type { LocalSts } from './sts-server';
@@ -20,7 +20,7 @@ export { StateFileError } from '../emulator';
 export type { SqsFunctionName } from '../functions/index';
 export { type ChildDeath, describeChildDeath } from './child-watch';
 export type { Interrupted } from './stack-functions';
-export type { TenantSummary } from './stack-state';
+export type { PolicyFile, TenantSummary } from './stack-state';
 
 /**
  * The whole system on one machine: DynamoDB Local, a local SQS server, the Chime SDK Identity emulator and a
@@ -60,6 +60,11 @@ export interface LocalStackOptions {
   /** Told about every child process as soon as it is spawned (the pid file and reaper of `local start`). */
   readonly onChildProcess?: (child: { name: string; pid: number; group: boolean }) => Promise<void>;
   readonly onServerlessOutput?: (line: string) => void;
+  /**
+   * Aborted: the start goes no further than the step in hand, stops what it started and rejects (a Ctrl-C
+   * during start-up; its children are stopped by whoever recorded them through `onChildProcess`).
+   */
+  readonly signal?: AbortSignal;
   readonly onEvent?: (event: ReceivedEvent) => void;
   readonly onError?: (source: string, error: unknown) => void;
 }
@@ -88,6 +93,8 @@ export interface LocalStack {
   readonly restored: boolean;
   /** Interrupted runs of an earlier start that this start handed back to the reconcile queue. */
   readonly resumedRuns: readonly ResumedRun[];
+  /** The demo's policy files in `<workDir>/policies/`: written where none was, kept (never overwritten) where one was. */
+  readonly policyFiles: readonly PolicyFile[];
   readonly emulator: ChimeEmulator;
   readonly eventBridge: LocalEventBridge;
   /** The local STS: tenants' roles in other accounts (which roles it trusts, how often each was assumed). */
@@ -206,7 +213,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     exportEnvironment(config, endpoints);
     const runtime = new Runtime(config, { endpoints });
     stops.push(async () => runtime.destroy());
+    options.signal?.throwIfAborted();
     const provisioned = await provision(runtime, config);
+    options.signal?.throwIfAborted();
     const restored = options.persistDir !== undefined && provisioned.tables.every((table) => !table.created);
 
     const functions = await loadFunctions(
@@ -221,6 +230,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stops,
     );
     if (functions.process) children.watch(functions.process);
+    options.signal?.throwIfAborted();
     const triggers = await startTriggers(
       wiring,
       {
@@ -235,6 +245,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       stops,
     );
+    options.signal?.throwIfAborted();
     const state = await prepareState(runtime, emulator, {
       restored,
       ...(options.demo === undefined ? {} : { demo: options.demo }),

@@ -182,6 +182,15 @@ function booleanSetting(env: Env, key: 'quotaCoordination'): boolean {
   throw new ConfigError(`${ENV[key]}: must be on or off, got "${env[ENV[key]]}"`);
 }
 
+/**
+ * A setting as its environment variable spells it, so that what is printed or exported reads back as the
+ * same value: `on`/`off` for a switch (README's spelling), the number or name as is otherwise.
+ */
+export function settingText(value: Config[keyof Config]): string {
+  if (typeof value === 'boolean') return value ? 'on' : 'off';
+  return String(value);
+}
+
 /** Reads the configuration; `overrides` (CLI flags) win over the environment. */
 export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
   return {

@@ -2,10 +2,12 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { CreateEventBusCommand, ResourceAlreadyExistsException } from '@aws-sdk/client-eventbridge';
 import type { Command } from 'commander';
+import type { EventLines } from '../../local/event-lines';
 import { LOCAL_PORTS } from '../../local/ports';
 import { ensureQueues } from '../../local/queue-provisioning';
+import type { Interrupted, LocalStack } from '../../local/stack';
 import { ensureTables } from '../../shared/aws/tables';
-import { CliError, EXIT_INVALID } from '../errors';
+import { CliError, EXIT, EXIT_INVALID } from '../errors';
 import { positiveNumberOption } from '../options';
 import { printJson, quoteInput } from '../output';
 import { withRuntime } from '../with-runtime';
@@ -126,17 +128,27 @@ function parseStartOptions(options: StartOptions) {
 }
 
 type StartSettings = ReturnType<typeof parseStartOptions>;
-type LocalStack = Awaited<ReturnType<typeof import('../../local/stack')['startLocalStack']>>;
-type ChildDeath = Awaited<LocalStack['died']>;
 type Instance = Awaited<ReturnType<typeof import('../../local/instance')['claimInstance']>>;
 
 async function startLocal(options: StartOptions): Promise<void> {
-  const settings = parseStartOptions(options);
+  // First of all: from here on a Ctrl-C never meets Node's default (exit 130, nothing stopped, the pid file
+  // left behind), whatever moment it comes at.
+  const signals = new StopSignals();
+  try {
+    await runLocal(options, parseStartOptions(options), signals);
+  } finally {
+    signals.dispose();
+  }
+}
+
+async function runLocal(options: StartOptions, settings: StartSettings, signals: StopSignals): Promise<void> {
   // Imported here: the local servers (fauxqs, the emulator) load only for this command.
   const { claimInstance, AlreadyRunningError } = await import('../../local/instance');
   const modules = {
     portOwner: await import('../../local/port-owner'),
     stack: await import('../../local/stack'),
+    events: await import('../../local/event-lines'),
+    banner: await import('../../local/banner'),
   };
 
   // Refusals come before anything is touched: another start of this work directory, then taken ports.
@@ -147,17 +159,48 @@ async function startLocal(options: StartOptions): Promise<void> {
     if (error instanceof AlreadyRunningError) throw new CliError(error.message);
     throw error;
   }
-  const stack = await launchStack(options, settings, instance, modules);
-  printRunning(options, settings, stack);
+  if (signals.received) {
+    // Before anything was started.
+    await instance.release();
+    console.log(`stopped during start-up (${signalName(await signals.first)}): nothing had been started`);
+    return;
+  }
+  const tenants = new Map<string, string>();
+  const events = new modules.events.EventLines({
+    print: (line) => console.log(line),
+    tenantOf: (appInstanceArn) => tenants.get(appInstanceArn),
+  });
+  const abort = new AbortController();
+  const launching = launchStack(options, settings, instance, modules, { events, signal: abort.signal });
+  const first = await Promise.race([
+    launching.then((stack) => ({ stack })),
+    signals.first.then((signal) => ({ signal })),
+  ]);
+  if ('signal' in first) {
+    events.stop();
+    abort.abort();
+    const settled = await stopDuringStartUp(instance, launching);
+    console.log(`stopped during start-up (${signalName(first.signal)}): nothing it started is left running`);
+    // A step that did not end within the wait must not keep this process alive: its children are gone.
+    if (!settled) process.exit(EXIT.ok);
+    return;
+  }
+  const { stack } = first;
+  for (const tenant of stack.summary) tenants.set(tenant.appInstanceArn, tenant.tenantId);
+  for (const line of modules.banner.bannerLines({
+    stack,
+    lambdaPort: settings.ports.lambda,
+    persist: options.persist === true,
+    stateDir: settings.stateDir,
+    cwd: process.cwd(),
+  }))
+    console.log(line);
+  events.start();
 
   // Ctrl-C (or SIGTERM) stops it; so does the death of a child it cannot run without, which is fatal: the
   // line names the child and how it ended, everything stops in order and the exit code is 1.
-  const death = await new Promise<ChildDeath | undefined>((resolve) => {
-    const shutdown = () => resolve(undefined);
-    process.once('SIGINT', shutdown);
-    process.once('SIGTERM', shutdown);
-    void stack.died.then(resolve);
-  });
+  const death = await Promise.race([signals.first.then(() => undefined), stack.died]);
+  events.stop();
   if (death) {
     console.error(
       `error  ${modules.stack.describeChildDeath(death)}: the offline system cannot run without it; stopping everything`,
@@ -165,20 +208,88 @@ async function startLocal(options: StartOptions): Promise<void> {
     process.exitCode = 1;
   }
   console.log('stopping...');
+  // A second Ctrl-C while stopping does not wait for the orderly stop: it stops the children at once.
+  signals.onAnother(async () => {
+    await instance.stopChildren();
+    await instance.release();
+    console.log('stopped at once (a second signal while stopping)');
+    process.exit(EXIT.ok);
+  });
   const { interrupted } = await stack.stop();
-  for (const invocation of interrupted) {
-    const tenants = invocation.tenantIds.length > 0 ? ` (tenant ${invocation.tenantIds.join(', ')})` : '';
-    const next = options.persist
-      ? 'the next start with --persist resumes the run from its checkpoint'
-      : 'this in-memory stack keeps no queue, so the next start begins afresh (--persist would resume it)';
-    console.log(
-      invocation.functionName === 'reconcile-tenant'
-        ? `interrupted a running reconcile${tenants}: its message goes back to the queue and ${next}`
-        : `interrupted ${invocation.functionName}${tenants}: its messages go back to the queue, which is not kept across starts (send them again: onboarding is idempotent)`,
-    );
-  }
+  for (const line of interruptedLines(interrupted, options.persist === true)) console.log(line);
   await instance.release();
   console.log('stopped.');
+}
+
+/**
+ * A start interrupted by a signal: the children recorded so far are stopped at once (so the step in hand
+ * fails fast and no port stays held), the start is given a moment to stop what it started in this process,
+ * then whatever it spawned meanwhile is stopped too, and the pid file removed. False when the start had
+ * not settled within the wait.
+ */
+async function stopDuringStartUp(instance: Instance, launching: Promise<LocalStack>): Promise<boolean> {
+  await instance.stopChildren();
+  const settled = await Promise.race([
+    launching.then(
+      (stack) => stack,
+      () => 'failed' as const,
+    ),
+    new Promise<'waiting'>((resolve) => setTimeout(resolve, 20_000, 'waiting').unref()),
+  ]);
+  // Up just as the signal came: stopped like any running stack.
+  if (typeof settled === 'object') await settled.stop();
+  await instance.stopChildren();
+  await instance.release();
+  return settled !== 'waiting';
+}
+
+function interruptedLines(interrupted: readonly Interrupted[], persist: boolean): string[] {
+  return interrupted.map((invocation) => {
+    const tenants = invocation.tenantIds.length > 0 ? ` (tenant ${invocation.tenantIds.join(', ')})` : '';
+    const next = persist
+      ? 'the next start with --persist resumes the run from its checkpoint'
+      : 'this in-memory stack keeps no queue, so the next start begins afresh (--persist would resume it)';
+    return invocation.functionName === 'reconcile-tenant'
+      ? `interrupted a running reconcile${tenants}: its message goes back to the queue and ${next}`
+      : `interrupted ${invocation.functionName}${tenants}: its messages go back to the queue, which is not kept across starts (send them again: onboarding is idempotent)`;
+  });
+}
+
+const signalName = (signal: NodeJS.Signals) => (signal === 'SIGINT' ? 'Ctrl-C' : signal);
+
+/** SIGINT and SIGTERM, held from the moment `local start` begins until it is done. */
+class StopSignals {
+  readonly first: Promise<NodeJS.Signals>;
+  #received = 0;
+  #resolve: (signal: NodeJS.Signals) => void = () => undefined;
+  #another: (() => Promise<void>) | undefined;
+  readonly #handler = (signal: NodeJS.Signals) => {
+    this.#received++;
+    if (this.#received === 1) this.#resolve(signal);
+    else void this.#another?.();
+  };
+
+  constructor() {
+    this.first = new Promise((resolve) => {
+      this.#resolve = resolve;
+    });
+    process.on('SIGINT', this.#handler);
+    process.on('SIGTERM', this.#handler);
+  }
+
+  get received(): boolean {
+    return this.#received > 0;
+  }
+
+  /** What a signal after the first does (nothing, until set). */
+  onAnother(action: () => Promise<void>): void {
+    this.#another = action;
+  }
+
+  dispose(): void {
+    process.off('SIGINT', this.#handler);
+    process.off('SIGTERM', this.#handler);
+  }
 }
 
 /** Checks the ports and starts the stack; on any failure the claimed instance is released. */
@@ -190,8 +301,14 @@ async function launchStack(
     readonly portOwner: typeof import('../../local/port-owner');
     readonly stack: typeof import('../../local/stack');
   },
+  started: { readonly events: EventLines; readonly signal: AbortSignal },
 ): Promise<LocalStack> {
   const { ports, functions, stateDir } = settings;
+  const { events, signal } = started;
+  /** After a signal the start's one line is all there is: what the stack reports on its way down is not news. */
+  const print = (line: string) => {
+    if (!signal.aborted) console.log(line);
+  };
   const { assertPortsFree, PortInUseError, PortsInUseError } = modules.portOwner;
   const { startLocalStack } = modules.stack;
   try {
@@ -227,10 +344,12 @@ async function launchStack(
       await rm(stateDir, { recursive: true, force: true });
       console.log(`--reset: wiped the kept state in ${stateDir}`);
     }
+    signal.throwIfAborted();
     console.log(
       'starting the offline system (DynamoDB Local, SQS, Chime emulator, EventBridge, functions)...',
     );
     return await startLocalStack({
+      signal,
       ports,
       quotaScale: settings.quotaScale,
       scheduleMinutes: settings.scheduleMinutes,
@@ -239,94 +358,20 @@ async function launchStack(
       workDir: settings.workDir,
       ...(options.persist ? { persistDir: stateDir } : {}),
       onChildProcess: (child) => instance.addChild(child),
-      ...(options.verbose ? { onServerlessOutput: (line: string) => console.log(`sls    ${line}`) } : {}),
-      onEvent: (event) => {
-        const detail = event.detail as Record<string, unknown>;
-        const tenant = typeof detail.tenantId === 'string' ? ` tenant=${detail.tenantId}` : '';
-        const state = typeof detail.state === 'string' ? ` state=${detail.state}` : '';
-        console.log(`event  ${event.detailType}${tenant}${state}`);
+      ...(options.verbose ? { onServerlessOutput: (line: string) => print(`sls    ${line}`) } : {}),
+      onEvent: events.onEvent,
+      onError: (source, error) => {
+        if (!signal.aborted)
+          console.error(`error  ${source}: ${error instanceof Error ? error.message : String(error)}`);
       },
-      onError: (source, error) =>
-        console.error(`error  ${source}: ${error instanceof Error ? error.message : String(error)}`),
     });
   } catch (error) {
+    // Interrupted: the signal's handler stops the children and releases the instance, once the start settled.
+    if (signal.aborted) throw error;
     await instance.release();
     if (error instanceof PortInUseError) throw new CliError(error.message);
     // A kept emulator state that does not hold: the line names the file and the field; nothing was changed.
     if (error instanceof modules.stack.StateFileError) throw new CliError(error.message, EXIT_INVALID);
     throw error;
   }
-}
-
-/** What runs where, the tenants, what is kept, and what to try next. */
-function printRunning(options: StartOptions, settings: StartSettings, stack: LocalStack): void {
-  const { ports, scheduleMinutes, stateDir, workDir } = settings;
-  const rule = '-'.repeat(78);
-  console.log(rule);
-  console.log('chime-lifecycle is running offline');
-  console.log(`  DynamoDB Local            ${stack.endpoints.dynamodb}`);
-  console.log(`  SQS (fauxqs)              ${stack.endpoints.sqs}`);
-  console.log(
-    `  Chime SDK Identity        ${stack.endpoints.chime}  (emulator; admin API under /_emulator/)`,
-  );
-  console.log(`  EventBridge               ${stack.endpoints.eventbridge}  (events at /_events)`);
-  console.log(
-    `  STS                       ${stack.endpoints.sts}  (AssumeRole: tenants' roles in other accounts)`,
-  );
-  console.log(
-    stack.functions === 'serverless-offline'
-      ? `  Lambda (serverless-offline) http://localhost:${ports.lambda}  (Invoke API; functions chime-lifecycle-local-<name>)`
-      : '  Lambda                    in-process (--functions in-process)',
-  );
-  console.log(
-    '  functions                 schedule-sync (every ' +
-      (scheduleMinutes > 0 ? `${scheduleMinutes} min` : 'never: off') +
-      '), reconcile-tenant (reconcile queue), onboard-users (onboarding queue), policy-changed (policy stream)',
-  );
-  for (const tenant of stack.summary) {
-    const users =
-      tenant.users === undefined
-        ? 'AppInstance missing in Chime'
-        : `${String(tenant.users).padStart(4)} users in Chime`;
-    const swept =
-      tenant.sweptAtSeed > 0
-        ? ` (${tenant.sweptAtSeed} more were seeded already expired: Chime's sweep deleted them)`
-        : '';
-    console.log(
-      `  tenant ${tenant.tenantId.padEnd(9)} ${users}${swept}  ${tenant.region.padEnd(12)}  ${tenant.appInstanceArn}`,
-    );
-  }
-  if (options.persist) {
-    console.log(
-      `  state                     kept in ${stateDir} (--persist; --reset wipes it): ` +
-        (stack.restored ? `restored ${stack.summary.length} tenants` : 'nothing kept yet, started fresh'),
-    );
-    console.log(
-      '  queues                    start empty: queued messages are not kept (the schedule and policy puts refill them)',
-    );
-    for (const run of stack.resumedRuns) {
-      console.log(
-        `  resumed                   the interrupted run ${run.runId} of tenant ${run.tenantId} from step ${run.step}`,
-      );
-    }
-  } else {
-    console.log('  state                     in memory only: a restart begins afresh (--persist keeps it)');
-  }
-  console.log(rule);
-  console.log('point the CLI at it from another shell:');
-  console.log('  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local');
-  for (const [key, value] of Object.entries(stack.environment)) console.log(`  export ${key}=${value}`);
-  const globexFile = path.relative(process.cwd(), path.join(workDir, 'policies', 'globex.json'));
-  console.log('then try:');
-  console.log('  npx chime-lifecycle policy list');
-  console.log('  npx chime-lifecycle plan --tenant acme');
-  console.log('  npx chime-lifecycle onboard --file examples/onboarding.jsonl');
-  console.log(`  edit ${globexFile}, then: npx chime-lifecycle policy put ${globexFile}`);
-  console.log('  npx chime-lifecycle sync --tenant initech --json');
-  console.log(
-    "  npx chime-lifecycle sync --tenant globex --approve-shortening   (globex's first run is held by its safety caps)",
-  );
-  console.log('  npx chime-lifecycle dlq list');
-  console.log(rule);
-  console.log('Ctrl-C stops everything.');
 }

@@ -3,6 +3,7 @@ import {
   CreateAppInstanceCommand,
   CreateAppInstanceUserCommand,
   DescribeAppInstanceUserCommand,
+  ListAppInstanceUsersCommand,
   ServiceFailureException,
   ServiceUnavailableException,
   ThrottledClientException,
@@ -306,6 +307,43 @@ describe('admin API', () => {
       users: [{ appInstanceUserId: 'more', name: 'More' }],
     });
     expect(more.body.appInstanceArn).toBe(seeded.body.appInstanceArn);
+    // An ARN and a name: a missing AppInstance is created under that ARN (a demo's known ARNs), then added to.
+    const known = 'arn:aws:chime:us-east-1:111122223333:app-instance/demo-known';
+    for (const userId of ['k1', 'k2']) {
+      const created = await admin<{ appInstanceArn: string; userArns: string[] }>(
+        emulator.url,
+        'POST',
+        'seed',
+        {
+          appInstanceArn: known,
+          appInstanceName: 'known',
+          users: [{ appInstanceUserId: userId, name: 'K' }],
+        },
+      );
+      expect(created.status).toBe(201);
+      expect(created.body).toEqual({ appInstanceArn: known, userArns: [`${known}/user/${userId}`] });
+    }
+    const { AppInstanceUsers } = await client.send(
+      new ListAppInstanceUsersCommand({ AppInstanceArn: known }),
+    );
+    expect(AppInstanceUsers?.map((user) => user.AppInstanceUserArn)).toEqual([
+      `${known}/user/k1`,
+      `${known}/user/k2`,
+    ]);
+    // Outside this emulator's region and account: refused, as every ARN of another account is.
+    const elsewhere = await admin<{ Message: string }>(emulator.url, 'POST', 'seed', {
+      appInstanceArn: 'arn:aws:chime:us-east-1:999999999999:app-instance/demo-known',
+      appInstanceName: 'elsewhere',
+      users: [],
+    });
+    expect(elsewhere.status).toBe(403);
+    expect(elsewhere.body.Message).toContain("outside this emulator's partition/region/account");
+    // Without a name, an ARN that does not exist is not created.
+    const missing = await admin(emulator.url, 'POST', 'seed', {
+      appInstanceArn: 'arn:aws:chime:us-east-1:111122223333:app-instance/never-made',
+      users: [],
+    });
+    expect(missing.status).toBe(404);
 
     await admin(emulator.url, 'POST', 'faults', { latencyMs: 5 });
     expect((await admin(emulator.url, 'POST', 'reset')).status).toBe(200);
