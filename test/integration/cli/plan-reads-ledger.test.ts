@@ -48,7 +48,11 @@ describe('plan and report read the ledger as the sync does', { timeout: 240_000 
   beforeAll(async () => {
     stack = await startCliStack();
     arn = seedTenant(stack.emulator, USERS, 'ledger');
-    const put = await stack.cli('policy', 'put', await stack.write('ledger.json', policyDocument('ledger', arn)));
+    const put = await stack.cli(
+      'policy',
+      'put',
+      await stack.write('ledger.json', policyDocument('ledger', arn)),
+    );
     expect(put.code, put.stderr).toBe(0);
     // The first sync describes every managed user and records what it found and wrote in the ledger.
     const sync = await stack.cli('sync', '--tenant', 'ledger', '--approve-shortening');
