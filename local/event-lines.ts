@@ -82,7 +82,10 @@ export class EventLines {
   start(): void {
     this.#started = true;
     for (const line of this.#waiting.splice(0)) this.#options.print(line);
-    if (this.#burst.length > 0) this.#schedule();
+    if (this.#burst.length === 0) return;
+    // A burst from before the banner is timed from the banner, so the sweep of start-up is one line.
+    this.#burstStartedAt = Date.now();
+    this.#schedule();
   }
 
   /** Prints nothing more (a stop prints its own lines); a burst still gathering is dropped. */
