@@ -22,6 +22,8 @@ describe('handlers never log an event, whatever POWERTOOLS_LOGGER_LOG_EVENT says
     vi.stubEnv('POWERTOOLS_LOGGER_LOG_EVENT', 'true');
     vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'DEBUG');
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+    // The logger as deployed (JSON lines on stdout, captured below), not the development mode the tests use.
+    vi.stubEnv('POWERTOOLS_DEV', 'false');
     // Nothing listens here: every AWS call fails at once, which the handler logs (without the body).
     vi.stubEnv('AWS_ENDPOINT_URL', 'http://127.0.0.1:9');
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
