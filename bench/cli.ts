@@ -7,10 +7,12 @@
  * - against the offline system (`chime-lifecycle local start --functions in-process`, demo data, started
  *   as a child like `npm start`): `policy list` (goal 0.5 s), `plan --tenant acme` (138 users) and, for
  *   comparison, a steady-state `sync --tenant acme`;
- * - the bundle's build (what the first start after an edit adds), into a cache folder of its own.
+ * - the bundle's build (what the first start after an edit adds), into a cache folder of its own;
+ * - `plan` of a 10,000-user tenant whose ledger is fresh against its steady-state `sync` (bench/cli-plan.ts).
  *
  * Knobs: CLI_BENCH_STARTS (start-up samples of each, default 15), CLI_BENCH_CALLS (samples of each stack
- * command, default 5).
+ * command, default 5), CLI_BENCH_SECTIONS (which to run, comma-separated: startup, stack, plan; all by
+ * default), and those of bench/cli-plan.ts.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,6 +21,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { buildCli } from '../bin/cli-build.js';
 import { freePort } from '../local/dynamodb-local';
+import { planAgainstSteadySync } from './cli-plan';
 import { type BenchRow, type BenchSection, positiveFromEnv } from './lib';
 
 const ROOT = path.join(import.meta.dirname, '..');
@@ -229,6 +232,14 @@ async function againstStack(): Promise<BenchSection> {
   }
 }
 
+const SECTIONS = new Set(
+  (process.env.CLI_BENCH_SECTIONS ?? 'startup,stack,plan').split(',').map((name) => name.trim()),
+);
+
 export async function run(): Promise<BenchSection[]> {
-  return [await startUp(), await againstStack()];
+  const sections: BenchSection[] = [];
+  if (SECTIONS.has('startup')) sections.push(await startUp());
+  if (SECTIONS.has('stack')) sections.push(await againstStack());
+  if (SECTIONS.has('plan')) sections.push(await planAgainstSteadySync());
+  return sections;
 }

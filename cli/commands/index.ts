@@ -27,7 +27,8 @@ export const COMMANDS = {
     load: () => import('./policy'),
   },
   plan: {
-    description: "show what a sync would change for a tenant, from Chime's current state; writes nothing",
+    description:
+      'show what a sync would change for a tenant, read as the sync reads it (ledger, then Chime); writes nothing',
     load: () => import('./plan'),
   },
   report: {
