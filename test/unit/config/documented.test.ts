@@ -19,6 +19,7 @@ const ENDPOINTS = {
   sqs: 'http://127.0.0.1:2',
   chime: 'http://127.0.0.1:3',
   eventbridge: 'http://127.0.0.1:4',
+  sts: 'http://127.0.0.1:6',
 };
 
 /** The rows of README's "Configuration" table: variable and default, as written. */

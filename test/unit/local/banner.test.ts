@@ -11,6 +11,7 @@ const ENDPOINTS = {
   sqs: 'http://127.0.0.1:2',
   chime: 'http://127.0.0.1:3',
   eventbridge: 'http://127.0.0.1:4',
+  sts: 'http://127.0.0.1:6',
 };
 
 function banner(overrides: Partial<BannerInput['stack']> = {}, scheduleMinutes = 5): string[] {
