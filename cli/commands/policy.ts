@@ -5,7 +5,7 @@ import {
   PolicyChangedError,
   sameDocument,
 } from '../../shared/aws/policy-store';
-import { ChimeAccessError } from '../../shared/chime/assumed-roles';
+import { ChimeAccessError } from '../../shared/chime/access-error';
 import type { Runtime } from '../../shared/composition-root';
 import type { StoredPolicy } from '../../shared/contracts/stored-policy';
 import { type Policy, parseAppInstanceArn } from '../../shared/policy';

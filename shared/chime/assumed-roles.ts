@@ -2,27 +2,11 @@ import { AssumeRoleCommand, type AssumeRoleCommandOutput, type STSClient } from 
 import { doesIdentityRequireRefresh, isIdentityExpired, memoizeIdentityProvider } from '@smithy/core';
 import { isThrottlingError, isTransientError } from '@smithy/core/retry';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { LifecycleError } from '../errors';
-import type { TenantAccess } from '../policy';
+import { ChimeAccessError } from './access-error';
 
-/**
- * A tenant's role could not be assumed (STS AssumeRole failed). Terminal unless STS itself was throttled or
- * unavailable: a trust policy, an external id or a `TenantAccessRoleArns` list that refuses us refuses every
- * retry too. The message names the role, never the external id.
- */
-export class ChimeAccessError extends LifecycleError {
-  override name = 'ChimeAccessError';
-  constructor(
-    readonly roleArn: string,
-    readonly stsError: string,
-    options: { readonly retryable: boolean; readonly cause?: unknown },
-  ) {
-    super(
-      `could not assume ${roleArn} for the tenant's Chime calls (STS AssumeRole: ${stsError}); check the role's trust policy (the deploying account's function roles, sts:ExternalId = the policy's access.externalId) and that the stack parameter TenantAccessRoleArns lists it (docs/deploy.md)`,
-      options,
-    );
-  }
-}
+export { ChimeAccessError } from './access-error';
+
+import type { TenantAccess } from '../policy';
 
 function stsErrorText(error: unknown): string {
   const name = (error as { name?: unknown } | null)?.name;
