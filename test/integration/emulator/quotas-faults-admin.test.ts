@@ -330,14 +330,23 @@ describe('admin API', () => {
       `${known}/user/k1`,
       `${known}/user/k2`,
     ]);
-    // Outside this emulator's region and account: refused, as every ARN of another account is.
-    const elsewhere = await admin<{ Message: string }>(emulator.url, 'POST', 'seed', {
-      appInstanceArn: 'arn:aws:chime:us-east-1:999999999999:app-instance/demo-known',
+    // The emulator serves every Region and account: a known ARN of another account and Region is created in
+    // that account and Region; one outside the aws partition is refused.
+    const elsewhereArn = 'arn:aws:chime:eu-central-1:999999999999:app-instance/demo-known';
+    const elsewhere = await admin<{ appInstanceArn: string }>(emulator.url, 'POST', 'seed', {
+      appInstanceArn: elsewhereArn,
       appInstanceName: 'elsewhere',
       users: [],
     });
-    expect(elsewhere.status).toBe(403);
-    expect(elsewhere.body.Message).toContain("outside this emulator's partition/region/account");
+    expect(elsewhere.status).toBe(201);
+    expect(elsewhere.body.appInstanceArn).toBe(elsewhereArn);
+    const outside = await admin<{ Message: string }>(emulator.url, 'POST', 'seed', {
+      appInstanceArn: 'arn:aws-cn:chime:cn-north-1:111122223333:app-instance/demo-known',
+      appInstanceName: 'outside',
+      users: [],
+    });
+    expect(outside.status).toBe(403);
+    expect(outside.body.Message).toContain('outside the aws partition');
     // Without a name, an ARN that does not exist is not created.
     const missing = await admin(emulator.url, 'POST', 'seed', {
       appInstanceArn: 'arn:aws:chime:us-east-1:111122223333:app-instance/never-made',
