@@ -232,7 +232,13 @@ export class Runtime extends StoreRuntime {
     const store = this.policyStore;
     const ledger = this.ledger;
     return {
-      tenantOf: (appInstanceArn) => store.tenantOfAppInstance(appInstanceArn),
+      tenantOf: async (appInstanceArn) => {
+        const tenantId = await store.tenantOfAppInstance(appInstanceArn);
+        // The confirming Describe goes where the tenant's calls go: reading its policy tells chimeAccess the
+        // AppInstance's client (its Region, and its role when the tenant is in another account).
+        if (tenantId) await store.get(tenantId);
+        return tenantId;
+      },
       users: this.chimeUserPort,
       markRemoved: (tenantId, userId, at, reason) => ledger.markRemoved(tenantId, userId, at, reason),
       events: this.events,

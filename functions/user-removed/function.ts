@@ -32,6 +32,8 @@ export default defineFunction({
       actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       resource: { table: 'StateTable' },
     },
+    // The tenant's policy: how its AppInstance is reached (Region, and role in another account).
+    { sid: 'ReadTenantPolicy', actions: ['dynamodb:GetItem'], resource: { table: 'PolicyTable' } },
     { sid: 'PublishLifecycleEvents', actions: ['events:PutEvents'], resource: { eventBus: 'EventBus' } },
     // Lambda writes the on-failure destination of an asynchronous invocation with the function's role.
     {
@@ -45,6 +47,13 @@ export default defineFunction({
       sid: 'ConfirmRemoval',
       actions: ['chime:DescribeAppInstanceUser'],
       resource: { chime: 'appInstanceUsers' },
+    },
+    // A tenant in another account: the Describe goes through its own role there (policy `access`), assumed
+    // with STS, only for the roles the stack parameter TenantAccessRoleArns lists (none: no statement).
+    {
+      sid: 'AssumeTenantAccessRoles',
+      actions: ['sts:AssumeRole'],
+      resource: { roles: 'TenantAccessRoleArns' },
     },
   ],
 });

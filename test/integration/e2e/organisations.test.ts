@@ -1,7 +1,11 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ChimeSDKIdentityClient, DescribeAppInstanceUserCommand } from '@aws-sdk/client-chime-sdk-identity';
+import {
+  ChimeSDKIdentityClient,
+  DeleteAppInstanceUserCommand,
+  DescribeAppInstanceUserCommand,
+} from '@aws-sdk/client-chime-sdk-identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../../local/stack';
 import { localAccessKeyId } from '../../../local/sts-server';
@@ -62,14 +66,19 @@ async function eventually<T>(
   }
 }
 
-/** A tenant's user as Chime has it, read in the tenant's Region with the credentials of its account. */
-async function expirationOf(tenant: Tenant, userId: string): Promise<number | undefined | null> {
+/** A Chime client in the tenant's Region with the credentials of its account (its role's, for tenant B). */
+function tenantClient(tenant: Tenant): ChimeSDKIdentityClient {
   const accessKeyId = tenant.access ? localAccessKeyId(tenant.access.roleArn) : 'local';
-  const client = new ChimeSDKIdentityClient({
+  return new ChimeSDKIdentityClient({
     region: tenant.region,
     endpoint: stack.endpoints.chime,
     credentials: { accessKeyId, secretAccessKey: 'local' },
   });
+}
+
+/** A tenant's user as Chime has it, read in the tenant's Region with the credentials of its account. */
+async function expirationOf(tenant: Tenant, userId: string): Promise<number | undefined | null> {
+  const client = tenantClient(tenant);
   try {
     const { AppInstanceUser } = await client.send(
       new DescribeAppInstanceUserCommand({ AppInstanceUserArn: `${tenant.arn}/user/${userId}` }),
@@ -201,6 +210,26 @@ describe('one stack, two Regions, two accounts', () => {
         return found === null ? undefined : found;
       });
       expect(days, tenant.id).toBe(7);
+    }
+  });
+
+  it("marks each tenant's deleted user gone once user-removed confirmed it in the tenant's Region, with its credentials", async () => {
+    for (const tenant of TENANTS) {
+      const client = tenantClient(tenant);
+      try {
+        await client.send(
+          new DeleteAppInstanceUserCommand({ AppInstanceUserArn: `${tenant.arn}/user/guest-new` }),
+        );
+      } finally {
+        client.destroy();
+      }
+    }
+    for (const tenant of TENANTS) {
+      const entry = await eventually(`${tenant.id}'s deleted user marked gone`, async () => {
+        const found = (await stack.runtime.ledger.getMany(tenant.id, ['guest-new'])).get('guest-new');
+        return found?.goneAt === undefined ? undefined : found;
+      });
+      expect(entry, tenant.id).toMatchObject({ goneReason: 'deleted' });
     }
   });
 
