@@ -219,6 +219,10 @@ async function runLocal(options: StartOptions, settings: StartSettings, signals:
   for (const line of interruptedLines(interrupted, options.persist === true)) console.log(line);
   await instance.release();
   console.log('stopped.');
+  // An in-process invocation that was interrupted is abandoned, not awaited (its messages go back to their
+  // queue): it must not keep this process alive, nor print after the last line. Writes to a pipe or a
+  // terminal are synchronous on Linux and macOS, so everything above is out.
+  process.exit(Number(process.exitCode ?? EXIT.ok));
 }
 
 /**

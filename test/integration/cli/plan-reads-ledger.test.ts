@@ -112,7 +112,7 @@ describe('plan and report read the ledger as the sync does', { timeout: 240_000 
     const calls = await callsDuring(async () => {
       const result = await stack.cli('report', '--tenant', 'ledger', '--html', file);
       expect(result.code, result.stderr).toBe(0);
-      expect(result.stdout).toContain('tenant ledger, 7 users');
+      expect(result.stdout).toContain('tenant ledger, policy version 1, 7 users');
     });
     // guest-new (not in the ledger) for the plan, svc-1 (unmanaged, so never in the ledger) for its chart.
     expect(calls).toEqual({ ListAppInstanceAdmins: 1, ListAppInstanceUsers: 1, DescribeAppInstanceUser: 2 });
