@@ -40,6 +40,12 @@ export interface LocalStackOptions {
   readonly scheduleMinutes?: number;
   /** Quota scale for both the emulator and the clients (default 1: the real AWS quotas). */
   readonly quotaScale?: number;
+  /**
+   * Benchmarks' ceiling runs: the scale the emulator and the clients enforce, when it differs from
+   * `quotaScale` (which the wiring, e.g. onboard-users' batch size, still follows): the same stack with its
+   * quotas lifted, to measure what the machine carries. Default: `quotaScale`.
+   */
+  readonly enforcedQuotaScale?: number;
   /** Where generated files go (policy documents of the demo tenants). */
   readonly workDir?: string;
   /**
@@ -182,7 +188,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // The STS port is `npm start`'s fixed 4020 only when asked for (the CLI does): a stack whose caller picks
   // its own ports gets a free one rather than colliding with a running `npm start`.
   const ports = { ...LOCAL_PORTS, sts: 0, ...options.ports };
-  const quotaScale = options.quotaScale ?? 1;
+  const quotaScale = options.enforcedQuotaScale ?? options.quotaScale ?? 1;
   const stops: Stops = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) {

@@ -1,7 +1,6 @@
 /** Chime calls between two emulator stats readings, and the quota lower bound of the calls a sync made. */
 import type { EmulatorStats } from '../../emulator';
 import { DEFAULT_CHIME_QUOTAS } from '../../shared/chime/quotas';
-import { SCALE } from './settings';
 
 export type Counts = Record<string, number>;
 
@@ -25,9 +24,9 @@ export function delta(after: EmulatorStats, before: EmulatorStats): CallCounts {
 
 export const sum = (counts: Counts) => Object.values(counts).reduce((total, count) => total + count, 0);
 
-/** The quota lower bound of `ok` calls spread evenly over `tenants` AppInstances, at scale SCALE. */
-export function lowerBound(ok: Counts, tenants: number): { seconds: number; by: string } {
-  const rate = (name: keyof typeof DEFAULT_CHIME_QUOTAS) => DEFAULT_CHIME_QUOTAS[name] * SCALE;
+/** The quota lower bound of `ok` calls spread evenly over `tenants` AppInstances, at quota scale `scale`. */
+export function lowerBound(ok: Counts, tenants: number, scale: number): { seconds: number; by: string } {
+  const rate = (name: keyof typeof DEFAULT_CHIME_QUOTAS) => DEFAULT_CHIME_QUOTAS[name] * scale;
   const writes =
     (ok.PutAppInstanceUserExpirationSettings ?? 0) +
     (ok.CreateAppInstanceUser ?? 0) +

@@ -51,9 +51,12 @@ export interface DeployedRun {
 
 /**
  * Starts the stack under serverless offline (at BENCH_DEPLOYED_QUOTA_SCALE unless `quotaScale` is given) and
- * the lease sampler; the first notes describe the set-up.
+ * the lease sampler; the first notes describe the set-up. `enforcedQuotaScale`: a ceiling run, the same
+ * wiring with the quotas of the emulator and the functions lifted to that scale.
  */
-export async function startDeployedRun(options: { quotaScale?: number } = {}): Promise<DeployedRun> {
+export async function startDeployedRun(
+  options: { quotaScale?: number; enforcedQuotaScale?: number } = {},
+): Promise<DeployedRun> {
   const quotaScale = options.quotaScale ?? SCALE;
   const errors: DeployedRun['errors'] = [];
   const ports = {
@@ -70,6 +73,7 @@ export async function startDeployedRun(options: { quotaScale?: number } = {}): P
     demo: false,
     scheduleMinutes: 0,
     quotaScale,
+    ...(options.enforcedQuotaScale ? { enforcedQuotaScale: options.enforcedQuotaScale } : {}),
     functions: 'serverless-offline',
     workDir: await mkdtemp(path.join(tmpdir(), 'bench-deployed-')),
     onEvent: (event: ReceivedEvent) => {

@@ -14,18 +14,24 @@
  * One module per phase, run in this order when selected (BENCH_DEPLOYED_PHASES): one and five
  * (sync-phases.ts), onboarding and faulty (onboarding-phases.ts), onboarding-fairness (a small tenant's
  * sign-ups beside another's bulk import), idle, fairness, competitor.
+ *
+ * Issue 24: first a ceiling run (ceilings.ts) does the same work on a stack with the quotas lifted: what this
+ * machine carries. Every ratio is against min(quota bound, ceiling) and a row whose quota is over half its
+ * ceiling reads "machine-bound" instead of a pass or a miss. onboarding-fairness runs at each of
+ * BENCH_DEPLOYED_FAIRNESS_SCALES (×1 and ×20), each after a ceiling run of its own wiring.
  */
 import type { EmulatorStats } from '../../emulator';
-import type { BenchSection } from '../lib';
+import type { BenchRow, BenchSection } from '../lib';
 import { useDummyCredentials } from '../sync-stack';
 import { delta, sum } from './calls';
+import { measureCeilings } from './ceilings';
 import { competitorPhase } from './competitor-phase';
 import { type DeployedRun, startDeployedRun } from './context';
 import { fairnessPhase } from './fairness-phase';
 import { idlePhase } from './idle-phase';
 import { onboardingFairnessPhase } from './onboarding-fairness-phase';
-import { onboardingPhases } from './onboarding-phases';
-import { progress, SELECTED } from './settings';
+import { onboardingPhases, warmUp } from './onboarding-phases';
+import { FAIRNESS_SCALES, type Phase, progress, SCALE, SELECTED } from './settings';
 import { fiveTenantsPhase, oneTenantPhase } from './sync-phases';
 
 /** The rows over every phase: the syncs' throttled share and the coordination cost. */
@@ -58,19 +64,51 @@ async function overallRows(run: DeployedRun, allBefore: EmulatorStats): Promise<
   );
 }
 
+/** The main stack's phases: every selected one, onboarding-fairness only if one of its scales is SCALE. */
+function mainPhases(): Set<Phase> {
+  const phases = new Set(SELECTED);
+  if (!FAIRNESS_SCALES.includes(SCALE)) phases.delete('onboarding-fairness');
+  return phases;
+}
+
+/** The onboarding-fairness phase at a scale other than SCALE: its own ceiling run, then its own stack. */
+async function fairnessAtScale(scale: number, notes: string[], rows: BenchRow[]): Promise<void> {
+  const ceilings = await measureCeilings(scale, new Set<Phase>(['onboarding-fairness']), notes);
+  const run = await startDeployedRun({ quotaScale: scale });
+  try {
+    // Above ×1 the stack is warmed first, as the onboarding phases are (at 10 creates/s there is nothing for
+    // a JIT to catch up with).
+    if (scale > 1) await warmUp(run);
+    await onboardingFairnessPhase(run, ceilings);
+  } catch (error) {
+    progress(`failed; serverless offline's last lines:\n${run.serverlessLines.join('\n')}`);
+    throw error;
+  } finally {
+    await run.stop();
+  }
+  notes.push(...run.notes.filter((note) => note.startsWith('onboarding fairness')));
+  rows.push(...run.rows);
+}
+
 export async function run(): Promise<BenchSection> {
   useDummyCredentials();
+  const phases = mainPhases();
+  const ceilingNotes: string[] = [];
+  const ceilings = await measureCeilings(SCALE, phases, ceilingNotes);
   const deployed = await startDeployedRun();
   const allBefore = deployed.stack.emulator.stats();
   try {
     progress('stack up');
-    if (SELECTED.has('one')) await oneTenantPhase(deployed);
-    if (SELECTED.has('five')) await fiveTenantsPhase(deployed);
-    await onboardingPhases(deployed);
-    if (SELECTED.has('onboarding-fairness')) await onboardingFairnessPhase(deployed);
-    if (SELECTED.has('idle')) await idlePhase(deployed);
-    if (SELECTED.has('fairness')) await fairnessPhase(deployed);
-    if (SELECTED.has('competitor')) await competitorPhase(deployed);
+    if (phases.has('one')) await oneTenantPhase(deployed, ceilings);
+    if (phases.has('five')) await fiveTenantsPhase(deployed, ceilings);
+    await onboardingPhases(deployed, ceilings);
+    if (phases.has('onboarding-fairness')) {
+      if (!phases.has('onboarding') && !phases.has('faulty') && SCALE > 1) await warmUp(deployed);
+      await onboardingFairnessPhase(deployed, ceilings);
+    }
+    if (phases.has('idle')) await idlePhase(deployed);
+    if (phases.has('fairness')) await fairnessPhase(deployed, ceilings);
+    if (phases.has('competitor')) await competitorPhase(deployed, ceilings);
     await overallRows(deployed, allBefore);
   } catch (error) {
     progress(`failed; serverless offline's last lines:\n${deployed.serverlessLines.join('\n')}`);
@@ -78,9 +116,16 @@ export async function run(): Promise<BenchSection> {
   } finally {
     await deployed.stop();
   }
+  const notes = [...deployed.notes, ...ceilingNotes];
+  const rows = [...deployed.rows];
+  if (SELECTED.has('onboarding-fairness')) {
+    for (const scale of FAIRNESS_SCALES.filter((scale) => scale !== SCALE)) {
+      await fairnessAtScale(scale, notes, rows);
+    }
+  }
   return {
-    title: 'Deployed shape: serverless offline, coordinated quotas',
-    notes: deployed.notes,
-    rows: deployed.rows,
+    title: "Deployed shape: serverless offline, coordinated quotas, against this machine's ceiling",
+    notes,
+    rows,
   };
 }

@@ -10,7 +10,8 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { DEFAULT_CHIME_QUOTAS } from '../../shared/chime/quotas';
-import { positiveFromEnv } from '../lib';
+import { effectiveBound, positiveFromEnv } from '../lib';
+import { type Ceilings, measured } from './ceilings';
 import { type DeployedRun, runsFinished, seedTenant, startSync } from './context';
 import { sendInChunks } from './onboarding-phases';
 import { announcedTwice, onboardedTimes, sendTimed, tenantRequests } from './onboarding-timing';
@@ -66,8 +67,13 @@ async function queuedKeys(run: DeployedRun): Promise<Set<string>> {
   );
 }
 
-export async function onboardingFairnessPhase(run: DeployedRun): Promise<void> {
-  progress('onboarding fairness');
+/**
+ * Both rows are judged only where the import's quota is at most half its ceiling (one tenant's import alone
+ * in the ceiling run of the same wiring): nearer, the import holds the machine, and the small tenant waits for
+ * CPU, not for the quota (issue 24; at ×20 on a 2-core machine the import asks 200 creates/s of one AppInstance).
+ */
+export async function onboardingFairnessPhase(run: DeployedRun, ceilings: Ceilings): Promise<void> {
+  progress(`onboarding fairness at ×${run.quotaScale}`);
   const { stack, quotaScale } = run;
   const url = await stack.runtime.queues.resolveQueueUrl(stack.config.onboardingQueue);
   const importer = seedTenant(run, `imp-${run.runId}`, 0);
@@ -114,6 +120,7 @@ export async function onboardingFairnessPhase(run: DeployedRun): Promise<void> {
     );
   }
   const quota = DEFAULT_CHIME_QUOTAS['user-writes'] * quotaScale;
+  const bounds = { kind: 'rate' as const, quota, ceiling: measured(ceilings, 'import'), unit: 'creates/s' };
 
   // Account for every request with the mapping paused: a user announced, or a message still queued.
   await stack.setEventSourceEnabled('onboard-users', false);
@@ -128,31 +135,31 @@ export async function onboardingFairnessPhase(run: DeployedRun): Promise<void> {
   await stack.setEventSourceEnabled('onboard-users', true);
 
   run.notes.push(
-    `onboarding fairness: ${SMALL} requests of a small tenant alone: ${alone.seconds.toFixed(2)} s; the same count of new users sent ${SETTLE_MS / 1000} s after another tenant's ${IMPORT}-request import was queued: ${beside.seconds.toFixed(2)} s; the import created ${inWindow} users over the ${((windowEnd - windowStart) / 1000).toFixed(1)} s from the small tenant's send (${importRate.toFixed(1)}/s against its AppInstance's ${quota}/s; alone, from ${RAMP_MS / 1000} s after the mapping was enabled until the small tenant sent: ${aloneRate.toFixed(1)}/s, ${(aloneRate / quota).toFixed(2)} of the quota, what this machine's stack gave it), ${created} in all by ${((performance.now() - importStarted) / 1000).toFixed(0)} s, when the rest (${queued.size} still queued) was purged; 1-minute load average when the small tenant sent: ${load.toFixed(1)} on ${os.cpus().length} cores`,
+    `onboarding fairness at ×${quotaScale}: ${SMALL} requests of a small tenant alone: ${alone.seconds.toFixed(2)} s; the same count of new users sent ${SETTLE_MS / 1000} s after another tenant's ${IMPORT}-request import was queued: ${beside.seconds.toFixed(2)} s; the import created ${inWindow} users over the ${((windowEnd - windowStart) / 1000).toFixed(1)} s from the small tenant's send (${importRate.toFixed(1)}/s against its AppInstance's ${quota}/s; alone, from ${RAMP_MS / 1000} s after the mapping was enabled until the small tenant sent: ${aloneRate.toFixed(1)}/s, ${(aloneRate / quota).toFixed(2)} of the quota, what this machine's stack gave it; its ceiling, one tenant's import alone with the quotas lifted: ${bounds.ceiling.toFixed(0)}/s), ${created} in all by ${((performance.now() - importStarted) / 1000).toFixed(0)} s, when the rest (${queued.size} still queued) was purged; 1-minute load average when the small tenant sent: ${load.toFixed(1)} on ${os.cpus().length} cores`,
   );
   run.rows.push(
     {
-      metric: `onboarding fairness: small tenant's ${SMALL} requests beside a ${IMPORT}-request import ÷ alone`,
+      metric: `onboarding fairness ×${quotaScale}: small tenant's ${SMALL} requests beside a ${IMPORT}-request import ÷ alone (${alone.seconds.toFixed(2)} s)`,
       value: beside.seconds / alone.seconds,
       unit: '×',
-      baseline: { label: 'alone s', value: alone.seconds },
+      bounds,
       goal: { op: '<=', value: 2 },
     },
     {
-      metric: "onboarding fairness: the import's creates/s ÷ its AppInstance's create quota",
-      value: importRate / quota,
+      metric: `onboarding fairness ×${quotaScale}: the import's creates/s (${importRate.toFixed(0)}) ÷ min(its AppInstance's create quota, ceiling)`,
+      value: importRate / effectiveBound(bounds),
       unit: '',
-      baseline: { label: 'creates/s', value: importRate },
+      bounds,
       goal: { op: '>=', value: 0.9 },
     },
     {
-      metric: 'onboarding fairness: requests lost (no user, not on the queue)',
+      metric: `onboarding fairness ×${quotaScale}: requests lost (no user, not on the queue)`,
       value: lost,
       unit: 'requests',
       goal: { op: '<=', value: 0 },
     },
     {
-      metric: 'onboarding fairness: users announced twice',
+      metric: `onboarding fairness ×${quotaScale}: users announced twice`,
       value: twice,
       unit: 'users',
       goal: { op: '<=', value: 0 },
