@@ -9,7 +9,12 @@ import {
   renderSection,
 } from '../../../bench/lib';
 
-const rate = (quota: number, ceiling: number): Bounds => ({ kind: 'rate', quota, ceiling, unit: 'creates/s' });
+const rate = (quota: number, ceiling: number): Bounds => ({
+  kind: 'rate',
+  quota,
+  ceiling,
+  unit: 'creates/s',
+});
 const seconds = (quota: number, ceiling: number): Bounds => ({ kind: 'seconds', quota, ceiling, unit: 's' });
 
 describe('bench bounds: the quota against this machine’s ceiling (issue 24)', () => {
