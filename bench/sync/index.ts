@@ -25,6 +25,7 @@ import {
   putPolicy,
   useDummyCredentials,
 } from '../sync-stack';
+import { firstSyncCeiling } from './ceiling';
 import { type Child, killRunning, startEmulator, stopChild } from './children';
 import { seedTenant, type Tenant } from './emulator-calls';
 import { regionsScenario } from './regions';
@@ -75,15 +76,18 @@ export async function run(): Promise<BenchSection[]> {
     };
     const sections: BenchSection[] = [];
     if (SCENARIOS.has('one')) {
+      const ceiling = await firstSyncCeiling(dynamo.url, ['solo'], USERS);
       const solo = await seedAll(['solo']);
       const title = `Sync of one ${USERS.toLocaleString('en-US')}-user tenant`;
-      const one = await syncScenario(title, emulator.url, config, dynamo.url, solo, USERS);
+      const one = await syncScenario(title, emulator.url, config, dynamo.url, solo, USERS, ceiling);
       sections.push({ ...one, notes: [...(one.notes ?? []), populationNote(USERS), machine] });
     }
     if (SCENARIOS.has('three')) {
-      const trio = await seedAll(['trio-a', 'trio-b', 'trio-c'].slice(0, TENANTS));
+      const ids = ['trio-a', 'trio-b', 'trio-c'].slice(0, TENANTS);
+      const ceiling = await firstSyncCeiling(dynamo.url, ids, USERS);
+      const trio = await seedAll(ids);
       const title = `Sync of ${TENANTS} tenants × ${USERS.toLocaleString('en-US')} users, concurrently`;
-      sections.push(await syncScenario(title, emulator.url, config, dynamo.url, trio, USERS));
+      sections.push(await syncScenario(title, emulator.url, config, dynamo.url, trio, USERS, ceiling));
     }
     await stopChild(emulator.process);
     if (SCENARIOS.has('regions')) sections.push(await regionsScenario(dynamo.url));

@@ -5,7 +5,8 @@
  * whole quota: each first sync is judged against its own Region's quota bound, not against a share of one.
  *
  * It runs against its own emulator child at BENCH_REGIONS_QUOTA_SCALE with BENCH_REGIONS_USERS per tenant
- * (settings.ts): low enough that the machine (DynamoDB Local above all, on the same cores) is not what binds.
+ * (settings.ts): low enough that the machine (DynamoDB Local above all, on the same cores) is not what binds,
+ * which the same two syncs with the quotas lifted, first, show (the ceiling, issue 24).
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
@@ -13,12 +14,12 @@ import { performance } from 'node:perf_hooks';
 import { ensureTables } from '../../shared/aws/tables';
 import type { Config } from '../../shared/config';
 import { type PullModeResult, syncInProcess } from '../../shared/sync/pull-mode';
-import type { BenchRow, BenchSection } from '../lib';
+import { type BenchRow, type BenchSection, effectiveBound } from '../lib';
 import { benchConfig, benchRuntime, newTimings, putPolicy, type SyncTimings, syncDeps } from '../sync-stack';
 import { type Child, startEmulator, stopChild } from './children';
 import { CallDelta, emulatorStats, seedTenant, sum } from './emulator-calls';
 import { perTenantCalls, quotaBound } from './quota-bound';
-import { REGIONS_QUOTA_SCALE, REGIONS_USERS as USERS } from './settings';
+import { CEILING_QUOTA_SCALE, REGIONS_QUOTA_SCALE, REGIONS_USERS as USERS } from './settings';
 
 const REGIONS = ['us-east-1', 'eu-central-1'] as const;
 
@@ -82,25 +83,47 @@ async function syncBoth(
   }
 }
 
+/** An emulator at `scale` with one tenant of USERS users in each Region, their policies put. */
+async function prepare(dynamodb: string, scale: number, label: string) {
+  const emulator = await startEmulator(scale);
+  const config = benchConfig(`bench-${label}-${randomUUID().slice(0, 8)}`, scale);
+  const setup = benchRuntime(config, { dynamodb, chime: emulator.url });
+  const tenants: RegionTenant[] = [];
+  try {
+    await ensureTables(setup.dynamo, config);
+    for (const region of REGIONS) {
+      const id = `${label}-${region}`;
+      const arn = await seedTenant(emulator.url, id, USERS, region);
+      await putPolicy(setup, id, arn);
+      tenants.push({ id, arn, region });
+    }
+  } catch (error) {
+    await stopChild(emulator.process);
+    throw error;
+  } finally {
+    setup.destroy();
+  }
+  return { emulator, config, tenants };
+}
+
+/** Each tenant's first-sync seconds with the quotas lifted: what this machine needs for the same work. */
+async function ceilingSeconds(dynamodb: string): Promise<number[]> {
+  const { emulator, config, tenants } = await prepare(dynamodb, CEILING_QUOTA_SCALE, 'ceiling');
+  try {
+    return (await syncBoth(config, { dynamodb, chime: emulator.url }, tenants)).seconds;
+  } finally {
+    await stopChild(emulator.process);
+  }
+}
+
 export async function regionsScenario(dynamodb: string): Promise<BenchSection> {
   const scale = REGIONS_QUOTA_SCALE;
+  const ceilings = await ceilingSeconds(dynamodb);
   let emulator: Child | undefined;
   try {
-    emulator = await startEmulator(scale);
-    const config = benchConfig(`bench-regions-${randomUUID().slice(0, 8)}`, scale);
-    const setup = benchRuntime(config, { dynamodb, chime: emulator.url });
-    const tenants: RegionTenant[] = [];
-    try {
-      await ensureTables(setup.dynamo, config);
-      for (const region of REGIONS) {
-        const id = `regions-${region}`;
-        const arn = await seedTenant(emulator.url, id, USERS, region);
-        await putPolicy(setup, id, arn);
-        tenants.push({ id, arn, region });
-      }
-    } finally {
-      setup.destroy();
-    }
+    const prepared = await prepare(dynamodb, scale, 'regions');
+    emulator = prepared.emulator;
+    const { config, tenants } = prepared;
     const first = await syncBoth(config, { dynamodb, chime: emulator.url }, tenants);
     const steady = await syncBoth(config, { dynamodb, chime: emulator.url }, tenants);
     const perTenant = perTenantCalls(first.results);
@@ -110,6 +133,12 @@ export async function regionsScenario(dynamodb: string): Promise<BenchSection> {
     const rows: BenchRow[] = tenants.flatMap((tenant, index): BenchRow[] => {
       const bound = bounds[index] as { seconds: number };
       const seconds = first.seconds[index] as number;
+      const both = {
+        kind: 'seconds' as const,
+        quota: bound.seconds,
+        ceiling: ceilings[index] ?? 0,
+        unit: 's',
+      };
       return [
         {
           metric: `${tenant.region}: first-sync wall time`,
@@ -118,9 +147,10 @@ export async function regionsScenario(dynamodb: string): Promise<BenchSection> {
           baseline: { label: "its Region's quota bound", value: bound.seconds },
         },
         {
-          metric: `${tenant.region}: first-sync wall time ÷ its Region's quota bound`,
-          value: seconds / bound.seconds,
+          metric: `${tenant.region}: first-sync wall time ÷ max(its Region's quota bound, ceiling)`,
+          value: seconds / effectiveBound(both),
           unit: '×',
+          bounds: both,
           goal: { op: '<=', value: 1.1 },
         },
       ];
@@ -150,7 +180,7 @@ export async function regionsScenario(dynamodb: string): Promise<BenchSection> {
       `2 × ${USERS.toLocaleString('en-US')} users (BENCH_REGIONS_USERS), one AppInstance in us-east-1 and one in eu-central-1 of the same account, synced concurrently through one Runtime; the emulator serves both Regions at one URL (each request acts in the Region it is signed for)`,
       ...tenants.map(
         (tenant, index) =>
-          `${tenant.region}: ${perTenant[index]?.chimeCalls} calls; its quota bound ${bounds[index]?.seconds.toFixed(1)} s, by ${bounds[index]?.binding}`,
+          `${tenant.region}: ${perTenant[index]?.chimeCalls} calls; its quota bound ${bounds[index]?.seconds.toFixed(1)} s, by ${bounds[index]?.binding}; ceiling (the same two first syncs with the quotas lifted, CEILING_QUOTA_SCALE) ${ceilings[index]?.toFixed(1)} s`,
       ),
       `limiter account buckets after the first sync: ${first.limiter}`,
       `first sync, where the time went: ${first.phases.join('; ')}`,
