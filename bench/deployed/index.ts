@@ -52,13 +52,25 @@ async function overallRows(run: DeployedRun, allBefore: EmulatorStats): Promise<
   // Chime calls of chime-lifecycle only: the competitor's are not ours to coordinate.
   const ourCalls = sum(all.calls) - run.competitorCalls;
   const { requests } = await run.leases.read();
-  run.rows.push({
-    metric: 'coordination: DynamoDB requests per 1,000 Chime calls',
-    value: (1000 * requests) / Math.max(1, ourCalls),
-    unit: 'requests',
-    baseline: { label: 'lease requests', value: requests },
-    goal: { op: '<=', value: 10 },
-  });
+  const perThousand = (1000 * requests) / Math.max(1, ourCalls);
+  // Issue 9's goal is per 1,000 calls at ×20. A lease is renewed per second of work, not per call, and the
+  // phases' sizes follow the scale (each lasts as long at any scale), so the same run at ×20 makes 20/scale
+  // times the calls for the same requests: the figure at ×20's call rate is the measured one × scale / 20.
+  const atTwenty = (perThousand * run.quotaScale) / 20;
+  run.rows.push(
+    {
+      metric: `coordination: DynamoDB requests per 1,000 Chime calls at ×${run.quotaScale}`,
+      value: perThousand,
+      unit: 'requests',
+      baseline: { label: 'lease requests', value: requests },
+    },
+    {
+      metric: `coordination: the same at ×20's call rate (× ${run.quotaScale}/20: renewals are per second, not per call)`,
+      value: atTwenty,
+      unit: 'requests',
+      goal: { op: '<=', value: 10 },
+    },
+  );
   run.notes.push(
     `coordination: ${requests} lease requests (renewals + releases) for ${ourCalls} Chime calls of ours (the competitor's ${run.competitorCalls} not counted), counted while the syncs the fairness and competitor phases leave behind may still run`,
   );
