@@ -43,4 +43,6 @@ if (process.env[CHILD_FLAG] === '1') {
   } else {
     console.log(`RESULT ${clean.createsPerSecond}`);
   }
+  // The handler's own clients (built when it was imported) must not keep the child alive once it has answered.
+  process.exit();
 }
