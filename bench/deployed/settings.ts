@@ -31,7 +31,7 @@ export const ONBOARDING_TENANTS = 5;
 export const SMALL_TENANTS = 20;
 export const SMALL_USERS = 200;
 /** Still syncing while the 20 small tenants run (their round lasts ~30 s of the account quota at any scale). */
-export const BIG_USERS = perScale('BENCH_DEPLOYED_BIG_USERS', 1_200);
+export const BIG_USERS = perScale('BENCH_DEPLOYED_BIG_USERS', 2_000);
 /**
  * The scales of the onboarding-fairness phase (issue 23: at ×1 and at ×20), each in a stack of its own (the
  * measured stack's when equal to SCALE), each after a ceiling run at the same wiring.
