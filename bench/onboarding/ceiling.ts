@@ -3,19 +3,14 @@
  * reads its configuration once, when imported) against fresh servers whose emulator and handler enforce the
  * quotas at CEILING_QUOTA_SCALE: what this machine carries of the same work, measured in the same run.
  *
- * Run as a script (`BENCH_ONBOARDING_CEILING_CHILD=1`), it runs that pass and prints `RESULT <creates/s>`.
+ * The child is ceiling-child.ts: it runs that pass and prints `RESULT <creates/s>`.
  */
 import { createInterface } from 'node:readline';
 import { spawnNode } from '../sync/children';
-import { CEILING_QUOTA_SCALE } from './settings';
-
-const CHILD_FLAG = 'BENCH_ONBOARDING_CEILING_CHILD';
 
 /** The clean pass's creates/s with the quotas lifted, from a child process. */
 export function cleanPassCeiling(): Promise<number> {
-  const child = spawnNode(['--import', 'tsx', 'bench/onboarding/ceiling.ts'], {
-    env: { ...process.env, [CHILD_FLAG]: '1' },
-  });
+  const child = spawnNode(['--import', 'tsx', 'bench/onboarding/ceiling-child.ts']);
   return new Promise((resolve, reject) => {
     let rate: number | undefined;
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
@@ -32,17 +27,4 @@ export function cleanPassCeiling(): Promise<number> {
         );
     });
   });
-}
-
-if (process.env[CHILD_FLAG] === '1') {
-  const { soak } = await import('./index');
-  const [clean] = await soak(CEILING_QUOTA_SCALE, ['clean']);
-  if (!clean || clean.lost > 0 || clean.created < clean.requests) {
-    console.error(`onboarding ceiling: the clean pass did not finish (${JSON.stringify(clean)})`);
-    process.exitCode = 1;
-  } else {
-    console.log(`RESULT ${clean.createsPerSecond}`);
-  }
-  // The handler's own clients (built when it was imported) must not keep the child alive once it has answered.
-  process.exit();
 }
