@@ -98,6 +98,17 @@ export interface RuleRouterOptions {
 
 const DEFAULT_RETRY_BACKOFF: Backoff = { base: 1_000, cap: 60_000, jitter: 'equal' };
 
+/** An event as PutEvents received it. */
+export interface ReceivedEvent {
+  readonly id: string;
+  readonly time: string;
+  readonly eventBusName: string;
+  readonly source: string;
+  readonly detailType: string;
+  readonly detail: unknown;
+  readonly resources?: readonly string[];
+}
+
 /**
  * The rules of the local buses. Each matching event goes to the rule's target in the background; a failed
  * delivery is retried with backoff within the rule's retry policy (attempts and event age), and an event
@@ -120,15 +131,7 @@ export class RuleRouter {
     this.counts[rule.name] ??= { delivered: 0, retried: 0, failed: 0, deadLettered: 0 };
   }
 
-  route(event: {
-    readonly id: string;
-    readonly time: string;
-    readonly eventBusName: string;
-    readonly source: string;
-    readonly detailType: string;
-    readonly detail: unknown;
-    readonly resources?: readonly string[];
-  }): void {
+  route(event: ReceivedEvent): void {
     const envelope: EventEnvelope = {
       version: '0',
       id: event.id,

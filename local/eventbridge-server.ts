@@ -6,6 +6,7 @@ import {
   type DeliveryCounts,
   type DeliveryFailureReport,
   type LocalRule,
+  type ReceivedEvent,
   RuleRouter,
 } from './eventbridge-rules';
 
@@ -17,19 +18,9 @@ export {
   describeDeliveryFailure,
   type EventEnvelope,
   type LocalRule,
+  type ReceivedEvent,
   type RuleRetryPolicy,
 } from './eventbridge-rules';
-
-/** An event as PutEvents received it. */
-export interface ReceivedEvent {
-  readonly id: string;
-  readonly time: string;
-  readonly eventBusName: string;
-  readonly source: string;
-  readonly detailType: string;
-  readonly detail: unknown;
-  readonly resources?: readonly string[];
-}
 
 export interface LocalEventBridge {
   readonly url: string;
