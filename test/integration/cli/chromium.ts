@@ -75,18 +75,26 @@ async function unpack(archives: string, dir: string): Promise<void> {
   }
 }
 
-/** Unpacks a brotli-compressed tar with the system's tar (part of every Linux), fed by Node's brotli. */
+/**
+ * Unpacks a brotli-compressed tar with the system's tar (part of every Linux), decompressed by Node's brotli
+ * into a file first. Piping into tar's stdin raced: tar exits once it reads the end-of-archive blocks, before
+ * the padding after them is written, and the pipeline then failed with "Premature close" (a CI run did).
+ */
 async function untar(archive: string, into: string): Promise<void> {
-  const tar = spawn('tar', ['-x', '-C', into], { stdio: ['pipe', 'ignore', 'pipe'] });
-  let stderr = '';
-  tar.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<number | null>((resolve, reject) => {
-    tar.once('error', reject);
-    tar.once('close', resolve);
-  });
-  await pipeline(createReadStream(archive), createBrotliDecompress(), tar.stdin);
-  const code = await exited;
-  if (code !== 0) throw new Error(`tar -x of ${archive} failed (exit ${code}): ${stderr.trim()}`);
+  const tarFile = path.join(into, `${path.basename(archive, '.br')}.partial`);
+  await pipeline(createReadStream(archive), createBrotliDecompress(), createWriteStream(tarFile));
+  try {
+    const tar = spawn('tar', ['-x', '-f', tarFile, '-C', into], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    tar.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const code = await new Promise<number | null>((resolve, reject) => {
+      tar.once('error', reject);
+      tar.once('close', resolve);
+    });
+    if (code !== 0) throw new Error(`tar -x of ${archive} failed (exit ${code}): ${stderr.trim()}`);
+  } finally {
+    await rm(tarFile, { force: true });
+  }
 }
