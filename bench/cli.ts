@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { buildCli } from '../bin/cli-build.js';
-import { freePort } from '../local/dynamodb-local';
+import { freePort } from '../local/free-port';
 import { planAgainstSteadySync } from './cli-plan';
 import { type BenchRow, type BenchSection, positiveFromEnv } from './lib';
 

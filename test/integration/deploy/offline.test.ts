@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../../local/dynamodb-local';
 import { environmentFor } from '../../../local/environment';
+import { freePort } from '../../../local/free-port';
 import { ensureQueues } from '../../../local/queue-provisioning';
 import { type SqsServer, startSqsServer } from '../../../local/sqs-server';
 import type { Runtime } from '../../../shared/composition-root';

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-chime-sdk-identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChimeEmulator } from '../../../emulator';
-import { freePort } from '../../../local/dynamodb-local';
+import { freePort } from '../../../local/free-port';
 import { canBind } from '../../../local/port-owner';
 import { policyDocument } from '../../fixtures/policies';
 

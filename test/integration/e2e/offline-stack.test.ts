@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-chime-sdk-identity';
 import { GetQueueUrlCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../../local/dynamodb-local';
+import { freePort } from '../../../local/free-port';
 import { createSqsClient } from '../../../shared/aws/sqs';
 import { policyDocument } from '../../fixtures/policies';
 
