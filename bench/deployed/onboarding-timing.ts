@@ -91,3 +91,21 @@ export function quantile(values: readonly number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
 }
+
+export interface TrialSummary {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+/** Median (the mean of the middle two for an even count), least and greatest of repeated trials' times. */
+export function summarizeTrials(values: readonly number[]): TrialSummary {
+  if (values.length === 0) throw new RangeError('summarizeTrials: no trials');
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  const median =
+    sorted.length % 2 === 1
+      ? (sorted[middle] as number)
+      : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  return { median, min: sorted[0] as number, max: sorted[sorted.length - 1] as number };
+}
