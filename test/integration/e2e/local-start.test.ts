@@ -71,6 +71,30 @@ async function eventually<T>(
   }
 }
 
+/** The expiration days the emulator's saved state file holds for the user `userId`. */
+async function savedExpirationDays(file: string, userId: string): Promise<number | undefined> {
+  let state: unknown;
+  try {
+    state = JSON.parse(await readFile(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const found: number[] = [];
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      for (const item of value) visit(item);
+      return;
+    }
+    if (value === null || typeof value !== 'object') return;
+    const record = value as Record<string, unknown>;
+    // A user record of the state file: its `id` is the AppInstanceUserId.
+    if (record.id === userId && typeof record.expirationDays === 'number') found.push(record.expirationDays);
+    for (const field of Object.values(record)) visit(field);
+  };
+  visit(state);
+  return found[0];
+}
+
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -281,6 +305,16 @@ describe('local start --persist across kill -9, Ctrl-C and restarts', () => {
       async () => (first.output.includes('tenant=keep state=completed') ? true : undefined),
       120_000,
       () => first.output,
+    );
+    // The emulator saves its state within its save interval (1 s) of a change; the kill -9 of the next test
+    // must not fall inside that interval (a CI run's did): wait until the saved file holds the reconcile's write.
+    await eventually(
+      "the emulator's saved state to hold the reconcile's expiration",
+      async () =>
+        (await savedExpirationDays(path.join(dir, 'state', 'chime-emulator.json'), 'guest-1')) === 7
+          ? true
+          : undefined,
+      30_000,
     );
 
     const second = start('--persist', ...portFlags(await freePorts()));
