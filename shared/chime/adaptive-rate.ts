@@ -1,61 +1,79 @@
-import {
-  MIN_PROBE_FRACTION,
-  NOISE_ACTIVE,
-  noiseMargin,
-  probeVerdict,
-  SIGNIFICANT_SIGMAS,
-} from './throttle-statistics';
 import { type Bucket, type Episode, TOKEN_EPSILON, type WindowStats } from './token-bucket';
 
 /**
  * The adaptive (AIMD) side of the rate limiter (rate-limiter.ts): how a bucket's rate answers throttles
  * and successes. The limiter owns the queue and calls this on every answer.
  *
- * Throttles that are not ours: a 429 from a service blip or from another client of the account quota is not a
- * sign that our rate is too high, and cutting for it only starves our queue (measured before this existed:
- * 20% random 429s kept onboarding at the floor, 0.125 of the quota). So a run of cuts (an episode) may go no
- * deeper than EPISODE_DEPTH of the rate it started from before it is judged on a measurement window (at least
- * `windowSamples` answers). A window without throttles ends it: the cuts were enough. If the throttles go on
- * at the bottom, a probe goes back to the starting rate for one window: when what gets through grows with
- * what we send, the throttles did not depend on our rate, so the rate stays there and their share is
- * remembered as foreign noise, under which throttles only cut when a window's share climbs significantly
- * above it. When what gets through stays put, we are at a real limit (a competitor took part of the quota):
- * back to the bottom, and the cuts go on from there. When our demand, not the limiter, set what we sent
- * (batches smaller than the rate allows: the probe sent hardly more), the throttled shares decide instead.
- * Either way, a probe's share significantly higher than the bottom's is ours: other processes of the same
- * quota cutting while it ran let more of ours through. An episode that began at (or near) the floor probes
- * too, up to where the episode's depth reaches; without that, throttles that come whatever the rate held the
- * floor for good. A probe barely throttled at the higher rate keeps that rate but proves no share: whatever
- * throttled the bottom changed meanwhile. Between probes the noise estimate follows the measured shares (an
- * EWMA) but never above the share the last probe proved foreign: it fades within a few windows once the blips
- * stop, and a slowly growing real overload cannot pass for noise. (Following the shares down only, it drifted
- * to a low quantile of them, ~0.15 under 20% random 429s, and 1 window in 6 then cut.) The account bucket
- * sees every call and proves a foreign share first; the other buckets take it (`adoptNoise`), and a probe
- * throttled within it counts as foreign. A proven share is re-checked now and then one cut lower (a dip, see
- * startDip): a probe's proof can be won by other processes cutting while it ran, and such a share, taken as
- * foreign, kept this process above its part of a shared quota for good. Safety nets keep the classic speed
- * where no blip can be the cause: a window throttled more than MAX_FOREIGN_FRACTION lets the cuts go past the
- * depth, a probe throttled more than PROBE_ABORT_FRACTION ends at once, a bottom window with fewer than
- * MIN_PROBE_FRACTION throttles (stragglers) ends the episode without a probe, and no additive increase runs
- * under a probe.
+ * Throttles that are not ours: a 429 from a service blip or from another client of the account quota is not
+ * a sign that our rate is too high, and cutting for it only starves our queue (measured before this existed:
+ * 20% random 429s kept onboarding at the floor, 0.125 of the quota). So a run of cuts (an episode) may go
+ * no deeper than EPISODE_DEPTH of the rate it started from before it is judged on a measurement window
+ * (at least `windowSamples` answers). A window without throttles ends it: the cuts were enough. If the
+ * throttles go on at the bottom, a probe goes back to the starting rate for one window: when what gets
+ * through grows with what we send, the throttles did not depend on our rate, so the rate stays there and
+ * their share is remembered as foreign noise, under which throttles only cut when a window's share climbs
+ * significantly above it. When what gets through stays put, we are at a real limit (a competitor took part
+ * of the quota): back to the bottom, and the cuts go on from there. When our demand, not the limiter, set what we
+ * sent (batches smaller than the rate allows: the probe sent hardly more), the throttled shares decide
+ * instead: foreign unless the probe's share is significantly higher. An episode that began at (or near) the
+ * floor probes too, up to where the episode's depth reaches; without that, throttles that come whatever the
+ * rate held the floor for good. Between probes the noise estimate follows the measured shares (an EWMA)
+ * but never above the share the last probe proved foreign: it fades within a few windows once the blips
+ * stop, and a slowly growing real overload cannot pass for noise. (Following the shares down only, it
+ * drifted to a low quantile of them, ~0.15 under 20% random 429s, and 1 window in 6 then cut.) The account
+ * bucket sees every call and proves a foreign share first; the other buckets take it (`adoptNoise`), and a
+ * probe throttled within it counts as foreign. Safety nets keep the classic speed where no blip can be the
+ * cause: a window throttled more than MAX_FOREIGN_FRACTION lets the cuts go past the depth, a probe
+ * throttled more than PROBE_ABORT_FRACTION ends at once, a bottom window with fewer than MIN_PROBE_FRACTION
+ * throttles (stragglers) ends the episode without a probe, and no additive increase runs under a probe.
  */
 
 /** Above this fraction of the last throttled rate, the additive increase slows to PROBE_SPEED. */
 const PROBE_THRESHOLD = 0.9;
 const PROBE_SPEED = 0.2;
+/** Noise below this is treated as none: every throttle cuts at once (the classic AIMD path). */
+const NOISE_ACTIVE = 0.02;
+/**
+ * Under noise, a window cuts only when its throttled fraction exceeds the noise by this much, and by
+ * NOISE_SIGMAS standard errors of a window of its size (40 answers at 20% noise: 0.19). With the margin
+ * alone, one 40-answer window in 25 of pure noise cut; the account bucket, which sees every call, completes
+ * several windows a second, so that was a cut every few seconds.
+ */
+const NOISE_MARGIN = 0.1;
+const NOISE_SIGMAS = 3;
 /** EWMA weight of a window in the noise estimate. */
 const NOISE_WEIGHT = 0.25;
 /** A run of cuts goes no deeper than this share of the rate it started from before it is judged. */
 const EPISODE_DEPTH = 0.45;
 /** A throttled share this high at the bottom of a run of cuts is taken as ours without a probe. */
 const MAX_FOREIGN_FRACTION = 0.35;
+/** Below this throttled share at the bottom of a run of cuts, the cuts were enough: no probe. */
+const MIN_PROBE_FRACTION = 0.1;
 /** A probe whose first half-window is throttled more than this ends at once: the limit is ours. */
 const PROBE_ABORT_FRACTION = 0.5;
-/** A proven foreign share is re-checked one cut lower at most this often, and after this many windows. */
-const RECHECK_MS = 10_000;
-const RECHECK_WINDOWS = 10;
-/** Windows a re-check lasts. */
-const DIP_WINDOWS = 2;
+/** A probe that sent less than this times the bottom window's rate is judged on throttled shares alone. */
+const PROBE_MIN_SENT_RATIO = 1.2;
+/** Standard errors by which a probe's throttled share must exceed the bottom window's to count as ours. */
+const SIGNIFICANT_SIGMAS = 2;
+
+/**
+ * The probe window was throttled significantly more often than the bottom window (a two-proportion z test
+ * on the pooled share): two windows of 40 answers under the same 20% random 429s differ by more than 0.1
+ * one time in eight, by more than 2 standard errors (about 0.18) one time in forty.
+ */
+export function significantlyMoreThrottled(probe: WindowStats, bottom: WindowStats): boolean {
+  const answers = probe.answers + bottom.answers;
+  if (probe.answers === 0 || bottom.answers === 0) return false;
+  const pooled = (probe.fraction * probe.answers + bottom.fraction * bottom.answers) / answers;
+  const standardError = Math.sqrt(pooled * (1 - pooled) * (1 / probe.answers + 1 / bottom.answers));
+  return probe.fraction - bottom.fraction > SIGNIFICANT_SIGMAS * standardError;
+}
+
+/** How far above the noise a window's throttled share must be to cut: NOISE_MARGIN, or NOISE_SIGMAS standard errors. */
+export function noiseMargin(noise: number, answers: number): number {
+  const standardError = Math.sqrt((noise * (1 - noise)) / Math.max(1, answers));
+  return Math.max(NOISE_MARGIN, NOISE_SIGMAS * standardError);
+}
 
 /** The limiter's options that shape the adaptation, with their defaults applied (see RateLimiterOptions). */
 export interface AdaptiveRateSettings {
@@ -107,7 +125,7 @@ export class AdaptiveRate {
   succeeded(bucket: Bucket, now: number): boolean {
     this.record(bucket, false, now);
     // A probe measures one rate: no additive increase under it.
-    if (bucket.episode?.probe || bucket.dip) {
+    if (bucket.episode?.probe) {
       bucket.lastIncreaseAt = now;
       return false;
     }
@@ -138,8 +156,6 @@ export class AdaptiveRate {
     if (reference.noiseCeiling <= bucket.noiseCeiling) return;
     bucket.noiseCeiling = reference.noiseCeiling;
     bucket.noise = Math.min(bucket.noiseCeiling, Math.max(bucket.noise, reference.noise));
-    bucket.noiseCheckedAt = now;
-    bucket.windowsSinceCheck = 0;
     const episode = bucket.episode;
     if (!episode || episode.probe) return;
     bucket.episode = undefined;
@@ -243,23 +259,31 @@ export class AdaptiveRate {
     }
     const window = bucket.windowStats(now);
     bucket.resetWindow(now);
-    bucket.windowsSinceCheck += 1;
-    if (bucket.dip) {
-      this.judgeDip(bucket, window, now);
-      return;
-    }
     const episode = bucket.episode;
     if (episode?.probe) {
       bucket.episode = undefined;
       const low = episode.probe;
-      const verdict = probeVerdict(window, low.window, this.provenElsewhere(bucket));
+      const sentRatio = window.sent / Math.max(1e-9, low.window.sent);
+      // Foreign throttles: accepted grows in proportion to sent; a real limit: accepted stays put. The
+      // geometric mean of the two predictions separates them. When we hardly sent more, our demand set what
+      // we sent, not the limiter (a batch waiting for its slowest records, a backlog smaller than the rate):
+      // the sent rates say nothing, the throttled shares still do. A real limit throttles a larger share of
+      // the larger bursts the higher rate lets through; throttles that do not depend on our rate keep their
+      // share. Taking such a probe as "ours" by default ratcheted the rate down to its floor, one episode
+      // after the other (measured: onboarding under 20% random 429s at 0.25 of its quota).
+      // A probe throttled no more than the foreign share the reference bucket (every call) has proven is
+      // explained by it: one probe's window is small, and a probe wrongly judged "ours" sent the bucket back
+      // to the bottom of its cuts, without noise, climbing slowly (measured: faulty onboarding passes of the
+      // same code between 0.40 and 0.64 of the quota, the low ones with buckets stuck there for seconds).
+      const elsewhere = this.provenElsewhere(bucket);
+      const explained =
+        elsewhere >= NOISE_ACTIVE && window.fraction <= elsewhere + noiseMargin(elsewhere, window.answers);
+      const foreign =
+        explained ||
+        (sentRatio >= PROBE_MIN_SENT_RATIO
+          ? window.accepted >= low.window.accepted * Math.sqrt(sentRatio)
+          : !significantlyMoreThrottled(window, low.window));
       bucket.refill(now);
-      if (verdict === 'gone') {
-        bucket.throttledAtRate = episode.startThrottledAt;
-        bucket.cutsUndone += 1;
-        return;
-      }
-      const foreign = verdict === 'foreign';
       if (foreign) {
         bucket.throttledAtRate = episode.startThrottledAt;
         // Both windows measured the same foreign share: their pooled share estimates it, and the ceiling is
@@ -276,8 +300,6 @@ export class AdaptiveRate {
         bucket.noiseCeiling = Math.max(bucket.noiseCeiling, upperBound);
         bucket.noise = Math.min(bucket.noiseCeiling, Math.max(bucket.noise, pooled));
         bucket.cutsUndone += 1;
-        bucket.noiseCheckedAt = now;
-        bucket.windowsSinceCheck = 0;
         this.proven(bucket, now);
       } else {
         bucket.setRate(low.rate);
@@ -324,54 +346,7 @@ export class AdaptiveRate {
       if (bucket.noise < NOISE_ACTIVE) {
         bucket.noise = 0;
         bucket.noiseCeiling = 0;
-      } else if (
-        window.fraction >= MIN_PROBE_FRACTION &&
-        now - bucket.noiseCheckedAt >= RECHECK_MS &&
-        bucket.windowsSinceCheck >= RECHECK_WINDOWS
-      ) {
-        this.startDip(bucket, now);
       }
     }
-  }
-
-  /**
-   * Re-checks a proven foreign share one cut lower, for DIP_WINDOWS windows. A probe can prove a share
-   * foreign that is not: when other processes draw on the same quota, they cut while our probe runs, and
-   * more of ours gets through at the same throttled share (measured in the deployed bench's competitor
-   * phase on a busy machine: three tenants' processes, probes throttled 0.1-0.125 like the bottom of their
-   * cuts proved foreign shares of 0.11-0.2, and our throttled share stayed at 17% until the syncs ended).
-   * Foreign throttles keep their share one cut lower; a real limit's throttles thin out there, and then the
-   * share is forgotten and the cuts go on from the lower rate.
-   */
-  private startDip(bucket: Bucket, now: number): void {
-    bucket.dip = { rate: bucket.effectiveRate, noise: bucket.noise, answers: 0, throttles: 0 };
-    bucket.refill(now);
-    bucket.setRate(Math.max(this.floor(bucket), bucket.effectiveRate * this.decreaseFactor));
-    bucket.lastIncreaseAt = now;
-    bucket.resetWindow(now + this.decreaseCooldownMs);
-  }
-
-  private judgeDip(bucket: Bucket, window: WindowStats, now: number): void {
-    const dip = bucket.dip as NonNullable<Bucket['dip']>;
-    dip.answers += window.answers;
-    dip.throttles += Math.round(window.fraction * window.answers);
-    if (dip.answers < DIP_WINDOWS * this.windowSamples) return;
-    bucket.dip = undefined;
-    bucket.noiseCheckedAt = now;
-    bucket.windowsSinceCheck = 0;
-    const share = dip.throttles / dip.answers;
-    const standardError = Math.sqrt((dip.noise * (1 - dip.noise)) / dip.answers);
-    const ours = share < dip.noise - SIGNIFICANT_SIGMAS * standardError;
-    bucket.refill(now);
-    if (ours) {
-      bucket.noise = 0;
-      bucket.noiseCeiling = 0;
-      bucket.throttledAtRate = dip.rate;
-      bucket.lastIncreaseAt = now;
-      return;
-    }
-    bucket.setRate(dip.rate);
-    bucket.lastIncreaseAt = now;
-    this.wake();
   }
 }

@@ -203,7 +203,6 @@ export class RateLimiter implements CallRateLimiter {
     existing.throttledAtRate *= ratio;
     // The windows measured our rate, which just changed: start over.
     existing.episode = undefined;
-    existing.dip = undefined;
     existing.resetWindow(now);
     if (ratio > 1 && this.waiters.length > 0) this.schedule();
   }

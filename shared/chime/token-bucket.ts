@@ -59,15 +59,6 @@ export class Bucket {
    */
   noiseCeiling = 0;
   cutsUndone = 0;
-  /** When the foreign share was last proven or re-checked (adaptive-rate.ts): a re-check is due after a while. */
-  noiseCheckedAt = Number.NEGATIVE_INFINITY;
-  /** Windows judged since then. */
-  windowsSinceCheck = 0;
-  /**
-   * Set while re-checking the foreign share one cut lower (adaptive-rate.ts): the rate to return to, the
-   * noise then, and the answers and throttles counted at the lower rate so far.
-   */
-  dip: { readonly rate: number; readonly noise: number; answers: number; throttles: number } | undefined;
 
   constructor(
     readonly key: string,

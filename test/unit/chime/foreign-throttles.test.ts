@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { noiseMargin } from '../../../shared/chime/adaptive-rate';
 import { RateLimiter } from '../../../shared/chime/rate-limiter';
-import { noiseMargin, probeVerdict } from '../../../shared/chime/throttle-statistics';
 
 /**
  * The limiter against a simulated service (simulated time): a server-side token bucket (one second of
@@ -173,26 +173,6 @@ describe('throttles that are not ours', () => {
     expect(limiter.stats().buckets[0]?.foreignThrottleShare).toBe(0);
   });
 
-  it('gives up a foreign share once part of its throttles turn out to be a real limit', async () => {
-    // A foreign share proven under 20% random 429s; then fewer random 429s (6%) and a limit just under our
-    // rate (a competitor's steady calls): about 17% throttled at the rate we hold, under the proven share
-    // plus its margin, so no window cuts, and the noise estimate settles at that share. Before the share
-    // was re-checked one cut lower, the limiter sat there for good.
-    const limiter = new RateLimiter({ rateFor: () => 100, clock: { now: () => Date.now() } });
-    const service = { capacity: 100, randomThrottle: 0.2 };
-    const run = simulate(limiter, service, { workers: 30, latencyMs: 50 });
-    await vi.advanceTimersByTimeAsync(20_000);
-    expect(limiter.stats().buckets[0]?.foreignThrottleShare).toBeGreaterThan(0.1);
-    service.randomThrottle = 0.06;
-    service.capacity = 88;
-    await vi.advanceTimersByTimeAsync(90_000);
-    run.stop();
-    await vi.advanceTimersByTimeAsync(1_000);
-    const settled = run.between(60_000, 110_000);
-    expect(settled.throttledShare).toBeLessThan(0.1);
-    expect(settled.accepted).toBeGreaterThanOrEqual(75);
-  });
-
   // Whatever the demand looks like, 20% random 429s are not a reason to give up the quota. The batches are
   // onboarding's shape (40 creates per AppInstance and invocation): there the limiter rarely holds calls
   // back, so a probe cannot send more than the bottom of its cuts did, and before the throttled shares
@@ -301,80 +281,5 @@ describe('noiseMargin', () => {
     { noise: 0.2, answers: 0, margin: 1.2 },
   ])('is $margin above $noise for $answers answers', ({ noise, answers, margin }) => {
     expect(noiseMargin(noise, answers)).toBeCloseTo(margin, 2);
-  });
-});
-
-describe('probeVerdict', () => {
-  // Windows of 40 answers: throttled share, accepted and sent per second. The bottom window is at the
-  // bottom of an episode's cuts, the probe's at the rate the episode started from.
-  const window = (fraction: number, sent: number) => ({
-    answers: 40,
-    fraction,
-    accepted: sent * (1 - fraction),
-    sent,
-  });
-  it.each([
-    {
-      case: '20% random 429s at both rates',
-      probe: window(0.225, 27),
-      bottom: window(0.2, 12),
-      elsewhere: 0,
-      verdict: 'foreign',
-    },
-    {
-      case: 'a real limit: no more gets through',
-      probe: window(0.5, 34),
-      bottom: window(0.15, 19),
-      elsewhere: 0,
-      verdict: 'ours',
-    },
-    {
-      case: 'our demand set what we sent, same share',
-      probe: window(0.25, 21),
-      bottom: window(0.2, 20),
-      elsewhere: 0,
-      verdict: 'foreign',
-    },
-    {
-      case: 'our demand set what we sent, share tripled',
-      probe: window(0.45, 21),
-      bottom: window(0.15, 20),
-      elsewhere: 0,
-      verdict: 'ours',
-    },
-    // Simulated, three processes sharing a quota with a steady foreign client: more got through because
-    // the others cut while the probe ran, but its share tripled. It was taken as foreign (noise ~0.2).
-    {
-      case: 'more got through, share tripled',
-      probe: window(0.3, 29.6),
-      bottom: window(0.1, 12.2),
-      elsewhere: 0,
-      verdict: 'ours',
-    },
-    // The same simulation: the probe was not throttled at all. It was taken as noise 0.075 (ceiling 0.16),
-    // under which windows up to 0.18 throttled stopped cutting.
-    {
-      case: 'the throttles stopped at the higher rate',
-      probe: window(0, 34),
-      bottom: window(0.15, 19),
-      elsewhere: 0,
-      verdict: 'gone',
-    },
-    {
-      case: 'within the share the account bucket proved',
-      probe: window(0.3, 20),
-      bottom: window(0.1, 19),
-      elsewhere: 0.2,
-      verdict: 'foreign',
-    },
-    {
-      case: "under the account bucket's share, barely throttled",
-      probe: window(0.05, 20),
-      bottom: window(0.2, 19),
-      elsewhere: 0.2,
-      verdict: 'gone',
-    },
-  ])('$case: $verdict', ({ probe, bottom, elsewhere, verdict }) => {
-    expect(probeVerdict(probe, bottom, elsewhere)).toBe(verdict);
   });
 });
